@@ -1,0 +1,1 @@
+//! Advisories as data. TODO(helper).

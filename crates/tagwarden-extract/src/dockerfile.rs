@@ -1,0 +1,7 @@
+//! TODO(helper): extractor.
+
+use crate::Extraction;
+
+pub fn extract(_text: &str) -> Extraction {
+    Extraction::default()
+}

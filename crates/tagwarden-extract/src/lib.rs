@@ -1,0 +1,317 @@
+//! Extractors: find every image reference in a configuration file and return the exact byte span
+//! of the reference as written. Nothing here reads files or touches the network: each extractor
+//! takes the text of one file and returns an [`Extraction`].
+//!
+//! One module per file kind; [`detect`] decides the kind from the path and the first bytes.
+
+pub mod detect;
+pub mod text;
+pub mod vars;
+pub mod yaml;
+
+pub mod compose;
+pub mod dockerfile;
+pub mod github_actions;
+pub mod gitlab_ci;
+pub mod helm;
+pub mod kubernetes;
+pub mod kustomize;
+
+pub use detect::{FileKind, detect};
+
+/// A byte range in the file's text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Self {
+        debug_assert!(start <= end);
+        Self { start, end }
+    }
+
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    /// The text this span covers.
+    pub fn of<'t>(&self, text: &'t str) -> &'t str {
+        text.get(self.start..self.end).unwrap_or("")
+    }
+}
+
+/// Which construct of which file kind held the reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Source {
+    /// `FROM image`
+    DockerfileFrom,
+    /// `COPY --from=image`
+    DockerfileCopyFrom,
+    /// `RUN --mount=…,from=image`
+    DockerfileRunMount,
+    /// `# syntax=image`
+    DockerfileSyntax,
+    /// A Compose service's `image:`
+    ComposeImage,
+    /// `containers[].image` of a Kubernetes workload or Pod template
+    KubernetesContainer,
+    /// `initContainers[].image`
+    KubernetesInitContainer,
+    /// `ephemeralContainers[].image`
+    KubernetesEphemeralContainer,
+    /// An `image:` string or map in Helm values
+    HelmImage,
+    /// An entry of Kustomize `images:`
+    KustomizeImage,
+    /// `jobs.<id>.container` (string or `image:`)
+    GithubContainer,
+    /// `jobs.<id>.services.<id>.image`
+    GithubService,
+    /// `uses: docker://image` in a step
+    GithubStepUses,
+    /// `runs.image: docker://image` in `action.yml`
+    GithubActionImage,
+    /// GitLab CI `image:` (string or `name:`)
+    GitlabImage,
+    /// GitLab CI `services:` entry (string or `name:`)
+    GitlabService,
+}
+
+impl Source {
+    /// Stable kebab-case name used in JSON output.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::DockerfileFrom => "dockerfile-from",
+            Self::DockerfileCopyFrom => "dockerfile-copy-from",
+            Self::DockerfileRunMount => "dockerfile-run-mount",
+            Self::DockerfileSyntax => "dockerfile-syntax",
+            Self::ComposeImage => "compose-image",
+            Self::KubernetesContainer => "kubernetes-container",
+            Self::KubernetesInitContainer => "kubernetes-init-container",
+            Self::KubernetesEphemeralContainer => "kubernetes-ephemeral-container",
+            Self::HelmImage => "helm-image",
+            Self::KustomizeImage => "kustomize-image",
+            Self::GithubContainer => "github-container",
+            Self::GithubService => "github-service",
+            Self::GithubStepUses => "github-step-uses",
+            Self::GithubActionImage => "github-action-image",
+            Self::GitlabImage => "gitlab-image",
+            Self::GitlabService => "gitlab-service",
+        }
+    }
+}
+
+/// A variable definition whose value was substituted into a reference (a Dockerfile `ARG`
+/// default, a GitLab `variables:` entry, a matrix value, a `${VAR:-default}` default).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// The variable's name, e.g. `BASE` or `matrix.image`.
+    pub name: String,
+    /// Where its value is written.
+    pub span: Span,
+}
+
+/// A field that contributes to a composed reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PartRole {
+    Registry,
+    Repository,
+    Tag,
+    Digest,
+    /// Kustomize `name:` (the image being replaced)
+    Name,
+    /// Kustomize `newName:`
+    NewName,
+    /// Kustomize `newTag:`
+    NewTag,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Part {
+    pub role: PartRole,
+    /// Exact bytes of the value; `None` when the value is not a plain span (escapes, aliases).
+    pub span: Option<Span>,
+    pub value: String,
+}
+
+/// How the reference text relates to the bytes of the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// The span holds the whole reference verbatim.
+    Literal,
+    /// The span holds text with variables; `origins` are the definitions substituted into it.
+    Expanded { origins: Vec<Origin> },
+    /// The reference is assembled from several fields (Helm `image:` maps, Kustomize `images:`).
+    Composed { parts: Vec<Part> },
+}
+
+/// One place a file names a container image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImageOccurrence {
+    /// The reference as written. Invariant: `text == span.of(file)`.
+    pub span: Span,
+    pub text: String,
+    /// The reference after variable expansion and composition, not yet normalised; or why it
+    /// could not be determined.
+    pub image: Result<String, Unresolved>,
+    pub source: Source,
+    pub form: Form,
+    /// Other places that use this very value through a YAML alias.
+    pub alias_sites: Vec<Span>,
+    /// A name that helps a reader find it: the stage, service, job or container name.
+    pub context: Option<String>,
+    /// True when `span` covers exactly the reference so that a rewrite may splice it.
+    pub exact: bool,
+}
+
+/// Why a reference could not be determined offline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unresolved {
+    pub reason: String,
+}
+
+impl Unresolved {
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self {
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A GitHub Action used by a step or job: `uses: owner/repo[/path]@ref`. Not an image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActionUse {
+    /// The whole `owner/repo@ref` as written.
+    pub span: Span,
+    pub text: String,
+    /// `owner/repo` (lowercase is not enforced; GitHub is case-insensitive).
+    pub repository: String,
+    /// A sub-directory path inside the repository, if any.
+    pub path: Option<String>,
+    /// The git ref after `@`: a tag, branch or commit SHA.
+    pub git_ref: String,
+    /// True when `git_ref` is a full 40-hex commit SHA.
+    pub pinned: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiagnosticKind {
+    /// The file could not be parsed (from here on); references after it may be missing.
+    ParseError,
+    /// Something the user should know but that is not a problem of the file.
+    Note,
+}
+
+/// A problem in the file itself, at a byte offset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub kind: DiagnosticKind,
+    pub span: Span,
+    pub message: String,
+}
+
+/// Everything an extractor found in one file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Extraction {
+    pub images: Vec<ImageOccurrence>,
+    pub actions: Vec<ActionUse>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Extraction {
+    /// Adds an occurrence; one already recorded at the same span instead gains `alias_sites`
+    /// (a YAML alias reaches the same anchored scalar).
+    pub fn push_image(&mut self, occ: ImageOccurrence) {
+        if let Some(existing) = self
+            .images
+            .iter_mut()
+            .find(|o| o.span == occ.span && o.source == occ.source && o.image == occ.image)
+        {
+            for s in occ.alias_sites {
+                if !existing.alias_sites.contains(&s) {
+                    existing.alias_sites.push(s);
+                }
+            }
+            return;
+        }
+        self.images.push(occ);
+    }
+
+    pub fn parse_error(&mut self, span: Span, message: impl Into<String>) {
+        self.diagnostics.push(Diagnostic {
+            kind: DiagnosticKind::ParseError,
+            span,
+            message: message.into(),
+        });
+    }
+
+    pub fn note(&mut self, span: Span, message: impl Into<String>) {
+        self.diagnostics.push(Diagnostic {
+            kind: DiagnosticKind::Note,
+            span,
+            message: message.into(),
+        });
+    }
+}
+
+/// Runs the extractor for `kind` over `text`.
+pub fn extract(kind: FileKind, text: &str) -> Extraction {
+    let mut out = match kind {
+        FileKind::Dockerfile => dockerfile::extract(text),
+        FileKind::Compose => compose::extract(text),
+        FileKind::Kubernetes => kubernetes::extract(text),
+        FileKind::HelmValues => helm::extract(text),
+        FileKind::Kustomize => kustomize::extract(text),
+        FileKind::GithubWorkflow => github_actions::extract_workflow(text),
+        FileKind::GithubAction => github_actions::extract_action(text),
+        FileKind::GitlabCi => gitlab_ci::extract(text),
+    };
+    out.images.sort_by_key(|o| (o.span.start, o.span.end));
+    out.actions.sort_by_key(|a| a.span.start);
+    out.diagnostics.sort_by_key(|d| d.span.start);
+    out
+}
+
+/// Helpers shared by the YAML-based extractors.
+pub mod yaml_util {
+    use crate::yaml::{NodeRef, Yaml};
+    use crate::{Extraction, Span};
+
+    /// Parses YAML and records a parse error (with its position) in `out`.
+    pub fn parse<'a>(text: &'a str, out: &mut Extraction) -> Yaml<'a> {
+        let y = Yaml::parse(text);
+        if let Some(e) = &y.error {
+            out.parse_error(Span::new(e.offset, e.offset), format!("YAML: {}", e.message));
+        }
+        y
+    }
+
+    fn node_src<'a>(n: NodeRef<'_, 'a>) -> &'a str {
+        n.src()
+    }
+
+    /// For a node that may be an alias of a scalar: the span to report (the anchored scalar's
+    /// exact text, or where the node starts) and the alias site, if any.
+    pub fn scalar_site(node: NodeRef<'_, '_>) -> Option<(Span, bool, Vec<Span>)> {
+        let target = node.resolve()?;
+        target.as_str()?;
+        let alias_sites = node.alias_span().into_iter().collect();
+        match target.exact_span() {
+            Some(s) => Some((s, true, alias_sites)),
+            None => {
+                // Escaped or block scalar: report its first line; it cannot be spliced.
+                let src = node_src(target);
+                let end = src[target.start()..]
+                    .find(['\n', '\r'])
+                    .map_or(src.len(), |n| target.start() + n);
+                Some((Span::new(target.start(), end), false, alias_sites))
+            }
+        }
+    }
+}

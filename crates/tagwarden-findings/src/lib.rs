@@ -1,0 +1,1 @@
+//! Findings and output formats. TODO(helper).
