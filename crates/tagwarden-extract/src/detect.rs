@@ -43,15 +43,114 @@ pub enum NameHint {
 
 /// Extensions of files that never hold references we extract (checked before any read).
 const SKIP_EXTENSIONS: &[&str] = &[
-    "md", "txt", "rst", "adoc", "html", "htm", "css", "scss", "js", "mjs", "cjs", "ts", "tsx", "jsx",
-    "go", "rs", "py", "rb", "java", "kt", "c", "h", "cc", "cpp", "hpp", "cs", "swift", "php", "pl",
-    "lua", "sql", "json", "jsonc", "toml", "ini", "cfg", "conf", "xml", "svg", "png", "jpg", "jpeg",
-    "gif", "ico", "pdf", "zip", "gz", "tgz", "xz", "zst", "bz2", "tar", "jar", "war", "so", "a", "o",
-    "dll", "exe", "bin", "lock", "sum", "mod", "csv", "tsv", "log", "pem", "crt", "key", "pub",
-    "tf", "hcl", "tfvars", "sh", "bash", "zsh", "ps1", "bat", "groovy", "gradle", "properties",
-    "j2", "tpl", "tmpl", "gotmpl", "template", "proto", "graphql", "vue", "svelte", "ipynb", "map",
-    "wasm", "woff", "woff2", "ttf", "eot", "otf", "mp4", "mp3", "webp", "avif", "snap", "patch",
-    "diff", "orig", "bak", "swp",
+    "md",
+    "txt",
+    "rst",
+    "adoc",
+    "html",
+    "htm",
+    "css",
+    "scss",
+    "js",
+    "mjs",
+    "cjs",
+    "ts",
+    "tsx",
+    "jsx",
+    "go",
+    "rs",
+    "py",
+    "rb",
+    "java",
+    "kt",
+    "c",
+    "h",
+    "cc",
+    "cpp",
+    "hpp",
+    "cs",
+    "swift",
+    "php",
+    "pl",
+    "lua",
+    "sql",
+    "json",
+    "jsonc",
+    "toml",
+    "ini",
+    "cfg",
+    "conf",
+    "xml",
+    "svg",
+    "png",
+    "jpg",
+    "jpeg",
+    "gif",
+    "ico",
+    "pdf",
+    "zip",
+    "gz",
+    "tgz",
+    "xz",
+    "zst",
+    "bz2",
+    "tar",
+    "jar",
+    "war",
+    "so",
+    "a",
+    "o",
+    "dll",
+    "exe",
+    "bin",
+    "lock",
+    "sum",
+    "mod",
+    "csv",
+    "tsv",
+    "log",
+    "pem",
+    "crt",
+    "key",
+    "pub",
+    "tf",
+    "hcl",
+    "tfvars",
+    "sh",
+    "bash",
+    "zsh",
+    "ps1",
+    "bat",
+    "groovy",
+    "gradle",
+    "properties",
+    "j2",
+    "tpl",
+    "tmpl",
+    "gotmpl",
+    "template",
+    "proto",
+    "graphql",
+    "vue",
+    "svelte",
+    "ipynb",
+    "map",
+    "wasm",
+    "woff",
+    "woff2",
+    "ttf",
+    "eot",
+    "otf",
+    "mp4",
+    "mp3",
+    "webp",
+    "avif",
+    "snap",
+    "patch",
+    "diff",
+    "orig",
+    "bak",
+    "swp",
 ];
 
 /// Classifies a path (relative to the scan root) by its name and location.
@@ -114,9 +213,10 @@ fn is_dockerfile_name(lower: &str) -> bool {
             || lower.ends_with(&format!(".{n}"))
             || (lower.starts_with(n)
                 && lower[n.len()..].starts_with(['.', '-', '_'])
-                && !SKIP_EXTENSIONS
-                    .iter()
-                    .any(|e| lower.ends_with(&format!(".{e}")) && !matches!(*e, "template" | "j2" | "tpl" | "tmpl")))
+                && !SKIP_EXTENSIONS.iter().any(|e| {
+                    lower.ends_with(&format!(".{e}"))
+                        && !matches!(*e, "template" | "j2" | "tpl" | "tmpl")
+                }))
     })
 }
 
@@ -149,7 +249,7 @@ pub fn sniff(path: &Path, content: &str) -> Option<FileKind> {
         return Some(FileKind::Dockerfile);
     }
     let keys = top_level_keys(content);
-    let has = |k: &str| keys.iter().any(|x| *x == k);
+    let has = |k: &str| keys.contains(&k);
     if has("apiVersion") && has("kind") {
         if content.contains("kind: Kustomization") {
             return Some(FileKind::Kustomize);
@@ -160,13 +260,35 @@ pub fn sniff(path: &Path, content: &str) -> Option<FileKind> {
     if content.contains("\napiVersion:") && content.contains("\nkind:") {
         return Some(FileKind::Kubernetes);
     }
-    let other_ci = ["pipelines", "workflows", "orbs", "trigger", "pool", "steps", "kind", "pipeline"];
+    let other_ci = [
+        "pipelines",
+        "workflows",
+        "orbs",
+        "trigger",
+        "pool",
+        "steps",
+        "kind",
+        "pipeline",
+    ];
     if has("services") && !has("stages") && !other_ci.iter().any(|k| has(k)) && !has("jobs") {
         return Some(FileKind::Compose);
     }
-    let gitlab_keys = ["stages", "include", "default", "workflow", "before_script", "after_script", "variables", "image"];
+    let gitlab_keys = [
+        "stages",
+        "include",
+        "default",
+        "workflow",
+        "before_script",
+        "after_script",
+        "variables",
+        "image",
+    ];
     let gitlab_like = gitlab_keys.iter().any(|k| has(k)) || content.contains("\n  script:");
-    if gitlab_like && !other_ci.iter().any(|k| has(k)) && !has("jobs") && content.contains("script:") {
+    if gitlab_like
+        && !other_ci.iter().any(|k| has(k))
+        && !has("jobs")
+        && content.contains("script:")
+    {
         return Some(FileKind::GitlabCi);
     }
     if yaml_ext && content.contains("image:") && content.contains("repository:") {
@@ -183,8 +305,10 @@ fn top_level_keys(content: &str) -> Vec<&str> {
         .filter_map(|l| {
             let (k, _) = l.split_once(':')?;
             let k = k.trim().trim_matches(['"', '\'']);
-            (!k.is_empty() && k.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)))
-                .then_some(k)
+            (!k.is_empty()
+                && k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)))
+            .then_some(k)
         })
         .collect()
 }
@@ -197,7 +321,11 @@ fn looks_like_dockerfile(content: &str) -> bool {
         if t.is_empty() || t.starts_with('#') {
             continue;
         }
-        let word = t.split_whitespace().next().unwrap_or("").to_ascii_uppercase();
+        let word = t
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase();
         match word.as_str() {
             "FROM" => {
                 saw_from = true;
@@ -221,11 +349,17 @@ mod tests {
     #[test]
     fn by_name() {
         assert_eq!(d("Dockerfile", ""), Some(FileKind::Dockerfile));
-        assert_eq!(d("a/Containerfile.with-platform", ""), Some(FileKind::Dockerfile));
+        assert_eq!(
+            d("a/Containerfile.with-platform", ""),
+            Some(FileKind::Dockerfile)
+        );
         assert_eq!(d("x.Dockerfile", ""), Some(FileKind::Dockerfile));
         assert_eq!(d("Dockerfile-windows", ""), Some(FileKind::Dockerfile));
         assert_eq!(d("Dockerfile.md", ""), None);
-        assert_eq!(d(".github/workflows/ci.yml", ""), Some(FileKind::GithubWorkflow));
+        assert_eq!(
+            d(".github/workflows/ci.yml", ""),
+            Some(FileKind::GithubWorkflow)
+        );
         assert_eq!(d("x/action.yaml", ""), Some(FileKind::GithubAction));
         assert_eq!(d("docker-compose.prod.yml", ""), Some(FileKind::Compose));
         assert_eq!(d("compose.yaml", ""), Some(FileKind::Compose));
@@ -239,12 +373,33 @@ mod tests {
     #[test]
     fn by_content() {
         assert_eq!(d("bare", "FROM ubuntu\n"), Some(FileKind::Dockerfile));
-        assert_eq!(d("bare", "# c\nARG X=1\nFROM ubuntu:$X\n"), Some(FileKind::Dockerfile));
-        assert_eq!(d("pod.yaml", "apiVersion: v1\nkind: Pod\n"), Some(FileKind::Kubernetes));
-        assert_eq!(d("x.yaml", "---\n# c\napiVersion: v1\nkind: Pod\n"), Some(FileKind::Kubernetes));
-        assert_eq!(d("variable", "version: '2'\nservices:\n  a:\n    image: x\n"), Some(FileKind::Compose));
-        assert_eq!(d("rat.yml", "stages: [test]\njob:\n  script: [x]\n"), Some(FileKind::GitlabCi));
+        assert_eq!(
+            d("bare", "# c\nARG X=1\nFROM ubuntu:$X\n"),
+            Some(FileKind::Dockerfile)
+        );
+        assert_eq!(
+            d("pod.yaml", "apiVersion: v1\nkind: Pod\n"),
+            Some(FileKind::Kubernetes)
+        );
+        assert_eq!(
+            d("x.yaml", "---\n# c\napiVersion: v1\nkind: Pod\n"),
+            Some(FileKind::Kubernetes)
+        );
+        assert_eq!(
+            d("variable", "version: '2'\nservices:\n  a:\n    image: x\n"),
+            Some(FileKind::Compose)
+        );
+        assert_eq!(
+            d("rat.yml", "stages: [test]\njob:\n  script: [x]\n"),
+            Some(FileKind::GitlabCi)
+        );
         assert_eq!(d("notes", "hello world\n"), None);
-        assert_eq!(d("single-quotes.yaml", "image:\n  repository: 'x'\n  tag: '1'\n"), Some(FileKind::HelmValues));
+        assert_eq!(
+            d(
+                "single-quotes.yaml",
+                "image:\n  repository: 'x'\n  tag: '1'\n"
+            ),
+            Some(FileKind::HelmValues)
+        );
     }
 }

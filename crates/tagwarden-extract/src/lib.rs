@@ -287,7 +287,10 @@ pub mod yaml_util {
     pub fn parse<'a>(text: &'a str, out: &mut Extraction) -> Yaml<'a> {
         let y = Yaml::parse(text);
         if let Some(e) = &y.error {
-            out.parse_error(Span::new(e.offset, e.offset), format!("YAML: {}", e.message));
+            out.parse_error(
+                Span::new(e.offset, e.offset),
+                format!("YAML: {}", e.message),
+            );
         }
         y
     }

@@ -84,7 +84,9 @@ fn expand_into(
             Some(c) if c.is_ascii_alphabetic() || *c == b'_' => {
                 let start = i + 1;
                 let mut end = start;
-                while end < bytes.len() && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_') {
+                while end < bytes.len()
+                    && (bytes[end].is_ascii_alphanumeric() || bytes[end] == b'_')
+                {
                     end += 1;
                 }
                 substitute(&text[start..end], lookup, out)?;
@@ -128,7 +130,9 @@ fn substitute(
             out.origins.extend(v.origin);
             Ok(())
         }
-        None => Err(Unresolved::new(format!("variable {name} has no known value"))),
+        None => Err(Unresolved::new(format!(
+            "variable {name} has no known value"
+        ))),
     }
 }
 
@@ -145,7 +149,9 @@ fn expand_braced(
         .unwrap_or(inner.len());
     let name = &inner[..name_end];
     if name.is_empty() {
-        return Err(Unresolved::new(format!("unsupported expression ${{{inner}}}")));
+        return Err(Unresolved::new(format!(
+            "unsupported expression ${{{inner}}}"
+        )));
     }
     let rest = &inner[name_end..];
     let (op, word) = if let Some(w) = rest.strip_prefix(":-") {
@@ -194,9 +200,13 @@ fn expand_braced(
         },
         ":?" | "?" => match known {
             Some(_) => substitute(name, lookup, out),
-            None => Err(Unresolved::new(format!("variable {name} is required and has no known value"))),
+            None => Err(Unresolved::new(format!(
+                "variable {name} is required and has no known value"
+            ))),
         },
-        _ => Err(Unresolved::new(format!("unsupported expression ${{{inner}}}"))),
+        _ => Err(Unresolved::new(format!(
+            "unsupported expression ${{{inner}}}"
+        ))),
     }
 }
 
@@ -208,17 +218,30 @@ mod tests {
         match name {
             "TAG" => Some(Value {
                 value: "1.27".into(),
-                origin: Some(Origin { name: "TAG".into(), span: Span::new(100, 104) }),
+                origin: Some(Origin {
+                    name: "TAG".into(),
+                    span: Span::new(100, 104),
+                }),
             }),
-            "EMPTY" => Some(Value { value: String::new(), origin: None }),
+            "EMPTY" => Some(Value {
+                value: String::new(),
+                origin: None,
+            }),
             _ => None,
         }
     }
 
     fn ex(t: &str) -> Result<String, String> {
-        expand(t, 0, Syntax { dollar_escape: true }, &look)
-            .map(|e| e.value)
-            .map_err(|e| e.reason)
+        expand(
+            t,
+            0,
+            Syntax {
+                dollar_escape: true,
+            },
+            &look,
+        )
+        .map(|e| e.value)
+        .map_err(|e| e.reason)
     }
 
     #[test]

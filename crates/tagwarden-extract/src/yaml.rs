@@ -234,7 +234,10 @@ impl<'a> Yaml<'a> {
                     items.push(id);
                 }
             }
-            Some(Frame::Map { id: map, pending_key }) => match pending_key.take() {
+            Some(Frame::Map {
+                id: map,
+                pending_key,
+            }) => match pending_key.take() {
                 None => *pending_key = Some(id),
                 Some(key) => {
                     if let NodeKind::Mapping(entries) = &mut self.nodes[*map].kind {
@@ -279,17 +282,12 @@ fn exact_span(src: &str, start: usize, value: &str, style: Style) -> Option<Span
     let bytes = src.as_bytes();
     let mut i = start;
     // Skip node properties: anchors and tags, each followed by white space.
-    loop {
-        match bytes.get(i) {
-            Some(b'&' | b'!') => {
-                while i < bytes.len() && !matches!(bytes[i], b' ' | b'\t' | b'\n' | b'\r') {
-                    i += 1;
-                }
-                while i < bytes.len() && matches!(bytes[i], b' ' | b'\t') {
-                    i += 1;
-                }
-            }
-            _ => break,
+    while let Some(b'&' | b'!') = bytes.get(i) {
+        while i < bytes.len() && !matches!(bytes[i], b' ' | b'\t' | b'\n' | b'\r') {
+            i += 1;
+        }
+        while i < bytes.len() && matches!(bytes[i], b' ' | b'\t') {
+            i += 1;
         }
     }
     let quote = match style {
@@ -458,10 +456,8 @@ impl<'y, 'a> NodeRef<'y, 'a> {
         for (k, v) in &own {
             match k.as_str() {
                 Some("<<") if k.style() == Some(Style::Plain) => merges.push(*v),
-                Some(key) => {
-                    if !out.iter().any(|(seen, _)| *seen == key) {
-                        out.push((key, *v));
-                    }
+                Some(key) if !out.iter().any(|(seen, _)| *seen == key) => {
+                    out.push((key, *v));
                 }
                 None => {}
             }
@@ -528,7 +524,14 @@ mod tests {
     fn non_ascii_offsets() {
         let src = "# é ü\nimage: \"nginx\"\n";
         let y = Yaml::parse(src);
-        let s = y.documents().next().unwrap().get("image").unwrap().exact_span().unwrap();
+        let s = y
+            .documents()
+            .next()
+            .unwrap()
+            .get("image")
+            .unwrap()
+            .exact_span()
+            .unwrap();
         assert_eq!(&src[s.start..s.end], "nginx");
     }
 
@@ -553,7 +556,11 @@ mod tests {
     fn alias_bomb_is_cheap() {
         let mut src = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 0..30 {
-            let prev = if i == 0 { "a".to_string() } else { format!("l{}", i - 1) };
+            let prev = if i == 0 {
+                "a".to_string()
+            } else {
+                format!("l{}", i - 1)
+            };
             src.push_str(&format!("l{i}: &l{i} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
         }
         let y = Yaml::parse(&src);

@@ -156,7 +156,12 @@ impl Reference {
 
 impl Reference {
     fn key(&self) -> (&str, &str, Option<&str>, Option<&Digest>) {
-        (&self.domain, &self.path, self.tag.as_deref(), self.digest.as_ref())
+        (
+            &self.domain,
+            &self.path,
+            self.tag.as_deref(),
+            self.digest.as_ref(),
+        )
     }
 }
 

@@ -24,7 +24,10 @@ pub(crate) fn parse(input: &str) -> Result<Reference, ParseError> {
         Some(colon) if last_slash.is_none_or(|s| colon > s) && !ends_in_ipv6(name_and_tag) => {
             let tag = &name_and_tag[colon + 1..];
             validate_tag(tag).map_err(|e| shift(e, colon + 1))?;
-            (&name_and_tag[..colon], Some((tag, colon + 1..name_and_tag.len())))
+            (
+                &name_and_tag[..colon],
+                Some((tag, colon + 1..name_and_tag.len())),
+            )
         }
         _ => (name_and_tag, None),
     };
@@ -32,7 +35,10 @@ pub(crate) fn parse(input: &str) -> Result<Reference, ParseError> {
         return Err(ParseError::new(ErrorKind::Empty, 0));
     }
     if name.len() > NAME_MAX {
-        return Err(ParseError::new(ErrorKind::NameTooLong(name.len()), NAME_MAX));
+        return Err(ParseError::new(
+            ErrorKind::NameTooLong(name.len()),
+            NAME_MAX,
+        ));
     }
 
     let (domain, path, path_offset) = split_domain(name)?;

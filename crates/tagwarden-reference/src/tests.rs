@@ -3,7 +3,9 @@ use super::*;
 const SHA: &str = "sha256:a0d9366f6f0166dcbf92fcdc98e1a03d2e6210e8d7e8573f74d50849130651a0";
 
 fn norm(s: &str) -> String {
-    Reference::parse(s).map(|r| r.to_string()).unwrap_or_else(|e| format!("error: {e}"))
+    Reference::parse(s)
+        .map(|r| r.to_string())
+        .unwrap_or_else(|e| format!("error: {e}"))
 }
 
 #[test]
@@ -11,10 +13,16 @@ fn normalisation() {
     assert_eq!(norm("nginx"), "docker.io/library/nginx:latest");
     assert_eq!(norm("nginx:1.27"), "docker.io/library/nginx:1.27");
     assert_eq!(norm("checkmarx/kics"), "docker.io/checkmarx/kics:latest");
-    assert_eq!(norm("index.docker.io/nginx"), "docker.io/library/nginx:latest");
+    assert_eq!(
+        norm("index.docker.io/nginx"),
+        "docker.io/library/nginx:latest"
+    );
     assert_eq!(norm("registry-1.docker.io/a/b:c"), "docker.io/a/b:c");
     assert_eq!(norm("docker.io/nginx"), "docker.io/library/nginx:latest");
-    assert_eq!(norm("ghcr.io/aquasecurity/trivy:0.69.4"), "ghcr.io/aquasecurity/trivy:0.69.4");
+    assert_eq!(
+        norm("ghcr.io/aquasecurity/trivy:0.69.4"),
+        "ghcr.io/aquasecurity/trivy:0.69.4"
+    );
     assert_eq!(norm("ghcr.io/trivy"), "ghcr.io/trivy:latest");
     assert_eq!(norm("localhost/foo"), "localhost/foo:latest");
     assert_eq!(norm("localhost:5000/foo:1"), "localhost:5000/foo:1");
@@ -32,7 +40,10 @@ fn implicit_latest_only_without_tag_or_digest() {
     assert!(r.is_pinned());
     assert!(!r.is_latest());
     let r = Reference::parse(&format!("checkmarx/kics:v2.1.20@{SHA}")).unwrap();
-    assert_eq!(r.to_string(), format!("docker.io/checkmarx/kics:v2.1.20@{SHA}"));
+    assert_eq!(
+        r.to_string(),
+        format!("docker.io/checkmarx/kics:v2.1.20@{SHA}")
+    );
     assert!(Reference::parse("nginx").unwrap().is_latest());
     assert!(Reference::parse("nginx:latest").unwrap().is_latest());
     assert!(!Reference::parse("nginx:1").unwrap().is_latest());
@@ -49,10 +60,21 @@ fn written_ranges() {
 
 #[test]
 fn separators() {
-    for ok in ["a_b", "a__b", "a.b", "a-b", "a---b", "a-b.c_d__e", "0", "a/b/c/d"] {
+    for ok in [
+        "a_b",
+        "a__b",
+        "a.b",
+        "a-b",
+        "a---b",
+        "a-b.c_d__e",
+        "0",
+        "a/b/c/d",
+    ] {
         assert!(Reference::parse(ok).is_ok(), "{ok}");
     }
-    for bad in ["a___b", "_a", "a_", "a-", "-a", "a..b", "a._b", "a/", "/a", "a//b"] {
+    for bad in [
+        "a___b", "_a", "a_", "a-", "-a", "a..b", "a._b", "a/", "/a", "a//b",
+    ] {
         assert!(Reference::parse(bad).is_err(), "{bad}");
     }
 }
@@ -69,13 +91,27 @@ fn errors_say_what_and_where() {
     assert!(matches!(e.kind(), ErrorKind::InvalidTag(_)));
     assert_eq!(e.offset(), 6);
     let e = Reference::parse("nginx@sha256:abc").unwrap_err();
-    assert!(matches!(e.kind(), ErrorKind::DigestLength { expected: 64, found: 3, .. }));
+    assert!(matches!(
+        e.kind(),
+        ErrorKind::DigestLength {
+            expected: 64,
+            found: 3,
+            ..
+        }
+    ));
     let e = Reference::parse("nginx@md5:d41d8cd98f00b204e9800998ecf8427e").unwrap_err();
     assert!(matches!(e.kind(), ErrorKind::UnsupportedDigestAlgorithm(_)));
-    let e = Reference::parse(&format!("nginx@{}", SHA.to_uppercase().replace("SHA256", "sha256"))).unwrap_err();
+    let e = Reference::parse(&format!(
+        "nginx@{}",
+        SHA.to_uppercase().replace("SHA256", "sha256")
+    ))
+    .unwrap_err();
     assert_eq!(e.kind(), &ErrorKind::DigestHex);
     assert_eq!(Reference::parse("").unwrap_err().kind(), &ErrorKind::Empty);
-    assert_eq!(Reference::parse("a b").unwrap_err().kind(), &ErrorKind::Whitespace);
+    assert_eq!(
+        Reference::parse("a b").unwrap_err().kind(),
+        &ErrorKind::Whitespace
+    );
     assert!(Reference::parse("foo:5000x/bar").is_err());
     assert!(Reference::parse("-foo.com/bar").is_err());
     assert!(Reference::parse("${IMAGE}").is_err());
@@ -109,6 +145,9 @@ fn tag_vs_port() {
 
 #[test]
 fn repository_normalisation() {
-    assert_eq!(normalize_repository("kics").unwrap(), "docker.io/library/kics");
+    assert_eq!(
+        normalize_repository("kics").unwrap(),
+        "docker.io/library/kics"
+    );
     assert!(normalize_repository("kics:1").is_err());
 }
