@@ -459,7 +459,7 @@ impl<'y, 'a> NodeRef<'y, 'a> {
                 Some(key) if !out.iter().any(|(seen, _)| *seen == key) => {
                     out.push((key, *v));
                 }
-                None => {}
+                _ => {}
             }
         }
         for m in merges {
