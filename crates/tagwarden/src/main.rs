@@ -1,1 +1,43 @@
-fn main() {}
+//! `tagwarden`: find, pin and hunt compromised container images.
+
+mod cli;
+mod commands;
+mod config;
+mod scan;
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Exit statuses shared by every command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Status {
+    /// Nothing at or above the failure threshold.
+    Clean = 0,
+    /// Findings at or above the threshold.
+    Findings = 1,
+    /// Usage or internal error.
+    Error = 2,
+}
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let result = match cli.command {
+        cli::Command::Scan(args) => commands::scan::run(args),
+    };
+    match result {
+        Ok(status) => ExitCode::from(status as u8),
+        Err(e) => {
+            // A closed pipe (`tagwarden scan | head`) is not a failure of ours.
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            ExitCode::from(Status::Error as u8)
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! Command-line interface: every flag of every command, and nothing else.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use tagwarden_findings::Severity;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tagwarden",
+    version,
+    about = "Find, pin and hunt compromised container images",
+    long_about = "tagwarden answers, minutes after a container supply-chain compromise, \
+                  \"were we hit?\", and hardens CI so that the next one cannot land silently.\n\n\
+                  Exit status: 0 nothing at or above --fail-on, 1 findings at or above it, 2 error."
+)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// List every image reference in a tree, offline, and judge it against advisories.
+    Scan(ScanArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OutputFormat {
+    /// Compiler-style findings with the source line and a caret, then a summary.
+    Human,
+    /// Versioned JSON (see the README).
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning and other SARIF consumers.
+    Sarif,
+    /// GitHub Actions workflow commands (annotations on the pull request).
+    Github,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Options shared by commands that walk a tree.
+#[derive(Debug, Args)]
+pub(crate) struct WalkArgs {
+    /// Scan ignored files too (.gitignore, .ignore and git's exclude files are respected by default).
+    #[arg(long)]
+    pub(crate) no_ignore: bool,
+
+    /// Follow symbolic links (loops are detected and reported).
+    #[arg(long)]
+    pub(crate) follow: bool,
+
+    /// Skip files larger than this many bytes, with a note.
+    #[arg(long, value_name = "BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub(crate) max_file_size: u64,
+
+    /// Worker threads (default: the number of CPUs).
+    #[arg(long, short = 'j', value_name = "N")]
+    pub(crate) threads: Option<usize>,
+}
+
+/// Options shared by commands that judge references against advisories.
+#[derive(Debug, Args)]
+pub(crate) struct AdvisoryArgs {
+    /// Add advisories from a TOML file or a directory of them (repeatable).
+    #[arg(long = "advisories", value_name = "PATH")]
+    pub(crate) advisories: Vec<PathBuf>,
+
+    /// Do not load the built-in advisories.
+    #[arg(long)]
+    pub(crate) no_builtin_advisories: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ScanArgs {
+    /// Files or directories to scan.
+    #[arg(default_value = ".")]
+    pub(crate) paths: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = OutputFormat::Human)]
+    pub(crate) format: OutputFormat,
+
+    /// Write the output to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+
+    /// Exit 1 when a finding is at or above this severity [default: high, or the config's].
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub(crate) fail_on: Option<Severity>,
+
+    /// Configuration file [default: tagwarden.toml or .tagwarden.toml in the first path].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+
+    /// Ignore any configuration file.
+    #[arg(long, conflicts_with = "config")]
+    pub(crate) no_config: bool,
+
+    /// When to use colours in human output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub(crate) color: ColorChoice,
+
+    #[command(flatten)]
+    pub(crate) walk: WalkArgs,
+
+    #[command(flatten)]
+    pub(crate) advisory: AdvisoryArgs,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse::<Severity>()
+        .map_err(|_| format!("unknown severity {s:?} (info, low, medium, high, critical)"))
+}

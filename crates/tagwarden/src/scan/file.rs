@@ -1,0 +1,227 @@
+//! One file: read it once, decide its kind, extract, judge, and turn spans into locations.
+
+use std::io::Read;
+use std::path::Path;
+
+use tagwarden_extract::detect::{self, NameHint};
+use tagwarden_extract::text::LineIndex;
+use tagwarden_extract::{DiagnosticKind, Extraction};
+use tagwarden_findings::{ByteSpan, Finding, Location, Note, rules};
+
+use super::walk::FileEntry;
+use super::{Context, FileOutcome, judge};
+
+/// Bytes looked at for a NUL to call a file binary (git and ripgrep use the same idea).
+const BINARY_SNIFF: usize = 8 * 1024;
+
+/// Returns `None` for files no extractor reads (they are not counted).
+pub(super) fn process(entry: &FileEntry, ctx: &Context<'_>) -> Option<FileOutcome> {
+    let hint = detect::hint(Path::new(&entry.relative));
+    if hint == NameHint::Skip || ctx.config.ignores_path(&entry.relative) {
+        return None;
+    }
+    let named = matches!(hint, NameHint::Kind(_));
+    let mut out = FileOutcome {
+        display_path: entry.display.clone(),
+        ..Default::default()
+    };
+    let skip = |mut out: FileOutcome, message: String| {
+        out.notes.push(Note {
+            path: Some(entry.display.clone()),
+            message,
+        });
+        Some(out)
+    };
+
+    let size = match std::fs::metadata(&entry.path) {
+        Ok(m) => m.len(),
+        Err(e) => return skip(out, format!("not scanned: cannot read: {e}")),
+    };
+    if size > ctx.max_file_size {
+        if !named {
+            return None;
+        }
+        return skip(
+            out,
+            format!(
+                "not scanned: {size} bytes is over the {} byte limit (--max-file-size)",
+                ctx.max_file_size
+            ),
+        );
+    }
+    let bytes = match read_limited(&entry.path, ctx.max_file_size) {
+        Ok(b) => b,
+        Err(e) => return skip(out, format!("not scanned: cannot read: {e}")),
+    };
+    if memchr::memchr(0, &bytes[..bytes.len().min(BINARY_SNIFF)]).is_some() {
+        // Unnamed binaries (executables, images without extension) are everywhere; say nothing.
+        return if named {
+            skip(out, "not scanned: binary file (NUL byte)".to_string())
+        } else {
+            None
+        };
+    }
+    let (text, invalid_at) = utf8_keeping_offsets(bytes);
+    let kind = detect::detect(Path::new(&entry.relative), &text)?;
+    if let Some(at) = invalid_at {
+        out.notes.push(Note {
+            path: Some(entry.display.clone()),
+            message: format!(
+                "invalid UTF-8 at byte {at}; invalid bytes were read as '?' (positions are unchanged)"
+            ),
+        });
+    }
+    out.scanned = true;
+
+    let extraction = tagwarden_extract::extract(kind, &text);
+    let lines = LineIndex::new(&text);
+    let file = FileText {
+        path: &entry.display,
+        text: &text,
+        lines: &lines,
+    };
+    collect(&file, extraction, ctx, &mut out);
+    out.findings.retain(|f| {
+        !ctx.config.ignores_rule(f.rule.id) && !file.ignored_inline(f.location.line, f.rule.id)
+    });
+    Some(out)
+}
+
+/// Reads at most `limit` bytes (the file may have grown since its size was checked).
+fn read_limited(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    let f = std::fs::File::open(path)?;
+    let mut buf = Vec::new();
+    f.take(limit).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+/// Decodes UTF-8; each invalid byte becomes `?` so byte offsets still match the file.
+fn utf8_keeping_offsets(bytes: Vec<u8>) -> (String, Option<usize>) {
+    match String::from_utf8(bytes) {
+        Ok(s) => (s, None),
+        Err(e) => {
+            let first = e.utf8_error().valid_up_to();
+            let mut bytes = e.into_bytes();
+            let mut i = 0;
+            while i < bytes.len() {
+                match std::str::from_utf8(&bytes[i..]) {
+                    Ok(_) => break,
+                    Err(err) => {
+                        i += err.valid_up_to();
+                        let bad = err.error_len().unwrap_or(bytes.len() - i);
+                        for b in &mut bytes[i..i + bad] {
+                            *b = b'?';
+                        }
+                        i += bad;
+                    }
+                }
+            }
+            (
+                String::from_utf8(bytes).unwrap_or_default(),
+                Some(first),
+            )
+        }
+    }
+}
+
+/// A file's text with what is needed to locate spans in it.
+pub(super) struct FileText<'a> {
+    pub(super) path: &'a str,
+    pub(super) text: &'a str,
+    pub(super) lines: &'a LineIndex,
+}
+
+impl FileText<'_> {
+    pub(super) fn location(&self, start: usize, end: usize) -> Location {
+        let (line, column) = self.lines.line_col(self.text, start);
+        let (end_line, end_column) = self.lines.line_col(self.text, end.max(start));
+        Location {
+            path: self.path.to_string(),
+            line,
+            column,
+            end_line,
+            end_column,
+            span: Some(ByteSpan { start, end }),
+        }
+    }
+
+    pub(super) fn line(&self, line: usize) -> String {
+        self.lines.line(self.text, line).to_string()
+    }
+
+    /// `# tagwarden: ignore[rule, …]` (or a bare `# tagwarden: ignore`) on the line or the one above.
+    fn ignored_inline(&self, line: usize, rule: &str) -> bool {
+        [line, line.saturating_sub(1)]
+            .into_iter()
+            .filter(|&l| l > 0)
+            .any(|l| ignore_comment_covers(self.lines.line(self.text, l), rule))
+    }
+}
+
+fn ignore_comment_covers(line: &str, rule: &str) -> bool {
+    let Some(at) = line.find("tagwarden: ignore") else {
+        return false;
+    };
+    let rest = &line[at + "tagwarden: ignore".len()..];
+    match rest.strip_prefix('[') {
+        Some(list) => list
+            .split(']')
+            .next()
+            .unwrap_or("")
+            .split(',')
+            .any(|r| r.trim() == rule),
+        None => rest.is_empty() || rest.starts_with(char::is_whitespace),
+    }
+}
+
+fn collect(file: &FileText<'_>, ex: Extraction, ctx: &Context<'_>, out: &mut FileOutcome) {
+    for occ in &ex.images {
+        judge::image(file, occ, ctx, out);
+    }
+    for action in &ex.actions {
+        judge::action(file, action, ctx, out);
+    }
+    for d in ex.diagnostics {
+        let loc = file.location(d.span.start, d.span.end);
+        match d.kind {
+            DiagnosticKind::ParseError => out.findings.push(Finding {
+                rule: &rules::PARSE_ERROR,
+                severity: rules::PARSE_ERROR.default_severity,
+                snippet: Some(file.line(loc.line)),
+                location: loc,
+                message: d.message,
+                image: None,
+                advisory: None,
+                notes: vec![
+                    "references after this point in the file may be missing from the scan"
+                        .to_string(),
+                ],
+            }),
+            DiagnosticKind::Note => out.notes.push(Note {
+                path: Some(format!("{}:{}:{}", file.path, loc.line, loc.column)),
+                message: d.message,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_ignores() {
+        assert!(ignore_comment_covers("image: x # tagwarden: ignore[unpinned-image]", "unpinned-image"));
+        assert!(ignore_comment_covers("# tagwarden: ignore[a, unpinned-image]", "unpinned-image"));
+        assert!(!ignore_comment_covers("# tagwarden: ignore[floating-latest]", "unpinned-image"));
+        assert!(ignore_comment_covers("# tagwarden: ignore", "anything"));
+        assert!(!ignore_comment_covers("image: x", "unpinned-image"));
+    }
+
+    #[test]
+    fn invalid_utf8_keeps_offsets() {
+        let (s, at) = utf8_keeping_offsets(b"ab\xffcd\xe2\x82".to_vec());
+        assert_eq!(s, "ab?cd??");
+        assert_eq!(at, Some(2));
+    }
+}

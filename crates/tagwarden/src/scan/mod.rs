@@ -1,0 +1,86 @@
+//! The scan pipeline shared by every command that reads a tree: walk in parallel, read each
+//! candidate file once, extract its references, judge them, and collect the results in a stable
+//! order. `commands/scan.rs` renders what this returns; `pin` and `verify` reuse it.
+
+mod file;
+mod judge;
+mod walk;
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use tagwarden_advisory::AdvisorySet;
+use tagwarden_findings::{ActionRecord, Finding, Note, ReferenceRecord, ScanReport};
+
+use crate::config::Config;
+pub(crate) use walk::WalkOptions;
+
+/// What a scan needs besides the paths.
+pub(crate) struct Context<'a> {
+    pub(crate) config: &'a Config,
+    pub(crate) advisories: &'a AdvisorySet,
+    pub(crate) max_file_size: u64,
+}
+
+/// Everything learned from one file.
+#[derive(Default)]
+pub(crate) struct FileOutcome {
+    pub(crate) display_path: String,
+    pub(crate) references: Vec<ReferenceRecord>,
+    pub(crate) actions: Vec<ActionRecord>,
+    pub(crate) findings: Vec<Finding>,
+    pub(crate) notes: Vec<Note>,
+    /// False when the file was looked at but not scanned (too large, binary, unreadable).
+    pub(crate) scanned: bool,
+}
+
+/// Scans the roots and returns the report, sorted by path and position.
+pub(crate) fn scan(roots: &[PathBuf], walk: &WalkOptions, ctx: &Context<'_>) -> ScanReport {
+    let outcomes = Mutex::new(Vec::new());
+    let walk_notes = Mutex::new(Vec::new());
+    walk::walk(roots, walk, |entry| match entry {
+        walk::Entry::File(f) => {
+            if let Some(o) = file::process(&f, ctx) {
+                push(&outcomes, o);
+            }
+        }
+        walk::Entry::Problem(n) => push(&walk_notes, n),
+    });
+    let mut outcomes = outcomes.into_inner().unwrap_or_else(|e| e.into_inner());
+    outcomes.sort_by(|a, b| a.display_path.cmp(&b.display_path));
+
+    let mut report = ScanReport {
+        root: roots
+            .iter()
+            .map(|r| r.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" "),
+        ..Default::default()
+    };
+    for o in outcomes {
+        if o.scanned {
+            report.files_scanned += 1;
+        } else {
+            report.files_skipped += 1;
+        }
+        report.references.extend(o.references);
+        report.actions.extend(o.actions);
+        report.findings.extend(o.findings);
+        report.notes.extend(o.notes);
+    }
+    let mut walk_notes = walk_notes.into_inner().unwrap_or_else(|e| e.into_inner());
+    walk_notes.sort_by(|a, b| a.path.cmp(&b.path));
+    report.notes.extend(walk_notes);
+    report.advisories = ctx
+        .advisories
+        .advisories()
+        .iter()
+        .map(|a| a.id.clone())
+        .collect();
+    report
+}
+
+fn push<T>(m: &Mutex<Vec<T>>, item: T) {
+    // A poisoned lock only means another worker panicked; keep its data.
+    m.lock().unwrap_or_else(|e| e.into_inner()).push(item);
+}

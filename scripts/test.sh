@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh Debian machine with the Rust toolchain: installs what the
+# tests need (idempotent: apt-get runs only when something is missing), then runs every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests use. python3-jsonschema validates SARIF against the official schema.
+packages=(python3-jsonschema ripgrep)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  echo "installing: ${missing[*]}"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+cargo test --workspace --locked
