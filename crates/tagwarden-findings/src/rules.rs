@@ -1,0 +1,445 @@
+//! The built-in rules. Each rule's `help` is its user documentation (what it does, why it
+//! matters, an example, how to fix it); SARIF output carries it to GitHub code scanning.
+
+use crate::{Rule, Severity};
+
+/// An image reference pinned to a digest that an advisory lists as malicious.
+pub const COMPROMISED_DIGEST: Rule = Rule {
+    id: "compromised-digest",
+    name: "CompromisedDigest",
+    default_severity: Severity::Critical,
+    summary: "Image reference pinned to a digest an advisory lists as malicious",
+    label: "malicious digest",
+    fix: "replace the digest with a known-good one and treat every run of this image as compromised: rotate the secrets it could read",
+    help: "\
+## What it does
+
+Flags an image reference whose digest is one an advisory lists as malicious: an image index or \
+platform manifest that an attacker pushed during a registry compromise, such as the \
+`checkmarx/kics` images pushed to Docker Hub on 2026-04-22.
+
+## Why is this bad?
+
+A digest names exactly one image, so there is no doubt: every run of this reference ran the \
+attacker's image, with everything the job could read (registry and cloud credentials, CI tokens, \
+source code, scan results). Unlike a tag, a digest is never repaired upstream: the reference keeps \
+pulling the malicious image for as long as a registry, mirror or cache still serves it.
+
+## Example
+
+```yaml
+image: checkmarx/kics@sha256:a0d9366f6f0166dcbf92fcdc98e1a03d2e6210e8d7e8573f74d50849130651a0
+```
+
+## How to fix
+
+1. Replace the digest with a known-good one (the advisory names one when it is known) and check \
+it against the publisher's signatures or release notes.
+2. Find every run that used the malicious image: CI job logs, container runtime and cluster \
+events, registry pull logs.
+3. Treat those runs as compromised: rotate every secret they could read and review what they \
+could write (packages, images, releases, infrastructure).
+",
+};
+
+/// An image reference by a tag that pointed to a malicious image during a compromise.
+pub const AFFECTED_TAG: Rule = Rule {
+    id: "affected-tag",
+    name: "AffectedTag",
+    default_severity: Severity::High,
+    summary: "Image reference by a tag that an attacker overwrote during a compromise",
+    label: "tag overwritten during a compromise",
+    fix: "pin a known-good digest (`name:tag@sha256:…`) and check whether anything pulled this tag during the advisory's window",
+    help: "\
+## What it does
+
+Flags an image reference that uses a tag (and no digest) that an advisory says pointed to a \
+malicious image for a while: the attacker pushed a new image under an existing tag, or published \
+a new tag, during a registry compromise.
+
+## Why is this bad?
+
+A tag is a mutable name. Anything that pulled it during the advisory's window (a CI job, a node \
+pulling with `imagePullPolicy: Always`, a developer machine) got the attacker's image, and \
+anything that cached it may still run it today. The tag may have been restored since, so the file \
+alone cannot tell which image a given run used: only logs and pull records can.
+
+## Example
+
+```yaml
+image: aquasec/trivy:0.69.4
+```
+
+## How to fix
+
+1. Pin the reference to a known-good digest, keeping the tag for readers: \
+`aquasec/trivy:0.69.3@sha256:…`. Prefer a version the advisory names as clean.
+2. Check whether anything pulled the tag during the window (CI job logs, container runtime \
+events, registry pull logs) and, if so, treat those runs as compromised: rotate the secrets they \
+could read.
+3. Clear the tag from caches and mirrors you control.
+",
+};
+
+/// A GitHub Action used at a commit SHA that an advisory lists as malicious.
+pub const COMPROMISED_ACTION: Rule = Rule {
+    id: "compromised-action",
+    name: "CompromisedAction",
+    default_severity: Severity::Critical,
+    summary: "GitHub Action pinned to a commit an advisory lists as malicious",
+    label: "malicious commit",
+    fix: "pin the action to a known-good commit SHA and treat every workflow run that used this one as compromised: rotate its secrets",
+    help: "\
+## What it does
+
+Flags a `uses: owner/repo@<sha>` whose commit is one an advisory lists as malicious, such as the \
+commits force-pushed to the tags of `aquasecurity/trivy-action` in March 2026.
+
+## Why is this bad?
+
+Pinning to a full commit SHA is the right practice, but here it pins the attacker's code. Every \
+workflow run that used it executed that code with the job's `GITHUB_TOKEN`, its secrets and \
+whatever cloud credentials the job could obtain.
+
+## Example
+
+```yaml
+- uses: aquasecurity/trivy-action@<malicious commit SHA>
+```
+
+## How to fix
+
+1. Pin the action to the full SHA of a known-good release, with the version in a comment: \
+`uses: aquasecurity/trivy-action@<sha> # 0.35.0`.
+2. List the workflow runs that used the malicious commit and treat them as compromised: rotate \
+every secret and token they could read and review what they could publish.
+",
+};
+
+/// A GitHub Action used at a tag that was force-pushed during a compromise.
+pub const AFFECTED_ACTION: Rule = Rule {
+    id: "affected-action",
+    name: "AffectedAction",
+    default_severity: Severity::High,
+    summary: "GitHub Action used at a tag that an attacker moved during a compromise",
+    label: "tag moved during a compromise",
+    fix: "pin the action to the full commit SHA of a known-good release and review the workflow runs in the advisory's window",
+    help: "\
+## What it does
+
+Flags a `uses: owner/repo@<tag>` whose tag an advisory says was force-pushed to a malicious \
+commit, such as 76 of the 77 tags of `aquasecurity/trivy-action` on 2026-03-19.
+
+## Why is this bad?
+
+A Git tag can be moved by anyone who can push to the repository. Every workflow run that \
+resolved the tag during the advisory's window executed the attacker's code with the job's \
+`GITHUB_TOKEN` and secrets. The tag may point to a clean commit again today, which hides the \
+problem but does not undo it.
+
+## Example
+
+```yaml
+- uses: aquasecurity/trivy-action@0.24.0
+```
+
+## How to fix
+
+1. Pin the action to the full commit SHA of a known-good release, with the version in a comment: \
+`uses: owner/repo@<40-hex sha> # v1.2.3`.
+2. Find the runs in the window: job logs show `Download action repository 'owner/repo@tag' \
+(SHA:…)`. If the SHA is one the advisory lists, treat the run as compromised and rotate its \
+secrets.
+",
+};
+
+/// An image reference by tag only, without a digest.
+pub const UNPINNED_IMAGE: Rule = Rule {
+    id: "unpinned-image",
+    name: "UnpinnedImage",
+    default_severity: Severity::Low,
+    summary: "Image reference not pinned to a digest",
+    label: "not pinned to a digest",
+    fix: "add the digest of the image you mean to run: `name:tag@sha256:…`",
+    help: "\
+## What it does
+
+Flags an image reference that names a tag but no digest, such as `alpine:3.20`.
+
+## Why is this bad?
+
+Tags are mutable: whoever can push to the repository (the publisher, or an attacker with the \
+publisher's credentials) can make the same tag point to a different image, and your next run \
+pulls it without any change in your files. This is how the `checkmarx/kics` and `aquasec/trivy` \
+compromises of 2026 reached their victims. Without a digest you also cannot tell afterwards \
+which image a run used.
+
+## Example
+
+```dockerfile
+FROM alpine:3.20
+```
+
+Use instead:
+
+```dockerfile
+FROM alpine:3.20@sha256:<digest of the image you verified>
+```
+
+## How to fix
+
+Add the digest of the image you mean to run and keep the tag for readers. A tool such as \
+Renovate or Dependabot can keep pinned digests up to date.
+",
+};
+
+/// An image reference by `latest` or without any tag.
+pub const FLOATING_LATEST: Rule = Rule {
+    id: "floating-latest",
+    name: "FloatingLatest",
+    default_severity: Severity::Medium,
+    summary: "Image reference by `latest` or without a tag, and without a digest",
+    label: "floating `latest` tag",
+    fix: "choose a version tag and pin its digest: `name:1.2.3@sha256:…`",
+    help: "\
+## What it does
+
+Flags an image reference that uses the `latest` tag, or no tag at all (which means `latest`), \
+without a digest.
+
+## Why is this bad?
+
+`latest` moves with every release, so every run may execute a different image, and it is the \
+first tag an attacker overwrites: both the `checkmarx/kics` and the `aquasec/trivy` compromises \
+of 2026 pushed a malicious `latest`. Builds are not reproducible and a compromise reaches you on \
+your next pull.
+
+## Example
+
+```yaml
+image: checkmarx/kics
+```
+
+Use instead:
+
+```yaml
+image: checkmarx/kics:v2.1.20@sha256:<digest of the image you verified>
+```
+
+## How to fix
+
+Choose a version tag, verify the image and pin its digest.
+",
+};
+
+/// A GitHub Action used at a tag or branch rather than a full commit SHA.
+pub const UNPINNED_ACTION: Rule = Rule {
+    id: "unpinned-action",
+    name: "UnpinnedAction",
+    default_severity: Severity::Low,
+    summary: "GitHub Action not pinned to a full commit SHA",
+    label: "not pinned to a commit",
+    fix: "pin the action to a full 40-character commit SHA and keep the version in a comment",
+    help: "\
+## What it does
+
+Flags a `uses: owner/repo@ref` whose ref is a tag or a branch rather than a full 40-character \
+commit SHA.
+
+## Why is this bad?
+
+Tags and branches can be moved by anyone who can push to the action's repository. In March 2026 \
+an attacker force-pushed 76 of the 77 tags of `aquasecurity/trivy-action` to malicious commits; \
+every workflow that used a tag ran the attacker's code with its secrets. Only a full commit SHA \
+names fixed code.
+
+## Example
+
+```yaml
+- uses: actions/checkout@v4
+```
+
+Use instead:
+
+```yaml
+- uses: actions/checkout@<40-hex commit SHA> # v4.2.2
+```
+
+## How to fix
+
+Pin the action to the commit SHA of the release you reviewed and keep the version in a comment \
+so that Renovate or Dependabot can update it.
+",
+};
+
+/// A value where an image reference is expected that is not a valid reference.
+pub const INVALID_REFERENCE: Rule = Rule {
+    id: "invalid-reference",
+    name: "InvalidReference",
+    default_severity: Severity::Medium,
+    summary: "Value where an image reference is expected is not a valid reference",
+    label: "not a valid image reference",
+    fix: "correct the reference so that it follows the OCI reference grammar",
+    help: "\
+## What it does
+
+Flags a value in a place where an image reference is expected (a `FROM`, an `image:` key) that is \
+not a valid reference: an uppercase repository name, a digest of the wrong length, a stray \
+character.
+
+## Why is this bad?
+
+A container runtime rejects the value, or reads it differently from what you intended, and \
+tagwarden cannot judge it against advisories: a malicious image could hide behind it.
+
+## Example
+
+```yaml
+image: Checkmarx/KICS:latest
+```
+
+## How to fix
+
+Correct the reference. If it is a template that tagwarden misread, open an issue with the \
+snippet.
+",
+};
+
+/// An image reference built from values tagwarden cannot resolve offline.
+pub const UNRESOLVABLE_REFERENCE: Rule = Rule {
+    id: "unresolvable-reference",
+    name: "UnresolvableReference",
+    default_severity: Severity::Info,
+    summary: "Image reference built from variables that cannot be resolved offline",
+    label: "cannot be resolved offline",
+    fix: "review the image this resolves to at run time, or give the variable a default value",
+    help: "\
+## What it does
+
+Reports an image reference built from variables or templates whose value tagwarden cannot know \
+without running the pipeline: `${IMAGE}`, `{{ .Values.image }}`, a CI variable defined outside \
+the repository.
+
+## Why is this bad?
+
+It is not a problem in itself, but tagwarden cannot judge the reference, so a compromised image \
+could hide behind it. The report lists it so that the coverage of the scan is honest.
+
+## Example
+
+```dockerfile
+ARG BASE
+FROM ${BASE}
+```
+
+## How to fix
+
+Nothing is required. To have it checked, give the variable a default value in the file (for \
+example `ARG BASE=alpine:3.20@sha256:…`), or review the values your pipeline passes.
+",
+};
+
+/// A file tagwarden should read but could not parse.
+pub const PARSE_ERROR: Rule = Rule {
+    id: "parse-error",
+    name: "ParseError",
+    default_severity: Severity::Medium,
+    summary: "File could not be parsed, so its image references were not all checked",
+    label: "parse error",
+    fix: "fix the syntax error, or exclude the file if it is a template that is not meant to be valid on its own",
+    help: "\
+## What it does
+
+Reports a file that looks like one tagwarden reads (a Dockerfile, a Compose file, a Kubernetes \
+manifest, a workflow) but that could not be parsed from the given position onwards.
+
+## Why is this bad?
+
+References after the error may be missing from the report: the file is a blind spot. The tool \
+that consumes the file (Docker, Kubernetes, the CI runner) may also reject it.
+
+## Example
+
+```yaml
+services:
+  app:
+    image: alpine:3.20
+   ports: [\"80:80\"]
+```
+
+## How to fix
+
+Fix the syntax error. If the file is a template that is not valid on its own (for example a Helm \
+template with `{{ }}` blocks), exclude it from the scan.
+",
+};
+
+/// Every built-in rule, in a stable order (SARIF `ruleIndex` is an index into this list).
+pub const ALL: &[&Rule] = &[
+    &COMPROMISED_DIGEST,
+    &COMPROMISED_ACTION,
+    &AFFECTED_TAG,
+    &AFFECTED_ACTION,
+    &FLOATING_LATEST,
+    &INVALID_REFERENCE,
+    &PARSE_ERROR,
+    &UNPINNED_IMAGE,
+    &UNPINNED_ACTION,
+    &UNRESOLVABLE_REFERENCE,
+];
+
+/// The built-in rule with this id.
+pub fn by_id(id: &str) -> Option<&'static Rule> {
+    ALL.iter().copied().find(|r| r.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_kebab_case_and_found() {
+        for (i, rule) in ALL.iter().enumerate() {
+            assert!(
+                rule.id.bytes().all(|b| b.is_ascii_lowercase() || b == b'-'),
+                "{}",
+                rule.id
+            );
+            assert_eq!(by_id(rule.id).map(|r| r.id), Some(rule.id));
+            assert!(
+                ALL[..i]
+                    .iter()
+                    .all(|r| r.id != rule.id && r.name != rule.name)
+            );
+            for section in ["## What it does", "## Why is this bad?", "## How to fix"] {
+                assert!(rule.help.contains(section), "{} lacks {section}", rule.id);
+            }
+            assert!(!rule.summary.ends_with('.'));
+        }
+        assert!(by_id("nope").is_none());
+    }
+
+    #[test]
+    fn severities_as_specified() {
+        let expected = [
+            ("compromised-digest", Severity::Critical),
+            ("compromised-action", Severity::Critical),
+            ("affected-tag", Severity::High),
+            ("affected-action", Severity::High),
+            ("floating-latest", Severity::Medium),
+            ("unpinned-image", Severity::Low),
+            ("unpinned-action", Severity::Low),
+            ("invalid-reference", Severity::Medium),
+            ("unresolvable-reference", Severity::Info),
+            ("parse-error", Severity::Medium),
+        ];
+        assert_eq!(expected.len(), ALL.len());
+        for (id, severity) in expected {
+            assert_eq!(
+                by_id(id).map(|r| r.default_severity),
+                Some(severity),
+                "{id}"
+            );
+        }
+    }
+}
