@@ -44,8 +44,6 @@ struct RawIgnore {
 /// A validated configuration.
 #[derive(Debug, Default)]
 pub(crate) struct Config {
-    /// Where it was read from, for messages.
-    pub(crate) path: Option<PathBuf>,
     pub(crate) fail_on: Option<Severity>,
     /// Extra advisory files or directories, resolved against the config file's directory.
     pub(crate) advisories: Vec<PathBuf>,
@@ -132,7 +130,6 @@ impl Config {
 
         let base = path.parent().unwrap_or(Path::new("."));
         Ok(Self {
-            path: Some(path.to_path_buf()),
             fail_on,
             advisories: raw.advisories.iter().map(|a| base.join(a)).collect(),
             ignore_paths,

@@ -1,0 +1,4 @@
+//! Integration tests: the real binary on real trees.
+
+mod common;
+mod scan;
