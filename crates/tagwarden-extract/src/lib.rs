@@ -222,17 +222,18 @@ pub struct Extraction {
     pub images: Vec<ImageOccurrence>,
     pub actions: Vec<ActionUse>,
     pub diagnostics: Vec<Diagnostic>,
+    /// Indices of `images` by span, so merging alias sites stays O(1) per push.
+    by_span: std::collections::HashMap<(usize, usize, Source), Vec<usize>>,
 }
 
 impl Extraction {
     /// Adds an occurrence; one already recorded at the same span instead gains `alias_sites`
     /// (a YAML alias reaches the same anchored scalar).
     pub fn push_image(&mut self, occ: ImageOccurrence) {
-        if let Some(existing) = self
-            .images
-            .iter_mut()
-            .find(|o| o.span == occ.span && o.source == occ.source && o.image == occ.image)
-        {
+        let key = (occ.span.start, occ.span.end, occ.source);
+        let same_span = self.by_span.entry(key).or_default();
+        if let Some(&i) = same_span.iter().find(|&&i| self.images[i].image == occ.image) {
+            let existing = &mut self.images[i];
             for s in occ.alias_sites {
                 if !existing.alias_sites.contains(&s) {
                     existing.alias_sites.push(s);
@@ -240,6 +241,7 @@ impl Extraction {
             }
             return;
         }
+        same_span.push(self.images.len());
         self.images.push(occ);
     }
 
