@@ -1,7 +1,1303 @@
-//! TODO(helper): extractor.
+//! Kubernetes manifests: the images of every container of every pod spec.
+//!
+//! Pod specs are found by shape, not by kind: any mapping with a `containers` sequence whose items
+//! are mappings with an `image`. That covers Pods, every built-in workload (`spec.template.spec`,
+//! CronJob's `spec.jobTemplate.spec.template.spec`, PodTemplate's `template.spec`), `List` kinds and
+//! CRDs that embed a pod template (Argo Rollouts, Knative, …) without a table of kinds. A pod spec
+//! also yields `initContainers`, `ephemeralContainers` and image volumes (`volumes[].image`).
+//! In `tekton.dev` objects, task `steps`, `sidecars` and `stepTemplate` are containers too, and
+//! `$(params.x)` resolves to the task's parameter default. A `kind: Kustomization` document is
+//! read as a kustomization.
+//!
+//! No other `image` key is read: ConfigMap/Secret data, annotations and comments are not
+//! references. Values with placeholders (`${X}`, `$(X)`, `<X>`, `ko://…`, `{{ … }}`) are reported
+//! unresolved.
+//!
+//! This module also holds the YAML helpers the Compose, Helm and Kustomize extractors share:
+//! merge-key lookups bounded against alias bombs, scalars read from the original bytes, and
+//! [`for_each_document`], which accepts a byte-order mark, works around two indentation slips
+//! the parser refuses, and masks Helm template actions so chart templates can be read.
 
-use crate::Extraction;
+use std::collections::{HashMap, HashSet};
 
-pub fn extract(_text: &str) -> Extraction {
-    Extraction::default()
+use crate::yaml::{NodeKind, NodeRef, Style, Yaml, YamlError};
+use crate::{
+    Diagnostic, Extraction, Form, ImageOccurrence, Origin, Source, Span, Unresolved, yaml_util,
+};
+
+/// Finds the container images of a Kubernetes manifest (one or many documents).
+pub fn extract(text: &str) -> Extraction {
+    let mut out = Found::default();
+    for_each_document(text, &mut out, |doc, file, out| {
+        walk_document(doc, file, out);
+    });
+    out.finish()
+}
+
+/// Extracts from one parsed Kubernetes document (also used for chart templates met as Helm files).
+pub(crate) fn walk_document(doc: NodeRef<'_, '_>, file: &str, out: &mut Found) {
+    let entries = merged_entries(doc);
+    if str_of(&entries, "kind") == Some("Kustomization") {
+        crate::kustomize::extract_kustomization(doc, file, out);
+        return;
+    }
+    let tekton = str_of(&entries, "apiVersion").is_some_and(|v| v.starts_with("tekton.dev/"));
+    Manifest { file, tekton }.walk(doc, out);
+}
+
+/// Container-list keys of a pod spec and the source each one reports as.
+const CONTAINER_LISTS: &[(&str, Source)] = &[
+    ("containers", Source::KubernetesContainer),
+    ("initContainers", Source::KubernetesInitContainer),
+    ("ephemeralContainers", Source::KubernetesEphemeralContainer),
+];
+
+/// Tekton's container lists (Task steps and sidecars).
+const TEKTON_LISTS: &[&str] = &["steps", "sidecars"];
+
+/// Keys whose subtree never holds a pod spec; skipping them also skips their strings.
+const SKIPPED_KEYS: &[&str] = &["metadata", "status"];
+
+struct Manifest<'f> {
+    file: &'f str,
+    /// A `tekton.dev` object: task steps and sidecars are containers too.
+    tekton: bool,
+}
+
+impl Manifest<'_> {
+    /// Walks a document once; alias nodes are not entered, so an anchored subtree is seen once.
+    fn walk(&self, node: NodeRef<'_, '_>, out: &mut Found) {
+        match node.kind() {
+            NodeKind::Mapping(_) => {
+                let entries = merged_entries(node);
+                self.report_pod_spec(&entries, out);
+                if self.tekton {
+                    self.report_task_spec(&entries, out);
+                }
+                let holds_data = matches!(str_of(&entries, "kind"), Some("ConfigMap" | "Secret"));
+                for (k, v) in node.own_entries() {
+                    let key = k.as_str().unwrap_or_default();
+                    let skipped = SKIPPED_KEYS.contains(&key)
+                        || (holds_data && matches!(key, "data" | "stringData" | "binaryData"));
+                    if !v.is_alias() && !skipped {
+                        self.walk(v, out);
+                    }
+                }
+            }
+            NodeKind::Sequence(_) => {
+                for item in node.items() {
+                    if !item.is_alias() {
+                        self.walk(item, out);
+                    }
+                }
+            }
+            NodeKind::Scalar { .. } | NodeKind::Alias(_) => {}
+        }
+    }
+
+    /// A pod spec: a mapping whose `containers` are mappings with an `image`.
+    fn report_pod_spec(&self, entries: &[Entry<'_, '_>], out: &mut Found) {
+        let is_pod_spec = lookup(entries, "containers")
+            .is_some_and(|e| e.value.items().iter().any(has_image_key));
+        if !is_pod_spec {
+            return;
+        }
+        for (key, source) in CONTAINER_LISTS {
+            if let Some(e) = lookup(entries, key) {
+                self.report_containers(e, *source, &[], out);
+            }
+        }
+        if let Some(e) = lookup(entries, "volumes") {
+            self.report_image_volumes(e, out);
+        }
+    }
+
+    /// A Tekton task spec: `steps`, `sidecars` and `stepTemplate`, with `$(params.x)` taken from
+    /// the defaults of the same spec's `params`.
+    fn report_task_spec(&self, entries: &[Entry<'_, '_>], out: &mut Found) {
+        if TEKTON_LISTS.iter().all(|k| lookup(entries, k).is_none())
+            && lookup(entries, "stepTemplate").is_none()
+        {
+            return;
+        }
+        let params = lookup(entries, "params")
+            .map(|p| param_defaults(p.value, self.file))
+            .unwrap_or_default();
+        for key in TEKTON_LISTS {
+            if let Some(e) = lookup(entries, key) {
+                self.report_containers(e, Source::KubernetesContainer, &params, out);
+            }
+        }
+        if let Some(e) = lookup(entries, "stepTemplate") {
+            self.report_container(e.value, e.via, Source::KubernetesContainer, &params, out);
+        }
+    }
+
+    fn report_containers(
+        &self,
+        list: &Entry<'_, '_>,
+        source: Source,
+        params: &[(String, Scalar)],
+        out: &mut Found,
+    ) {
+        // A list reused through an alias is reported once, at its anchor (alias bombs stay cheap).
+        if !out.first_visit(list.value) {
+            return;
+        }
+        for item in list.value.items() {
+            let via = list.via.or_else(|| item.alias_span());
+            self.report_container(item, via, source, params, out);
+        }
+    }
+
+    /// Reports `image` of one container mapping; `via` is the alias it was reached through.
+    fn report_container(
+        &self,
+        container: NodeRef<'_, '_>,
+        via: Option<Span>,
+        source: Source,
+        params: &[(String, Scalar)],
+        out: &mut Found,
+    ) {
+        if !container.is_mapping() {
+            return;
+        }
+        let entries = merged_entries(container);
+        let Some(image) = lookup(&entries, "image") else {
+            return;
+        };
+        let context = lookup(&entries, "name")
+            .and_then(|e| scalar_at(e.value, self.file))
+            .map(|s| s.value);
+        let via = via.or(image.via);
+        let occ = literal_occurrence(image.value, via, source, context, self.file)
+            .map(|o| with_params(o, params));
+        if let Some(occ) = occ {
+            out.push(occ);
+        }
+    }
+
+    /// `volumes[].image.reference`: OCI image volumes (Kubernetes 1.31+).
+    fn report_image_volumes(&self, volumes: &Entry<'_, '_>, out: &mut Found) {
+        for volume in volumes.value.items() {
+            let entries = merged_entries(volume);
+            let Some(image) = lookup(&entries, "image") else {
+                continue;
+            };
+            let Some(reference) = lookup(&merged_entries(image.value), "reference").copied() else {
+                continue;
+            };
+            let context = lookup(&entries, "name")
+                .and_then(|e| scalar_at(e.value, self.file))
+                .map(|s| format!("volume {}", s.value));
+            let via = volumes.via.or(image.via).or(reference.via);
+            let source = Source::KubernetesContainer;
+            if let Some(occ) = literal_occurrence(reference.value, via, source, context, self.file)
+            {
+                out.push(occ);
+            }
+        }
+    }
+}
+
+fn has_image_key(item: &NodeRef<'_, '_>) -> bool {
+    item.is_mapping() && lookup(&merged_entries(*item), "image").is_some()
+}
+
+/// `params: [{name, default}]` of a Tekton task spec: the defaults that are strings.
+fn param_defaults(params: NodeRef<'_, '_>, file: &str) -> Vec<(String, Scalar)> {
+    params
+        .items()
+        .into_iter()
+        .filter_map(|p| {
+            let entries = merged_entries(p);
+            let name = str_of(&entries, "name")?;
+            let default = scalar_at(lookup(&entries, "default")?.value, file)?;
+            Some((name.to_string(), default))
+        })
+        .collect()
+}
+
+/// Resolves Tekton `$(params.x)` references of an image from parameter defaults; the defaults
+/// become the origins (a TaskRun may still override them). Other `$(…)` stay unresolved.
+fn with_params(mut occ: ImageOccurrence, params: &[(String, Scalar)]) -> ImageOccurrence {
+    if params.is_empty() || !occ.text.contains("$(") || !occ.exact {
+        return occ;
+    }
+    let mut value = String::new();
+    let mut origins = Vec::new();
+    let mut rest = occ.text.as_str();
+    while let Some(open) = rest.find("$(") {
+        value.push_str(rest.get(..open).unwrap_or_default());
+        let after = rest.get(open + 2..).unwrap_or_default();
+        let Some(close) = after.find(')') else {
+            return occ;
+        };
+        let expr = after.get(..close).unwrap_or_default();
+        let name = expr.strip_prefix("params.").or_else(|| {
+            expr.strip_prefix("params[")?
+                .strip_suffix(']')?
+                .strip_prefix(['"', '\''])?
+                .strip_suffix(['"', '\''])
+        });
+        let Some((name, default)) = name.and_then(|n| params.iter().find(|(p, _)| p == n)) else {
+            return occ;
+        };
+        value.push_str(&default.value);
+        if default.exact {
+            origins.push(Origin {
+                name: format!("params.{name}"),
+                span: default.span,
+            });
+        }
+        rest = after.get(close + 1..).unwrap_or_default();
+    }
+    value.push_str(rest);
+    if placeholder_reason(&value).is_none() && !value.trim().is_empty() {
+        occ.image = Ok(value);
+        occ.form = Form::Expanded { origins };
+    }
+    occ
+}
+
+/// An occurrence for a scalar that holds a whole image reference (no variable syntax of its own).
+pub(crate) fn literal_occurrence(
+    node: NodeRef<'_, '_>,
+    via: Option<Span>,
+    source: Source,
+    context: Option<String>,
+    file: &str,
+) -> Option<ImageOccurrence> {
+    let s = scalar_at(node, file)?;
+    if s.value.trim().is_empty() {
+        return None;
+    }
+    let image = if s.templated {
+        Err(Unresolved::new(TEMPLATE_REASON))
+    } else if let Some(reason) = placeholder_reason(&s.value) {
+        Err(Unresolved::new(reason))
+    } else {
+        Ok(s.value.clone())
+    };
+    Some(ImageOccurrence {
+        span: s.span,
+        text: s.text,
+        image,
+        source,
+        form: Form::Literal,
+        alias_sites: with_via(s.alias_sites, via),
+        context,
+        exact: s.exact,
+    })
+}
+
+/// Why a reference holding a template action (Helm/Go, Mustache) is unresolved.
+pub(crate) const TEMPLATE_REASON: &str =
+    "template expression ({{ … }}): the value is set when the template is rendered";
+
+/// Why a value written with placeholder syntax cannot be known offline, if it has any.
+pub(crate) fn placeholder_reason(value: &str) -> Option<String> {
+    if value.contains("://") {
+        // `ko://importpath` and similar: a build tool replaces it with the image it publishes.
+        Some(format!(
+            "{value:?} is a build-tool reference replaced by the image it builds"
+        ))
+    } else if value.contains(['<', '>']) {
+        Some(format!(
+            "{value:?} holds a <placeholder> substituted before deploy"
+        ))
+    } else if value.contains("$(") {
+        // Tekton `$(params.x)` and Kubernetes `$(VAR)` are substituted by the controller.
+        Some(format!(
+            "{value:?} holds a $(…) parameter substituted at run time"
+        ))
+    } else if value.contains('$') {
+        Some(format!(
+            "{value:?} holds a variable substituted before deploy (envsubst or a CI step)"
+        ))
+    } else {
+        None
+    }
+}
+
+pub(crate) fn with_via(mut sites: Vec<Span>, via: Option<Span>) -> Vec<Span> {
+    if let Some(v) = via
+        && !sites.contains(&v)
+    {
+        sites.push(v);
+    }
+    sites
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared helpers.
+
+/// How many alias sites one occurrence records; more add nothing a reader needs.
+const MAX_ALIAS_SITES: usize = 256;
+
+/// What an extractor found so far. Occurrences reached again through a YAML alias are merged in
+/// constant time (`Extraction::push_image` compares with every image found so far, which is
+/// quadratic on files with many images).
+#[derive(Default)]
+pub(crate) struct Found {
+    out: Extraction,
+    index: HashMap<(Span, Source, Result<String, String>), usize>,
+    /// Container lists already reported (an aliased list is reported once).
+    lists: HashSet<usize>,
+}
+
+impl Found {
+    pub(crate) fn push(&mut self, occ: ImageOccurrence) {
+        let image = occ.image.clone().map_err(|u| u.reason);
+        let key = (occ.span, occ.source, image);
+        match self
+            .index
+            .get(&key)
+            .and_then(|&i| self.out.images.get_mut(i))
+        {
+            Some(existing) => {
+                for s in occ.alias_sites {
+                    if existing.alias_sites.len() < MAX_ALIAS_SITES
+                        && !existing.alias_sites.contains(&s)
+                    {
+                        existing.alias_sites.push(s);
+                    }
+                }
+            }
+            None => {
+                self.index.insert(key, self.out.images.len());
+                self.out.images.push(occ);
+            }
+        }
+    }
+
+    pub(crate) fn note(&mut self, span: Span, message: impl Into<String>) {
+        self.out.note(span, message);
+    }
+
+    pub(crate) fn parse_error(&mut self, span: Span, message: impl Into<String>) {
+        self.out.parse_error(span, message);
+    }
+
+    pub(crate) fn diagnostic(&mut self, d: Diagnostic) {
+        self.out.diagnostics.push(d);
+    }
+
+    /// True the first time a container list (by node) is seen.
+    fn first_visit(&mut self, list: NodeRef<'_, '_>) -> bool {
+        list.resolve().is_none_or(|l| self.lists.insert(l.id()))
+    }
+
+    /// The extraction, in file order.
+    pub(crate) fn finish(self) -> Extraction {
+        let mut out = self.out;
+        out.images.sort_by_key(|o| (o.span.start, o.span.end));
+        out.diagnostics.sort_by_key(|d| d.span.start);
+        out
+    }
+}
+
+/// One mapping entry with merge keys applied; `via` is the merge alias (`<<: *x`) it came through.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Entry<'y, 'a> {
+    pub key: &'y str,
+    pub value: NodeRef<'y, 'a>,
+    pub via: Option<Span>,
+}
+
+/// How many merge levels are followed.
+const MAX_MERGE_DEPTH: usize = 32;
+
+/// Mapping entries with string keys and merge keys applied (own keys win, then merges in order).
+///
+/// Unlike `NodeRef::entries`, each merged mapping is visited at most once per call, so nested
+/// merges of aliases (a merge-key bomb) cost one visit per mapping, not one per path.
+pub(crate) fn merged_entries<'y, 'a>(node: NodeRef<'y, 'a>) -> Vec<Entry<'y, 'a>> {
+    let mut out = Vec::new();
+    let mut keys = HashSet::new();
+    let mut seen = HashSet::new();
+    collect_entries(node, None, &mut out, &mut keys, &mut seen, 0);
+    out
+}
+
+fn collect_entries<'y, 'a>(
+    node: NodeRef<'y, 'a>,
+    via: Option<Span>,
+    out: &mut Vec<Entry<'y, 'a>>,
+    keys: &mut HashSet<&'y str>,
+    seen: &mut HashSet<usize>,
+    depth: usize,
+) {
+    let Some(map) = node.resolve() else {
+        return;
+    };
+    if depth > MAX_MERGE_DEPTH || !map.is_mapping() || !seen.insert(map.id()) {
+        return;
+    }
+    let mut merges = Vec::new();
+    for (k, v) in map.own_entries() {
+        match k.as_str() {
+            Some("<<") if k.style() == Some(Style::Plain) => merges.push(v),
+            Some(key) if keys.insert(key) => out.push(Entry { key, value: v, via }),
+            _ => {}
+        }
+    }
+    for m in merges {
+        let targets = if m.is_sequence() { m.items() } else { vec![m] };
+        for t in targets {
+            let via = via.or_else(|| t.alias_span());
+            collect_entries(t, via, out, keys, seen, depth + 1);
+        }
+    }
+}
+
+pub(crate) fn lookup<'e, 'y, 'a>(
+    entries: &'e [Entry<'y, 'a>],
+    key: &str,
+) -> Option<&'e Entry<'y, 'a>> {
+    entries.iter().find(|e| e.key == key)
+}
+
+/// The non-null string value under `key`.
+pub(crate) fn str_of<'y>(entries: &[Entry<'y, '_>], key: &str) -> Option<&'y str> {
+    let node = lookup(entries, key)?.value;
+    let value = node.as_str()?;
+    (!is_null(node)).then_some(value)
+}
+
+/// True for a plain `~`, `null` or empty scalar.
+pub(crate) fn is_null(node: NodeRef<'_, '_>) -> bool {
+    let null_word = node.style() == Some(Style::Plain)
+        && matches!(node.as_str(), Some("" | "~" | "null" | "Null" | "NULL"));
+    null_word || matches!(node.tag(), Some("!!null" | "tag:yaml.org,2002:null"))
+}
+
+/// A scalar as the extractors need it.
+#[derive(Clone, Debug)]
+pub(crate) struct Scalar {
+    /// Where to report it: the anchored scalar's text (or its first line when not exact).
+    pub span: Span,
+    /// The file's bytes at `span`.
+    pub text: String,
+    /// The value: the file's bytes when exact (so numbers keep their written form).
+    pub value: String,
+    pub exact: bool,
+    pub alias_sites: Vec<Span>,
+    /// The text holds a Go template action (`{{ … }}`).
+    pub templated: bool,
+}
+
+/// A non-null scalar (following an alias), read from the original file text.
+pub(crate) fn scalar_at(node: NodeRef<'_, '_>, file: &str) -> Option<Scalar> {
+    let target = node.resolve()?;
+    let parsed = target.as_str()?;
+    if is_null(target) {
+        return None;
+    }
+    let (mut span, mut exact, alias_sites) = yaml_util::scalar_site(node)?;
+    let mut value = parsed.to_string();
+    if !exact && let Some(s) = block_content_span(target, parsed) {
+        span = s;
+        exact = true;
+    }
+    let text = span.of(file).to_string();
+    if exact {
+        value = text.clone();
+    }
+    let templated = text.contains("{{") || value.contains("{{");
+    Some(Scalar {
+        span,
+        text,
+        value,
+        exact,
+        alias_sites,
+        templated,
+    })
+}
+
+/// A one-line block scalar (`image: >-` then the reference on the next line) is written verbatim
+/// on its content line: return those bytes.
+fn block_content_span(node: NodeRef<'_, '_>, value: &str) -> Option<Span> {
+    if !matches!(node.style(), Some(Style::Literal | Style::Folded)) {
+        return None;
+    }
+    let content = value.trim();
+    if content.is_empty() || content.contains(['\n', '\r']) {
+        return None;
+    }
+    let src = node.src();
+    let start = node.start();
+    // The parser marks a block scalar at its first content byte.
+    if src
+        .get(start..)
+        .is_some_and(|rest| rest.starts_with(content))
+    {
+        return Some(Span::new(start, start + content.len()));
+    }
+    let body = start + src.get(start..)?.find('\n')? + 1;
+    let offset = src.get(body..)?.find(content)?;
+    let between = src.get(body..body + offset)?;
+    between
+        .bytes()
+        .all(|b| b.is_ascii_whitespace())
+        .then(|| Span::new(body + offset, body + offset + content.len()))
+}
+
+/// Parses `text` and calls `visit` for each document root with the original text.
+///
+/// A UTF-8 byte-order mark is accepted. When the YAML does not parse and the text holds Go
+/// template actions (`{{ … }}`, a Helm chart template), the actions are masked with same-length
+/// filler and the result parsed instead; a single note replaces the parse error, and values that
+/// held an action are reported as unresolved.
+pub(crate) fn for_each_document(
+    text: &str,
+    out: &mut Found,
+    mut visit: impl FnMut(NodeRef<'_, '_>, &str, &mut Found),
+) {
+    // The BOM's three bytes become blank lines so that offsets stay those of `text`.
+    let unbommed = text
+        .strip_prefix('\u{feff}')
+        .map(|rest| format!("\n\n\n{rest}"));
+    let source = unbommed.as_deref().unwrap_or(text);
+    let first = Yaml::parse(source);
+    let repaired = first
+        .error
+        .as_ref()
+        .and_then(|e| repair_indentation(source, e));
+    let (source, yaml) = match &repaired {
+        Some(fixed) => (fixed.as_str(), Yaml::parse(fixed)),
+        None => (source, first),
+    };
+    let Some(error) = yaml.error.clone() else {
+        for doc in yaml.documents() {
+            visit(doc, text, out);
+        }
+        return;
+    };
+    if !text.contains("{{") {
+        out.parse_error(
+            Span::new(error.offset, error.offset),
+            format!("YAML: {}", error.message),
+        );
+        for doc in yaml.documents() {
+            visit(doc, text, out);
+        }
+        return;
+    }
+    let masked = mask_go_template(source);
+    let masked_first = Yaml::parse(&masked);
+    let masked_fixed = masked_first
+        .error
+        .as_ref()
+        .and_then(|e| repair_indentation(&masked, e));
+    let masked_yaml = match &masked_fixed {
+        Some(fixed) => Yaml::parse(fixed),
+        None => masked_first,
+    };
+    let use_masked = masked_yaml
+        .error
+        .as_ref()
+        .is_none_or(|e| e.offset >= error.offset);
+    let chosen = if use_masked { &masked_yaml } else { &yaml };
+    let message = match &chosen.error {
+        None => "looks like a template (`{{ … }}`, e.g. a Helm chart template): template \
+                  actions were skipped and values holding them are unresolved"
+            .to_string(),
+        Some(e) => format!(
+            "looks like a template (`{{{{ … }}}}`, e.g. a Helm chart template) and was not fully parsed \
+             (YAML stops at byte {}: {}); references after that point are not reported",
+            e.offset, e.message
+        ),
+    };
+    out.note(Span::new(error.offset, error.offset), message);
+    for doc in chosen.documents() {
+        visit(doc, text, out);
+    }
+}
+
+/// How many indentation slips are repaired per file.
+const MAX_REPAIRS: usize = 64;
+
+/// Works around indentation the parser refuses but Docker Compose, kubectl and PyYAML accept:
+///
+/// ```yaml
+///     command: [
+///       "start",
+///       # a comment
+///     ]                      # `]` at the indentation of its key
+///     args: ["a long
+///       line"]               # a quoted scalar continued less indented than required
+/// ```
+///
+/// Each repair turns line breaks (and the comments between) into spaces, so every offset stays
+/// that of the original; returns the repaired text when something was repaired.
+fn repair_indentation(src: &str, error: &YamlError) -> Option<String> {
+    let mut fixed: Option<String> = None;
+    let mut error = error.clone();
+    for _ in 0..MAX_REPAIRS {
+        let current = fixed.as_deref().unwrap_or(src);
+        let Some(patched) = repair_at(current, &error) else {
+            break;
+        };
+        let next = Yaml::parse(&patched).error;
+        fixed = Some(patched);
+        match next {
+            Some(e) if e.offset > error.offset => error = e,
+            _ => break,
+        }
+    }
+    fixed
+}
+
+fn repair_at(src: &str, error: &YamlError) -> Option<String> {
+    let at = src.as_bytes().get(error.offset).copied()?;
+    // Before a `]` everything goes (comments, indentation); in a quoted scalar only line breaks.
+    let (range, only_breaks) = match (error.message.as_str(), at) {
+        ("invalid indentation", b']') => (closer_join_range(src, error.offset)?, false),
+        ("invalid indentation in quoted scalar", b'"' | b'\'') => {
+            (quoted_scalar_range(src, error.offset, at)?, true)
+        }
+        _ => return None,
+    };
+    let mut bytes = src.as_bytes().to_vec();
+    for b in bytes.get_mut(range)? {
+        if !only_breaks || matches!(*b, b'\n' | b'\r') {
+            *b = b' ';
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
+/// The bytes between the end of the last content line and a `]` alone on its line: blank lines,
+/// comment lines and the content line's trailing comment.
+fn closer_join_range(src: &str, closer: usize) -> Option<std::ops::Range<usize>> {
+    let line_start = src.get(..closer)?.rfind('\n')? + 1;
+    if !src
+        .get(line_start..closer)?
+        .bytes()
+        .all(|b| b == b' ' || b == b'\t')
+    {
+        return None;
+    }
+    let mut end_of_content = line_start - 1;
+    loop {
+        let before = src.get(..end_of_content)?;
+        let start = before.rfind('\n').map_or(0, |n| n + 1);
+        let line = before.get(start..)?;
+        let trimmed = line.trim();
+        if !trimmed.is_empty() && !trimmed.starts_with('#') {
+            let comment = trailing_comment(line).map_or(end_of_content, |c| start + c);
+            return Some(comment..closer);
+        }
+        if start == 0 {
+            return None;
+        }
+        end_of_content = start - 1;
+    }
+}
+
+/// Where a `#` comment starts in a line, outside quotes.
+fn trailing_comment(line: &str) -> Option<usize> {
+    let bytes = line.as_bytes();
+    let mut quote = None;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match (quote, b) {
+            (Some(b'"'), b'\\') => i += 1,
+            (Some(q), _) if b == q => quote = None,
+            (None, b'"' | b'\'') => quote = Some(b),
+            (None, b'#') if i == 0 || bytes.get(i - 1).is_some_and(u8::is_ascii_whitespace) => {
+                return Some(i);
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The bytes of a quoted scalar starting at `open`, up to its closing quote.
+fn quoted_scalar_range(src: &str, open: usize, quote: u8) -> Option<std::ops::Range<usize>> {
+    let bytes = src.as_bytes();
+    let mut i = open + 1;
+    while let Some(&b) = bytes.get(i) {
+        if quote == b'"' && b == b'\\' {
+            i += 2;
+            continue;
+        }
+        if b == quote {
+            if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') {
+                i += 2;
+                continue;
+            }
+            return Some(open..i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Replaces Go template actions with filler of the same byte length: lines made only of actions
+/// become blank, actions inside a line become `_` runs, so the rest keeps its YAML shape.
+fn mask_go_template(src: &str) -> String {
+    let bytes = src.as_bytes();
+    let mut covered = vec![false; bytes.len()];
+    let mut i = 0;
+    while let Some(open) = memchr::memmem::find(bytes.get(i..).unwrap_or_default(), b"{{") {
+        let start = i + open;
+        let end = memchr::memmem::find(bytes.get(start + 2..).unwrap_or_default(), b"}}")
+            .map_or(bytes.len(), |n| start + 2 + n + 2);
+        for c in covered.iter_mut().take(end).skip(start) {
+            *c = true;
+        }
+        i = end;
+    }
+    let mut masked = bytes.to_vec();
+    let mut line_start = 0;
+    while line_start < bytes.len() {
+        let line_end = memchr::memchr(b'\n', bytes.get(line_start..).unwrap_or_default())
+            .map_or(bytes.len(), |n| line_start + n);
+        let range = line_start..line_end;
+        let only_actions = range.clone().all(|j| {
+            covered.get(j).copied().unwrap_or(false)
+                || bytes.get(j).is_some_and(u8::is_ascii_whitespace)
+        });
+        for j in range {
+            if covered.get(j).copied().unwrap_or(false)
+                && let Some(b) = masked.get_mut(j)
+            {
+                *b = if only_actions { b' ' } else { b'_' };
+            }
+        }
+        line_start = line_end + 1;
+    }
+    // Newlines inside multi-line actions stay newlines; every other masked byte is ASCII.
+    for (j, b) in bytes.iter().enumerate() {
+        if *b == b'\n'
+            && let Some(m) = masked.get_mut(j)
+        {
+            *m = b'\n';
+        }
+    }
+    String::from_utf8(masked).unwrap_or_else(|_| src.to_string())
+}
+
+/// Test support shared by the YAML extractors' corpus tests.
+#[cfg(test)]
+pub(crate) mod corpus {
+    use std::path::{Path, PathBuf};
+
+    use crate::Extraction;
+
+    const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus/");
+
+    /// Every file under `corpus/<kind>/`, sorted; empty when the corpus is not checked out.
+    pub(crate) fn files(kind: &str) -> Vec<(PathBuf, String)> {
+        let mut out = Vec::new();
+        let mut dirs = vec![Path::new(ROOT).join(kind)];
+        while let Some(dir) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    dirs.push(p);
+                } else if let Ok(text) = std::fs::read_to_string(&p) {
+                    out.push((p, text));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// The text of one corpus file, by its path below `corpus/`.
+    pub(crate) fn file(path: &str) -> Option<String> {
+        std::fs::read_to_string(Path::new(ROOT).join(path)).ok()
+    }
+
+    /// Runs `extract` over every file of `kind`, checks the span invariant and prints the result.
+    pub(crate) fn check_all(kind: &str, extract: fn(&str) -> Extraction) -> usize {
+        let files = files(kind);
+        if files.is_empty() {
+            eprintln!("corpus/{kind} not found; skipped");
+        }
+        let mut total = 0;
+        for (path, text) in &files {
+            let out = extract(text);
+            let name = path.to_string_lossy();
+            let name = name.rsplit_once("/corpus/").map_or(&*name, |(_, n)| n);
+            println!("== {name}");
+            for o in &out.images {
+                assert!(
+                    o.span.end <= text.len() && o.span.start <= o.span.end,
+                    "{name}"
+                );
+                assert_eq!(o.text, o.span.of(text), "{name}: span/text invariant");
+                assert!(text.is_char_boundary(o.span.start) && text.is_char_boundary(o.span.end));
+                let image = match &o.image {
+                    Ok(i) => i.clone(),
+                    Err(e) => format!("UNRESOLVED ({})", e.reason),
+                };
+                println!(
+                    "  {:>6} {:<30} {:<28} {:?} -> {image}{}",
+                    o.span.start,
+                    o.source.as_str(),
+                    o.context.as_deref().unwrap_or("-"),
+                    o.text,
+                    if o.alias_sites.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (+{} alias sites)", o.alias_sites.len())
+                    }
+                );
+            }
+            for d in &out.diagnostics {
+                println!("  diag {:?} at {}: {}", d.kind, d.span.start, d.message);
+            }
+            total += out.images.len();
+        }
+        total
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::DiagnosticKind;
+
+    #[test]
+    fn corpus() {
+        corpus::check_all("kubernetes", extract);
+    }
+
+    /// Tekton files are detected as Kubernetes manifests; their steps are container lists.
+    #[test]
+    fn corpus_tekton() {
+        corpus::check_all("tekton", extract);
+    }
+
+    /// Expectations checked by reading the corpus files.
+    #[test]
+    fn corpus_expectations() {
+        let dependabot =
+            "kubernetes/dependabot__dependabot-core/docker/spec/fixtures/kubernetes/yaml/";
+        let Some(src) = corpus::file(&format!("{dependabot}with_bom.yaml")) else {
+            return;
+        };
+        assert_eq!(just_images(&run(&src)), vec!["nginx:1.14.2"]);
+        if let Some(src) = corpus::file(&format!("{dependabot}unexpected_image.yaml")) {
+            assert!(run(&src).images[0].image.is_err());
+        }
+        let path = "kubernetes/sse-secure-systems__connaisseur/test/integration/complexity/complex_deployment.yaml";
+        if let Some(src) = corpus::file(path) {
+            let out = run(&src);
+            assert_eq!(out.images.len(), 31);
+            let init = out
+                .images
+                .iter()
+                .filter(|o| o.source == Source::KubernetesInitContainer)
+                .count();
+            assert_eq!(init, 9);
+        }
+        // Comments before a `]` at its key's indentation; the image is a ko:// build reference.
+        if let Some(src) =
+            corpus::file("kubernetes/sigstore__policy-controller/config/webhook.yaml")
+        {
+            let out = run(&src);
+            assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+            assert_eq!(out.images.len(), 1);
+            assert!(out.images[0].image.is_err());
+        }
+        let path =
+            "kubernetes/GoogleCloudPlatform__microservices-demo/release/kubernetes-manifests.yaml";
+        if let Some(src) = corpus::file(path) {
+            let out = run(&src);
+            assert_eq!(out.images.len(), 13);
+            assert_eq!(
+                out.images[0].image,
+                Ok("us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo/frontend:v0.10.6".into())
+            );
+        }
+        let path = "tekton/tektoncd__catalog/task/git-clone/0.10/git-clone.yaml";
+        if let Some(src) = corpus::file(path) {
+            let out = run(&src);
+            assert_eq!(
+                just_images(&out),
+                vec!["ghcr.io/tektoncd-catalog/git-clone:v1.1.0"]
+            );
+        }
+    }
+
+    fn run(src: &str) -> Extraction {
+        let out = extract(src);
+        for o in &out.images {
+            assert_eq!(o.text, o.span.of(src), "span/text invariant");
+        }
+        out
+    }
+
+    fn images(out: &Extraction) -> Vec<(String, Source, Option<String>)> {
+        out.images
+            .iter()
+            .map(|o| {
+                (
+                    o.image
+                        .clone()
+                        .unwrap_or_else(|e| format!("ERR {}", e.reason)),
+                    o.source,
+                    o.context.clone(),
+                )
+            })
+            .collect()
+    }
+
+    fn just_images(out: &Extraction) -> Vec<String> {
+        images(out).into_iter().map(|(i, _, _)| i).collect()
+    }
+
+    #[test]
+    fn pod_with_all_container_kinds() {
+        let src = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  annotations:\n    image: not-me\nspec:\n  initContainers:\n  - name: init\n    image: busybox:1.36\n  containers:\n  - name: app\n    image: \"nginx:1.27\"\n  ephemeralContainers:\n  - name: dbg\n    image: alpine\n";
+        let out = run(src);
+        assert_eq!(
+            images(&out),
+            vec![
+                (
+                    "busybox:1.36".into(),
+                    Source::KubernetesInitContainer,
+                    Some("init".into())
+                ),
+                (
+                    "nginx:1.27".into(),
+                    Source::KubernetesContainer,
+                    Some("app".into())
+                ),
+                (
+                    "alpine".into(),
+                    Source::KubernetesEphemeralContainer,
+                    Some("dbg".into())
+                ),
+            ]
+        );
+        let nginx = &out.images[1];
+        assert_eq!(&src[nginx.span.start..nginx.span.end], "nginx:1.27");
+        assert!(nginx.exact);
+        assert_eq!(nginx.form, Form::Literal);
+    }
+
+    #[test]
+    fn workloads() {
+        let src = "\
+apiVersion: apps/v1
+kind: Deployment
+spec:
+  template:
+    spec:
+      containers:
+      - {name: web, image: web:1}
+---
+apiVersion: batch/v1
+kind: CronJob
+spec:
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          containers:
+          - name: cron
+            image: cron:2
+---
+apiVersion: v1
+kind: PodTemplate
+template:
+  spec:
+    containers:
+    - name: tpl
+      image: tpl:3
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+spec:
+  template:
+    spec:
+      containers:
+      - name: ro
+        image: rollout:4
+";
+        let out = run(src);
+        assert_eq!(
+            just_images(&out),
+            vec!["web:1", "cron:2", "tpl:3", "rollout:4"]
+        );
+        assert_eq!(out.images[0].span.of(src), "web:1");
+    }
+
+    #[test]
+    fn lists_and_list_kinds() {
+        let src = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  spec:\n    containers: [{name: a, image: a:1}]\n- apiVersion: apps/v1\n  kind: DeploymentList\n  items:\n  - spec:\n      template:\n        spec:\n          containers:\n          - name: b\n            image: b:2\n";
+        assert_eq!(just_images(&run(src)), vec!["a:1", "b:2"]);
+    }
+
+    #[test]
+    fn configmap_data_and_comments_are_not_references() {
+        let src = "apiVersion: v1\nkind: ConfigMap\ndata:\n  pod.yaml: |\n    containers:\n    - image: evil:1\n  image: nginx:1\n# image: commented:1\n---\napiVersion: example.com/v1\nkind: Thing\nspec:\n  image: not-a-pod-spec:1\n";
+        let out = run(src);
+        assert!(out.images.is_empty(), "{:?}", out.images);
+        assert!(out.diagnostics.is_empty());
+    }
+
+    #[test]
+    fn image_volumes() {
+        let src = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: c\n    image: app:1\n  volumes:\n  - name: models\n    image:\n      reference: quay.io/x/model:v1\n      pullPolicy: IfNotPresent\n";
+        let out = run(src);
+        assert_eq!(just_images(&out), vec!["app:1", "quay.io/x/model:v1"]);
+        assert_eq!(out.images[1].context.as_deref(), Some("volume models"));
+        assert_eq!(out.images[1].span.of(src), "quay.io/x/model:v1");
+    }
+
+    #[test]
+    fn bom_and_parse_error() {
+        let src = "\u{feff}apiVersion: v1\nkind: Pod\nspec:\n  containers:\n  - name: x\n    image: nginx:1.2\n";
+        let out = run(src);
+        assert_eq!(just_images(&out), vec!["nginx:1.2"]);
+        assert!(out.diagnostics.is_empty());
+
+        let src = "kind: Pod\nspec:\n  containers:\n  - name: x\n    image: a:1\n---\nkind: Pod\nspec: [\n";
+        let out = run(src);
+        assert_eq!(just_images(&out), vec!["a:1"]);
+        assert_eq!(out.diagnostics.len(), 1);
+        assert_eq!(out.diagnostics[0].kind, DiagnosticKind::ParseError);
+        assert!(out.diagnostics[0].span.start > 50);
+    }
+
+    #[test]
+    fn go_template_is_masked_with_a_single_note() {
+        let src = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include \"x.fullname\" . }}
+  labels:
+    {{- include \"x.labels\" . | nindent 4 }}
+spec:
+  template:
+    spec:
+      {{- if .Values.sa }}
+      serviceAccountName: {{ .Values.sa }}
+      {{- end }}
+      containers:
+        - name: {{ .Chart.Name }}
+          image: \"{{ .Values.image.repository }}:{{ .Values.image.tag }}\"
+        - name: hook
+          image: bitnami/kubectl:1.30
+";
+        let out = run(src);
+        assert_eq!(out.diagnostics.len(), 1);
+        assert_eq!(out.diagnostics[0].kind, DiagnosticKind::Note);
+        assert_eq!(out.images.len(), 2);
+        let t = &out.images[0];
+        assert_eq!(
+            t.text,
+            "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+        );
+        assert_eq!(t.image, Err(Unresolved::new(TEMPLATE_REASON)));
+        assert_eq!(t.context.as_deref(), Some("{{ .Chart.Name }}"));
+        assert_eq!(out.images[1].image, Ok("bitnami/kubectl:1.30".into()));
+        assert_eq!(out.images[1].context.as_deref(), Some("hook"));
+    }
+
+    #[test]
+    fn placeholders_and_aliases() {
+        let src = "\
+kind: Pod
+spec:
+  containers:
+  - name: a
+    image: &img registry.example/app:${TAG}
+  - name: b
+    image: *img
+  - name: c
+    image: ''
+";
+        let out = run(src);
+        assert_eq!(out.images.len(), 1);
+        let o = &out.images[0];
+        assert!(o.image.is_err());
+        assert_eq!(o.text, "registry.example/app:${TAG}");
+        assert_eq!(o.alias_sites.len(), 1);
+        assert_eq!(o.alias_sites[0].of(src), "*img");
+    }
+
+    #[test]
+    fn tekton_steps() {
+        let src = "apiVersion: tekton.dev/v1\nkind: Task\nspec:\n  stepTemplate:\n    image: base:1\n  steps:\n  - name: build\n    image: golang:1.22\n  - name: p\n    image: $(params.img)\n  sidecars:\n  - name: s\n    image: docker:dind\n";
+        let out = run(src);
+        let got = just_images(&out);
+        assert_eq!(got.len(), 4, "{got:?}");
+        assert!(got.contains(&"golang:1.22".to_string()));
+        assert!(got.iter().any(|g| g.starts_with("ERR")));
+        let p = out
+            .images
+            .iter()
+            .find(|o| o.text == "$(params.img)")
+            .unwrap();
+        assert!(p.image.is_err(), "no default: unresolved");
+        // Outside tekton.dev, `steps` is not a container list.
+        let out = run("apiVersion: x/v1\nkind: Y\nspec:\n  steps:\n  - image: a:1\n");
+        assert!(out.images.is_empty());
+    }
+
+    #[test]
+    fn tekton_param_defaults() {
+        let src = "apiVersion: tekton.dev/v1\nkind: Task\nspec:\n  params:\n  - name: gitInitImage\n    default: \"ghcr.io/tektoncd-catalog/git-clone:v1.1.0\"\n  - name: version\n    default: '1.22'\n  - name: nodefault\n  steps:\n  - name: clone\n    image: \"$(params.gitInitImage)\"\n  - name: build\n    image: docker.io/library/golang:$(params['version'])\n  - name: other\n    image: $(params.nodefault)\n";
+        let out = run(src);
+        assert_eq!(out.images.len(), 3);
+        let o = &out.images[0];
+        assert_eq!(o.text, "$(params.gitInitImage)");
+        assert_eq!(
+            o.image,
+            Ok("ghcr.io/tektoncd-catalog/git-clone:v1.1.0".into())
+        );
+        match &o.form {
+            Form::Expanded { origins } => {
+                assert_eq!(
+                    origins[0].span.of(src),
+                    "ghcr.io/tektoncd-catalog/git-clone:v1.1.0"
+                );
+                assert_eq!(origins[0].name, "params.gitInitImage");
+            }
+            f => panic!("{f:?}"),
+        }
+        assert_eq!(
+            out.images[1].image,
+            Ok("docker.io/library/golang:1.22".into())
+        );
+        assert!(out.images[2].image.is_err());
+    }
+
+    #[test]
+    fn flux_kustomization_inside() {
+        let src = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nspec:\n  images:\n  - name: podinfo\n    newTag: 6.5.0\n";
+        let out = run(src);
+        assert_eq!(just_images(&out), vec!["podinfo:6.5.0"]);
+        assert_eq!(out.images[0].source, Source::KustomizeImage);
+    }
+
+    #[test]
+    fn merge_key_bomb_is_cheap() {
+        let mut src = String::from("l0: &l0 {containers: [{name: a, image: a:1}]}\n");
+        for i in 1..40 {
+            let p = i - 1;
+            src.push_str(&format!(
+                "l{i}: &l{i} {{<<: [*l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}, *l{p}]}}\n"
+            ));
+        }
+        src.push_str("spec: {<<: *l39}\n");
+        let out = run(&src);
+        assert_eq!(just_images(&out), vec!["a:1"]);
+    }
+
+    #[test]
+    fn flow_sequence_closer_at_key_indentation() {
+        let src = "kind: Pod\nspec:\n  containers:\n  - name: a\n    image: a:1\n    command: [\n      \"start\"\n    ]\n  - name: b\n    image: b:2\n";
+        let out = run(src);
+        assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+        assert_eq!(just_images(&out), vec!["a:1", "b:2"]);
+    }
+
+    #[test]
+    fn closer_after_comments_and_underindented_quoted_scalar() {
+        let src = "kind: Pod\nspec:\n  containers:\n  - name: a\n    image: a:1\n    command: [\"x\", # c\n      # more\n\n    ]\n    args:\n      - \"one \\\n    two\"\n  - name: b\n    image: b:2\n";
+        let out = run(src);
+        assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+        assert_eq!(just_images(&out), vec!["a:1", "b:2"]);
+    }
+
+    #[test]
+    fn reused_container_list_is_cheap() {
+        let n = 1500;
+        let mut src = String::from("x-list: &l\n");
+        for i in 0..n {
+            src.push_str(&format!("- {{name: c{i}, image: img{i}:1}}\n"));
+        }
+        src.push_str("items:\n");
+        for _ in 0..n {
+            src.push_str("- spec: {containers: *l}\n");
+        }
+        let start = std::time::Instant::now();
+        let out = run(&src);
+        assert_eq!(out.images.len(), n);
+        assert!(start.elapsed().as_secs() < 10);
+    }
+
+    #[test]
+    fn many_images_are_cheap() {
+        let mut src = String::new();
+        for i in 0..20_000 {
+            src.push_str(&format!(
+                "- kind: Pod\n  spec:\n    containers: [{{image: i{i}}}]\n"
+            ));
+        }
+        let start = std::time::Instant::now();
+        assert_eq!(run(&src).images.len(), 20_000);
+        assert!(start.elapsed().as_secs() < 10);
+    }
+
+    /// Every YAML extractor on hostile input: alias and merge bombs, deep nesting, cut-off files.
+    #[test]
+    fn hostile_inputs_never_panic() {
+        let extractors: [fn(&str) -> Extraction; 4] = [
+            extract,
+            crate::compose::extract,
+            crate::helm::extract,
+            crate::kustomize::extract,
+        ];
+        let mut inputs = vec![
+            "[".repeat(10_000),
+            "a: ".repeat(5_000),
+            "{{".repeat(5_000),
+            "]\n".repeat(100),
+            "\u{feff}".to_string(),
+            "services: *x\nimages: *y\nimage: *z\n".to_string(),
+        ];
+        let mut bomb = String::from(
+            "l0: &l0 {image: a:1, repository: r, containers: [{image: b}], services: {s: {image: c}}, images: [{name: n, newTag: t}]}\n",
+        );
+        for i in 1..40 {
+            let p = i - 1;
+            bomb.push_str(&format!(
+                "l{i}: &l{i} {{<<: [*l{p}, *l{p}, *l{p}, *l{p}], image: *l{p}, services: *l{p}, x: [*l{p}, *l{p}, *l{p}]}}\n"
+            ));
+        }
+        bomb.push_str("services: *l39\nimages: *l39\nspec: *l39\nimage: *l39\n");
+        inputs.push(bomb);
+        for (_, text) in corpus::files("kubernetes").iter().take(6) {
+            for cut in (0..text.len()).step_by(101) {
+                if text.is_char_boundary(cut) {
+                    inputs.push(text[..cut].to_string());
+                }
+            }
+        }
+        let start = std::time::Instant::now();
+        for input in &inputs {
+            for extract in extractors {
+                let out = extract(input);
+                for o in &out.images {
+                    assert_eq!(o.text, o.span.of(input));
+                }
+            }
+        }
+        assert!(start.elapsed().as_secs() < 30);
+    }
+
+    #[test]
+    fn masking_keeps_length() {
+        let src = "a: {{ x }}\n  {{- if y }}\nb: \"{{ \"q\" }}é\"\n{{/* multi\nline */}}\n";
+        let m = mask_go_template(src);
+        assert_eq!(m.len(), src.len());
+        assert!(!m.contains("{{"));
+        assert_eq!(m.lines().count(), src.lines().count());
+    }
 }
