@@ -442,37 +442,56 @@ impl<'y, 'a> NodeRef<'y, 'a> {
 
     /// Mapping entries with string keys, merge keys (`<<`) applied: own keys win over merged ones.
     pub fn entries(&self) -> Vec<(&'y str, NodeRef<'y, 'a>)> {
-        let mut out: Vec<(&'y str, NodeRef<'y, 'a>)> = Vec::new();
-        self.collect_entries(&mut out, 0);
+        let mut out = Vec::new();
+        let mut seen_keys = std::collections::HashSet::new();
+        let mut visited = std::collections::HashSet::new();
+        self.collect_entries(&mut out, &mut seen_keys, &mut visited, 0);
         out
     }
 
-    fn collect_entries(&self, out: &mut Vec<(&'y str, NodeRef<'y, 'a>)>, hops: usize) {
-        if hops > MAX_HOPS {
+    fn collect_entries(
+        &self,
+        out: &mut Vec<(&'y str, NodeRef<'y, 'a>)>,
+        seen_keys: &mut std::collections::HashSet<&'y str>,
+        visited: &mut std::collections::HashSet<NodeId>,
+        hops: usize,
+    ) {
+        // Each mapping is merged once: `<<: [*a, *a, …]` chains would otherwise grow exponentially.
+        let Some(target) = self.resolve() else { return };
+        if hops > MAX_HOPS || !visited.insert(target.id) {
             return;
         }
-        let own = self.own_entries();
         let mut merges = Vec::new();
-        for (k, v) in &own {
+        for (k, v) in target.own_entries() {
             match k.as_str() {
-                Some("<<") if k.style() == Some(Style::Plain) => merges.push(*v),
-                Some(key) if !out.iter().any(|(seen, _)| *seen == key) => {
-                    out.push((key, *v));
-                }
+                Some("<<") if k.style() == Some(Style::Plain) => merges.push(v),
+                Some(key) if seen_keys.insert(key) => out.push((key, v)),
                 _ => {}
             }
         }
         for m in merges {
             let targets = if m.is_sequence() { m.items() } else { vec![m] };
             for t in targets {
-                t.collect_entries(out, hops + 1);
+                t.collect_entries(out, seen_keys, visited, hops + 1);
             }
         }
     }
 
     /// The value under `key` in a mapping, with merge keys applied.
     pub fn get(&self, key: &str) -> Option<NodeRef<'y, 'a>> {
-        if !self.is_mapping() {
+        let target = self.resolve()?;
+        let NodeKind::Mapping(entries) = target.kind() else {
+            return None;
+        };
+        let mut has_merge = false;
+        for &(k, v) in entries {
+            match self.yaml.node(k).as_str() {
+                Some(s) if s == key => return Some(self.yaml.node(v)),
+                Some("<<") => has_merge = true,
+                _ => {}
+            }
+        }
+        if !has_merge {
             return None;
         }
         self.entries()
@@ -518,6 +537,19 @@ mod tests {
         let svc = root.get("svc").unwrap();
         assert_eq!(svc.get_str("image"), Some("x"));
         assert_eq!(svc.get_str("n"), Some("2"));
+    }
+
+    #[test]
+    fn merge_chains_are_linear() {
+        let mut src = String::from("a0: &a0 {k: v}\n");
+        for i in 1..30 {
+            let p = i - 1;
+            src.push_str(&format!("a{i}: &a{i} {{<<: [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]}}\n"));
+        }
+        let y = Yaml::parse(&src);
+        let root = y.documents().next().unwrap();
+        let last = root.get("a29").unwrap();
+        assert_eq!(last.get_str("k"), Some("v"));
     }
 
     #[test]
