@@ -291,10 +291,39 @@ pub fn sniff(path: &Path, content: &str) -> Option<FileKind> {
     {
         return Some(FileKind::GitlabCi);
     }
-    if yaml_ext && content.contains("image:") && content.contains("repository:") {
+    if yaml_ext && !other_ci.iter().any(|k| has(k)) && has_image_map(content) {
         return Some(FileKind::HelmValues);
     }
     None
+}
+
+/// An `image:` key opening a map whose next key is a `repository:`/`registry:`/`tag:` field, the
+/// shape Helm charts use (a bare `repository:` elsewhere, as in CI files, is not enough).
+fn has_image_map(content: &str) -> bool {
+    let mut lines = content.lines();
+    while let Some(line) = lines.next() {
+        let t = line.trim_start();
+        let key = t.split(':').next().unwrap_or("");
+        if !(key == "image" || key.ends_with("Image")) || !t[key.len()..].trim().eq(":") {
+            continue;
+        }
+        let indent = line.len() - t.len();
+        if let Some(next) = lines
+            .by_ref()
+            .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        {
+            let nt = next.trim_start();
+            let deeper = next.len() - nt.len() > indent;
+            if deeper
+                && ["repository:", "registry:", "tag:", "name:"]
+                    .iter()
+                    .any(|k| nt.starts_with(k))
+            {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// Keys of the top-level mapping (lines starting at column 0 with `key:`).

@@ -232,7 +232,10 @@ impl Extraction {
     pub fn push_image(&mut self, occ: ImageOccurrence) {
         let key = (occ.span.start, occ.span.end, occ.source);
         let same_span = self.by_span.entry(key).or_default();
-        if let Some(&i) = same_span.iter().find(|&&i| self.images[i].image == occ.image) {
+        if let Some(&i) = same_span
+            .iter()
+            .find(|&&i| self.images[i].image == occ.image)
+        {
             let existing = &mut self.images[i];
             for s in occ.alias_sites {
                 if !existing.alias_sites.contains(&s) {

@@ -544,7 +544,9 @@ mod tests {
         let mut src = String::from("a0: &a0 {k: v}\n");
         for i in 1..30 {
             let p = i - 1;
-            src.push_str(&format!("a{i}: &a{i} {{<<: [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]}}\n"));
+            src.push_str(&format!(
+                "a{i}: &a{i} {{<<: [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]}}\n"
+            ));
         }
         let y = Yaml::parse(&src);
         let root = y.documents().next().unwrap();

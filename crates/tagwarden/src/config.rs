@@ -110,7 +110,11 @@ impl Config {
         let ignore_paths = if raw.ignore.paths.is_empty() {
             None
         } else {
-            Some(paths.build().map_err(|e| anyhow!("{}: {e}", path.display()))?)
+            Some(
+                paths
+                    .build()
+                    .map_err(|e| anyhow!("{}: {e}", path.display()))?,
+            )
         };
 
         let mut images = ImageMatcher::default();
@@ -123,7 +127,10 @@ impl Config {
         let mut rules = Vec::new();
         for r in &raw.ignore.rules {
             if tagwarden_findings::rules::by_id(r.get_ref()).is_none() {
-                return Err(at(Some(r.span()), &format!("unknown rule {:?}", r.get_ref())));
+                return Err(at(
+                    Some(r.span()),
+                    &format!("unknown rule {:?}", r.get_ref()),
+                ));
             }
             rules.push(r.get_ref().clone());
         }
@@ -232,12 +239,19 @@ mod tests {
     #[test]
     fn errors_point_at_the_value() {
         let e = parse("fail-on = \"loud\"\n").unwrap_err().to_string();
-        assert!(e.starts_with("tagwarden.toml:1:11: unknown severity"), "{e}");
-        let e = parse("[ignore]\nrules = [\"nope\"]\n").unwrap_err().to_string();
+        assert!(
+            e.starts_with("tagwarden.toml:1:11: unknown severity"),
+            "{e}"
+        );
+        let e = parse("[ignore]\nrules = [\"nope\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("tagwarden.toml:2:10: unknown rule"), "{e}");
         let e = parse("colour = 1\n").unwrap_err().to_string();
         assert!(e.starts_with("tagwarden.toml:1:1:"), "{e}");
-        let e = parse("[ignore]\nimages = [\"UPPER\"]\n").unwrap_err().to_string();
+        let e = parse("[ignore]\nimages = [\"UPPER\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("tagwarden.toml:2:11: invalid image"), "{e}");
     }
 }

@@ -64,7 +64,9 @@ pub(crate) fn run(args: ScanArgs) -> Result<Status> {
     match args.format {
         OutputFormat::Human => output::human::render(&report, &mut sink, color)?,
         OutputFormat::Json => output::json::render(&report, &mut sink)?,
-        OutputFormat::Sarif => output::sarif::render(&report, &mut sink, env!("CARGO_PKG_VERSION"))?,
+        OutputFormat::Sarif => {
+            output::sarif::render(&report, &mut sink, env!("CARGO_PKG_VERSION"))?
+        }
         OutputFormat::Github => output::github::render(&report, &mut sink)?,
     }
     sink.flush()?;

@@ -116,10 +116,7 @@ fn utf8_keeping_offsets(bytes: Vec<u8>) -> (String, Option<usize>) {
                     }
                 }
             }
-            (
-                String::from_utf8(bytes).unwrap_or_default(),
-                Some(first),
-            )
+            (String::from_utf8(bytes).unwrap_or_default(), Some(first))
         }
     }
 }
@@ -211,9 +208,18 @@ mod tests {
 
     #[test]
     fn inline_ignores() {
-        assert!(ignore_comment_covers("image: x # tagwarden: ignore[unpinned-image]", "unpinned-image"));
-        assert!(ignore_comment_covers("# tagwarden: ignore[a, unpinned-image]", "unpinned-image"));
-        assert!(!ignore_comment_covers("# tagwarden: ignore[floating-latest]", "unpinned-image"));
+        assert!(ignore_comment_covers(
+            "image: x # tagwarden: ignore[unpinned-image]",
+            "unpinned-image"
+        ));
+        assert!(ignore_comment_covers(
+            "# tagwarden: ignore[a, unpinned-image]",
+            "unpinned-image"
+        ));
+        assert!(!ignore_comment_covers(
+            "# tagwarden: ignore[floating-latest]",
+            "unpinned-image"
+        ));
         assert!(ignore_comment_covers("# tagwarden: ignore", "anything"));
         assert!(!ignore_comment_covers("image: x", "unpinned-image"));
     }

@@ -55,10 +55,16 @@ pub(super) fn image(
             out.references.push(record(None, false));
             let mut f = finding(
                 &rules::UNRESOLVABLE_REFERENCE,
-                format!("cannot tell which image `{}` is: {}", occ.text, unresolved.reason),
+                format!(
+                    "cannot tell which image `{}` is: {}",
+                    occ.text, unresolved.reason
+                ),
                 None,
             );
-            f.notes.push("pin the value where it is defined, or ignore this line if it is set at run time".into());
+            f.notes.push(
+                "pin the value where it is defined, or ignore this line if it is set at run time"
+                    .into(),
+            );
             out.findings.push(f);
             return;
         }
@@ -67,7 +73,7 @@ pub(super) fn image(
             // Point at the offending byte when the text is the reference itself.
             let mut f = finding(
                 &rules::INVALID_REFERENCE,
-                format!("`{written}` is not a valid image reference: {e}"),
+                format!("`{written}` is not a valid image reference: {}", e.kind()),
                 None,
             );
             if occ.exact && matches!(occ.form, Form::Literal) {
@@ -81,7 +87,8 @@ pub(super) fn image(
     };
 
     let image = r.to_string();
-    out.references.push(record(Some(image.clone()), r.is_pinned()));
+    out.references
+        .push(record(Some(image.clone()), r.is_pinned()));
     if ctx.config.ignores_image(&r) {
         return;
     }
@@ -100,12 +107,19 @@ pub(super) fn image(
                 &rules::COMPROMISED_DIGEST,
                 format!(
                     "`{written}` is pinned to a malicious {kind}{} digest ({})",
-                    platform.as_ref().map(|p| format!(" {p}")).unwrap_or_default(),
+                    platform
+                        .as_ref()
+                        .map(|p| format!(" {p}"))
+                        .unwrap_or_default(),
                     m.advisory_title
                 ),
                 format!(
                     "{digest} was pushed as {} (confidence {confidence}{}); treat every machine that pulled it as compromised",
-                    if tags.is_empty() { "an attacker tag".to_string() } else { tags.join(", ") },
+                    if tags.is_empty() {
+                        "an attacker tag".to_string()
+                    } else {
+                        tags.join(", ")
+                    },
                     if *disputed { ", disputed" } else { "" }
                 ),
             ),
@@ -149,7 +163,9 @@ pub(super) fn image(
         } else {
             (
                 &rules::UNPINNED_IMAGE,
-                format!("`{written}` is not pinned to a digest: whoever can push the tag decides what runs"),
+                format!(
+                    "`{written}` is not pinned to a digest: whoever can push the tag decides what runs"
+                ),
             )
         };
         out.findings.push(finding(rule, message, Some(image)));
@@ -187,16 +203,27 @@ pub(super) fn action(
         notes: Vec::new(),
     };
     let mut flagged = false;
-    for m in ctx.advisories.match_action(&action.repository, &action.git_ref) {
+    for m in ctx
+        .advisories
+        .match_action(&action.repository, &action.git_ref)
+    {
         let (rule, message, note) = match &m.verdict {
             ActionVerdict::MaliciousCommit { sha, confidence } => (
                 &rules::COMPROMISED_ACTION,
-                format!("`{}` is pinned to a malicious commit ({})", action.text, m.advisory_title),
-                format!("{sha} is an imposter commit (confidence {confidence}); secrets of every job that ran it are exposed"),
+                format!(
+                    "`{}` is pinned to a malicious commit ({})",
+                    action.text, m.advisory_title
+                ),
+                format!(
+                    "{sha} is an imposter commit (confidence {confidence}); secrets of every job that ran it are exposed"
+                ),
             ),
             ActionVerdict::AffectedTag { tag, window } => (
                 &rules::AFFECTED_ACTION,
-                format!("`{}` uses tag {tag}, force-pushed in {}", action.text, m.advisory_title),
+                format!(
+                    "`{}` uses tag {tag}, force-pushed in {}",
+                    action.text, m.advisory_title
+                ),
                 format!(
                     "runs between {} and {} executed the attacker's code; pin a known-good commit SHA",
                     window.start, window.end

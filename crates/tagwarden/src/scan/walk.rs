@@ -87,7 +87,9 @@ fn error_path(err: &ignore::Error) -> Option<&Path> {
 
 fn strip_path(err: &ignore::Error) -> String {
     match err {
-        ignore::Error::WithPath { err, .. } | ignore::Error::WithDepth { err, .. } => strip_path(err),
+        ignore::Error::WithPath { err, .. } | ignore::Error::WithDepth { err, .. } => {
+            strip_path(err)
+        }
         ignore::Error::Loop { ancestor, .. } => {
             format!("symbolic link loop back to {}", ancestor.display())
         }

@@ -32,7 +32,10 @@ fn kics_latest_and_malicious_pin_are_flagged() {
     assert_eq!(tag["image"], "docker.io/checkmarx/kics:latest");
 
     let refs = json["references"].as_array().unwrap();
-    let compose = refs.iter().find(|r| r["path"] == "docker-compose.yml").unwrap();
+    let compose = refs
+        .iter()
+        .find(|r| r["path"] == "docker-compose.yml")
+        .unwrap();
     assert_eq!(compose["text"], "checkmarx/kics:latest");
     assert_eq!(compose["line"], 3);
     assert_eq!(compose["column"], 12);
@@ -53,7 +56,10 @@ fn clean_tree_exits_zero_and_counts() {
     let (run, json) = scan_json(&tree, &[]);
     assert_eq!(run.status, 0, "{}", run.stdout);
     assert!(json["findings"].as_array().unwrap().is_empty());
-    assert_eq!(json["references"][0]["image"], format!("docker.io/library/alpine:3.20@sha256:{}", "a".repeat(64)));
+    assert_eq!(
+        json["references"][0]["image"],
+        format!("docker.io/library/alpine:3.20@sha256:{}", "a".repeat(64))
+    );
 }
 
 #[test]
@@ -75,7 +81,11 @@ fn human_output_points_at_the_reference() {
     assert_eq!(run.status, 1);
     assert!(run.stdout.contains("high[affected-tag]"), "{}", run.stdout);
     assert!(run.stdout.contains("--> Dockerfile:1:6"), "{}", run.stdout);
-    assert!(run.stdout.contains("^^^^^^^^^^^^^^^^^^^^^^"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("^^^^^^^^^^^^^^^^^^^^^^"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -120,13 +130,29 @@ images_must_not_match = ["ghcr.io/acme/app:2.0"]
 "#;
     let tree = Tree::new()
         .file("adv/acme.toml", good)
-        .file("bad/bad.toml", "schema_version = 1\nid = \"x\"\nbogus = 1\n")
+        .file(
+            "bad/bad.toml",
+            "schema_version = 1\nid = \"x\"\nbogus = 1\n",
+        )
         .file("src/Dockerfile", "FROM ghcr.io/acme/app:1.0\n");
-    let run = tagwarden(&["scan", "--format", "json", "--advisories", "adv", "src"], tree.path());
+    let run = tagwarden(
+        &["scan", "--format", "json", "--advisories", "adv", "src"],
+        tree.path(),
+    );
     assert_eq!(run.status, 1, "{}", run.stderr);
     assert!(rules(&run.json()).contains(&"affected-tag".to_string()));
 
-    let run = tagwarden(&["scan", "--format", "json", "--advisories", "bad/bad.toml", "src"], tree.path());
+    let run = tagwarden(
+        &[
+            "scan",
+            "--format",
+            "json",
+            "--advisories",
+            "bad/bad.toml",
+            "src",
+        ],
+        tree.path(),
+    );
     assert_eq!(run.status, 2);
     assert!(run.stderr.contains("bad/bad.toml:3:1"), "{}", run.stderr);
     // The scan still ran and printed its report.
@@ -136,13 +162,23 @@ images_must_not_match = ["ghcr.io/acme/app:2.0"]
 #[test]
 fn config_and_inline_ignores() {
     let tree = Tree::new()
-        .file("tagwarden.toml", "fail-on = \"low\"\n[ignore]\npaths = [\"vendor\"]\nimages = [\"redis\"]\n")
+        .file(
+            "tagwarden.toml",
+            "fail-on = \"low\"\n[ignore]\npaths = [\"vendor\"]\nimages = [\"redis\"]\n",
+        )
         .file("vendor/Dockerfile", "FROM checkmarx/kics\n")
-        .file("a/Dockerfile", "FROM redis:7\nFROM nginx:1 # tagwarden: ignore[unpinned-image]\n")
+        .file(
+            "a/Dockerfile",
+            "FROM redis:7\nFROM nginx:1 # tagwarden: ignore[unpinned-image]\n",
+        )
         .file("b/Dockerfile", "# tagwarden: ignore\nFROM busybox:1\n");
     let (run, json) = scan_json(&tree, &[]);
     assert_eq!(run.status, 0, "{}", run.stdout);
-    assert!(json["findings"].as_array().unwrap().is_empty(), "{}", run.stdout);
+    assert!(
+        json["findings"].as_array().unwrap().is_empty(),
+        "{}",
+        run.stdout
+    );
     assert_eq!(json["references"].as_array().unwrap().len(), 3);
 
     let bad = Tree::new().file("tagwarden.toml", "[ignore]\nrules = [\"nope\"]\n");
@@ -171,7 +207,10 @@ fn bad_files_are_notes_and_the_scan_goes_on() {
         .file("bin/Dockerfile", b"FROM alpine\x00\x01\x02")
         .file("big/Dockerfile", big)
         .file("latin1/Dockerfile", b"# caf\xe9\nFROM alpine:3\n")
-        .file("broken/docker-compose.yml", "services:\n  a:\n    image: [unclosed\n")
+        .file(
+            "broken/docker-compose.yml",
+            "services:\n  a:\n    image: [unclosed\n",
+        )
         .file("ok/Dockerfile", "FROM alpine:4\n");
     let (run, json) = scan_json(&tree, &["--max-file-size", "1000"]);
     assert_eq!(run.status, 0, "{}", run.stderr);
@@ -185,8 +224,14 @@ fn bad_files_are_notes_and_the_scan_goes_on() {
         .iter()
         .map(|r| r["image"].as_str().unwrap_or("").to_string())
         .collect();
-    assert!(images.contains(&"docker.io/library/alpine:3".to_string()), "{images:?}");
-    assert!(images.contains(&"docker.io/library/alpine:4".to_string()), "{images:?}");
+    assert!(
+        images.contains(&"docker.io/library/alpine:3".to_string()),
+        "{images:?}"
+    );
+    assert!(
+        images.contains(&"docker.io/library/alpine:4".to_string()),
+        "{images:?}"
+    );
     let parse = json["findings"]
         .as_array()
         .unwrap()
@@ -205,12 +250,19 @@ fn symlink_loops_are_reported() {
     let (run, json) = scan_json(&tree, &["--follow"]);
     assert_eq!(run.status, 0, "{}", run.stderr);
     assert_eq!(json["references"].as_array().unwrap().len(), 1);
-    assert!(json["notes"].to_string().contains("loop"), "{}", json["notes"]);
+    assert!(
+        json["notes"].to_string().contains("loop"),
+        "{}",
+        json["notes"]
+    );
 }
 
 #[test]
 fn invalid_reference_points_at_the_mistake() {
-    let tree = Tree::new().file("docker-compose.yml", "services:\n  a:\n    image: Nginx:1\n");
+    let tree = Tree::new().file(
+        "docker-compose.yml",
+        "services:\n  a:\n    image: Nginx:1\n",
+    );
     let (_, json) = scan_json(&tree, &[]);
     let f = &json["findings"][0];
     assert_eq!(f["rule"], "invalid-reference");
@@ -240,12 +292,16 @@ fn sarif_validates_against_the_official_schema() {
         .output();
     match check {
         Ok(o) if o.status.success() => {}
-        Ok(o) if std::env::var_os("TAGWARDEN_REQUIRE_SCHEMA_CHECK").is_none()
-            && String::from_utf8_lossy(&o.stderr).contains("No module named") =>
+        Ok(o)
+            if std::env::var_os("TAGWARDEN_REQUIRE_SCHEMA_CHECK").is_none()
+                && String::from_utf8_lossy(&o.stderr).contains("No module named") =>
         {
             eprintln!("SKIPPED: python3 jsonschema is not installed");
         }
-        Ok(o) => panic!("SARIF does not validate: {}", String::from_utf8_lossy(&o.stderr)),
+        Ok(o) => panic!(
+            "SARIF does not validate: {}",
+            String::from_utf8_lossy(&o.stderr)
+        ),
         Err(e) => panic!("cannot run python3: {e}"),
     }
 }
@@ -255,7 +311,17 @@ fn github_annotations() {
     let tree = Tree::new().file("Dockerfile", "FROM checkmarx/kics:alpine\n");
     let run = tagwarden(&["scan", "--format", "github", "."], tree.path());
     assert_eq!(run.status, 1);
-    assert!(run.stdout.starts_with("::error file=Dockerfile,line=1,col=6"), "{}", run.stdout);
+    assert!(
+        run.stdout.starts_with("::error file=Dockerfile,line=1,"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains(",col=6,"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("title=tagwarden affected-tag::"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]
