@@ -3,51 +3,51 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-pub const KICS_LATEST_DIGEST: &str =
+pub(crate) const KICS_LATEST_DIGEST: &str =
     "sha256:a0d9366f6f0166dcbf92fcdc98e1a03d2e6210e8d7e8573f74d50849130651a0";
 
 /// A temporary tree of files.
-pub struct Tree {
+pub(crate) struct Tree {
     dir: tempfile::TempDir,
 }
 
 impl Tree {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             dir: tempfile::tempdir().expect("temp dir"),
         }
     }
 
-    pub fn file(self, rel: &str, content: impl AsRef<[u8]>) -> Self {
+    pub(crate) fn file(self, rel: &str, content: impl AsRef<[u8]>) -> Self {
         let p = self.dir.path().join(rel);
         std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
         std::fs::write(&p, content).expect("write");
         self
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    pub fn join(&self, rel: &str) -> PathBuf {
+    pub(crate) fn join(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
 }
 
-pub struct Run {
-    pub status: i32,
-    pub stdout: String,
-    pub stderr: String,
+pub(crate) struct Run {
+    pub(crate) status: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl Run {
-    pub fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.stdout)
             .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\nstderr: {}", self.stdout, self.stderr))
     }
 }
 
-pub fn tagwarden(args: &[&str], cwd: &Path) -> Run {
+pub(crate) fn tagwarden(args: &[&str], cwd: &Path) -> Run {
     let out: Output = Command::new(env!("CARGO_BIN_EXE_tagwarden"))
         .args(args)
         .current_dir(cwd)
@@ -64,7 +64,7 @@ pub fn tagwarden(args: &[&str], cwd: &Path) -> Run {
 }
 
 /// `tagwarden scan --format json .` in the tree.
-pub fn scan_json(tree: &Tree, extra: &[&str]) -> (Run, serde_json::Value) {
+pub(crate) fn scan_json(tree: &Tree, extra: &[&str]) -> (Run, serde_json::Value) {
     let mut args = vec!["scan", "--format", "json"];
     args.extend_from_slice(extra);
     args.push(".");
@@ -74,7 +74,7 @@ pub fn scan_json(tree: &Tree, extra: &[&str]) -> (Run, serde_json::Value) {
 }
 
 /// The rules of the findings, in output order.
-pub fn rules(json: &serde_json::Value) -> Vec<String> {
+pub(crate) fn rules(json: &serde_json::Value) -> Vec<String> {
     json["findings"]
         .as_array()
         .expect("findings")
@@ -84,6 +84,6 @@ pub fn rules(json: &serde_json::Value) -> Vec<String> {
 }
 
 /// The shared folder beside the project (corpus, schemas, incidents).
-pub fn shared() -> PathBuf {
+pub(crate) fn shared() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
 }

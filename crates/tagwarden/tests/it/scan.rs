@@ -39,8 +39,8 @@ fn kics_latest_and_malicious_pin_are_flagged() {
     assert_eq!(compose["text"], "checkmarx/kics:latest");
     assert_eq!(compose["line"], 3);
     assert_eq!(compose["column"], 12);
-    assert_eq!(compose["span"]["start"], 29);
-    assert_eq!(compose["span"]["end"], 50);
+    assert_eq!(compose["span"]["start"], 28);
+    assert_eq!(compose["span"]["end"], 49);
     assert_eq!(compose["source"], "compose-image");
     assert_eq!(compose["pinned"], false);
     let gitlab = refs.iter().find(|r| r["path"] == ".gitlab-ci.yml").unwrap();
