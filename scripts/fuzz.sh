@@ -16,9 +16,11 @@ for t in "${targets[@]}"; do
   mkdir -p "$seeds"
   if [ -d "$shared" ] && [ -z "$(ls -A "$seeds")" ]; then
     # Seed with real files; the extract target takes a leading kind byte, which any byte is.
-    find "$shared" -type f -size -64k ! -path '*/licenses/*' | head -400 | while read -r f; do
+    find "$shared" -type f -size -64k ! -path '*/licenses/*' | sort | head -400 > "$seeds.list" || true
+    while read -r f; do
       cp "$f" "$seeds/$(echo "$f" | md5sum | cut -c1-16)"
-    done
+    done < "$seeds.list"
+    rm -f "$seeds.list"
   fi
   echo "== fuzz $t for ${secs}s"
   cargo +nightly fuzz run "$t" "$seeds" -- -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 -timeout=10

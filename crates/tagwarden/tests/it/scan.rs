@@ -331,3 +331,47 @@ fn missing_path_is_a_usage_error() {
     assert_eq!(run.status, 2);
     assert!(run.stderr.contains("does-not-exist"));
 }
+
+#[test]
+fn corpus_spans_spell_the_references() {
+    let corpus = shared().join("corpus");
+    if !corpus.is_dir() {
+        eprintln!("SKIPPED: ../shared/corpus is not here");
+        return;
+    }
+    let run = tagwarden(
+        &["scan", "--format", "json", corpus.to_str().unwrap()],
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
+    );
+    // The corpus uses force-pushed trivy-action tags, so high findings exist.
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    let json = run.json();
+    let refs = json["references"].as_array().unwrap();
+    assert!(refs.len() > 1000, "only {} references", refs.len());
+    for r in refs.iter().chain(json["actions"].as_array().unwrap()) {
+        let path = corpus.join(r["path"].as_str().unwrap());
+        let bytes = std::fs::read(&path).unwrap();
+        let (s, e) = (
+            r["span"]["start"].as_u64().unwrap() as usize,
+            r["span"]["end"].as_u64().unwrap() as usize,
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&bytes[s..e]),
+            r["text"].as_str().unwrap(),
+            "{path:?}"
+        );
+        let line = bytes[..s].iter().filter(|&&b| b == b'\n').count() + 1;
+        assert_eq!(r["line"].as_u64().unwrap() as usize, line, "{path:?}");
+    }
+    // Every file kind of this issue contributes.
+    for source in [
+        "dockerfile-from", "compose-image", "kubernetes-container", "helm-image",
+        "kustomize-image", "github-container", "github-service", "github-step-uses",
+        "github-action-image", "gitlab-image", "gitlab-service",
+    ] {
+        assert!(refs.iter().any(|r| r["source"] == source), "no {source}");
+    }
+    let findings = json["findings"].as_array().unwrap();
+    assert!(findings.iter().any(|f| f["rule"] == "affected-action"
+        && f["path"].as_str().unwrap().starts_with("github-actions/stacklok__frizbee/")));
+}
