@@ -34,7 +34,8 @@ pub const NAME_MAX: usize = 255;
 /// Longest tag the distribution spec accepts.
 pub const TAG_MAX: usize = 128;
 
-/// A parsed, normalised image reference. Equality ignores how it was written.
+/// A parsed, normalised image reference. Equality ignores how it was written (an implicit
+/// `latest` equals a written one).
 #[derive(Clone, Debug)]
 pub struct Reference {
     domain: String,
@@ -155,11 +156,12 @@ impl Reference {
 }
 
 impl Reference {
+    /// Identity: `nginx` and `docker.io/library/nginx:latest` pull the same thing.
     fn key(&self) -> (&str, &str, Option<&str>, Option<&Digest>) {
         (
             &self.domain,
             &self.path,
-            self.tag.as_deref(),
+            self.effective_tag(),
             self.digest.as_ref(),
         )
     }

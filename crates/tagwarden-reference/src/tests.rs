@@ -151,3 +151,15 @@ fn repository_normalisation() {
     );
     assert!(normalize_repository("kics:1").is_err());
 }
+
+#[test]
+fn implicit_latest_equals_written_latest() {
+    // Found by the fuzzer: the normalised form must parse back to an equal reference.
+    let r = Reference::parse("smsimpi").unwrap();
+    assert_eq!(r, Reference::parse(&r.to_string()).unwrap());
+    assert_eq!(
+        r,
+        Reference::parse("docker.io/library/smsimpi:latest").unwrap()
+    );
+    assert_ne!(r, Reference::parse("smsimpi:1").unwrap());
+}

@@ -365,13 +365,26 @@ fn corpus_spans_spell_the_references() {
     }
     // Every file kind of this issue contributes.
     for source in [
-        "dockerfile-from", "compose-image", "kubernetes-container", "helm-image",
-        "kustomize-image", "github-container", "github-service", "github-step-uses",
-        "github-action-image", "gitlab-image", "gitlab-service",
+        "dockerfile-from",
+        "compose-image",
+        "kubernetes-container",
+        "helm-image",
+        "kustomize-image",
+        "github-container",
+        "github-service",
+        "github-step-uses",
+        "github-action-image",
+        "gitlab-image",
+        "gitlab-service",
     ] {
         assert!(refs.iter().any(|r| r["source"] == source), "no {source}");
     }
     let findings = json["findings"].as_array().unwrap();
-    assert!(findings.iter().any(|f| f["rule"] == "affected-action"
-        && f["path"].as_str().unwrap().starts_with("github-actions/stacklok__frizbee/")));
+    assert!(findings.iter().any(|f| {
+        f["rule"] == "affected-action"
+            && f["path"]
+                .as_str()
+                .unwrap()
+                .starts_with("github-actions/stacklok__frizbee/")
+    }));
 }
