@@ -53,6 +53,14 @@ pub(crate) fn parse(input: &str) -> Result<Reference, ParseError> {
     } else {
         path.to_string()
     };
+    // Like docker, the limit applies to the normalised name (`docker.io/library/…` included).
+    let full = domain.len() + 1 + path.len();
+    if full > NAME_MAX {
+        return Err(ParseError::new(
+            ErrorKind::NameTooLong(full),
+            name.len().min(NAME_MAX),
+        ));
+    }
 
     Ok(Reference {
         domain,

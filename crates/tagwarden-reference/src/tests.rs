@@ -163,3 +163,12 @@ fn implicit_latest_equals_written_latest() {
     );
     assert_ne!(r, Reference::parse("smsimpi:1").unwrap());
 }
+
+#[test]
+fn name_limit_applies_after_normalisation() {
+    // Found by the fuzzer: 250 characters as written, 268 once `docker.io/library/` is added.
+    let short = "a".repeat(250);
+    let e = Reference::parse(&short).unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::NameTooLong(268));
+    assert!(Reference::parse(&"a".repeat(237)).is_ok());
+}
