@@ -163,8 +163,9 @@ fn expand_braced(
     } else if rest.is_empty() {
         ("", "")
     } else {
-        let (op, w) = rest.split_at(1);
-        (op, w)
+        // One character of operator; a non-ASCII one must not be split (found by fuzzing).
+        let n = rest.chars().next().map_or(0, char::len_utf8);
+        rest.split_at(n)
     };
     let word_base = base + name_end + op.len();
     let known = lookup(name);
@@ -258,6 +259,7 @@ mod tests {
         assert!(ex("$IMG").is_err());
         assert!(ex("${IMG:?need}").is_err());
         assert!(ex("${unterminated").is_err());
+        assert!(ex("${IMAº}").is_err());
     }
 
     #[test]

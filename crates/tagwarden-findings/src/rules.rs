@@ -374,6 +374,117 @@ template with `{{ }}` blocks), exclude it from the scan.
 ",
 };
 
+/// A pinned reference whose tag now points at another digest than the pinned one.
+pub const TAG_MOVED: Rule = Rule {
+    id: "tag-moved",
+    name: "TagMoved",
+    default_severity: Severity::High,
+    summary: "The tag of a pinned reference no longer points at the pinned digest",
+    label: "tag moved since it was pinned",
+    fix: "find out why the tag moved (a release, a rebuild, or an overwrite) before you re-pin it",
+    help: "\
+## What it does
+
+For every reference written `name:tag@digest`, `tagwarden verify` asks the registry what the tag \
+points at now and reports the reference when that is no longer the pinned digest.
+
+## Why is this bad?
+
+Overwriting a tag is exactly what an attacker with a publisher's credentials does: in March 2026 \
+`aquasec/trivy` tags and on 2026-04-22 five `checkmarx/kics` tags were pushed over with malicious \
+images. Your pin protects this file, but every system that pulls the tag gets the new image. \
+Tags also move for benign reasons (a rebuild on a new base image), so a moved tag is a signal to \
+look at, not proof of compromise.
+
+## Example
+
+```dockerfile
+FROM checkmarx/kics:v2.1.20@sha256:3e5a268eb8adda2e5a483c9359ddfc4cd520ab856a7076dc0b1d8784a37e2602
+```
+
+## How to fix
+
+Compare the new digest with the publisher's release notes, signatures and provenance. Re-pin \
+only when you trust it; check advisories and your logs for pulls of the new digest.
+",
+};
+
+/// A pinned digest that the registry no longer serves.
+pub const DIGEST_MISSING: Rule = Rule {
+    id: "digest-missing",
+    name: "DigestMissing",
+    default_severity: Severity::Medium,
+    summary: "The registry no longer has the pinned digest",
+    label: "digest not found in the registry",
+    fix: "re-pin to a digest the registry serves, after checking why the old one was removed",
+    help: "\
+## What it does
+
+Reports a pinned reference whose digest the registry answers with \"not found\".
+
+## Why is this bad?
+
+Builds and deployments that use the pin will fail. Registries delete digests after a \
+compromise (Docker Hub disabled the malicious `checkmarx/kics` digests), so a missing digest can \
+also mean the pinned image was one of them: check the advisories.
+
+## How to fix
+
+Find out why the digest was removed, then pin a digest the registry serves and that you trust.
+",
+};
+
+/// A tag whose current digest an advisory lists as malicious, found while pinning.
+pub const MALICIOUS_RESOLUTION: Rule = Rule {
+    id: "malicious-resolution",
+    name: "MaliciousResolution",
+    default_severity: Severity::Critical,
+    summary: "A tag currently resolves to a digest an advisory lists as malicious",
+    label: "tag serves a malicious digest",
+    fix: "do not pin it: pin the advisory's known-good digest (`tagwarden pin --to-known-good`) and check who pulled the tag",
+    help: "\
+## What it does
+
+`tagwarden pin` refuses to write a digest that an advisory lists as malicious. This finding says \
+which reference would have been pinned to it, and which advisory lists it.
+
+## Why is this bad?
+
+The registry is serving the attacker's image under the tag right now (or a mirror still is): \
+pinning it would freeze the compromise into your files.
+
+## How to fix
+
+Pin the advisory's known-good digest with `--to-known-good`, or wait for the publisher to restore \
+the tag; check who pulled it since the window opened.
+",
+};
+
+/// A registry error that kept a reference from being resolved or verified.
+pub const REGISTRY_ERROR: Rule = Rule {
+    id: "registry-error",
+    name: "RegistryError",
+    default_severity: Severity::Medium,
+    summary: "The registry could not be asked about this reference",
+    label: "registry error",
+    fix: "check the registry name, your credentials and the network, then run again",
+    help: "\
+## What it does
+
+Reports a reference that could not be resolved or verified: the registry was unreachable, \
+refused the credentials, rate-limited the requests beyond the retries, or does not have the tag.
+
+## Why is this bad?
+
+The reference was not checked: if its tag moved, this run cannot tell.
+
+## How to fix
+
+Check the message: log in to the registry (`docker login`), name it with `--insecure-registry` \
+when it serves plain HTTP on a trusted network, or fix the reference.
+",
+};
+
 /// Every built-in rule, in a stable order (SARIF `ruleIndex` is an index into this list).
 pub const ALL: &[&Rule] = &[
     &COMPROMISED_DIGEST,
@@ -386,6 +497,10 @@ pub const ALL: &[&Rule] = &[
     &UNPINNED_IMAGE,
     &UNPINNED_ACTION,
     &UNRESOLVABLE_REFERENCE,
+    &TAG_MOVED,
+    &DIGEST_MISSING,
+    &MALICIOUS_RESOLUTION,
+    &REGISTRY_ERROR,
 ];
 
 /// The built-in rule with this id.
@@ -432,6 +547,10 @@ mod tests {
             ("invalid-reference", Severity::Medium),
             ("unresolvable-reference", Severity::Info),
             ("parse-error", Severity::Medium),
+            ("tag-moved", Severity::High),
+            ("digest-missing", Severity::Medium),
+            ("malicious-resolution", Severity::Critical),
+            ("registry-error", Severity::Medium),
         ];
         assert_eq!(expected.len(), ALL.len());
         for (id, severity) in expected {
