@@ -62,8 +62,9 @@ pub enum AuthErrorKind {
         /// The size limit in bytes.
         limit: u64,
     },
-    /// A credentials file is not valid JSON, or not the shape docker and podman write.
-    #[error("{}:{line}:{column}: malformed credentials file: {message}", path.display())]
+    /// A credentials file (or `$DOCKER_AUTH_CONFIG`) is not valid JSON, or not the shape docker
+    /// and podman write.
+    #[error("{}:{line}:{column}: invalid credentials JSON: {message}", path.display())]
     MalformedJson {
         /// The file.
         path: PathBuf,
@@ -109,12 +110,12 @@ pub enum AuthErrorKind {
         error: io::Error,
     },
     /// The helper did not finish in time and was killed.
-    #[error("credential helper {program} did not answer within {seconds} s and was stopped")]
+    #[error("credential helper {program} did not answer within {timeout:?} and was stopped")]
     HelperTimedOut {
         /// `docker-credential-<name>`.
         program: String,
         /// The time limit.
-        seconds: u64,
+        timeout: std::time::Duration,
     },
     /// The helper failed for a reason other than "credentials not found".
     #[error(

@@ -85,7 +85,8 @@ pub(crate) fn get(
         program: program.to_owned(),
         error,
     })?;
-    let deadline = Instant::now() + timeout;
+    // A timeout too large to add is no timeout at all.
+    let deadline = Instant::now().checked_add(timeout);
     let stdout = child.stdout.take().map(read_in_background);
     let stderr = child.stderr.take().map(read_in_background);
     if let Some(mut stdin) = child.stdin.take() {
@@ -94,13 +95,13 @@ pub(crate) fn get(
     }
     let timed_out = || AuthErrorKind::HelperTimedOut {
         program: program.to_owned(),
-        seconds: timeout.as_secs(),
+        timeout,
     };
     let mut pause = Duration::from_millis(1);
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => {
+            Ok(None) if deadline.is_none_or(|deadline| Instant::now() < deadline) => {
                 thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(50));
             }
@@ -121,22 +122,21 @@ pub(crate) fn get(
     };
     // A grandchild may keep the pipes open after the helper exits: wait for its output a bounded time.
     let grace = deadline
-        .saturating_duration_since(Instant::now())
+        .map(|deadline| deadline.saturating_duration_since(Instant::now()))
+        .unwrap_or(Duration::MAX)
         .max(Duration::from_secs(1));
     let collect = |receiver: Option<mpsc::Receiver<Vec<u8>>>| match receiver {
         Some(receiver) => receiver.recv_timeout(grace).map_err(|_| timed_out()),
         None => Ok(Vec::new()),
     };
+    let not_found = |text: &str| text.to_ascii_lowercase().contains("credentials not found");
     let stdout = collect(stdout)?;
     let stderr = collect(stderr)?;
     let stdout = String::from_utf8_lossy(&stdout);
     let stderr = String::from_utf8_lossy(&stderr);
     if !status.success() {
         // docker-credential-helpers prints "credentials not found in native keychain".
-        if [&stdout, &stderr]
-            .iter()
-            .any(|text| text.to_ascii_lowercase().contains("credentials not found"))
-        {
+        if not_found(&stdout) || not_found(&stderr) {
             return Ok(None);
         }
         return Err(AuthErrorKind::HelperFailed {
@@ -145,11 +145,17 @@ pub(crate) fn get(
             stderr: first_line(&stderr),
         });
     }
-    let answer: HelperAnswer =
-        serde_json::from_str(&stdout).map_err(|error| AuthErrorKind::HelperOutput {
-            program: program.to_owned(),
-            message: safe_json_message(&error),
-        })?;
+    let answer: HelperAnswer = match serde_json::from_str(&stdout) {
+        Ok(answer) => answer,
+        // Some helpers report a missing credential with exit status 0.
+        Err(_) if not_found(&stdout) => return Ok(None),
+        Err(error) => {
+            return Err(AuthErrorKind::HelperOutput {
+                program: program.to_owned(),
+                message: safe_json_message(&error),
+            });
+        }
+    };
     let Some(secret) = answer.secret.filter(|secret| !secret.is_empty()) else {
         return Ok(None);
     };

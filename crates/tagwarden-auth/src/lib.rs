@@ -9,10 +9,12 @@
 //! credential for a registry wins (podman reads its files in sequence the same way, and reads the
 //! docker config last as a fallback):
 //!
-//! 1. `$REGISTRY_AUTH_FILE` if set, else `$XDG_RUNTIME_DIR/containers/auth.json` (podman's primary,
-//!    read/write file);
+//! 1. `$REGISTRY_AUTH_FILE` if set, else `$XDG_RUNTIME_DIR/containers/auth.json`, else (Linux)
+//!    `/run/containers/<uid>/auth.json`: podman's primary, read/write file;
 //! 2. `$XDG_CONFIG_HOME/containers/auth.json`, by default `~/.config/containers/auth.json`;
-//! 3. `$DOCKER_CONFIG/config.json` if `DOCKER_CONFIG` is set, else `~/.docker/config.json`.
+//! 3. the `auths` of `$DOCKER_AUTH_CONFIG` (JSON in an environment variable, as GitLab CI sets it),
+//!    which docker reads before its config file;
+//! 4. `$DOCKER_CONFIG/config.json` if `DOCKER_CONFIG` is set, else `~/.docker/config.json`.
 //!
 //! A missing file is skipped; an unreadable or malformed one is an error naming the file (and the
 //! line and column of a JSON error). The legacy `~/.dockercfg` format is not read.

@@ -10,10 +10,13 @@ use std::time::Duration;
 
 use crate::config::{DockerConfig, MAX_FILE_SIZE};
 use crate::error::{AuthError, AuthErrorKind};
-use crate::{Credential, helper, key};
+use crate::{Credential, Secret, helper, key};
 
 /// How long a credential helper may take before it is killed (docker waits forever; we don't).
 pub const DEFAULT_HELPER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What errors and descriptions call the `DOCKER_AUTH_CONFIG` environment variable.
+const DOCKER_AUTH_CONFIG_NAME: &str = "$DOCKER_AUTH_CONFIG";
 
 /// One credentials file, parsed, and which tool's rules apply to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +51,21 @@ impl Source {
         Ok(read_config(&path)?.map(|config| Source::PodmanAuth { path, config }))
     }
 
-    /// The file this source was read from.
+    /// Parses the value of `$DOCKER_AUTH_CONFIG`. Only its `auths` count, as in docker; errors
+    /// and [`CredentialStore::describe`] call it `$DOCKER_AUTH_CONFIG`.
+    pub fn from_docker_auth_config(value: &str) -> Result<Source, AuthError> {
+        let path = PathBuf::from(DOCKER_AUTH_CONFIG_NAME);
+        let config = DockerConfig::parse(&path, value)?;
+        Ok(Source::DockerConfig {
+            path,
+            config: DockerConfig {
+                auths: config.auths,
+                ..DockerConfig::default()
+            },
+        })
+    }
+
+    /// The file this source was read from (`$DOCKER_AUTH_CONFIG` for the environment variable).
     pub fn path(&self) -> &Path {
         match self {
             Source::DockerConfig { path, .. } | Source::PodmanAuth { path, .. } => path,
@@ -120,8 +137,13 @@ pub struct EnvVars {
     pub xdg_config_home: Option<PathBuf>,
     /// `$DOCKER_CONFIG`: the directory holding docker's `config.json`, by default `~/.docker`.
     pub docker_config: Option<PathBuf>,
+    /// `$DOCKER_AUTH_CONFIG`: a docker config as JSON whose `auths` docker (and GitLab CI) use
+    /// before the config file's.
+    pub docker_auth_config: Option<Secret>,
     /// `$PATH`, searched for `docker-credential-*` helpers.
     pub path: Option<OsString>,
+    /// The user id, for podman's `/run/containers/<uid>/auth.json` when `XDG_RUNTIME_DIR` is unset.
+    pub uid: Option<u32>,
 }
 
 impl EnvVars {
@@ -134,7 +156,10 @@ impl EnvVars {
             xdg_runtime_dir: var("XDG_RUNTIME_DIR").map(PathBuf::from),
             xdg_config_home: var("XDG_CONFIG_HOME").map(PathBuf::from),
             docker_config: var("DOCKER_CONFIG").map(PathBuf::from),
+            docker_auth_config: var("DOCKER_AUTH_CONFIG")
+                .map(|value| Secret::new(value.to_string_lossy())),
             path: var("PATH"),
+            uid: process_uid(),
         }
     }
 
@@ -147,6 +172,8 @@ impl EnvVars {
             files.push((file, true));
         } else if let Some(dir) = non_empty(&self.xdg_runtime_dir) {
             files.push((dir.join("containers/auth.json"), true));
+        } else if let Some(uid) = self.uid {
+            files.push((format!("/run/containers/{uid}/auth.json").into(), true));
         }
         let config_home =
             non_empty(&self.xdg_config_home).or_else(|| home.as_ref().map(|h| h.join(".config")));
@@ -167,6 +194,18 @@ impl EnvVars {
         });
         files
     }
+}
+
+/// The owner of `/proc/self` is the process's user: std has no `getuid`, and this avoids `libc`.
+#[cfg(target_os = "linux")]
+fn process_uid() -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").ok().map(|meta| meta.uid())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn process_uid() -> Option<u32> {
+    None
 }
 
 /// A file that was looked for and not found, kept for [`CredentialStore::describe`].
@@ -205,7 +244,17 @@ impl CredentialStore {
     /// The store for an explicit environment; helpers are searched on `env.path`.
     pub fn from_env_with(env: &EnvVars) -> Result<CredentialStore, AuthError> {
         let mut searched = Vec::new();
+        let mut auth_config = env
+            .docker_auth_config
+            .as_ref()
+            .filter(|value| !value.expose().trim().is_empty());
         for (path, podman) in env.candidate_files() {
+            // $DOCKER_AUTH_CONFIG goes just before the docker config file it overrides.
+            if let Some(value) = auth_config.take_if(|_| !podman) {
+                searched.push(Searched::Found(Source::from_docker_auth_config(
+                    value.expose(),
+                )?));
+            }
             let source = if podman {
                 Source::load_podman_auth(&path)?
             } else {
@@ -215,6 +264,11 @@ impl CredentialStore {
                 Some(source) => Searched::Found(source),
                 None => Searched::Missing { path, podman },
             });
+        }
+        if let Some(value) = auth_config {
+            searched.push(Searched::Found(Source::from_docker_auth_config(
+                value.expose(),
+            )?));
         }
         let mut store = CredentialStore::from_searched(searched);
         store.helper_search_path = env.path.clone();
@@ -459,7 +513,6 @@ fn matching<'a, V>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Secret;
     use std::fs;
 
     fn basic(user: &str, password: &str) -> Option<Credential> {
@@ -595,6 +648,94 @@ mod tests {
             base64("new:y")
         ))]);
         assert_eq!(get(&store, "docker.io"), basic("new", "y"));
+    }
+
+    #[test]
+    fn podman_prefers_its_own_docker_hub_key() {
+        let store = CredentialStore::from_sources(vec![podman(&format!(
+            r#"{{"auths": {{"https://index.docker.io/v1/": {{"auth": "{}"}}, "docker.io": {{"auth": "{}"}}}}}}"#,
+            base64("docker-style:x"),
+            base64("podman-style:y")
+        ))]);
+        assert_eq!(get(&store, "docker.io"), basic("podman-style", "y"));
+    }
+
+    #[test]
+    fn docker_auth_config_variable() {
+        let Some(dir) = tempfile::tempdir().ok() else {
+            return;
+        };
+        let home = dir.path().join("home");
+        write(
+            &home.join(".docker/config.json"),
+            &format!(
+                r#"{{"auths": {{"ghcr.io": {{"auth": "{}"}}, "quay.io": {{"auth": "{}"}}}}}}"#,
+                base64("file:1"),
+                base64("file:2")
+            ),
+        );
+        write(
+            &home.join(".config/containers/auth.json"),
+            &auths("gcr.io", "podman", "3"),
+        );
+        let value = format!(
+            r#"{{"auths": {{"ghcr.io": {{"auth": "{}"}}, "gcr.io": {{"auth": "{}"}}}}, "credsStore": "ignored"}}"#,
+            base64("env:s3cr3t-env"),
+            base64("env:4")
+        );
+        let env = EnvVars {
+            home: Some(home),
+            docker_auth_config: Some(Secret::new(value)),
+            ..EnvVars::default()
+        };
+        assert!(!format!("{env:?}").contains("s3cr3t"));
+        let store = match CredentialStore::from_env_with(&env) {
+            Ok(store) => store.with_helper_search_path(""),
+            Err(error) => panic!("{error}"),
+        };
+        // Before the docker file, after podman's files; its credsStore is not used.
+        assert_eq!(get(&store, "ghcr.io"), basic("env", "s3cr3t-env"));
+        assert_eq!(get(&store, "quay.io"), basic("file", "2"));
+        assert_eq!(get(&store, "gcr.io"), basic("podman", "3"));
+        assert_eq!(get(&store, "docker.io"), None);
+        let described = store.describe();
+        assert_eq!(
+            described.get(1).map(String::as_str),
+            Some("docker config $DOCKER_AUTH_CONFIG: auths for gcr.io, ghcr.io")
+        );
+        assert!(!format!("{described:?}").contains("s3cr3t"));
+
+        // Without any file to override it is still read; a malformed value is an error naming it.
+        let env = EnvVars {
+            docker_auth_config: Some(Secret::new(r#"{"auths": {"ghcr.io": {"auth": "s3cr3t"}"#)),
+            ..EnvVars::default()
+        };
+        let message = CredentialStore::from_env_with(&env)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(message.starts_with("$DOCKER_AUTH_CONFIG:1:"), "{message}");
+        assert!(!message.contains("s3cr3t"), "{message}");
+    }
+
+    #[test]
+    fn podman_runtime_file_without_xdg_runtime_dir() {
+        let env = EnvVars {
+            uid: Some(1000),
+            ..EnvVars::default()
+        };
+        assert_eq!(
+            env.candidate_files(),
+            [(PathBuf::from("/run/containers/1000/auth.json"), true)]
+        );
+        let env = EnvVars {
+            xdg_runtime_dir: Some("/run/user/1000".into()),
+            ..env
+        };
+        assert_eq!(
+            env.candidate_files(),
+            [(PathBuf::from("/run/user/1000/containers/auth.json"), true)]
+        );
     }
 
     #[test]
@@ -930,6 +1071,7 @@ case "$server" in
   docker.io) printf '{"ServerURL":"docker.io","Username":"podman-hub","Secret":"s3cr3t-podman"}' ;;
   broken.example) echo "s3cr3t-on-stdout"; echo "keychain is locked" >&2; echo "more" >&2; exit 2 ;;
   garbage.example) echo '{"Username": "x", "Secret": 12345678}' ;;
+  quiet.example) echo "credentials not found in native keychain" ;;
   empty.example) printf '{"ServerURL":"empty.example","Username":"","Secret":""}' ;;
   slow.example) exec sleep 10 ;;
   *) echo "credentials not found in native keychain"; exit 1 ;;
@@ -1008,11 +1150,15 @@ esac
                 get(&store, "docker.io"),
                 basic("podman-hub", "s3cr3t-podman")
             );
+            // An empty secret, or "not found" with exit status 0, is no credential.
             let store = store_with(
-                vec![docker(r#"{"credHelpers": {"empty.example": "test"}}"#)],
+                vec![docker(
+                    r#"{"credHelpers": {"empty.example": "test", "quiet.example": "test"}}"#,
+                )],
                 &dir,
             );
             assert_eq!(get(&store, "empty.example"), None);
+            assert_eq!(get(&store, "quiet.example"), None);
         }
 
         #[test]
@@ -1044,7 +1190,7 @@ esac
             let started = std::time::Instant::now();
             assert_eq!(
                 error("slow.example"),
-                "credential helper docker-credential-test did not answer within 0 s and was stopped"
+                "credential helper docker-credential-test did not answer within 300ms and was stopped"
             );
             assert!(started.elapsed() < Duration::from_secs(5));
         }
