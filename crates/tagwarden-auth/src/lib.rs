@@ -38,6 +38,21 @@
 //! registry. In podman auth files a key written without a scheme may carry a namespace
 //! (`quay.io/team`, `quay.io/team/app`), which [`CredentialStore::get_for_repository`] prefers,
 //! most specific first; docker itself ignores anything after the host.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use tagwarden_auth::{Credential, CredentialStore};
+//!
+//! let store = CredentialStore::from_env()?;
+//! match store.get_for_repository("ghcr.io", "aquasecurity/trivy")? {
+//!     Some(Credential::Basic { username, password }) => { /* basic auth, or a token request */ }
+//!     Some(Credential::IdentityToken(refresh)) => { /* OAuth2 refresh_token grant */ }
+//!     Some(Credential::RegistryToken(bearer)) => { /* Authorization: Bearer */ }
+//!     None => eprintln!("anonymous; looked in:\n  {}", store.describe().join("\n  ")),
+//! }
+//! # Ok::<(), tagwarden_auth::AuthError>(())
+//! ```
 
 mod config;
 mod error;

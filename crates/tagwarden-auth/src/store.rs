@@ -476,6 +476,7 @@ fn describe_source(source: &Source) -> String {
         .filter(|(_, entry)| !matches!(entry.credential(), Ok(None)))
         .map(|(written, _)| key::normalize_key(written, podman))
         .collect();
+    registries.sort();
     registries.dedup();
     if !registries.is_empty() {
         parts.push(format!("auths for {}", registries.join(", ")));
@@ -648,6 +649,10 @@ mod tests {
             base64("new:y")
         ))]);
         assert_eq!(get(&store, "docker.io"), basic("new", "y"));
+        assert_eq!(
+            store.describe(),
+            ["docker config /home/u/.docker/config.json: auths for docker.io"]
+        );
     }
 
     #[test]
