@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use tagwarden_extract::{Extraction, Form, ImageOccurrence, Origin, Span};
+use tagwarden_extract::{Extraction, Form, ImageOccurrence, Origin, Source, Span};
 use tagwarden_reference::{Digest, Reference};
 
 use crate::compose_edit::{self, YamlIndex};
@@ -165,6 +165,11 @@ fn plan_one(
         return Err(Skip::Ignored);
     }
     let target = target_for(occ, mode)?;
+    if built_locally(occ) {
+        return Err(Skip::Unsupported(
+            "the service builds this image (`build:`): the name tags the build's result, which a digest cannot name".to_string(),
+        ));
+    }
     if occ.span.end > ctx.text.len() || occ.span.of(ctx.text) != occ.text {
         return Err(Skip::Unsupported(
             "the occurrence does not match the file's bytes".to_string(),
@@ -268,6 +273,15 @@ fn expanded_edits(
         edits.push(reference_edit(o.span.start, current, digest));
     }
     Ok(edits)
+}
+
+/// A Compose service with both `build:` and `image:` tags what it builds with that name.
+fn built_locally(occ: &ImageOccurrence) -> bool {
+    occ.source == Source::ComposeImage
+        && occ
+            .context
+            .as_deref()
+            .is_some_and(|c| c.ends_with("(built locally)"))
 }
 
 /// `# tagwarden: ignore` (bare, or listing `unpinned-image` or `pin`) on the occurrence's line or

@@ -302,6 +302,9 @@ services:
     image: *w
   app:
     image: ghcr.io/acme/app:${TAG}
+  built:
+    build: .
+    image: acme/built:dev
 "#,
         r#"x-base: &base
   image: redis:7@%D
@@ -321,10 +324,14 @@ services:
     image: *w
   app:
     image: ghcr.io/acme/app:${TAG}
+  built:
+    build: .
+    image: acme/built:dev
 "#,
     );
-    assert_eq!(got.len(), 5, "{got:?}");
+    assert_eq!(got.len(), 6, "{got:?}");
     assert!(matches!(got[4], Err(Skip::Unresolvable(_))));
+    assert!(unsupported(&got[5]));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,11 @@
 //! Checking a rewrite after the fact: only the targeted references changed, and only by gaining
 //! (or changing) a digest.
 
-use tagwarden_extract::{DiagnosticKind, Extraction, FileKind, Form, ImageOccurrence, PartRole};
+use std::collections::BTreeMap;
+
+use tagwarden_extract::{
+    DiagnosticKind, Extraction, FileKind, Form, ImageOccurrence, PartRole, Source,
+};
 use tagwarden_reference::Reference;
 
 use crate::{Edit, apply};
@@ -32,24 +36,67 @@ pub fn verify_rewrite(
     if parse_errors(&new) > parse_errors(&old) {
         return Err("the rewritten file has a parse error the original did not have".to_string());
     }
-    if old.images.len() != new.images.len() {
-        return Err(format!(
-            "{} references before the rewrite, {} after",
-            old.images.len(),
-            new.images.len()
-        ));
-    }
     let mut sorted: Vec<&Edit> = edits.iter().collect();
     sorted.sort_by_key(|e| (e.span.start, e.span.end));
-    for (a, b) in old.images.iter().zip(&new.images) {
-        let moved_to = shift(&sorted, a.span.start);
-        if b.span.start != moved_to {
+    // Occurrences by where they are (in the new text's offsets) and what found them. Two
+    // expansions of one site that differed only by an implicit `latest` may become one.
+    let mut before_at: BTreeMap<(usize, Source), Vec<&ImageOccurrence>> = BTreeMap::new();
+    for o in &old.images {
+        before_at
+            .entry((shift(&sorted, o.span.start), o.source))
+            .or_default()
+            .push(o);
+    }
+    let mut after_at: BTreeMap<(usize, Source), Vec<&ImageOccurrence>> = BTreeMap::new();
+    for o in &new.images {
+        after_at
+            .entry((o.span.start, o.source))
+            .or_default()
+            .push(o);
+    }
+    if let Some(((at, _), list)) = before_at.iter().find(|(k, _)| !after_at.contains_key(k)) {
+        let text = list.first().map_or("", |o| o.text.as_str());
+        return Err(format!(
+            "the reference {text:?} is not where it should be after the rewrite (byte {at})"
+        ));
+    }
+    if let Some(((at, _), list)) = after_at.iter().find(|(k, _)| !before_at.contains_key(k)) {
+        let text = list.first().map_or("", |o| o.text.as_str());
+        return Err(format!(
+            "the rewrite shows a new reference {text:?} at byte {at}"
+        ));
+    }
+    for (key, olds) in &before_at {
+        let news = after_at.get(key).map_or(&[][..], Vec::as_slice);
+        let mut matched = vec![false; news.len()];
+        for a in olds {
+            let mut first_error = None;
+            let mut found = false;
+            for (i, b) in news.iter().enumerate() {
+                match same_occurrence(a, b) {
+                    Ok(()) => {
+                        found = true;
+                        if let Some(m) = matched.get_mut(i) {
+                            *m = true;
+                        }
+                    }
+                    Err(e) => {
+                        first_error.get_or_insert(e);
+                    }
+                }
+            }
+            if !found {
+                return Err(first_error.unwrap_or_else(|| {
+                    format!("the reference {:?} is gone after the rewrite", a.text)
+                }));
+            }
+        }
+        if let Some(i) = matched.iter().position(|m| !m) {
+            let text = news.get(i).map_or("", |o| o.text.as_str());
             return Err(format!(
-                "the reference at byte {} ({:?}) is not where it should be after the rewrite",
-                a.span.start, a.text
+                "the rewrite shows a reference {text:?} that matches none before"
             ));
         }
-        same_occurrence(a, b)?;
     }
     Ok(())
 }
