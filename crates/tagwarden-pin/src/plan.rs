@@ -62,7 +62,7 @@ fn current_reference(occ: &ImageOccurrence) -> Result<Reference, Skip> {
         .image
         .as_ref()
         .map_err(|u| Skip::Unresolvable(u.reason.clone()))?;
-    Reference::parse(image.trim())
+    Reference::parse(image)
         .map_err(|e| Skip::Unresolvable(format!("{image:?} is not a valid image reference: {e}")))
 }
 
@@ -161,7 +161,11 @@ fn plan_one(
     digest_for: &dyn Fn(&Reference) -> Option<Digest>,
     mode: Mode,
 ) -> Result<Vec<Edit>, Skip> {
-    if ignored(ctx.text, occ.span) {
+    let origin_ignored = match &occ.form {
+        Form::Expanded { origins } => origins.iter().any(|o| ignored(ctx.text, o.span)),
+        _ => false,
+    };
+    if origin_ignored || ignored(ctx.text, occ.span) {
         return Err(Skip::Ignored);
     }
     let target = target_for(occ, mode)?;
@@ -194,7 +198,7 @@ fn edits_for(
 ) -> Result<Vec<Edit>, Skip> {
     match &occ.form {
         Form::Literal => {
-            let image = occ.image.as_deref().unwrap_or_default().trim();
+            let image = occ.image.as_deref().unwrap_or_default();
             let offset = locate(&occ.text, image).ok_or(Skip::NotExact)?;
             Ok(vec![reference_edit(
                 occ.span.start + offset,
@@ -239,7 +243,7 @@ fn expanded_edits(
     current: &Reference,
     digest: &str,
 ) -> Result<Vec<Edit>, Skip> {
-    let image = occ.image.as_deref().unwrap_or_default().trim();
+    let image = occ.image.as_deref().unwrap_or_default();
     let mut whole: Vec<&Origin> = Vec::new();
     for o in origins {
         if o.span.of(ctx.text) == image && !whole.iter().any(|w| w.span == o.span) {
@@ -262,7 +266,7 @@ fn expanded_edits(
                 .images
                 .get(u)
                 .and_then(|c| c.image.as_ref().ok())
-                .is_some_and(|v| v.trim() == image)
+                .is_some_and(|v| v == image)
         });
         if !all_whole {
             return Err(Skip::SharedArg {

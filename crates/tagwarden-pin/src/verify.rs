@@ -155,13 +155,13 @@ fn same_occurrence(a: &ImageOccurrence, b: &ImageOccurrence) -> Result<(), Strin
 
 /// `after` must be `before` with a digest added or changed: the same name as written, the same tag.
 fn pinned_version_of(before: &str, after: &str) -> Result<(), String> {
-    let b = Reference::parse(before.trim()).map_err(|e| format!("{before:?} was invalid: {e}"))?;
-    let a = Reference::parse(after.trim())
+    let b = Reference::parse(before).map_err(|e| format!("{before:?} was invalid: {e}"))?;
+    let a = Reference::parse(after)
         .map_err(|e| format!("{before:?} became {after:?}, which is invalid: {e}"))?;
     if !a.is_pinned() {
         return Err(format!("{before:?} became {after:?}, which is not pinned"));
     }
-    let name = |s: &str, r: &Reference| s.trim().get(r.written().name.clone()).map(str::to_string);
+    let name = |s: &str, r: &Reference| s.get(r.written().name.clone()).map(str::to_string);
     if name(before, &b) != name(after, &a) {
         return Err(format!("{before:?} became {after:?}: the name changed"));
     }
