@@ -91,9 +91,9 @@ pub fn repin(
 /// What every occurrence's plan may consult about the whole file.
 pub(crate) struct Context<'t, 'i> {
     pub(crate) text: &'t str,
-    pub(crate) extraction: &'t Extraction,
-    /// Occurrences that read each origin (variable definition), by the origin's span.
-    consumers: HashMap<Span, Vec<usize>>,
+    /// How many occurrences read each origin (variable definition), and whether every one of
+    /// them takes the origin's text as its whole reference; by the origin's span.
+    consumers: HashMap<Span, (usize, bool)>,
     /// How many occurrences list each composed part (a tag shared by several image maps).
     pub(crate) part_uses: HashMap<Span, usize>,
     pub(crate) yaml: Option<&'i YamlIndex<'i, 'i>>,
@@ -135,9 +135,22 @@ fn plan_with(
     };
     let yaml = composed.then(|| tagwarden_extract::yaml::Yaml::parse(&source));
     let index = yaml.as_ref().map(YamlIndex::new);
+    let consumers = consumers
+        .into_iter()
+        .map(|(span, users)| {
+            let origin = span.of(text);
+            let all_whole = users.iter().all(|&u| {
+                extraction
+                    .images
+                    .get(u)
+                    .and_then(|c| c.image.as_ref().ok())
+                    .is_some_and(|v| v == origin)
+            });
+            (span, (users.len(), all_whole))
+        })
+        .collect();
     let ctx = Context {
         text,
-        extraction,
         consumers,
         part_uses,
         yaml: index.as_ref(),
@@ -260,18 +273,11 @@ fn expanded_edits(
     }
     let mut edits = Vec::new();
     for o in whole {
-        let users = ctx.consumers.get(&o.span).map_or(&[][..], Vec::as_slice);
-        let all_whole = users.iter().all(|&u| {
-            ctx.extraction
-                .images
-                .get(u)
-                .and_then(|c| c.image.as_ref().ok())
-                .is_some_and(|v| v == image)
-        });
+        let (uses, all_whole) = ctx.consumers.get(&o.span).copied().unwrap_or((0, true));
         if !all_whole {
             return Err(Skip::SharedArg {
                 name: o.name.clone(),
-                uses: users.len(),
+                uses,
             });
         }
         edits.push(reference_edit(o.span.start, current, digest));

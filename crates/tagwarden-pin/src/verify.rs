@@ -36,14 +36,13 @@ pub fn verify_rewrite(
     if parse_errors(&new) > parse_errors(&old) {
         return Err("the rewritten file has a parse error the original did not have".to_string());
     }
-    let mut sorted: Vec<&Edit> = edits.iter().collect();
-    sorted.sort_by_key(|e| (e.span.start, e.span.end));
+    let shift = Shift::new(edits);
     // Occurrences by where they are (in the new text's offsets) and what found them. Two
     // expansions of one site that differed only by an implicit `latest` may become one.
     let mut before_at: BTreeMap<(usize, Source), Vec<&ImageOccurrence>> = BTreeMap::new();
     for o in &old.images {
         before_at
-            .entry((shift(&sorted, o.span.start), o.source))
+            .entry((shift.at(o.span.start), o.source))
             .or_default()
             .push(o);
     }
@@ -108,15 +107,47 @@ fn parse_errors(e: &Extraction) -> usize {
         .count()
 }
 
-/// Where byte `pos` of the original is after the edits (text inserted at `pos` goes after it).
-fn shift(edits: &[&Edit], pos: usize) -> usize {
-    let mut out = pos;
-    for e in edits {
-        if e.span.end <= pos && e.span.start < pos {
-            out = out + e.replacement.len() - e.span.len();
+/// Maps offsets of the original text to the rewritten one.
+struct Shift {
+    /// Edits sorted by start, with the total growth of the text after each.
+    starts: Vec<usize>,
+    ends: Vec<usize>,
+    growth: Vec<isize>,
+}
+
+impl Shift {
+    fn new(edits: &[Edit]) -> Self {
+        let mut sorted: Vec<&Edit> = edits.iter().collect();
+        sorted.sort_by_key(|e| (e.span.start, e.span.end));
+        let mut total = 0isize;
+        let mut growth = Vec::with_capacity(sorted.len());
+        for e in &sorted {
+            let delta = isize::try_from(e.replacement.len()).unwrap_or(isize::MAX)
+                - isize::try_from(e.span.len()).unwrap_or(isize::MAX);
+            total = total.saturating_add(delta);
+            growth.push(total);
+        }
+        Self {
+            starts: sorted.iter().map(|e| e.span.start).collect(),
+            ends: sorted.iter().map(|e| e.span.end).collect(),
+            growth,
         }
     }
-    out
+
+    /// Where byte `pos` of the original is after the edits (text inserted at `pos` goes after
+    /// it). The edits do not overlap, so at most one of those starting before `pos` reaches past it.
+    fn at(&self, pos: usize) -> usize {
+        let mut n = self.starts.partition_point(|&s| s < pos);
+        if n > 0 && self.ends.get(n - 1).is_some_and(|&e| e > pos) {
+            n -= 1;
+        }
+        let delta = n
+            .checked_sub(1)
+            .and_then(|i| self.growth.get(i))
+            .copied()
+            .unwrap_or(0);
+        pos.saturating_add_signed(delta)
+    }
 }
 
 fn same_occurrence(a: &ImageOccurrence, b: &ImageOccurrence) -> Result<(), String> {
