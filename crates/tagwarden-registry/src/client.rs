@@ -892,19 +892,23 @@ fn transport_error(registry: &str, error: &reqwest::Error) -> RegistryError {
     }
 }
 
-/// True when a rustls error sits anywhere in the chain (io errors hide theirs behind `get_ref`).
+/// True when a rustls error sits anywhere in the chain; io errors hide theirs behind `get_ref`,
+/// sometimes one io error inside another.
 fn is_tls_error(error: &(dyn StdError + 'static)) -> bool {
     let mut current: Option<&(dyn StdError + 'static)> = Some(error);
     while let Some(e) = current {
-        if e.downcast_ref::<rustls::Error>().is_some() {
+        if e.is::<rustls::Error>() {
             return true;
         }
-        if let Some(io) = e.downcast_ref::<std::io::Error>()
-            && io
-                .get_ref()
-                .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some())
-        {
-            return true;
+        let mut io = e.downcast_ref::<std::io::Error>();
+        for _ in 0..8 {
+            let Some(inner) = io.and_then(std::io::Error::get_ref) else {
+                break;
+            };
+            if inner.is::<rustls::Error>() {
+                return true;
+            }
+            io = inner.downcast_ref::<std::io::Error>();
         }
         current = e.source();
     }
