@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{FakeServer, HttpResponse, Layout, Registry, digest_of, handler};
+use common::{
+    FakeServer, HttpResponse, Layout, Registry, RegistryOptions, TestPki, digest_of, handler,
+};
 use tagwarden_reference::{Digest, Reference};
 use tagwarden_registry::{
     Client, ClientConfig, Credential, OCI_INDEX, OCI_MANIFEST, RegistryError, Secret,
@@ -304,6 +306,42 @@ async fn plain_http_registry_not_listed_as_insecure_is_a_tls_error() {
     }
     // A TLS failure is not retried.
     assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn tls_registry_is_trusted_through_an_extra_ca_certificate() {
+    if !common::real_registry_available() {
+        return;
+    }
+    let pki = TestPki::new();
+    let registry = Registry::start_with(RegistryOptions {
+        tls: Some(&pki),
+        ..RegistryOptions::default()
+    })
+    .await;
+    let host = registry.host();
+    let mut layout = Layout::new();
+    let image = layout.image("amd64", "tls");
+    layout.tag("t", &image);
+    layout.push("t", &format!("{host}/test/tls:v1"), None);
+    let target = reference(&format!("{host}/test/tls:v1"));
+
+    let untrusting = client_for(&[]);
+    let result = untrusting.resolve(&target).await;
+    match &result {
+        Err(e @ RegistryError::Tls { cause, .. }) => {
+            assert!(cause.to_lowercase().contains("certificate"), "{e}");
+        }
+        other => panic!("expected Tls, got {other:?}"),
+    }
+
+    let trusting = Client::new(ClientConfig {
+        extra_ca_certs_pem: vec![std::fs::read(&pki.ca_cert).unwrap()],
+        ..test_config(&[])
+    })
+    .unwrap();
+    let resolved = trusting.resolve(&target).await.unwrap();
+    assert_eq!(resolved.digest, digest(&image.digest));
 }
 
 #[tokio::test]

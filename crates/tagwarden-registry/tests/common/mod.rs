@@ -72,13 +72,28 @@ impl Registry {
 
     /// Starts a registry; with `htpasswd = Some((user, password))` it demands Basic auth.
     pub async fn start(htpasswd: Option<(&str, &str)>) -> Registry {
+        Self::start_with(RegistryOptions {
+            htpasswd,
+            ..RegistryOptions::default()
+        })
+        .await
+    }
+
+    pub async fn start_with(options: RegistryOptions<'_>) -> Registry {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let mut config = format!(
             "version: 0.1\nlog: {{level: error}}\nstorage:\n  filesystem: {{rootdirectory: {}}}\n  delete: {{enabled: true}}\nhttp:\n  addr: 127.0.0.1:{port}\n",
             dir.path().join("data").display()
         );
-        if let Some((user, password)) = htpasswd {
+        if let Some(tls) = options.tls {
+            config.push_str(&format!(
+                "  tls: {{certificate: {}, key: {}}}\n",
+                tls.server_cert.display(),
+                tls.server_key.display()
+            ));
+        }
+        if let Some((user, password)) = options.htpasswd {
             let hash = bcrypt::hash_with_result(password, 4)
                 .unwrap()
                 .format_for_version(bcrypt::Version::TwoA);
@@ -87,6 +102,15 @@ impl Registry {
             config.push_str(&format!(
                 "auth:\n  htpasswd: {{realm: test-realm, path: {}}}\n",
                 file.display()
+            ));
+        }
+        if let Some(token) = options.token {
+            config.push_str(&format!(
+                "auth:\n  token: {{realm: {:?}, service: {:?}, issuer: {:?}, rootcertbundle: {}}}\n",
+                token.realm,
+                token.service,
+                token.issuer,
+                token.root_cert.display()
             ));
         }
         let config_path = dir.path().join("config.yml");
@@ -101,11 +125,20 @@ impl Registry {
             .spawn()
             .unwrap();
         let registry = Registry { port, child, dir };
-        let http = plain_http();
+        let scheme = if options.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .tls_danger_accept_invalid_certs(true)
+            .build()
+            .unwrap();
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             let answer = http
-                .get(format!("http://127.0.0.1:{port}/v2/"))
+                .get(format!("{scheme}://127.0.0.1:{port}/v2/"))
                 .send()
                 .await;
             if let Ok(r) = answer
@@ -118,6 +151,124 @@ impl Registry {
                 panic!("registry on port {port} did not come up: {log:?}");
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// How to start a [`Registry`].
+#[derive(Default)]
+pub struct RegistryOptions<'a> {
+    pub htpasswd: Option<(&'a str, &'a str)>,
+    pub tls: Option<&'a TestPki>,
+    pub token: Option<TokenAuthConfig>,
+}
+
+/// The registry's `auth.token` settings.
+pub struct TokenAuthConfig {
+    pub realm: String,
+    pub service: String,
+    pub issuer: String,
+    pub root_cert: PathBuf,
+}
+
+/// A throwaway CA and a server certificate for 127.0.0.1, made with the openssl CLI.
+pub struct TestPki {
+    pub dir: tempfile::TempDir,
+    pub ca_cert: PathBuf,
+    pub ca_key: PathBuf,
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+}
+
+pub fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl TestPki {
+    pub fn new() -> TestPki {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        openssl(
+            d,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=tagwarden test CA",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+            ],
+        );
+        openssl(
+            d,
+            &[
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+        );
+        std::fs::write(
+            d.join("ext.cnf"),
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        openssl(
+            d,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "server.crt",
+                "-days",
+                "2",
+                "-extfile",
+                "ext.cnf",
+            ],
+        );
+        TestPki {
+            ca_cert: d.join("ca.crt"),
+            ca_key: d.join("ca.key"),
+            server_cert: d.join("server.crt"),
+            server_key: d.join("server.key"),
+            dir,
         }
     }
 }
