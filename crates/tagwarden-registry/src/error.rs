@@ -1,0 +1,83 @@
+//! What can go wrong when talking to a registry, worded for the person running the command.
+
+use tagwarden_reference::Digest;
+
+/// A failure for one reference or repository. Messages never contain credentials or tokens.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// The repository, tag or digest does not exist (HTTP 404).
+    #[error("{reference}: not found in the registry (no such repository, tag or digest)")]
+    NotFound {
+        /// The reference or repository that was asked for.
+        reference: String,
+    },
+    /// The registry refused access, with or without the credentials we had (HTTP 401/403).
+    #[error(
+        "{registry}: access denied (the repository may not exist, or credentials for this registry are missing or were not accepted)"
+    )]
+    Unauthorized {
+        /// The registry host as written in the reference, e.g. `docker.io`.
+        registry: String,
+    },
+    /// The registry could not be reached, timed out or kept failing with server errors.
+    #[error("{registry}: unreachable: {cause}")]
+    Unreachable {
+        /// The registry host as written in the reference.
+        registry: String,
+        /// What the network layer or the server said, without any secret.
+        cause: String,
+    },
+    /// The registry kept answering HTTP 429, or asked us to wait longer than we are willing to.
+    #[error("{registry}: rate limited (HTTP 429); try again later, or log in for a higher limit")]
+    RateLimited {
+        /// The registry host as written in the reference.
+        registry: String,
+    },
+    /// The content served does not hash to the digest it was requested or announced by.
+    #[error(
+        "{reference}: the registry served content with digest {actual} instead of {expected}; refusing it"
+    )]
+    DigestMismatch {
+        /// The reference that was fetched.
+        reference: String,
+        /// The digest that was asked for (or announced in `Docker-Content-Digest`).
+        expected: Digest,
+        /// The digest of the bytes actually received.
+        actual: Digest,
+    },
+    /// An index has no manifest for the requested platform.
+    #[error("{reference}: no manifest for platform {platform} (the index has: {})", available.join(", "))]
+    PlatformNotFound {
+        /// The reference of the index.
+        reference: String,
+        /// The platform asked for, e.g. `linux/arm64`.
+        platform: String,
+        /// The platforms the index lists, as `os/arch[/variant]`.
+        available: Vec<String>,
+    },
+    /// A per-platform lookup was asked of a single-platform image manifest.
+    #[error("{reference}: is a single-platform image manifest ({media_type}), not an index")]
+    NotAnIndex {
+        /// The reference that was fetched.
+        reference: String,
+        /// The manifest's media type.
+        media_type: String,
+    },
+    /// The TLS handshake failed: untrusted certificate, wrong host name, or a plain-HTTP server.
+    #[error(
+        "{registry}: TLS error: {cause} (if this registry speaks plain HTTP, list it as insecure; if it uses a private CA, add the CA certificate)"
+    )]
+    Tls {
+        /// The registry host as written in the reference.
+        registry: String,
+        /// What the TLS layer said.
+        cause: String,
+    },
+    /// The registry answered something this client cannot make sense of.
+    #[error("registry protocol error: {0}")]
+    Protocol(String),
+    /// The caller gave something unusable: a bad platform string, a bad CA certificate.
+    #[error("invalid input: {0}")]
+    InvalidInput(String),
+}

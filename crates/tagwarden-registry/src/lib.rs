@@ -1,0 +1,31 @@
+//! A client for OCI distribution registries (Docker Hub, GHCR, ECR, Harbor, the CNCF registry…):
+//! resolve a tag to the digest a pull would get, fetch a manifest and check it hashes to its
+//! digest, pick a platform out of an index, list a repository's tags.
+//!
+//! It knows nothing of files: it takes [`tagwarden_reference::Reference`] values. Credentials come
+//! from a [`Credentials`] provider; they and the bearer tokens obtained with them are [`Secret`]s
+//! and never appear in `Debug` output or errors.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use tagwarden_registry::{Client, ClientConfig};
+//! let client = Client::new(ClientConfig::default())?;
+//! let reference = tagwarden_reference::Reference::parse("checkmarx/kics:latest")?;
+//! let resolved = client.resolve(&reference).await?;
+//! println!("{} is {}", reference, resolved.digest);
+//! # Ok(()) }
+//! ```
+
+mod auth;
+mod client;
+mod error;
+mod manifest;
+mod retry;
+
+pub use auth::{Anonymous, Credential, Credentials, Secret, StaticCredentials};
+pub use client::{Client, ClientConfig, Manifest, Resolved};
+pub use error::RegistryError;
+pub use manifest::{
+    DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST, Platform, digest_of,
+    is_index_media_type,
+};

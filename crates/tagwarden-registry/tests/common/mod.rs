@@ -1,0 +1,601 @@
+//! Test harness: a real CNCF Distribution registry on loopback, OCI layouts written from Rust and
+//! pushed with skopeo, and a tiny HTTP server for fakes and fault-injecting proxies.
+
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+
+use std::future::Future;
+use std::io::Write as _;
+use std::net::TcpListener as StdListener;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use sha2::{Digest as _, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+pub const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
+pub const SKOPEO_BIN: &str = "/usr/bin/skopeo";
+
+/// True when the real registry and skopeo are here; otherwise says so loudly, and fails when
+/// `TAGWARDEN_REQUIRE_REGISTRY` is set (CI installs them).
+pub fn real_registry_available() -> bool {
+    let missing: Vec<&str> = [REGISTRY_BIN, SKOPEO_BIN]
+        .into_iter()
+        .filter(|p| !Path::new(p).exists())
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    if std::env::var_os("TAGWARDEN_REQUIRE_REGISTRY").is_some() {
+        panic!("TAGWARDEN_REQUIRE_REGISTRY is set but {missing:?} are missing");
+    }
+    eprintln!(
+        "\n!!!!!!!! SKIPPING real-registry test: {missing:?} missing (apt-get install docker-registry skopeo) !!!!!!!!\n"
+    );
+    false
+}
+
+pub fn free_port() -> u16 {
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+pub fn digest_of(bytes: &[u8]) -> String {
+    format!("sha256:{}", sha256_hex(bytes))
+}
+
+/// A `docker-registry serve` process on 127.0.0.1, killed on drop.
+pub struct Registry {
+    pub port: u16,
+    child: Child,
+    pub dir: tempfile::TempDir,
+}
+
+impl Registry {
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Starts a registry; with `htpasswd = Some((user, password))` it demands Basic auth.
+    pub async fn start(htpasswd: Option<(&str, &str)>) -> Registry {
+        Self::start_with(RegistryOptions {
+            htpasswd,
+            ..RegistryOptions::default()
+        })
+        .await
+    }
+
+    pub async fn start_with(options: RegistryOptions<'_>) -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let mut config = format!(
+            "version: 0.1\nlog: {{level: error}}\nstorage:\n  filesystem: {{rootdirectory: {}}}\n  delete: {{enabled: true}}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.path().join("data").display()
+        );
+        if let Some(tls) = options.tls {
+            config.push_str(&format!(
+                "  tls: {{certificate: {}, key: {}}}\n",
+                tls.server_cert.display(),
+                tls.server_key.display()
+            ));
+        }
+        if let Some((user, password)) = options.htpasswd {
+            let hash = bcrypt::hash_with_result(password, 4)
+                .unwrap()
+                .format_for_version(bcrypt::Version::TwoA);
+            let file = dir.path().join("htpasswd");
+            std::fs::write(&file, format!("{user}:{hash}\n")).unwrap();
+            config.push_str(&format!(
+                "auth:\n  htpasswd: {{realm: test-realm, path: {}}}\n",
+                file.display()
+            ));
+        }
+        if let Some(token) = options.token {
+            config.push_str(&format!(
+                "auth:\n  token: {{realm: {:?}, service: {:?}, issuer: {:?}, rootcertbundle: {}}}\n",
+                token.realm,
+                token.service,
+                token.issuer,
+                token.root_cert.display()
+            ));
+        }
+        let config_path = dir.path().join("config.yml");
+        std::fs::write(&config_path, config).unwrap();
+        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
+        let child = Command::new(REGISTRY_BIN)
+            .arg("serve")
+            .arg(&config_path)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let registry = Registry { port, child, dir };
+        let scheme = if options.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .tls_danger_accept_invalid_certs(true)
+            .build()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let answer = http
+                .get(format!("{scheme}://127.0.0.1:{port}/v2/"))
+                .send()
+                .await;
+            if let Ok(r) = answer
+                && (r.status().is_success() || r.status().as_u16() == 401)
+            {
+                return registry;
+            }
+            if Instant::now() > deadline {
+                let log = std::fs::read_to_string(registry.dir.path().join("registry.log"));
+                panic!("registry on port {port} did not come up: {log:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// How to start a [`Registry`].
+#[derive(Default)]
+pub struct RegistryOptions<'a> {
+    pub htpasswd: Option<(&'a str, &'a str)>,
+    pub tls: Option<&'a TestPki>,
+    pub token: Option<TokenAuthConfig>,
+}
+
+/// The registry's `auth.token` settings.
+pub struct TokenAuthConfig {
+    pub realm: String,
+    pub service: String,
+    pub issuer: String,
+    pub root_cert: PathBuf,
+}
+
+/// A throwaway CA and a server certificate for 127.0.0.1, made with the openssl CLI.
+pub struct TestPki {
+    pub dir: tempfile::TempDir,
+    pub ca_cert: PathBuf,
+    pub ca_key: PathBuf,
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+}
+
+pub fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+impl TestPki {
+    pub fn new() -> TestPki {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        openssl(
+            d,
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.crt",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=tagwarden test CA",
+                "-addext",
+                "basicConstraints=critical,CA:TRUE",
+                "-addext",
+                "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+            ],
+        );
+        openssl(
+            d,
+            &[
+                "req",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+        );
+        std::fs::write(
+            d.join("ext.cnf"),
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n",
+        )
+        .unwrap();
+        openssl(
+            d,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "server.crt",
+                "-days",
+                "2",
+                "-extfile",
+                "ext.cnf",
+            ],
+        );
+        TestPki {
+            ca_cert: d.join("ca.crt"),
+            ca_key: d.join("ca.key"),
+            server_cert: d.join("server.crt"),
+            server_key: d.join("server.key"),
+            dir,
+        }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A descriptor as OCI writes it.
+#[derive(Clone, Debug)]
+pub struct Descriptor {
+    pub media_type: String,
+    pub digest: String,
+    pub size: usize,
+    pub bytes: Vec<u8>,
+}
+
+impl Descriptor {
+    fn json(&self) -> serde_json::Value {
+        json!({"mediaType": self.media_type, "digest": self.digest, "size": self.size})
+    }
+}
+
+/// An OCI image layout written blob by blob.
+pub struct Layout {
+    pub dir: tempfile::TempDir,
+    refs: Vec<serde_json::Value>,
+}
+
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+impl Layout {
+    pub fn new() -> Layout {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("blobs/sha256")).unwrap();
+        std::fs::write(
+            dir.path().join("oci-layout"),
+            br#"{"imageLayoutVersion":"1.0.0"}"#,
+        )
+        .unwrap();
+        Layout {
+            dir,
+            refs: Vec::new(),
+        }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().to_path_buf()
+    }
+
+    pub fn blob(&self, media_type: &str, bytes: Vec<u8>) -> Descriptor {
+        let hex = sha256_hex(&bytes);
+        std::fs::write(self.dir.path().join("blobs/sha256").join(&hex), &bytes).unwrap();
+        Descriptor {
+            media_type: media_type.to_string(),
+            digest: format!("sha256:{hex}"),
+            size: bytes.len(),
+            bytes,
+        }
+    }
+
+    /// A one-layer image for `arch`; `label` goes into the config so each image differs.
+    pub fn image(&self, arch: &str, label: &str) -> Descriptor {
+        // An empty tar archive: two zero blocks.
+        let layer = self.blob("application/vnd.oci.image.layer.v1.tar", vec![0u8; 1024]);
+        let config = json!({
+            "architecture": arch,
+            "os": "linux",
+            "config": {"Labels": {"tagwarden.test": label}},
+            "rootfs": {"type": "layers", "diff_ids": [layer.digest]},
+        });
+        let config = self.blob(
+            "application/vnd.oci.image.config.v1+json",
+            serde_json::to_vec(&config).unwrap(),
+        );
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": config.json(),
+            "layers": [layer.json()],
+        });
+        self.blob(OCI_MANIFEST, serde_json::to_vec_pretty(&manifest).unwrap())
+    }
+
+    /// An image index over `(descriptor, arch)` pairs, all linux.
+    pub fn index(&self, children: &[(&Descriptor, &str)]) -> Descriptor {
+        let manifests: Vec<serde_json::Value> = children
+            .iter()
+            .map(|(d, arch)| {
+                let mut v = d.json();
+                v["platform"] = json!({"os": "linux", "architecture": arch});
+                v
+            })
+            .collect();
+        let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests});
+        self.blob(OCI_INDEX, serde_json::to_vec_pretty(&index).unwrap())
+    }
+
+    /// Names `descriptor` as `tag` in index.json.
+    pub fn tag(&mut self, tag: &str, descriptor: &Descriptor) {
+        let mut v = descriptor.json();
+        v["annotations"] = json!({"org.opencontainers.image.ref.name": tag});
+        self.refs.push(v);
+        let index = json!({"schemaVersion": 2, "manifests": self.refs});
+        std::fs::write(
+            self.dir.path().join("index.json"),
+            serde_json::to_vec(&index).unwrap(),
+        )
+        .unwrap();
+    }
+
+    /// `skopeo copy --all --preserve-digests` of `tag` to `docker://host/repo:dest_tag`.
+    pub fn push(&self, tag: &str, destination: &str, creds: Option<&str>) {
+        let mut cmd = Command::new(SKOPEO_BIN);
+        cmd.args([
+            "copy",
+            "--quiet",
+            "--all",
+            "--preserve-digests",
+            "--dest-tls-verify=false",
+        ]);
+        if let Some(creds) = creds {
+            cmd.arg(format!("--dest-creds={creds}"));
+        }
+        cmd.arg(format!("oci:{}:{tag}", self.dir.path().display()))
+            .arg(format!("docker://{destination}"));
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "skopeo copy to {destination} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// A parsed HTTP/1.1 request.
+#[derive(Clone, Debug)]
+pub struct HttpRequest {
+    pub method: String,
+    pub target: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A response; `Content-Length` and `Connection: close` are added when written.
+#[derive(Clone, Debug, Default)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn new(status: u16) -> Self {
+        Self {
+            status,
+            ..Self::default()
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
+        self.body = body.into();
+        self
+    }
+}
+
+pub type Handler =
+    Arc<dyn Fn(HttpRequest) -> Pin<Box<dyn Future<Output = HttpResponse> + Send>> + Send + Sync>;
+
+/// Wraps an async closure as a [`Handler`].
+pub fn handler<F, Fut>(f: F) -> Handler
+where
+    F: Fn(HttpRequest) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = HttpResponse> + Send + 'static,
+{
+    Arc::new(move |r| Box::pin(f(r)))
+}
+
+/// A one-request-per-connection HTTP/1.1 server on 127.0.0.1, stopped on drop.
+pub struct FakeServer {
+    pub port: u16,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FakeServer {
+    pub async fn start(handler: Handler) -> FakeServer {
+        Self::start_with(|_| handler).await
+    }
+
+    /// Like [`FakeServer::start`], for a handler that needs to know its own port.
+    pub async fn start_with(make: impl FnOnce(u16) -> Handler) -> FakeServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let handler = make(port);
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let handler = handler.clone();
+                tokio::spawn(async move {
+                    let _ = serve_one(stream, handler).await;
+                });
+            }
+        });
+        FakeServer { port, task }
+    }
+
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn serve_one(mut stream: TcpStream, handler: Handler) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        if buf.len() > 64 * 1024 {
+            return Ok(());
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let mut lines = head.split("\r\n");
+    let mut request_line = lines.next().unwrap_or("").split(' ');
+    let method = request_line.next().unwrap_or("").to_string();
+    let target = request_line.next().unwrap_or("").to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let length: usize = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < length {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    let is_head = method == "HEAD";
+    let response = handler(HttpRequest {
+        method,
+        target,
+        headers,
+        body,
+    })
+    .await;
+    let mut out = Vec::new();
+    write!(out, "HTTP/1.1 {} X\r\n", response.status)?;
+    for (k, v) in &response.headers {
+        write!(out, "{k}: {v}\r\n")?;
+    }
+    write!(
+        out,
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        response.body.len()
+    )?;
+    if !is_head {
+        out.extend_from_slice(&response.body);
+    }
+    stream.write_all(&out).await?;
+    stream.shutdown().await
+}
+
+/// A reqwest client for the harness itself (no redirects), with a crypto provider installed.
+pub fn plain_http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Forwards a request to `upstream` (host:port, plain HTTP) and returns its answer.
+pub async fn forward(upstream: &str, request: HttpRequest) -> HttpResponse {
+    let http = plain_http();
+    let method = reqwest::Method::from_bytes(request.method.as_bytes()).unwrap();
+    let mut builder = http.request(method, format!("http://{upstream}{}", request.target));
+    for (k, v) in &request.headers {
+        let lower = k.to_ascii_lowercase();
+        if !["host", "connection", "content-length"].contains(&lower.as_str()) {
+            builder = builder.header(k, v);
+        }
+    }
+    let answer = builder.body(request.body).send().await.unwrap();
+    let mut response = HttpResponse::new(answer.status().as_u16());
+    for (k, v) in answer.headers() {
+        let lower = k.as_str();
+        if !["content-length", "connection", "transfer-encoding"].contains(&lower) {
+            response
+                .headers
+                .push((k.to_string(), v.to_str().unwrap_or("").to_string()));
+        }
+    }
+    response.body = answer.bytes().await.unwrap().to_vec();
+    response
+}
