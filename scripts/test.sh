@@ -4,8 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use. python3-jsonschema validates SARIF against the official schema.
-packages=(python3-jsonschema ripgrep)
+# Debian packages the tests use: python3-jsonschema validates SARIF against the official schema;
+# the CNCF Distribution registry (docker-registry), skopeo and umoci build and serve test images;
+# openssl makes a throwaway CA for the TLS tests.
+packages=(python3-jsonschema docker-registry skopeo umoci openssl)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -21,4 +23,6 @@ fi
 
 # The SARIF schema test must not skip itself here: the validator was installed above.
 export TAGWARDEN_REQUIRE_SCHEMA_CHECK=1
+# Likewise the registry tests: the real registry was installed above.
+export TAGWARDEN_REQUIRE_REGISTRY=1
 cargo test --workspace --locked

@@ -23,6 +23,12 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// List every image reference in a tree, offline, and judge it against advisories.
     Scan(ScanArgs),
+    /// Print the digest each tag points at now, asking the registries.
+    Resolve(ResolveArgs),
+    /// Rewrite every tag-only reference in a tree to `name:tag@sha256:…`, byte for byte.
+    Pin(PinArgs),
+    /// Check every pinned `name:tag@digest`: has the tag moved, is the digest still served?
+    Verify(VerifyArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -111,6 +117,123 @@ pub(crate) struct ScanArgs {
 
     #[command(flatten)]
     pub(crate) advisory: AdvisoryArgs,
+}
+
+/// How to reach registries.
+#[derive(Debug, Args)]
+pub(crate) struct RegistryArgs {
+    /// Reach this registry (`host[:port]`) over plain HTTP without TLS (repeatable). Only for
+    /// registries on a network you trust, such as a loopback test registry.
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub(crate) insecure_registries: Vec<String>,
+
+    /// Trust this PEM CA certificate bundle too, for registries with a private CA (repeatable).
+    #[arg(long = "ca-cert", value_name = "FILE")]
+    pub(crate) ca_certs: Vec<PathBuf>,
+
+    /// Seconds before a registry request times out.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub(crate) timeout: u64,
+
+    /// Requests in flight at once per registry.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub(crate) concurrency: usize,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ResolveArgs {
+    /// Image references, e.g. `nginx:1.27` or `ghcr.io/owner/app:v1`.
+    #[arg(required = true, value_name = "REF")]
+    pub(crate) references: Vec<String>,
+
+    /// Also print the digest of this platform's manifest (`os/arch[/variant]`), or `all`.
+    #[arg(long, value_name = "PLATFORM")]
+    pub(crate) platform: Option<String>,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Human)]
+    pub(crate) format: ListFormat,
+
+    #[command(flatten)]
+    pub(crate) registry: RegistryArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ListFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PinArgs {
+    /// Files or directories to pin.
+    #[arg(default_value = ".")]
+    pub(crate) paths: Vec<PathBuf>,
+
+    /// Change nothing, ask no registry: exit 1 when a reference is not pinned.
+    #[arg(long)]
+    pub(crate) check: bool,
+
+    /// Print a unified diff of what would change instead of writing.
+    #[arg(long, conflicts_with = "check")]
+    pub(crate) dry_run: bool,
+
+    /// Pin the manifest of this platform (`os/arch[/variant]`) instead of the multi-platform index.
+    #[arg(long, value_name = "PLATFORM")]
+    pub(crate) platform: Option<String>,
+
+    /// Pin references that an advisory names to the advisory's known-good digest.
+    #[arg(long)]
+    pub(crate) to_known_good: bool,
+
+    /// Configuration file [default: tagwarden.toml or .tagwarden.toml in the first path].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) walk: WalkArgs,
+
+    #[command(flatten)]
+    pub(crate) advisory: AdvisoryArgs,
+
+    #[command(flatten)]
+    pub(crate) registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// Files or directories to verify.
+    #[arg(default_value = ".")]
+    pub(crate) paths: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = OutputFormat::Human)]
+    pub(crate) format: OutputFormat,
+
+    /// Write the output to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+
+    /// Exit 1 when a finding is at or above this severity [default: high, or the config's].
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub(crate) fail_on: Option<Severity>,
+
+    /// Configuration file [default: tagwarden.toml or .tagwarden.toml in the first path].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+
+    /// When to use colours in human output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub(crate) color: ColorChoice,
+
+    #[command(flatten)]
+    pub(crate) walk: WalkArgs,
+
+    #[command(flatten)]
+    pub(crate) advisory: AdvisoryArgs,
+
+    #[command(flatten)]
+    pub(crate) registry: RegistryArgs,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {

@@ -3,6 +3,8 @@
 mod cli;
 mod commands;
 mod config;
+mod registry;
+mod resolver;
 mod scan;
 
 use std::io::Write;
@@ -25,6 +27,9 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let result = match cli.command {
         cli::Command::Scan(args) => commands::scan::run(args),
+        cli::Command::Resolve(args) => commands::resolve::run(args),
+        cli::Command::Pin(args) => commands::pin::run(args),
+        cli::Command::Verify(args) => commands::verify::run(args),
     };
     match result {
         Ok(status) => ExitCode::from(status as u8),

@@ -1,13 +1,67 @@
 //! One module per subcommand.
 
+pub(crate) mod pin;
+pub(crate) mod resolve;
 pub(crate) mod scan;
+pub(crate) mod verify;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use tagwarden_advisory::{Advisory, AdvisorySet};
 
-use crate::cli::AdvisoryArgs;
+use crate::cli::{AdvisoryArgs, WalkArgs};
+use crate::config::Config;
+use crate::scan::WalkOptions;
+
+/// What every tree-walking command sets up first: configuration, advisories, walk options.
+pub(crate) struct Prepared {
+    pub(crate) config: Config,
+    pub(crate) advisories: AdvisorySet,
+    /// Advisory files that failed to load (already printed); the command exits 2 at the end.
+    pub(crate) advisory_errors: Vec<String>,
+    pub(crate) walk: WalkOptions,
+}
+
+pub(crate) fn prepare(
+    paths: &[PathBuf],
+    config: Option<&PathBuf>,
+    no_config: bool,
+    walk: &WalkArgs,
+    advisory: &AdvisoryArgs,
+) -> Result<Prepared> {
+    for p in paths {
+        if !p.exists() {
+            anyhow::bail!("{} does not exist", p.display());
+        }
+    }
+    let first = paths.first().cloned().unwrap_or_else(|| ".".into());
+    let config = match (config, no_config) {
+        (_, true) => Config::default(),
+        (Some(path), false) => Config::load(path)?,
+        (None, false) => Config::discover(&first)?,
+    };
+    let mut advisory_errors = Vec::new();
+    let advisories = load_advisories(advisory, &config.advisories, &mut advisory_errors);
+    for e in &advisory_errors {
+        // Printed first so they are not lost below a long report.
+        let _ = writeln!(std::io::stderr(), "error: {e}");
+    }
+    let threads = walk
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    Ok(Prepared {
+        config,
+        advisories,
+        advisory_errors,
+        walk: WalkOptions {
+            respect_ignore: !walk.no_ignore,
+            follow_links: walk.follow,
+            threads,
+        },
+    })
+}
 
 /// Loads the built-in advisories and the user's. A bad user file is reported with its line and
 /// column and the others still load; the caller exits 2 at the end so CI notices.
@@ -59,4 +113,43 @@ fn advisory_files(path: &Path) -> Result<Vec<PathBuf>> {
     } else {
         anyhow::bail!("advisory path {} does not exist", path.display())
     }
+}
+
+/// Colours for human output: asked for, or a terminal without `NO_COLOR`.
+pub(crate) fn use_color(choice: crate::cli::ColorChoice, output: Option<&Path>) -> bool {
+    use std::io::IsTerminal;
+    match choice {
+        crate::cli::ColorChoice::Always => true,
+        crate::cli::ColorChoice::Never => false,
+        crate::cli::ColorChoice::Auto => {
+            output.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+/// Writes a report in the chosen format to the output file or standard output.
+pub(crate) fn render(
+    report: &tagwarden_findings::ScanReport,
+    format: crate::cli::OutputFormat,
+    output: Option<&Path>,
+    color: bool,
+) -> Result<()> {
+    use crate::cli::OutputFormat;
+    use tagwarden_findings::output;
+    let mut sink: Box<dyn Write> = match output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    match format {
+        OutputFormat::Human => output::human::render(report, &mut sink, color)?,
+        OutputFormat::Json => output::json::render(report, &mut sink)?,
+        OutputFormat::Sarif => output::sarif::render(report, &mut sink, env!("CARGO_PKG_VERSION"))?,
+        OutputFormat::Github => output::github::render(report, &mut sink)?,
+    }
+    sink.flush()?;
+    Ok(())
 }

@@ -80,10 +80,19 @@ pub(super) fn process(entry: &FileEntry, ctx: &Context<'_>) -> Option<FileOutcom
         text: &text,
         lines: &lines,
     };
-    collect(&file, extraction, ctx, &mut out);
+    collect(&file, &extraction, ctx, &mut out);
     out.findings.retain(|f| {
         !ctx.config.ignores_rule(f.rule.id) && !file.ignored_inline(f.location.line, f.rule.id)
     });
+    if ctx.keep_files {
+        out.parsed = Some(super::ParsedFile {
+            path: entry.path.clone(),
+            display: entry.display.clone(),
+            text,
+            kind,
+            extraction,
+        });
+    }
     Some(out)
 }
 
@@ -147,7 +156,7 @@ impl FileText<'_> {
     }
 
     /// `# tagwarden: ignore[rule, …]` (or a bare `# tagwarden: ignore`) on the line or the one above.
-    fn ignored_inline(&self, line: usize, rule: &str) -> bool {
+    pub(crate) fn ignored_inline(&self, line: usize, rule: &str) -> bool {
         [line, line.saturating_sub(1)]
             .into_iter()
             .filter(|&l| l > 0)
@@ -155,7 +164,7 @@ impl FileText<'_> {
     }
 }
 
-fn ignore_comment_covers(line: &str, rule: &str) -> bool {
+pub(crate) fn ignore_comment_covers(line: &str, rule: &str) -> bool {
     let Some(at) = line.find("tagwarden: ignore") else {
         return false;
     };
@@ -171,14 +180,14 @@ fn ignore_comment_covers(line: &str, rule: &str) -> bool {
     }
 }
 
-fn collect(file: &FileText<'_>, ex: Extraction, ctx: &Context<'_>, out: &mut FileOutcome) {
+fn collect(file: &FileText<'_>, ex: &Extraction, ctx: &Context<'_>, out: &mut FileOutcome) {
     for occ in &ex.images {
         judge::image(file, occ, ctx, out);
     }
     for action in &ex.actions {
         judge::action(file, action, ctx, out);
     }
-    for d in ex.diagnostics {
+    for d in &ex.diagnostics {
         let loc = file.location(d.span.start, d.span.end);
         match d.kind {
             DiagnosticKind::ParseError => out.findings.push(Finding {
@@ -186,7 +195,7 @@ fn collect(file: &FileText<'_>, ex: Extraction, ctx: &Context<'_>, out: &mut Fil
                 severity: rules::PARSE_ERROR.default_severity,
                 snippet: Some(file.line(loc.line)),
                 location: loc,
-                message: d.message,
+                message: d.message.clone(),
                 image: None,
                 advisory: None,
                 notes: vec![
@@ -196,7 +205,7 @@ fn collect(file: &FileText<'_>, ex: Extraction, ctx: &Context<'_>, out: &mut Fil
             }),
             DiagnosticKind::Note => out.notes.push(Note {
                 path: Some(format!("{}:{}:{}", file.path, loc.line, loc.column)),
-                message: d.message,
+                message: d.message.clone(),
             }),
         }
     }

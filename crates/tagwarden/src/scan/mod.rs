@@ -13,6 +13,7 @@ use tagwarden_advisory::AdvisorySet;
 use tagwarden_findings::{ActionRecord, Finding, Note, ReferenceRecord, ScanReport};
 
 use crate::config::Config;
+pub(crate) use file::ignore_comment_covers;
 pub(crate) use walk::WalkOptions;
 
 /// What a scan needs besides the paths.
@@ -20,6 +21,23 @@ pub(crate) struct Context<'a> {
     pub(crate) config: &'a Config,
     pub(crate) advisories: &'a AdvisorySet,
     pub(crate) max_file_size: u64,
+    /// Keep each scanned file's text and extraction (for commands that rewrite files).
+    pub(crate) keep_files: bool,
+}
+
+/// A scanned file, kept for rewriting.
+pub(crate) struct ParsedFile {
+    pub(crate) path: PathBuf,
+    pub(crate) display: String,
+    pub(crate) text: String,
+    pub(crate) kind: tagwarden_extract::FileKind,
+    pub(crate) extraction: tagwarden_extract::Extraction,
+}
+
+/// A scan's report, and the files when [`Context::keep_files`] asked for them.
+pub(crate) struct ScanResult {
+    pub(crate) report: ScanReport,
+    pub(crate) files: Vec<ParsedFile>,
 }
 
 /// Everything learned from one file.
@@ -32,10 +50,11 @@ pub(crate) struct FileOutcome {
     pub(crate) notes: Vec<Note>,
     /// False when the file was looked at but not scanned (too large, binary, unreadable).
     pub(crate) scanned: bool,
+    pub(crate) parsed: Option<ParsedFile>,
 }
 
 /// Scans the roots and returns the report, sorted by path and position.
-pub(crate) fn scan(roots: &[PathBuf], walk: &WalkOptions, ctx: &Context<'_>) -> ScanReport {
+pub(crate) fn scan(roots: &[PathBuf], walk: &WalkOptions, ctx: &Context<'_>) -> ScanResult {
     let outcomes = Mutex::new(Vec::new());
     let walk_notes = Mutex::new(Vec::new());
     walk::walk(roots, walk, |entry| match entry {
@@ -57,7 +76,9 @@ pub(crate) fn scan(roots: &[PathBuf], walk: &WalkOptions, ctx: &Context<'_>) -> 
             .join(" "),
         ..Default::default()
     };
+    let mut files = Vec::new();
     for o in outcomes {
+        files.extend(o.parsed);
         if o.scanned {
             report.files_scanned += 1;
         } else {
@@ -77,7 +98,7 @@ pub(crate) fn scan(roots: &[PathBuf], walk: &WalkOptions, ctx: &Context<'_>) -> 
         .iter()
         .map(|a| a.id.clone())
         .collect();
-    report
+    ScanResult { report, files }
 }
 
 fn push<T>(m: &Mutex<Vec<T>>, item: T) {

@@ -1,0 +1,333 @@
+//! `tagwarden pin`: every tag-only reference becomes `name:tag@sha256:…`, resolved from the
+//! registry it names, with every other byte of every file unchanged.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::{IsTerminal, Write};
+
+use anyhow::Result;
+use tagwarden_advisory::{AdvisorySet, ImageVerdict};
+use tagwarden_extract::ImageOccurrence;
+use tagwarden_extract::text::LineIndex;
+use tagwarden_pin::Skip;
+use tagwarden_reference::{Digest, Reference};
+
+use crate::Status;
+use crate::cli::PinArgs;
+use crate::config::Config;
+use crate::resolver::Resolver;
+use crate::scan::{self, ParsedFile};
+
+pub(crate) fn run(args: PinArgs) -> Result<Status> {
+    let prep = super::prepare(
+        &args.paths,
+        args.config.as_ref(),
+        false,
+        &args.walk,
+        &args.advisory,
+    )?;
+    let ctx = scan::Context {
+        config: &prep.config,
+        advisories: &prep.advisories,
+        max_file_size: args.walk.max_file_size,
+        keep_files: true,
+    };
+    let files = scan::scan(&args.paths, &prep.walk, &ctx).files;
+    let mut stdout = std::io::stdout().lock();
+
+    if args.check {
+        let unpinned = check(&files, &prep.config);
+        for line in &unpinned {
+            writeln!(stdout, "{line}")?;
+        }
+        writeln!(
+            stdout,
+            "{} unpinned image reference{}",
+            unpinned.len(),
+            if unpinned.len() == 1 { "" } else { "s" }
+        )?;
+        return Ok(if unpinned.is_empty() {
+            Status::Clean
+        } else {
+            Status::Findings
+        });
+    }
+
+    let targets = targets(&files, &prep.config);
+    let resolver = crate::registry::RegistryResolver::new(&args.registry)?;
+    let choice = choose_digests(&targets, &resolver, &prep.advisories, &args);
+    // Problems are listed below with the references they kept from being pinned.
+    for n in &choice.notes {
+        eprintln!("note: {n}");
+    }
+
+    let mut pinned = 0usize;
+    let mut changed_files = 0usize;
+    let mut skipped: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut write_errors = 0usize;
+    for file in &files {
+        let lines = LineIndex::new(&file.text);
+        let plans = tagwarden_pin::plan(&file.text, &file.extraction, &|r: &Reference| {
+            choice.digests.get(r).cloned()
+        });
+        let mut edits = Vec::new();
+        for planned in plans {
+            let Some(occ) = file.extraction.images.get(planned.occurrence_index) else {
+                continue;
+            };
+            if ignored(file, occ, &lines, &prep.config) {
+                continue;
+            }
+            match planned.outcome {
+                Ok(e) => {
+                    pinned += 1;
+                    edits.extend(e);
+                }
+                Err(Skip::AlreadyPinned | Skip::Ignored) => {}
+                Err(skip) => {
+                    let (line, col) = lines.line_col(&file.text, occ.span.start);
+                    skipped
+                        .entry(reason(&skip, occ, &choice))
+                        .or_default()
+                        .push(format!("{}:{line}:{col} `{}`", file.display, occ.text));
+                }
+            }
+        }
+        if edits.is_empty() {
+            continue;
+        }
+        edits.sort_by_key(|e| (e.span.start, e.span.end));
+        edits.dedup();
+        let after = match tagwarden_pin::apply(&file.text, &edits) {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("error: {}: not rewritten: {e}", file.display);
+                write_errors += 1;
+                continue;
+            }
+        };
+        if let Err(e) = tagwarden_pin::verify_rewrite(file.kind, &file.text, &after, &edits) {
+            eprintln!(
+                "error: {}: not rewritten, the result did not check out: {e}",
+                file.display
+            );
+            write_errors += 1;
+            continue;
+        }
+        changed_files += 1;
+        if args.dry_run {
+            write!(
+                stdout,
+                "{}",
+                tagwarden_pin::unified_diff(&file.display, &file.text, &after)
+            )?;
+        } else if let Err(e) = tagwarden_pin::write_atomic(&file.path, after.as_bytes()) {
+            eprintln!("error: {}: cannot write: {e}", file.display);
+            write_errors += 1;
+        }
+    }
+
+    for (why, sites) in &skipped {
+        eprintln!("not pinned: {why}");
+        for s in sites {
+            eprintln!("  {s}");
+        }
+    }
+    let verb = if args.dry_run { "would pin" } else { "pinned" };
+    eprintln!(
+        "{verb} {pinned} reference{} in {changed_files} file{}; {} not pinned; {} registry or advisory problem{}",
+        if pinned == 1 { "" } else { "s" },
+        if changed_files == 1 { "" } else { "s" },
+        skipped.values().map(Vec::len).sum::<usize>(),
+        choice.problems.len(),
+        if choice.problems.len() == 1 { "" } else { "s" },
+    );
+    stdout.flush()?;
+    Ok(if !prep.advisory_errors.is_empty() || write_errors > 0 {
+        Status::Error
+    } else if !choice.problems.is_empty() {
+        Status::Findings
+    } else {
+        Status::Clean
+    })
+}
+
+/// `--check`: every reference that names an image without a digest, offline.
+fn check(files: &[ParsedFile], config: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    for file in files {
+        let lines = LineIndex::new(&file.text);
+        for occ in &file.extraction.images {
+            let Ok(image) = &occ.image else { continue };
+            let Ok(r) = Reference::parse(image) else {
+                continue;
+            };
+            if r.is_pinned() || ignored(file, occ, &lines, config) {
+                continue;
+            }
+            let (line, col) = lines.line_col(&file.text, occ.span.start);
+            out.push(format!(
+                "{}:{line}:{col}: `{}` is not pinned to a digest ({})",
+                file.display, occ.text, r
+            ));
+        }
+    }
+    out
+}
+
+/// The distinct references to resolve, in a stable order.
+fn targets(files: &[ParsedFile], config: &Config) -> Vec<Reference> {
+    let mut set = BTreeSet::new();
+    for file in files {
+        let lines = LineIndex::new(&file.text);
+        for occ in &file.extraction.images {
+            if ignored(file, occ, &lines, config) {
+                continue;
+            }
+            if let Ok(r) = tagwarden_pin::target(occ) {
+                set.insert(r);
+            }
+        }
+    }
+    set.into_iter().collect()
+}
+
+/// Ignored by `ignore.images` in the config or an inline `# tagwarden: ignore[…]` comment.
+fn ignored(file: &ParsedFile, occ: &ImageOccurrence, lines: &LineIndex, config: &Config) -> bool {
+    if let Ok(image) = &occ.image
+        && let Ok(r) = Reference::parse(image)
+        && config.ignores_image(&r)
+    {
+        return true;
+    }
+    let (line, _) = lines.line_col(&file.text, occ.span.start);
+    ["unpinned-image", "floating-latest"].iter().any(|rule| {
+        [line, line.saturating_sub(1)]
+            .into_iter()
+            .filter(|&l| l > 0)
+            .any(|l| scan::ignore_comment_covers(lines.line(&file.text, l), rule))
+    })
+}
+
+/// What to pin each reference to, and what could not be.
+struct Choice {
+    digests: HashMap<Reference, Digest>,
+    /// Why a reference was not resolved, by reference.
+    unresolved: HashMap<Reference, String>,
+    problems: Vec<String>,
+    notes: Vec<String>,
+}
+
+fn choose_digests(
+    targets: &[Reference],
+    resolver: &dyn Resolver,
+    advisories: &AdvisorySet,
+    args: &PinArgs,
+) -> Choice {
+    let tty = std::io::stderr().is_terminal();
+    let progress = |done: usize, total: usize| {
+        if tty {
+            eprint!("\rresolving {done}/{total}");
+            if done == total {
+                eprint!("\r\x1b[K");
+            }
+        }
+    };
+    let results = resolver.resolve_all(targets, args.platform.is_some(), &progress);
+    let mut choice = Choice {
+        digests: HashMap::new(),
+        unresolved: HashMap::new(),
+        problems: Vec::new(),
+        notes: Vec::new(),
+    };
+    for (r, result) in targets.iter().zip(results) {
+        let resolved = match result {
+            Ok(res) => res,
+            Err(e) => {
+                // Registry errors already name the reference.
+                choice.problems.push(e.message.clone());
+                choice.unresolved.insert(r.clone(), e.message);
+                continue;
+            }
+        };
+        let Some(digest) = resolved.digest_for(args.platform.as_deref()).cloned() else {
+            let why = format!(
+                "no manifest for platform {} (the index has: {})",
+                args.platform.as_deref().unwrap_or(""),
+                resolved
+                    .children
+                    .iter()
+                    .map(|(p, _)| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            choice.problems.push(format!("{r}: {why}"));
+            choice.unresolved.insert(r.clone(), why);
+            continue;
+        };
+        let malicious = advisories.match_digest(&digest);
+        let affected = advisories
+            .match_image(r)
+            .into_iter()
+            .any(|m| matches!(m.verdict, ImageVerdict::AffectedTag { .. }));
+        if args.to_known_good && (!malicious.is_empty() || affected) {
+            match known_good(advisories, r) {
+                Some((good, advisory, confirmed)) => {
+                    choice.notes.push(format!(
+                        "{r}: pinned to the known-good digest {good} from advisory {advisory}{}",
+                        if confirmed {
+                            ""
+                        } else {
+                            " (not confirmed by the vendor: verify it)"
+                        }
+                    ));
+                    choice.digests.insert(r.clone(), good);
+                }
+                None => {
+                    let why = "no known-good digest in the advisories".to_string();
+                    choice.problems.push(format!("{r}: {why}"));
+                    choice.unresolved.insert(r.clone(), why);
+                }
+            }
+            continue;
+        }
+        if let Some(m) = malicious.first() {
+            let why = format!(
+                "refusing to pin: the registry serves {digest}, which advisory {} lists as malicious ({}); use --to-known-good",
+                m.advisory_id, m.advisory_title
+            );
+            choice.problems.push(format!("{r}: {why}"));
+            choice.unresolved.insert(r.clone(), why);
+            continue;
+        }
+        choice.digests.insert(r.clone(), digest);
+    }
+    choice
+}
+
+/// A known-good digest for the reference's repository, preferring one listed for its tag.
+fn known_good(advisories: &AdvisorySet, r: &Reference) -> Option<(Digest, String, bool)> {
+    let repo = r.repository();
+    let tag = r.effective_tag().unwrap_or("latest");
+    let mut best: Option<(bool, Digest, String, bool)> = None;
+    for a in advisories.advisories() {
+        for kg in &a.known_good_digests {
+            if !kg.repositories.contains(&repo) {
+                continue;
+            }
+            let same_tag = kg.tags.iter().any(|t| t == tag);
+            if best.as_ref().is_none_or(|(b, ..)| same_tag && !b) {
+                best = Some((same_tag, kg.digest.clone(), a.id.clone(), kg.confirmed));
+            }
+        }
+    }
+    best.map(|(_, d, id, confirmed)| (d, id, confirmed))
+}
+
+fn reason(skip: &Skip, occ: &ImageOccurrence, choice: &Choice) -> String {
+    if let Ok(r) = tagwarden_pin::target(occ)
+        && let Some(why) = choice.unresolved.get(&r)
+    {
+        return why.clone();
+    }
+    skip.to_string()
+}

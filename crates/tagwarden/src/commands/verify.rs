@@ -1,0 +1,198 @@
+//! `tagwarden verify`: for every pinned `name:tag@digest`, ask the registry what the tag points at
+//! now. A tag that moved is what an attacker who overwrites it causes (or a rebuild: look).
+
+use anyhow::Result;
+use tagwarden_extract::text::LineIndex;
+use tagwarden_findings::{ByteSpan, Finding, Location, Rule, Severity, rules};
+use tagwarden_reference::Reference;
+
+use crate::Status;
+use crate::cli::VerifyArgs;
+use crate::resolver::Resolver;
+use crate::scan;
+
+/// A pinned reference found in a file.
+struct Pinned {
+    reference: Reference,
+    location: Location,
+    text: String,
+    snippet: String,
+}
+
+pub(crate) fn run(args: VerifyArgs) -> Result<Status> {
+    let prep = super::prepare(
+        &args.paths,
+        args.config.as_ref(),
+        false,
+        &args.walk,
+        &args.advisory,
+    )?;
+    let ctx = scan::Context {
+        config: &prep.config,
+        advisories: &prep.advisories,
+        max_file_size: args.walk.max_file_size,
+        keep_files: true,
+    };
+    let scanned = scan::scan(&args.paths, &prep.walk, &ctx);
+    let pinned = pinned_references(&scanned.files, &prep.config);
+
+    let resolver = crate::registry::RegistryResolver::new(&args.registry)?;
+    let mut report = scanned.report;
+    // Advisory verdicts come from the scan; pinning findings are not what verify is about.
+    report.findings.retain(|f| {
+        !matches!(
+            f.rule.id,
+            "unpinned-image" | "floating-latest" | "unpinned-action" | "unresolvable-reference"
+        )
+    });
+    let pinned_images: std::collections::HashSet<(String, usize)> = pinned
+        .iter()
+        .map(|p| (p.location.path.clone(), p.location.line))
+        .collect();
+    report
+        .references
+        .retain(|r| pinned_images.contains(&(r.path.clone(), r.line)));
+    report.findings.extend(judge(&pinned, &resolver));
+
+    let color = super::use_color(args.color, args.output.as_deref());
+    super::render(&report, args.format, args.output.as_deref(), color)?;
+    if !prep.advisory_errors.is_empty() {
+        return Ok(Status::Error);
+    }
+    let fail_on = args
+        .fail_on
+        .or(prep.config.fail_on)
+        .unwrap_or(Severity::High);
+    Ok(if report.count_at_or_above(fail_on) > 0 {
+        Status::Findings
+    } else {
+        Status::Clean
+    })
+}
+
+fn pinned_references(files: &[scan::ParsedFile], config: &crate::config::Config) -> Vec<Pinned> {
+    let mut out = Vec::new();
+    for file in files {
+        let lines = LineIndex::new(&file.text);
+        for occ in &file.extraction.images {
+            let Ok(image) = &occ.image else { continue };
+            let Ok(r) = Reference::parse(image) else {
+                continue;
+            };
+            if !r.is_pinned() || config.ignores_image(&r) {
+                continue;
+            }
+            let (line, column) = lines.line_col(&file.text, occ.span.start);
+            let (end_line, end_column) = lines.line_col(&file.text, occ.span.end);
+            out.push(Pinned {
+                reference: r,
+                location: Location {
+                    path: file.display.clone(),
+                    line,
+                    column,
+                    end_line,
+                    end_column,
+                    span: Some(ByteSpan {
+                        start: occ.span.start,
+                        end: occ.span.end,
+                    }),
+                },
+                text: occ.text.clone(),
+                snippet: lines.line(&file.text, line).to_string(),
+            });
+        }
+    }
+    out
+}
+
+fn judge(pinned: &[Pinned], resolver: &dyn Resolver) -> Vec<Finding> {
+    // Resolve each distinct tag once, and check each distinct digest once.
+    let mut tags: Vec<Reference> = pinned
+        .iter()
+        .filter(|p| p.reference.tag().is_some())
+        .map(|p| tag_only(&p.reference))
+        .collect();
+    tags.sort();
+    tags.dedup();
+    let mut digests: Vec<Reference> = pinned.iter().map(|p| p.reference.clone()).collect();
+    digests.sort();
+    digests.dedup();
+    let now = resolver.resolve_all(&tags, true, &|_, _| {});
+    let exists = resolver.exists_all(&digests);
+
+    let mut findings = Vec::new();
+    for p in pinned {
+        let Some(pinned_digest) = p.reference.digest() else {
+            continue;
+        };
+        let finding = |rule: &'static Rule, message: String| Finding {
+            rule,
+            severity: rule.default_severity,
+            location: p.location.clone(),
+            message,
+            image: Some(p.reference.to_string()),
+            advisory: None,
+            snippet: Some(p.snippet.clone()),
+            notes: Vec::new(),
+        };
+        if let Some(i) = digests.iter().position(|d| d == &p.reference) {
+            match &exists[i] {
+                Ok(true) => {}
+                Ok(false) => findings.push(finding(
+                    &rules::DIGEST_MISSING,
+                    format!("`{}`: the registry no longer has {pinned_digest}", p.text),
+                )),
+                Err(e) => findings.push(finding(
+                    &rules::REGISTRY_ERROR,
+                    format!("`{}`: cannot check the digest: {e}", p.text),
+                )),
+            }
+        }
+        if p.reference.tag().is_none() {
+            continue;
+        }
+        let tag_ref = tag_only(&p.reference);
+        let Some(i) = tags.iter().position(|t| *t == tag_ref) else {
+            continue;
+        };
+        match &now[i] {
+            Ok(current) => {
+                // A platform pin is still current when it is one of the index's manifests.
+                let same = current.digest == *pinned_digest
+                    || current.platform_of(pinned_digest).is_some();
+                if !same {
+                    let mut f = finding(
+                        &rules::TAG_MOVED,
+                        format!(
+                            "tag {} of {} moved since it was pinned: it now points at {}",
+                            p.reference.tag().unwrap_or(""),
+                            p.reference.repository(),
+                            current.digest.short()
+                        ),
+                    );
+                    f.notes.push(format!("pinned: {pinned_digest}"));
+                    f.notes.push(format!("now:    {}", current.digest));
+                    findings.push(f);
+                }
+            }
+            Err(e) if e.not_found => findings.push(finding(
+                &rules::REGISTRY_ERROR,
+                format!(
+                    "`{}`: tag {} no longer exists in the registry",
+                    p.text,
+                    p.reference.tag().unwrap_or("")
+                ),
+            )),
+            Err(e) => findings.push(finding(
+                &rules::REGISTRY_ERROR,
+                format!("`{}`: cannot resolve the tag: {e}", p.text),
+            )),
+        }
+    }
+    findings
+}
+
+/// `name:tag@digest` → `name:tag`, to ask what the tag points at now.
+fn tag_only(r: &Reference) -> Reference {
+    Reference::from_parts(r.domain(), r.path(), r.tag(), None).unwrap_or_else(|_| r.clone())
+}
