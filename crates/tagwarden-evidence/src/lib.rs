@@ -1,0 +1,232 @@
+//! Evidence for `tagwarden hunt`: what was pulled, run, downloaded or contacted, where and when.
+//!
+//! Every source (CI logs, network logs, container engines, registries, snapshots) implements
+//! [`EvidenceSource`] and reports [`Evidence`] to a [`Sink`]. A source never drops what it cannot
+//! read: it reports a [`Problem`], and the hunt says so in its output.
+
+pub mod indicators;
+pub mod input;
+
+use std::net::IpAddr;
+
+use jiff::Timestamp;
+use tagwarden_reference::Digest;
+
+pub use indicators::{Indicator, IndicatorKind, IndicatorSet};
+
+/// Which kind of source saw something. Stable kebab-case names are used in reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SourceKind {
+    /// A reference in a file of the scanned tree.
+    File,
+    /// A Docker Engine API (docker or podman) answering on a socket.
+    Engine,
+    /// A registry or mirror the user named.
+    Registry,
+    /// `kubectl get pods -A -o json` output.
+    KubectlSnapshot,
+    /// `docker inspect` / `docker images --digests` output.
+    DockerSnapshot,
+    /// `crictl images -o json` output.
+    CrictlSnapshot,
+    GithubActionsLog,
+    GitlabRunnerLog,
+    JenkinsLog,
+    /// Plain `docker pull` / `docker run` output.
+    DockerPullLog,
+    BuildkitLog,
+    DockerHubUsage,
+    DockerHubAudit,
+    ZeekDns,
+    ZeekHttp,
+    ZeekSsl,
+    ZeekConn,
+    Squid,
+    /// nginx or Apache combined access log.
+    AccessLog,
+    Route53Resolver,
+    CoreDns,
+    VpcFlow,
+    JsonLines,
+    PlainText,
+}
+
+impl SourceKind {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::File => "file",
+            Self::Engine => "engine",
+            Self::Registry => "registry",
+            Self::KubectlSnapshot => "kubectl-snapshot",
+            Self::DockerSnapshot => "docker-snapshot",
+            Self::CrictlSnapshot => "crictl-snapshot",
+            Self::GithubActionsLog => "github-actions-log",
+            Self::GitlabRunnerLog => "gitlab-runner-log",
+            Self::JenkinsLog => "jenkins-log",
+            Self::DockerPullLog => "docker-pull-log",
+            Self::BuildkitLog => "buildkit-log",
+            Self::DockerHubUsage => "dockerhub-usage",
+            Self::DockerHubAudit => "dockerhub-audit",
+            Self::ZeekDns => "zeek-dns",
+            Self::ZeekHttp => "zeek-http",
+            Self::ZeekSsl => "zeek-ssl",
+            Self::ZeekConn => "zeek-conn",
+            Self::Squid => "squid",
+            Self::AccessLog => "access-log",
+            Self::Route53Resolver => "route53-resolver",
+            Self::CoreDns => "coredns",
+            Self::VpcFlow => "vpc-flow",
+            Self::JsonLines => "json-lines",
+            Self::PlainText => "plain-text",
+        }
+    }
+}
+
+/// What happened to an image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ImageAction {
+    /// Pulled (a CI log, an engine event, a usage export).
+    Pulled,
+    /// Present in an engine's or node's image store.
+    Present,
+    /// A container was created from it.
+    ContainerCreated,
+    /// Named by a file (a pin, a tag) in the scanned tree.
+    Referenced,
+    /// Pushed (a registry audit log).
+    Pushed,
+    /// Served by a registry or mirror under a tag or digest.
+    Served,
+}
+
+/// What a piece of evidence shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Observed {
+    Image {
+        action: ImageAction,
+        /// The reference as seen (`checkmarx/kics:latest`), if any.
+        reference: Option<String>,
+        /// The digest seen: index or platform manifest (never an image ID / config digest).
+        digest: Option<Digest>,
+    },
+    /// A GitHub Action downloaded by a runner.
+    Action {
+        repository: String,
+        git_ref: String,
+        sha: Option<String>,
+    },
+    /// Traffic that matched a network indicator.
+    Network {
+        /// The indicator that matched, with the advisory that lists it.
+        indicator: Indicator,
+        /// The field value that matched (a query name, a host, an IP, a user agent).
+        matched: String,
+        /// The other end's address, when the log has it.
+        remote_ip: Option<IpAddr>,
+    },
+}
+
+/// One observation, with where and when it was seen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Evidence {
+    pub source: SourceKind,
+    /// A file path (as given), a socket path, or a registry URL.
+    pub location: String,
+    /// 1-based line in `location`, for line-oriented sources.
+    pub line: Option<u64>,
+    /// When it happened, in UTC; `None` when the source does not say.
+    pub timestamp: Option<Timestamp>,
+    /// The machine or client address involved (a runner, a pod IP, a client IP).
+    pub host: Option<String>,
+    /// The CI job, container or pod involved.
+    pub job: Option<String>,
+    pub observed: Observed,
+    /// The raw line or record, cut to [`EXCERPT_MAX`] characters, for the evidence chain.
+    pub excerpt: Option<String>,
+}
+
+/// Longest excerpt kept per piece of evidence.
+pub const EXCERPT_MAX: usize = 400;
+
+/// Cuts a raw line for [`Evidence::excerpt`], on a character boundary.
+pub fn excerpt(line: &str) -> String {
+    let line = line.trim_end_matches(['\r', '\n']);
+    if line.len() <= EXCERPT_MAX {
+        return line.to_string();
+    }
+    let mut end = EXCERPT_MAX;
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &line[..end])
+}
+
+/// Something a source could not read: reported, never skipped silently.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub source: SourceKind,
+    pub location: String,
+    pub message: String,
+}
+
+/// Where sources report what they find. Implementations must be thread-safe: sources read
+/// files in parallel.
+pub trait Sink: Sync {
+    fn evidence(&self, evidence: Evidence);
+    fn problem(&self, problem: Problem);
+    /// Bytes read so far by this source (for a progress bar); optional.
+    fn progress(&self, _bytes: u64) {}
+}
+
+/// Counts of what a source looked at.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceStats {
+    pub files: u64,
+    /// Bytes read after decompression.
+    pub bytes: u64,
+    pub records: u64,
+}
+
+/// A place evidence comes from.
+pub trait EvidenceSource: Send + Sync {
+    /// What is searched, for the report ("CI logs in ./logs", "podman at /run/podman.sock").
+    fn describe(&self) -> String;
+    /// Searches and reports to `sink`. An `Err` means nothing could be searched at all
+    /// (a refused socket); partial failures are reported as problems.
+    fn collect(&self, sink: &dyn Sink) -> Result<SourceStats, Problem>;
+}
+
+/// A sink that keeps everything, for tests and small hunts.
+#[derive(Default)]
+pub struct Collect {
+    pub evidence: std::sync::Mutex<Vec<Evidence>>,
+    pub problems: std::sync::Mutex<Vec<Problem>>,
+}
+
+impl Sink for Collect {
+    fn evidence(&self, evidence: Evidence) {
+        self.evidence
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(evidence);
+    }
+    fn problem(&self, problem: Problem) {
+        self.problems
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(problem);
+    }
+}
+
+impl Collect {
+    pub fn into_parts(self) -> (Vec<Evidence>, Vec<Problem>) {
+        (
+            self.evidence
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner()),
+            self.problems
+                .into_inner()
+                .unwrap_or_else(|e| e.into_inner()),
+        )
+    }
+}
