@@ -7,6 +7,20 @@
 pub mod indicators;
 pub mod input;
 
+/// CI job logs: GitHub Actions (files and run zips), GitLab runner traces, Jenkins console logs,
+/// `docker pull` output, BuildKit output.
+pub mod ci;
+/// Docker Hub's usage CSV export and audit-log JSON.
+pub mod dockerhub;
+/// Container engines through the Docker Engine API on a unix socket (docker, podman).
+pub mod engine;
+/// Network logs: Zeek, Squid, access logs, Route 53 resolver, CoreDNS, VPC flow logs, JSON
+/// lines and plain text.
+pub mod network;
+/// Snapshots people produce with their tools: `kubectl get pods -o json`, `docker inspect`,
+/// `docker images --digests`, `crictl images -o json`.
+pub mod snapshot;
+
 use std::net::IpAddr;
 
 use jiff::Timestamp;
