@@ -29,6 +29,8 @@ pub(crate) enum Command {
     Pin(PinArgs),
     /// Check every pinned `name:tag@digest`: has the tag moved, is the digest still served?
     Verify(VerifyArgs),
+    /// Were we hit? Search files, container engines, registries, CI logs and network logs.
+    Hunt(HuntArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -225,6 +227,89 @@ pub(crate) struct VerifyArgs {
     /// When to use colours in human output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub(crate) color: ColorChoice,
+
+    #[command(flatten)]
+    pub(crate) walk: WalkArgs,
+
+    #[command(flatten)]
+    pub(crate) advisory: AdvisoryArgs,
+
+    #[command(flatten)]
+    pub(crate) registry: RegistryArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum HuntFormat {
+    /// One line per hit, in time order, and a summary.
+    Human,
+    /// Versioned JSON (see the README).
+    Json,
+    /// The incident report: what was found, where, when, and what to do next.
+    Markdown,
+    /// SARIF for the file findings (for code scanning).
+    Sarif,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HuntArgs {
+    /// Trees whose files to search for references [default: the current directory].
+    pub(crate) paths: Vec<PathBuf>,
+
+    /// Do not search files (only logs, engines and registries).
+    #[arg(long)]
+    pub(crate) no_files: bool,
+
+    /// CI job logs: GitHub Actions (files or a run's logs zip), GitLab traces, Jenkins, docker
+    /// pull and BuildKit output; files or directories, plain, gzip or zstd (repeatable).
+    #[arg(long = "ci-logs", value_name = "PATH")]
+    pub(crate) ci_logs: Vec<PathBuf>,
+
+    /// Network logs: Zeek, Squid, nginx/Apache, Route 53 resolver, CoreDNS, VPC flow logs,
+    /// JSON lines or plain text; files or directories, plain, gzip or zstd (repeatable).
+    #[arg(long = "network-logs", value_name = "PATH")]
+    pub(crate) network_logs: Vec<PathBuf>,
+
+    /// Snapshots: `kubectl get pods -A -o json`, `docker inspect`, `docker images --digests`,
+    /// `crictl images -o json` output (repeatable).
+    #[arg(long = "snapshot", value_name = "FILE")]
+    pub(crate) snapshots: Vec<PathBuf>,
+
+    /// Docker Hub usage CSV exports and audit-log JSON (repeatable).
+    #[arg(long = "dockerhub-export", value_name = "FILE")]
+    pub(crate) dockerhub_exports: Vec<PathBuf>,
+
+    /// A registry or mirror to search, `host[:port][/prefix]` (repeatable, read-only).
+    #[arg(long = "registry", value_name = "HOST")]
+    pub(crate) registries: Vec<String>,
+
+    /// A Docker Engine API socket to search (docker or podman; repeatable). By default the
+    /// local engine is searched when one answers.
+    #[arg(long = "engine", value_name = "SOCKET")]
+    pub(crate) engines: Vec<PathBuf>,
+
+    /// Do not look for a local container engine.
+    #[arg(long, conflicts_with = "engines")]
+    pub(crate) no_engine: bool,
+
+    /// Extra network indicators, one per line (a domain, an IP or a URL; `#` comments).
+    #[arg(long = "indicators", value_name = "FILE")]
+    pub(crate) indicators: Vec<PathBuf>,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = HuntFormat::Human)]
+    pub(crate) format: HuntFormat,
+
+    /// Write the output to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+
+    /// Also write the Markdown incident report to this file.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) report: Option<PathBuf>,
+
+    /// Configuration file [default: tagwarden.toml or .tagwarden.toml in the first path].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
 
     #[command(flatten)]
     pub(crate) walk: WalkArgs,

@@ -3,6 +3,7 @@
 mod cli;
 mod commands;
 mod config;
+mod hunt;
 mod registry;
 mod resolver;
 mod scan;
@@ -30,6 +31,7 @@ fn main() -> ExitCode {
         cli::Command::Resolve(args) => commands::resolve::run(args),
         cli::Command::Pin(args) => commands::pin::run(args),
         cli::Command::Verify(args) => commands::verify::run(args),
+        cli::Command::Hunt(args) => commands::hunt::run(args),
     };
     match result {
         Ok(status) => ExitCode::from(status as u8),

@@ -1,5 +1,7 @@
 //! One module per subcommand.
 
+pub(crate) mod hunt;
+mod hunt_sources;
 pub(crate) mod pin;
 pub(crate) mod resolve;
 pub(crate) mod scan;

@@ -1,0 +1,169 @@
+//! `tagwarden hunt`: were we hit? Files, container engines, registries and mirrors, CI logs and
+//! network logs, judged against the advisories, with a timeline and an incident report.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::{Context as _, Result};
+use tagwarden_advisory::AdvisorySet;
+use tagwarden_evidence::{EvidenceSource, Indicator, IndicatorKind, IndicatorSet};
+
+use crate::Status;
+use crate::cli::{HuntArgs, HuntFormat};
+use crate::hunt::{self, files::FileReferences, mirror::Mirror};
+use crate::scan;
+
+pub(crate) fn run(args: HuntArgs) -> Result<Status> {
+    let paths: Vec<PathBuf> = if args.paths.is_empty() {
+        vec![".".into()]
+    } else {
+        args.paths.clone()
+    };
+    let prep = super::prepare(
+        &paths,
+        args.config.as_ref(),
+        false,
+        &args.walk,
+        &args.advisory,
+    )?;
+    let indicators = Arc::new(indicator_set(&prep.advisories, &args.indicators)?);
+
+    let mut sources: Vec<Box<dyn EvidenceSource>> = Vec::new();
+    let mut scan_report = None;
+    if !args.no_files {
+        let ctx = scan::Context {
+            config: &prep.config,
+            advisories: &prep.advisories,
+            max_file_size: args.walk.max_file_size,
+            keep_files: false,
+        };
+        let report = scan::scan(&paths, &prep.walk, &ctx).report;
+        scan_report = Some(report.clone());
+        sources.push(Box::new(FileReferences { report }));
+    }
+    sources.extend(super::hunt_sources::evidence_sources(
+        &args,
+        &indicators,
+        prep.walk.threads,
+    ));
+    if !args.registries.is_empty() {
+        let (client, runtime) = crate::registry::client(&args.registry)?;
+        let runtime = Arc::new(runtime);
+        for r in &args.registries {
+            sources.push(Box::new(Mirror::new(
+                r,
+                client.clone(),
+                runtime.clone(),
+                &prep.advisories,
+            )));
+        }
+    }
+
+    let tty = std::io::stderr().is_terminal();
+    let read = AtomicU64::new(0);
+    let progress = |bytes: u64| {
+        let total = read.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        if tty {
+            eprint!("\rread {:.1} MB of evidence", total as f64 / 1e6);
+        }
+    };
+    let outcome = hunt::run(&sources, &prep.advisories, &progress);
+    if tty && read.load(Ordering::Relaxed) > 0 {
+        eprint!("\r\x1b[K");
+    }
+
+    if let Some(path) = &args.report {
+        std::fs::write(path, hunt::report::markdown(&outcome, &prep.advisories))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let mut sink: Box<dyn Write> = match &args.output {
+        Some(p) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    match args.format {
+        HuntFormat::Human => write!(sink, "{}", hunt::report::summary(&outcome))?,
+        HuntFormat::Json => hunt::json::render(&outcome, &mut sink)?,
+        HuntFormat::Markdown => write!(
+            sink,
+            "{}",
+            hunt::report::markdown(&outcome, &prep.advisories)
+        )?,
+        HuntFormat::Sarif => {
+            let mut report = scan_report.unwrap_or_default();
+            // Only the file findings that are hits belong in a hunt's SARIF.
+            report.findings.retain(|f| f.advisory.is_some());
+            tagwarden_findings::output::sarif::render(
+                &report,
+                &mut sink,
+                env!("CARGO_PKG_VERSION"),
+            )?;
+        }
+    }
+    sink.flush()?;
+
+    let source_failed = outcome.sources.iter().any(|s| s.status != "ok");
+    Ok(if !outcome.hits.is_empty() {
+        Status::Findings
+    } else if source_failed || !prep.advisory_errors.is_empty() {
+        // A clean answer that did not search everything is not clean.
+        Status::Error
+    } else {
+        Status::Clean
+    })
+}
+
+/// The advisories' network indicators, plus feed files (one indicator per line).
+fn indicator_set(advisories: &AdvisorySet, feeds: &[PathBuf]) -> Result<IndicatorSet> {
+    let mut all = Vec::new();
+    for a in advisories.advisories() {
+        for n in &a.network_indicators {
+            let kind = match n.kind.as_str() {
+                "domain" => IndicatorKind::Domain,
+                "ip" => IndicatorKind::Ip,
+                "url" => IndicatorKind::Url,
+                "user_agent" => IndicatorKind::UserAgent,
+                _ => IndicatorKind::HttpHeader,
+            };
+            all.push(Indicator {
+                kind,
+                value: n.value.clone(),
+                advisory_id: a.id.clone(),
+                weak: n.weak,
+            });
+        }
+    }
+    for feed in feeds {
+        let text = std::fs::read_to_string(feed)
+            .with_context(|| format!("cannot read indicator feed {}", feed.display()))?;
+        let id = format!(
+            "feed:{}",
+            feed.file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        );
+        for line in text.lines() {
+            let v = line.split('#').next().unwrap_or("").trim();
+            if v.is_empty() {
+                continue;
+            }
+            let v = tagwarden_advisory::refang(v);
+            let kind = if v.parse::<std::net::IpAddr>().is_ok() {
+                IndicatorKind::Ip
+            } else if v.contains("://") {
+                IndicatorKind::Url
+            } else {
+                IndicatorKind::Domain
+            };
+            all.push(Indicator {
+                kind,
+                value: v,
+                advisory_id: id.clone(),
+                weak: false,
+            });
+        }
+    }
+    Ok(IndicatorSet::new(all))
+}

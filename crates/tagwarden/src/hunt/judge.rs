@@ -1,0 +1,339 @@
+//! Evidence against advisories. The rules follow from the incidents:
+//! 1. a malicious digest (index or platform manifest) seen anywhere is a hit whatever the time:
+//!    caches, mirrors and pins outlive the registry's fix;
+//! 2. a tag seen without a digest is a hit only inside the exposure window (or the disputed
+//!    window, reported as such); with no time at all it is reported, since nobody can rule it out;
+//! 3. traffic to an indicator is a hit unless the advisory marks the indicator weak.
+
+use jiff::Timestamp;
+use tagwarden_advisory::{ActionVerdict, AdvisorySet, ImageVerdict};
+use tagwarden_evidence::{Evidence, ImageAction, Observed, SourceKind};
+use tagwarden_reference::Reference;
+
+use super::{Hit, Verdict};
+
+/// Hits, and matches of weak indicators (reported apart, never as hits).
+pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> (Vec<Hit>, Vec<Hit>) {
+    let mut hits = Vec::new();
+    let mut weak = Vec::new();
+    let hit = |advisory: &str, verdict, indicator: String, detail: String| Hit {
+        advisory: advisory.to_string(),
+        verdict,
+        source: ev.source.as_str(),
+        location: match ev.line {
+            Some(l) => format!("{}:{l}", ev.location),
+            None => ev.location.clone(),
+        },
+        timestamp: ev.timestamp,
+        indicator,
+        host: ev.host.clone(),
+        job: ev.job.clone(),
+        detail,
+        excerpt: ev.excerpt.clone(),
+    };
+    match &ev.observed {
+        Observed::Image {
+            action,
+            reference,
+            digest,
+        } => {
+            let what = action_words(*action);
+            if let Some(d) = digest {
+                for m in advisories.match_digest(d) {
+                    if let ImageVerdict::MaliciousDigest { kind, platform, .. } = &m.verdict {
+                        hits.push(hit(
+                            &m.advisory_id,
+                            Verdict::Compromised,
+                            d.to_string(),
+                            format!(
+                                "{what} {} with the malicious {kind}{} digest {}",
+                                reference.as_deref().unwrap_or("an image"),
+                                platform
+                                    .as_ref()
+                                    .map(|p| format!(" ({p})"))
+                                    .unwrap_or_default(),
+                                d.short()
+                            ),
+                        ));
+                    }
+                }
+                // A known digest that is not malicious settles it: the tag is not evidence.
+                return (hits, weak);
+            }
+            let Some(r) = reference.as_deref().and_then(|s| Reference::parse(s).ok()) else {
+                return (hits, weak);
+            };
+            for m in advisories.match_image(&r) {
+                let ImageVerdict::AffectedTag {
+                    repository,
+                    tag,
+                    window,
+                    disputed_window,
+                } = &m.verdict
+                else {
+                    continue;
+                };
+                let indicator = format!("{repository}:{tag}");
+                let in_disputed = |t: Timestamp| {
+                    disputed_window
+                        .as_ref()
+                        .is_some_and(|d| d.start <= t && t <= d.end)
+                };
+                let verdict_detail = match ev.timestamp {
+                    Some(t) if window.start <= t && t <= window.end => Some((
+                        Verdict::Exposed,
+                        format!(
+                            "{what} {indicator} inside the exposure window ({} – {})",
+                            window.start, window.end
+                        ),
+                    )),
+                    Some(t) if in_disputed(t) => Some((
+                        Verdict::Disputed,
+                        format!("{what} {indicator} inside the disputed window only"),
+                    )),
+                    Some(_) => None,
+                    None if ev.source == SourceKind::File => Some((
+                        Verdict::Exposed,
+                        format!(
+                            "{what} {indicator}: exposed if it ran between {} and {}",
+                            window.start, window.end
+                        ),
+                    )),
+                    None => Some((
+                        Verdict::Exposed,
+                        format!(
+                            "{what} {indicator} at an unknown time: check whether it was inside {} – {}",
+                            window.start, window.end
+                        ),
+                    )),
+                };
+                if let Some((verdict, detail)) = verdict_detail {
+                    hits.push(hit(&m.advisory_id, verdict, indicator, detail));
+                }
+            }
+        }
+        Observed::Action {
+            repository,
+            git_ref,
+            sha,
+        } => {
+            let what = if ev.source == SourceKind::File {
+                "uses"
+            } else {
+                "downloaded"
+            };
+            let shown = format!("{repository}@{git_ref}");
+            let mut malicious = false;
+            let mut known_good = false;
+            for probe in sha.iter().chain(std::iter::once(git_ref)) {
+                for m in advisories.match_action(repository, probe) {
+                    match &m.verdict {
+                        ActionVerdict::MaliciousCommit { sha, .. } => {
+                            malicious = true;
+                            hits.push(hit(
+                                &m.advisory_id,
+                                Verdict::Compromised,
+                                format!("{shown} ({sha})"),
+                                format!("{what} {shown} at the malicious commit {sha}"),
+                            ));
+                        }
+                        ActionVerdict::KnownGood { .. } => known_good = true,
+                        ActionVerdict::AffectedTag { .. } => {}
+                    }
+                }
+            }
+            if malicious || known_good {
+                return (hits, weak);
+            }
+            for m in advisories.match_action(repository, git_ref) {
+                let ActionVerdict::AffectedTag { tag, window } = &m.verdict else {
+                    continue;
+                };
+                let inside = ev
+                    .timestamp
+                    .is_none_or(|t| window.start <= t && t <= window.end);
+                if inside {
+                    hits.push(hit(
+                        &m.advisory_id,
+                        Verdict::Exposed,
+                        shown.clone(),
+                        match ev.timestamp {
+                            Some(_) => format!(
+                                "{what} {shown} while tag {tag} was force-pushed ({} – {})",
+                                window.start, window.end
+                            ),
+                            None => format!(
+                                "{what} {shown}: tag {tag} was force-pushed between {} and {}",
+                                window.start, window.end
+                            ),
+                        },
+                    ));
+                }
+            }
+        }
+        Observed::Network {
+            indicator,
+            matched,
+            remote_ip,
+        } => {
+            let h = hit(
+                &indicator.advisory_id,
+                Verdict::Contacted,
+                indicator.value.clone(),
+                format!(
+                    "traffic to {} {}{}",
+                    indicator.kind.as_str(),
+                    matched,
+                    remote_ip.map(|ip| format!(" ({ip})")).unwrap_or_default()
+                ),
+            );
+            if indicator.weak {
+                weak.push(h);
+            } else {
+                hits.push(h);
+            }
+        }
+    }
+    (hits, weak)
+}
+
+fn action_words(a: ImageAction) -> &'static str {
+    match a {
+        ImageAction::Pulled => "pulled",
+        ImageAction::Present => "has",
+        ImageAction::ContainerCreated => "ran a container of",
+        ImageAction::Referenced => "references",
+        ImageAction::Pushed => "pushed",
+        ImageAction::Served => "serves",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tagwarden_evidence::{Indicator, IndicatorKind};
+
+    const KICS_LATEST: &str =
+        "sha256:a0d9366f6f0166dcbf92fcdc98e1a03d2e6210e8d7e8573f74d50849130651a0";
+
+    fn ev(observed: Observed, ts: Option<&str>) -> Evidence {
+        Evidence {
+            source: SourceKind::GithubActionsLog,
+            location: "logs/job.txt".into(),
+            line: Some(3),
+            timestamp: ts.map(|t| t.parse().unwrap()),
+            host: None,
+            job: Some("scan".into()),
+            observed,
+            excerpt: None,
+        }
+    }
+
+    fn pull(reference: &str, digest: Option<&str>, ts: Option<&str>) -> Evidence {
+        ev(
+            Observed::Image {
+                action: ImageAction::Pulled,
+                reference: Some(reference.into()),
+                digest: digest.map(|d| d.parse().unwrap()),
+            },
+            ts,
+        )
+    }
+
+    fn verdicts(e: &Evidence) -> Vec<Verdict> {
+        judge(e, &AdvisorySet::builtin())
+            .0
+            .iter()
+            .map(|h| h.verdict)
+            .collect()
+    }
+
+    #[test]
+    fn digests_hit_whatever_the_time() {
+        let e = pull(
+            "checkmarx/kics:latest",
+            Some(KICS_LATEST),
+            Some("2025-01-01T00:00:00Z"),
+        );
+        assert_eq!(verdicts(&e), [Verdict::Compromised]);
+        // A clean digest settles it, even inside the window.
+        let clean = format!("sha256:{}", "1".repeat(64));
+        let e = pull(
+            "checkmarx/kics:latest",
+            Some(&clean),
+            Some("2026-04-22T12:40:00Z"),
+        );
+        assert!(verdicts(&e).is_empty());
+    }
+
+    #[test]
+    fn tags_hit_inside_windows_only() {
+        let inside = pull("checkmarx/kics:latest", None, Some("2026-04-22T12:40:00Z"));
+        assert_eq!(verdicts(&inside), [Verdict::Exposed]);
+        let edge = pull("checkmarx/kics:latest", None, Some("2026-04-22T12:59:59Z"));
+        assert_eq!(verdicts(&edge), [Verdict::Exposed]);
+        let disputed = pull("checkmarx/kics:latest", None, Some("2026-04-22T14:00:00Z"));
+        assert_eq!(verdicts(&disputed), [Verdict::Disputed]);
+        let after = pull("checkmarx/kics:latest", None, Some("2026-04-22T15:41:32Z"));
+        assert!(verdicts(&after).is_empty());
+        let before = pull("checkmarx/kics:latest", None, Some("2026-04-22T12:30:59Z"));
+        assert!(verdicts(&before).is_empty());
+        let unknown = pull("checkmarx/kics:latest", None, None);
+        assert_eq!(verdicts(&unknown), [Verdict::Exposed]);
+    }
+
+    #[test]
+    fn actions() {
+        let a = |git_ref: &str, sha: Option<&str>, ts| {
+            ev(
+                Observed::Action {
+                    repository: "aquasecurity/trivy-action".into(),
+                    git_ref: git_ref.into(),
+                    sha: sha.map(str::to_string),
+                },
+                ts,
+            )
+        };
+        let bad = a(
+            "0.24.0",
+            Some("e0198fd2b6e1679e36d32933941182d9afa82f6f"),
+            Some("2026-03-19T18:00:00Z"),
+        );
+        assert_eq!(verdicts(&bad), [Verdict::Compromised]);
+        let tag_in = a("0.24.0", None, Some("2026-03-19T18:00:00Z"));
+        assert_eq!(verdicts(&tag_in), [Verdict::Exposed]);
+        let tag_out = a("0.24.0", None, Some("2026-03-25T00:00:00Z"));
+        assert!(verdicts(&tag_out).is_empty());
+        let good = a(
+            "0.35.0",
+            Some("57a97c7e7821a5776cebc9bb87c984fa69cba8f1"),
+            Some("2026-03-19T18:00:00Z"),
+        );
+        assert!(verdicts(&good).is_empty());
+    }
+
+    #[test]
+    fn weak_indicators_are_not_hits() {
+        let ind = |value: &str, weak| Indicator {
+            kind: IndicatorKind::Ip,
+            value: value.into(),
+            advisory_id: "kics-2026-04-22".into(),
+            weak,
+        };
+        let net = |i: Indicator| {
+            ev(
+                Observed::Network {
+                    matched: i.value.clone(),
+                    indicator: i,
+                    remote_ip: None,
+                },
+                Some("2026-04-22T12:36:01Z"),
+            )
+        };
+        let (hits, weak) = judge(&net(ind("91.195.240.123", true)), &AdvisorySet::builtin());
+        assert!(hits.is_empty());
+        assert_eq!(weak.len(), 1);
+        let (hits, _) = judge(&net(ind("94.154.172.43", false)), &AdvisorySet::builtin());
+        assert_eq!(hits[0].verdict, Verdict::Contacted);
+    }
+}
