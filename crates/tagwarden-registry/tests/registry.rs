@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{
-    FakeServer, HttpResponse, Layout, Registry, RegistryOptions, TestPki, digest_of, handler,
+    FakeServer, HttpResponse, Layout, Registry, RegistryOptions, TestPki, TokenService, digest_of,
+    handler,
 };
 use tagwarden_reference::{Digest, Reference};
 use tagwarden_registry::{
@@ -52,8 +53,15 @@ struct Pushed {
 }
 
 async fn registry_with_images(htpasswd: Option<(&str, &str)>) -> Pushed {
-    let registry = Registry::start(htpasswd).await;
     let creds = htpasswd.map(|(u, p)| format!("{u}:{p}"));
+    let options = RegistryOptions {
+        htpasswd,
+        ..RegistryOptions::default()
+    };
+    push_images(Registry::start_with(options).await, creds.as_deref()).await
+}
+
+async fn push_images(registry: Registry, creds: Option<&str>) -> Pushed {
     let mut layout = Layout::new();
     let single = layout.image("amd64", "single");
     layout.tag("single", &single);
@@ -62,12 +70,12 @@ async fn registry_with_images(htpasswd: Option<(&str, &str)>) -> Pushed {
     let index = layout.index(&[(&amd64, "amd64"), (&arm64, "arm64")]);
     layout.tag("multi", &index);
     let host = registry.host();
-    layout.push(
-        "single",
-        &format!("{host}/test/single:v1"),
-        creds.as_deref(),
-    );
-    layout.push("multi", &format!("{host}/test/multi:v1"), creds.as_deref());
+    layout
+        .push("single", &format!("{host}/test/single:v1"), creds)
+        .await;
+    layout
+        .push("multi", &format!("{host}/test/multi:v1"), creds)
+        .await;
     Pushed {
         registry,
         single: single.digest,
@@ -187,7 +195,9 @@ async fn lists_tags() {
     let image = layout.image("amd64", "tags");
     layout.tag("t", &image);
     for tag in ["1.0", "1.1", "latest"] {
-        layout.push("t", &format!("{host}/test/tags:{tag}"), None);
+        layout
+            .push("t", &format!("{host}/test/tags:{tag}"), None)
+            .await;
     }
     let client = client_for(&[host.as_str()]);
     let mut tags = client
@@ -265,6 +275,60 @@ async fn basic_auth_registry_needs_the_right_credentials() {
 }
 
 #[tokio::test]
+async fn token_auth_registry_accepts_tokens_from_its_realm() {
+    if !common::real_registry_available() {
+        return;
+    }
+    let tokens = TokenService::start("carol", "t0ken-pw").await;
+    let registry = Registry::start_with(RegistryOptions {
+        token: Some(&tokens.config),
+        ..RegistryOptions::default()
+    })
+    .await;
+    let p = push_images(registry, Some("carol:t0ken-pw")).await;
+    let host = p.registry.host();
+    let target = reference(&format!("{host}/test/multi:v1"));
+
+    let anonymous = client_for(&[host.as_str()]);
+    let denied = anonymous.resolve(&target).await;
+    assert!(
+        matches!(denied, Err(RegistryError::Unauthorized { .. })),
+        "{denied:?}"
+    );
+
+    let client = Client::with_credentials(
+        test_config(&[host.as_str()]),
+        Arc::new(StaticCredentials::new().with(
+            host.clone(),
+            Credential::Basic {
+                username: "carol".into(),
+                password: Secret::new("t0ken-pw"),
+            },
+        )),
+    )
+    .unwrap();
+    let before = tokens.issued.load(Ordering::SeqCst);
+    assert_eq!(
+        client.resolve(&target).await.unwrap().digest,
+        digest(&p.index)
+    );
+    assert_eq!(
+        client
+            .platform_digest(&target, "linux/amd64")
+            .await
+            .unwrap(),
+        digest(&p.amd64)
+    );
+    let pinned = reference(&format!("{host}/test/multi@{}", p.arm64));
+    assert_eq!(
+        client.fetch_manifest(&pinned).await.unwrap().digest,
+        digest(&p.arm64)
+    );
+    // One token for the repository's pull scope, reused for every later request.
+    assert_eq!(tokens.issued.load(Ordering::SeqCst) - before, 1);
+}
+
+#[tokio::test]
 async fn nothing_listening_is_unreachable_quickly() {
     let port = common::free_port();
     let host = format!("127.0.0.1:{port}");
@@ -323,7 +387,7 @@ async fn tls_registry_is_trusted_through_an_extra_ca_certificate() {
     let mut layout = Layout::new();
     let image = layout.image("amd64", "tls");
     layout.tag("t", &image);
-    layout.push("t", &format!("{host}/test/tls:v1"), None);
+    layout.push("t", &format!("{host}/test/tls:v1"), None).await;
     let target = reference(&format!("{host}/test/tls:v1"));
 
     let untrusting = client_for(&[]);

@@ -160,7 +160,7 @@ impl Registry {
 pub struct RegistryOptions<'a> {
     pub htpasswd: Option<(&'a str, &'a str)>,
     pub tls: Option<&'a TestPki>,
-    pub token: Option<TokenAuthConfig>,
+    pub token: Option<&'a TokenAuthConfig>,
 }
 
 /// The registry's `auth.token` settings.
@@ -385,9 +385,11 @@ impl Layout {
     }
 
     /// `skopeo copy --all --preserve-digests` of `tag` to `docker://host/repo:dest_tag`.
-    pub fn push(&self, tag: &str, destination: &str, creds: Option<&str>) {
-        let mut cmd = Command::new(SKOPEO_BIN);
-        cmd.args([
+    /// Async, so in-process servers (a token service) keep answering on the same runtime.
+    pub async fn push(&self, tag: &str, destination: &str, creds: Option<&str>) {
+        let mut cmd = tokio::process::Command::new(SKOPEO_BIN);
+        cmd.kill_on_drop(true).args([
+            "--command-timeout=60s",
             "copy",
             "--quiet",
             "--all",
@@ -399,7 +401,7 @@ impl Layout {
         }
         cmd.arg(format!("oci:{}:{tag}", self.dir.path().display()))
             .arg(format!("docker://{destination}"));
-        let out = cmd.output().unwrap();
+        let out = cmd.output().await.unwrap();
         assert!(
             out.status.success(),
             "skopeo copy to {destination} failed: {}",
@@ -598,4 +600,188 @@ pub async fn forward(upstream: &str, request: HttpRequest) -> HttpResponse {
     }
     response.body = answer.bytes().await.unwrap().to_vec();
     response
+}
+
+/// Base64 of `bytes`: standard with padding, or URL-safe without (as JWS wants).
+pub fn base64(bytes: &[u8], url_safe: bool) -> String {
+    let alphabet: &[u8; 64] = if url_safe {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    } else {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    };
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..=chunk.len() {
+            out.push(alphabet[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+        if !url_safe {
+            for _ in chunk.len()..3 {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A token service as the distribution token spec describes it: hands out ES256 JWTs signed with
+/// a throwaway key whose self-signed certificate the registry trusts. Basic `user:password` gets
+/// the actions it asks for; anyone else gets a token with no access.
+pub struct TokenService {
+    pub server: FakeServer,
+    pub config: TokenAuthConfig,
+    pub issued: Arc<std::sync::atomic::AtomicUsize>,
+    _dir: tempfile::TempDir,
+}
+
+impl TokenService {
+    pub async fn start(user: &str, password: &str) -> TokenService {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        openssl(
+            d,
+            &[
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+                "sign.pem",
+            ],
+        );
+        openssl(
+            d,
+            &[
+                "pkcs8", "-topk8", "-nocrypt", "-in", "sign.pem", "-outform", "DER", "-out",
+                "sign.p8",
+            ],
+        );
+        openssl(
+            d,
+            &[
+                "req",
+                "-x509",
+                "-new",
+                "-key",
+                "sign.pem",
+                "-subj",
+                "/CN=tagwarden test token signer",
+                "-days",
+                "2",
+                "-out",
+                "sign.crt",
+            ],
+        );
+        openssl(
+            d,
+            &[
+                "x509", "-in", "sign.crt", "-outform", "DER", "-out", "sign.der",
+            ],
+        );
+        let pkcs8 = std::fs::read(d.join("sign.p8")).unwrap();
+        let cert_der = std::fs::read(d.join("sign.der")).unwrap();
+        let rng = ring::rand::SystemRandom::new();
+        let key = Arc::new(
+            ring::signature::EcdsaKeyPair::from_pkcs8(
+                &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                &pkcs8,
+                &rng,
+            )
+            .unwrap(),
+        );
+        let x5c = base64(&cert_der, false);
+        let expected_auth = format!(
+            "Basic {}",
+            base64(format!("{user}:{password}").as_bytes(), false)
+        );
+        let issued = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = issued.clone();
+        let service = "tagwarden-test-registry".to_string();
+        let issuer = "tagwarden-test-issuer".to_string();
+        let (svc, iss) = (service.clone(), issuer.clone());
+        let server = FakeServer::start(handler(move |request| {
+            let (key, x5c, expected_auth) = (key.clone(), x5c.clone(), expected_auth.clone());
+            let (service, issuer) = (svc.clone(), iss.clone());
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                let query = request.target.split_once('?').map(|(_, q)| q).unwrap_or("");
+                let mut scopes = Vec::new();
+                let mut asked_service = String::new();
+                for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+                    match k.as_ref() {
+                        "scope" => scopes.push(v.to_string()),
+                        "service" => asked_service = v.to_string(),
+                        _ => {}
+                    }
+                }
+                if asked_service != service {
+                    return HttpResponse::new(400);
+                }
+                let authorised = request.header("Authorization") == Some(expected_auth.as_str());
+                let access: Vec<serde_json::Value> = if authorised {
+                    scopes
+                        .iter()
+                        .filter_map(|s| {
+                            let mut parts = s.splitn(3, ':');
+                            let (t, name, actions) = (parts.next()?, parts.next()?, parts.next()?);
+                            Some(json!({"type": t, "name": name, "actions": actions.split(',').collect::<Vec<_>>()}))
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs();
+                let header = json!({"typ": "JWT", "alg": "ES256", "x5c": [x5c]});
+                let claims = json!({
+                    "iss": issuer, "sub": if authorised { "user" } else { "" }, "aud": service,
+                    "exp": now + 300, "nbf": now - 10, "iat": now, "jti": format!("t{now}"),
+                    "access": access,
+                });
+                let signing_input = format!(
+                    "{}.{}",
+                    base64(&serde_json::to_vec(&header).unwrap(), true),
+                    base64(&serde_json::to_vec(&claims).unwrap(), true)
+                );
+                let signature = key
+                    .sign(&ring::rand::SystemRandom::new(), signing_input.as_bytes())
+                    .unwrap();
+                let token = format!("{signing_input}.{}", base64(signature.as_ref(), true));
+                HttpResponse::new(200)
+                    .header("Content-Type", "application/json")
+                    .body(serde_json::to_vec(&json!({"token": token, "expires_in": 300})).unwrap())
+            }
+        }))
+        .await;
+        let config = TokenAuthConfig {
+            realm: format!("http://{}/token", server.host()),
+            service,
+            issuer,
+            root_cert: d.join("sign.crt"),
+        };
+        TokenService {
+            server,
+            config,
+            issued,
+            _dir: dir,
+        }
+    }
+}
+
+#[test]
+fn base64_matches_known_answers() {
+    assert_eq!(base64(b"", false), "");
+    assert_eq!(base64(b"f", false), "Zg==");
+    assert_eq!(base64(b"fo", false), "Zm8=");
+    assert_eq!(base64(b"foo", false), "Zm9v");
+    assert_eq!(base64(b"bob:pa55", false), "Ym9iOnBhNTU=");
+    assert_eq!(base64(&[0xfb, 0xff], true), "-_8");
 }
