@@ -276,7 +276,7 @@ async fn basic_auth_registry_needs_the_right_credentials() {
 
 #[tokio::test]
 async fn token_auth_registry_accepts_tokens_from_its_realm() {
-    if !common::real_registry_available() {
+    if !common::real_registry_and_openssl_available() {
         return;
     }
     let tokens = TokenService::start("carol", "t0ken-pw").await;
@@ -374,7 +374,7 @@ async fn plain_http_registry_not_listed_as_insecure_is_a_tls_error() {
 
 #[tokio::test]
 async fn tls_registry_is_trusted_through_an_extra_ca_certificate() {
-    if !common::real_registry_available() {
+    if !common::real_registry_and_openssl_available() {
         return;
     }
     let pki = TestPki::new();
@@ -438,6 +438,36 @@ async fn rate_limit_is_retried_after_the_asked_delay() {
     assert_eq!(resolved.digest, digest(&p.index));
     assert!(started.elapsed() >= Duration::from_millis(900));
     assert_eq!(seen.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_registry_that_never_answers_times_out() {
+    let server = FakeServer::start(handler(|_| async {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        HttpResponse::new(200)
+    }))
+    .await;
+    let client = Client::new(ClientConfig {
+        timeout: Duration::from_millis(300),
+        retries: 1,
+        ..test_config(&[server.host().as_str()])
+    })
+    .unwrap();
+    let started = Instant::now();
+    let result = client
+        .resolve(&reference(&format!("{}/test/x:v1", server.host())))
+        .await;
+    match &result {
+        Err(RegistryError::Unreachable { cause, .. }) => {
+            assert!(cause.contains("timed out"), "{cause}");
+        }
+        other => panic!("expected Unreachable, got {other:?}"),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]

@@ -39,6 +39,28 @@ pub fn real_registry_available() -> bool {
     false
 }
 
+/// True when the real registry, skopeo and the openssl CLI (for certificates and token keys) are
+/// here; skips loudly or fails like [`real_registry_available`].
+pub fn real_registry_and_openssl_available() -> bool {
+    if !real_registry_available() {
+        return false;
+    }
+    let found = Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if found {
+        return true;
+    }
+    if std::env::var_os("TAGWARDEN_REQUIRE_REGISTRY").is_some() {
+        panic!("TAGWARDEN_REQUIRE_REGISTRY is set but the openssl CLI is missing");
+    }
+    eprintln!(
+        "\n!!!!!!!! SKIPPING TLS/token test: openssl CLI missing (apt-get install openssl) !!!!!!!!\n"
+    );
+    false
+}
+
 pub fn free_port() -> u16 {
     StdListener::bind("127.0.0.1:0")
         .unwrap()
