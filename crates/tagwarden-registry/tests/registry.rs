@@ -584,6 +584,27 @@ async fn without_a_digest_header_resolve_hashes_the_body() {
     assert_eq!(resolved.media_type, OCI_MANIFEST);
 }
 
+#[tokio::test]
+async fn a_registry_refusing_head_is_asked_with_get() {
+    let server = FakeServer::start(handler(|request| async move {
+        if request.method == "HEAD" {
+            return HttpResponse::new(405);
+        }
+        HttpResponse::new(200)
+            .header("Content-Type", "application/json")
+            .body(SOME_MANIFEST)
+    }))
+    .await;
+    let client = client_for(&[server.host().as_str()]);
+    let resolved = client
+        .resolve(&reference(&format!("{}/test/x:v1", server.host())))
+        .await
+        .unwrap();
+    assert_eq!(resolved.digest, digest(&digest_of(SOME_MANIFEST)));
+    // The media type comes from the manifest when the header is generic.
+    assert_eq!(resolved.media_type, OCI_MANIFEST);
+}
+
 /// A fake registry that wants a bearer token from its own `/token` endpoint, which hands out
 /// `good-token` for the right service and scope (and, if given, the right Basic credentials).
 struct BearerRegistry {

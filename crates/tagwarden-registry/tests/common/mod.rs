@@ -103,9 +103,9 @@ impl Registry {
 
     pub async fn start_with(options: RegistryOptions<'_>) -> Registry {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
+        // Port 0, read back from the log: no race with other tests for a free port.
         let mut config = format!(
-            "version: 0.1\nlog: {{level: error}}\nstorage:\n  filesystem: {{rootdirectory: {}}}\n  delete: {{enabled: true}}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            "version: 0.1\nlog: {{level: info}}\nstorage:\n  filesystem: {{rootdirectory: {}}}\n  delete: {{enabled: true}}\nhttp:\n  addr: 127.0.0.1:0\n",
             dir.path().join("data").display()
         );
         if let Some(tls) = options.tls {
@@ -137,8 +137,9 @@ impl Registry {
         }
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, config).unwrap();
-        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-        let child = Command::new(REGISTRY_BIN)
+        let log_path = dir.path().join("registry.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let mut child = Command::new(REGISTRY_BIN)
             .arg("serve")
             .arg(&config_path)
             .stdin(Stdio::null())
@@ -146,6 +147,26 @@ impl Registry {
             .stderr(log)
             .spawn()
             .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let port = loop {
+            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let port = text
+                .split("listening on 127.0.0.1:")
+                .nth(1)
+                .and_then(|rest| {
+                    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                    digits.parse::<u16>().ok()
+                });
+            if let Some(port) = port {
+                break port;
+            }
+            let exited = child.try_wait().unwrap();
+            if exited.is_some() || Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("registry did not start ({exited:?}): {text}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
         let registry = Registry { port, child, dir };
         let scheme = if options.tls.is_some() {
             "https"
@@ -157,7 +178,6 @@ impl Registry {
             .tls_danger_accept_invalid_certs(true)
             .build()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             let answer = http
                 .get(format!("{scheme}://127.0.0.1:{port}/v2/"))
