@@ -161,6 +161,71 @@ async fn resolves_tags_fetches_verified_manifests_and_picks_platforms() {
 }
 
 #[tokio::test]
+async fn docker_manifest_lists_resolve_and_pick_variants() {
+    if !common::real_registry_available() {
+        return;
+    }
+    let registry = Registry::start(None).await;
+    let host = registry.host();
+    let repo = "test/docker-list";
+    let mut children = Vec::new();
+    for (arch, variant) in [("amd64", None), ("arm", Some("v6")), ("arm", Some("v7"))] {
+        let (digest, size) = common::push_docker_image(&host, repo, arch, variant).await;
+        let mut platform = serde_json::json!({"os": "linux", "architecture": arch});
+        if let Some(v) = variant {
+            platform["variant"] = v.into();
+        }
+        children.push(serde_json::json!({
+            "mediaType": common::DOCKER_MANIFEST, "size": size, "digest": digest, "platform": platform,
+        }));
+    }
+    let list = serde_json::to_vec_pretty(&serde_json::json!({
+        "schemaVersion": 2, "mediaType": common::DOCKER_MANIFEST_LIST, "manifests": children,
+    }))
+    .unwrap();
+    let list_digest =
+        common::put_manifest(&host, repo, "1.0", common::DOCKER_MANIFEST_LIST, &list).await;
+
+    let client = client_for(&[host.as_str()]);
+    let target = reference(&format!("{host}/{repo}:1.0"));
+    let resolved = client.resolve(&target).await.unwrap();
+    assert_eq!(resolved.digest, digest(&list_digest));
+    assert_eq!(
+        resolved.media_type,
+        tagwarden_registry::DOCKER_MANIFEST_LIST
+    );
+    assert!(resolved.is_index);
+    let child = |i: usize| digest(children[i]["digest"].as_str().unwrap());
+    assert_eq!(
+        client
+            .platform_digest(&target, "linux/arm/v7")
+            .await
+            .unwrap(),
+        child(2)
+    );
+    assert_eq!(
+        client
+            .platform_digest(&target, "linux/arm/v6")
+            .await
+            .unwrap(),
+        child(1)
+    );
+    assert_eq!(
+        client
+            .platform_digest(&target, "linux/amd64")
+            .await
+            .unwrap(),
+        child(0)
+    );
+    let amd64 = client
+        .resolve(&reference(&format!("{host}/{repo}@{}", child(0))))
+        .await
+        .unwrap();
+    assert_eq!(amd64.media_type, tagwarden_registry::DOCKER_MANIFEST);
+    assert!(!amd64.is_index);
+}
+
+#[tokio::test]
 async fn missing_tags_repositories_and_digests_are_not_found() {
     if !common::real_registry_available() {
         return;

@@ -827,3 +827,85 @@ fn base64_matches_known_answers() {
     assert_eq!(base64(b"bob:pa55", false), "Ym9iOnBhNTU=");
     assert_eq!(base64(&[0xfb, 0xff], true), "-_8");
 }
+
+/// Pushes a blob over the distribution API (monolithic upload); returns its digest.
+pub async fn upload_blob(host: &str, repository: &str, bytes: &[u8]) -> String {
+    let http = plain_http();
+    let digest = digest_of(bytes);
+    let started = http
+        .post(format!("http://{host}/v2/{repository}/blobs/uploads/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status().as_u16(), 202, "blob upload start");
+    let location = started.headers()["location"].to_str().unwrap().to_string();
+    let mut url = reqwest::Url::parse(&format!("http://{host}/"))
+        .unwrap()
+        .join(&location)
+        .unwrap();
+    url.query_pairs_mut().append_pair("digest", &digest);
+    let done = http
+        .put(url)
+        .header("Content-Type", "application/octet-stream")
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status().as_u16(), 201, "blob upload finish");
+    digest
+}
+
+/// Pushes a manifest of `media_type` under `reference` (a tag or digest); returns its digest.
+pub async fn put_manifest(
+    host: &str,
+    repository: &str,
+    reference: &str,
+    media_type: &str,
+    bytes: &[u8],
+) -> String {
+    let answer = plain_http()
+        .put(format!(
+            "http://{host}/v2/{repository}/manifests/{reference}"
+        ))
+        .header("Content-Type", media_type)
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status().as_u16();
+    assert_eq!(status, 201, "manifest put: {:?}", answer.text().await);
+    digest_of(bytes)
+}
+
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// Pushes a Docker schema 2 image for `arch`/`variant` (by digest) and returns the manifest's
+/// digest and size.
+pub async fn push_docker_image(
+    host: &str,
+    repository: &str,
+    arch: &str,
+    variant: Option<&str>,
+) -> (String, usize) {
+    let layer = vec![0u8; 1024];
+    let layer_digest = upload_blob(host, repository, &layer).await;
+    let config = serde_json::to_vec(&json!({
+        "architecture": arch, "variant": variant, "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
+    }))
+    .unwrap();
+    let config_digest = upload_blob(host, repository, &config).await;
+    let manifest = serde_json::to_vec_pretty(&json!({
+        "schemaVersion": 2,
+        "mediaType": DOCKER_MANIFEST,
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
+                   "size": config.len(), "digest": config_digest},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar",
+                    "size": layer.len(), "digest": layer_digest}],
+    }))
+    .unwrap();
+    let digest = digest_of(&manifest);
+    put_manifest(host, repository, &digest, DOCKER_MANIFEST, &manifest).await;
+    (digest, manifest.len())
+}
