@@ -347,6 +347,11 @@ impl Client {
                 &pull_scope(reference),
             )
             .await?;
+        // Some proxies and mirrors refuse HEAD; GET gets the same answer, at the cost of the body.
+        if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+            drop(response);
+            return self.resolve_by_get(endpoint, reference).await;
+        }
         if !response.status().is_success() {
             return Err(status_error(
                 endpoint,
@@ -375,15 +380,21 @@ impl Client {
                     media_type,
                 })
             }
-            _ => {
-                let fetched = self.fetch_in(endpoint, reference).await?;
-                Ok(Resolved {
-                    is_index: fetched.is_index(),
-                    digest: fetched.digest,
-                    media_type: fetched.media_type,
-                })
-            }
+            _ => self.resolve_by_get(endpoint, reference).await,
         }
+    }
+
+    async fn resolve_by_get(
+        &self,
+        endpoint: &Endpoint,
+        reference: &Reference,
+    ) -> Result<Resolved, RegistryError> {
+        let fetched = self.fetch_in(endpoint, reference).await?;
+        Ok(Resolved {
+            is_index: fetched.is_index(),
+            digest: fetched.digest,
+            media_type: fetched.media_type,
+        })
     }
 
     async fn fetch_in(

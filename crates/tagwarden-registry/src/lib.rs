@@ -3,8 +3,20 @@
 //! digest, pick a platform out of an index, list a repository's tags.
 //!
 //! It knows nothing of files: it takes [`tagwarden_reference::Reference`] values. Credentials come
-//! from a [`Credentials`] provider; they and the bearer tokens obtained with them are [`Secret`]s
-//! and never appear in `Debug` output or errors.
+//! from a [`Credentials`] provider, asked by the registry host as references write it (`docker.io`
+//! for Docker Hub, whose API is reached at `registry-1.docker.io`); they and the bearer tokens
+//! obtained with them are [`Secret`]s and never appear in `Debug` output or errors.
+//!
+//! - One connection pool for all registries; a concurrency limit per registry.
+//! - HTTPS with verified certificates (system roots plus any extra CA), except for hosts listed
+//!   as insecure, which get plain HTTP.
+//! - Retries with exponential backoff on connection errors, timeouts, 429 and 5xx, honouring
+//!   `Retry-After` up to a cap.
+//! - Bearer tokens (anonymous, Basic, or identity-token exchange) cached per registry and scope.
+//! - Manifests are hashed and compared with the digest asked for and the digest announced.
+//!
+//! TLS uses rustls with the ring provider, installed as the process default on first use when no
+//! other provider is.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {

@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{
-    FakeServer, HttpResponse, Layout, Registry, RegistryOptions, TestPki, digest_of, handler,
+    FakeServer, HttpResponse, Layout, Registry, RegistryOptions, TestPki, TokenService, digest_of,
+    handler,
 };
 use tagwarden_reference::{Digest, Reference};
 use tagwarden_registry::{
@@ -52,8 +53,15 @@ struct Pushed {
 }
 
 async fn registry_with_images(htpasswd: Option<(&str, &str)>) -> Pushed {
-    let registry = Registry::start(htpasswd).await;
     let creds = htpasswd.map(|(u, p)| format!("{u}:{p}"));
+    let options = RegistryOptions {
+        htpasswd,
+        ..RegistryOptions::default()
+    };
+    push_images(Registry::start_with(options).await, creds.as_deref()).await
+}
+
+async fn push_images(registry: Registry, creds: Option<&str>) -> Pushed {
     let mut layout = Layout::new();
     let single = layout.image("amd64", "single");
     layout.tag("single", &single);
@@ -62,12 +70,12 @@ async fn registry_with_images(htpasswd: Option<(&str, &str)>) -> Pushed {
     let index = layout.index(&[(&amd64, "amd64"), (&arm64, "arm64")]);
     layout.tag("multi", &index);
     let host = registry.host();
-    layout.push(
-        "single",
-        &format!("{host}/test/single:v1"),
-        creds.as_deref(),
-    );
-    layout.push("multi", &format!("{host}/test/multi:v1"), creds.as_deref());
+    layout
+        .push("single", &format!("{host}/test/single:v1"), creds)
+        .await;
+    layout
+        .push("multi", &format!("{host}/test/multi:v1"), creds)
+        .await;
     Pushed {
         registry,
         single: single.digest,
@@ -153,6 +161,71 @@ async fn resolves_tags_fetches_verified_manifests_and_picks_platforms() {
 }
 
 #[tokio::test]
+async fn docker_manifest_lists_resolve_and_pick_variants() {
+    if !common::real_registry_available() {
+        return;
+    }
+    let registry = Registry::start(None).await;
+    let host = registry.host();
+    let repo = "test/docker-list";
+    let mut children = Vec::new();
+    for (arch, variant) in [("amd64", None), ("arm", Some("v6")), ("arm", Some("v7"))] {
+        let (digest, size) = common::push_docker_image(&host, repo, arch, variant).await;
+        let mut platform = serde_json::json!({"os": "linux", "architecture": arch});
+        if let Some(v) = variant {
+            platform["variant"] = v.into();
+        }
+        children.push(serde_json::json!({
+            "mediaType": common::DOCKER_MANIFEST, "size": size, "digest": digest, "platform": platform,
+        }));
+    }
+    let list = serde_json::to_vec_pretty(&serde_json::json!({
+        "schemaVersion": 2, "mediaType": common::DOCKER_MANIFEST_LIST, "manifests": children,
+    }))
+    .unwrap();
+    let list_digest =
+        common::put_manifest(&host, repo, "1.0", common::DOCKER_MANIFEST_LIST, &list).await;
+
+    let client = client_for(&[host.as_str()]);
+    let target = reference(&format!("{host}/{repo}:1.0"));
+    let resolved = client.resolve(&target).await.unwrap();
+    assert_eq!(resolved.digest, digest(&list_digest));
+    assert_eq!(
+        resolved.media_type,
+        tagwarden_registry::DOCKER_MANIFEST_LIST
+    );
+    assert!(resolved.is_index);
+    let child = |i: usize| digest(children[i]["digest"].as_str().unwrap());
+    assert_eq!(
+        client
+            .platform_digest(&target, "linux/arm/v7")
+            .await
+            .unwrap(),
+        child(2)
+    );
+    assert_eq!(
+        client
+            .platform_digest(&target, "linux/arm/v6")
+            .await
+            .unwrap(),
+        child(1)
+    );
+    assert_eq!(
+        client
+            .platform_digest(&target, "linux/amd64")
+            .await
+            .unwrap(),
+        child(0)
+    );
+    let amd64 = client
+        .resolve(&reference(&format!("{host}/{repo}@{}", child(0))))
+        .await
+        .unwrap();
+    assert_eq!(amd64.media_type, tagwarden_registry::DOCKER_MANIFEST);
+    assert!(!amd64.is_index);
+}
+
+#[tokio::test]
 async fn missing_tags_repositories_and_digests_are_not_found() {
     if !common::real_registry_available() {
         return;
@@ -187,7 +260,9 @@ async fn lists_tags() {
     let image = layout.image("amd64", "tags");
     layout.tag("t", &image);
     for tag in ["1.0", "1.1", "latest"] {
-        layout.push("t", &format!("{host}/test/tags:{tag}"), None);
+        layout
+            .push("t", &format!("{host}/test/tags:{tag}"), None)
+            .await;
     }
     let client = client_for(&[host.as_str()]);
     let mut tags = client
@@ -265,6 +340,60 @@ async fn basic_auth_registry_needs_the_right_credentials() {
 }
 
 #[tokio::test]
+async fn token_auth_registry_accepts_tokens_from_its_realm() {
+    if !common::real_registry_and_openssl_available() {
+        return;
+    }
+    let tokens = TokenService::start("carol", "t0ken-pw").await;
+    let registry = Registry::start_with(RegistryOptions {
+        token: Some(&tokens.config),
+        ..RegistryOptions::default()
+    })
+    .await;
+    let p = push_images(registry, Some("carol:t0ken-pw")).await;
+    let host = p.registry.host();
+    let target = reference(&format!("{host}/test/multi:v1"));
+
+    let anonymous = client_for(&[host.as_str()]);
+    let denied = anonymous.resolve(&target).await;
+    assert!(
+        matches!(denied, Err(RegistryError::Unauthorized { .. })),
+        "{denied:?}"
+    );
+
+    let client = Client::with_credentials(
+        test_config(&[host.as_str()]),
+        Arc::new(StaticCredentials::new().with(
+            host.clone(),
+            Credential::Basic {
+                username: "carol".into(),
+                password: Secret::new("t0ken-pw"),
+            },
+        )),
+    )
+    .unwrap();
+    let before = tokens.issued.load(Ordering::SeqCst);
+    assert_eq!(
+        client.resolve(&target).await.unwrap().digest,
+        digest(&p.index)
+    );
+    assert_eq!(
+        client
+            .platform_digest(&target, "linux/amd64")
+            .await
+            .unwrap(),
+        digest(&p.amd64)
+    );
+    let pinned = reference(&format!("{host}/test/multi@{}", p.arm64));
+    assert_eq!(
+        client.fetch_manifest(&pinned).await.unwrap().digest,
+        digest(&p.arm64)
+    );
+    // One token for the repository's pull scope, reused for every later request.
+    assert_eq!(tokens.issued.load(Ordering::SeqCst) - before, 1);
+}
+
+#[tokio::test]
 async fn nothing_listening_is_unreachable_quickly() {
     let port = common::free_port();
     let host = format!("127.0.0.1:{port}");
@@ -310,7 +439,7 @@ async fn plain_http_registry_not_listed_as_insecure_is_a_tls_error() {
 
 #[tokio::test]
 async fn tls_registry_is_trusted_through_an_extra_ca_certificate() {
-    if !common::real_registry_available() {
+    if !common::real_registry_and_openssl_available() {
         return;
     }
     let pki = TestPki::new();
@@ -323,7 +452,7 @@ async fn tls_registry_is_trusted_through_an_extra_ca_certificate() {
     let mut layout = Layout::new();
     let image = layout.image("amd64", "tls");
     layout.tag("t", &image);
-    layout.push("t", &format!("{host}/test/tls:v1"), None);
+    layout.push("t", &format!("{host}/test/tls:v1"), None).await;
     let target = reference(&format!("{host}/test/tls:v1"));
 
     let untrusting = client_for(&[]);
@@ -374,6 +503,36 @@ async fn rate_limit_is_retried_after_the_asked_delay() {
     assert_eq!(resolved.digest, digest(&p.index));
     assert!(started.elapsed() >= Duration::from_millis(900));
     assert_eq!(seen.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn a_registry_that_never_answers_times_out() {
+    let server = FakeServer::start(handler(|_| async {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        HttpResponse::new(200)
+    }))
+    .await;
+    let client = Client::new(ClientConfig {
+        timeout: Duration::from_millis(300),
+        retries: 1,
+        ..test_config(&[server.host().as_str()])
+    })
+    .unwrap();
+    let started = Instant::now();
+    let result = client
+        .resolve(&reference(&format!("{}/test/x:v1", server.host())))
+        .await;
+    match &result {
+        Err(RegistryError::Unreachable { cause, .. }) => {
+            assert!(cause.contains("timed out"), "{cause}");
+        }
+        other => panic!("expected Unreachable, got {other:?}"),
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -487,6 +646,27 @@ async fn without_a_digest_header_resolve_hashes_the_body() {
         .await
         .unwrap();
     assert_eq!(resolved.digest, digest(&digest_of(SOME_MANIFEST)));
+    assert_eq!(resolved.media_type, OCI_MANIFEST);
+}
+
+#[tokio::test]
+async fn a_registry_refusing_head_is_asked_with_get() {
+    let server = FakeServer::start(handler(|request| async move {
+        if request.method == "HEAD" {
+            return HttpResponse::new(405);
+        }
+        HttpResponse::new(200)
+            .header("Content-Type", "application/json")
+            .body(SOME_MANIFEST)
+    }))
+    .await;
+    let client = client_for(&[server.host().as_str()]);
+    let resolved = client
+        .resolve(&reference(&format!("{}/test/x:v1", server.host())))
+        .await
+        .unwrap();
+    assert_eq!(resolved.digest, digest(&digest_of(SOME_MANIFEST)));
+    // The media type comes from the manifest when the header is generic.
     assert_eq!(resolved.media_type, OCI_MANIFEST);
 }
 

@@ -39,6 +39,28 @@ pub fn real_registry_available() -> bool {
     false
 }
 
+/// True when the real registry, skopeo and the openssl CLI (for certificates and token keys) are
+/// here; skips loudly or fails like [`real_registry_available`].
+pub fn real_registry_and_openssl_available() -> bool {
+    if !real_registry_available() {
+        return false;
+    }
+    let found = Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if found {
+        return true;
+    }
+    if std::env::var_os("TAGWARDEN_REQUIRE_REGISTRY").is_some() {
+        panic!("TAGWARDEN_REQUIRE_REGISTRY is set but the openssl CLI is missing");
+    }
+    eprintln!(
+        "\n!!!!!!!! SKIPPING TLS/token test: openssl CLI missing (apt-get install openssl) !!!!!!!!\n"
+    );
+    false
+}
+
 pub fn free_port() -> u16 {
     StdListener::bind("127.0.0.1:0")
         .unwrap()
@@ -81,9 +103,9 @@ impl Registry {
 
     pub async fn start_with(options: RegistryOptions<'_>) -> Registry {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
+        // Port 0, read back from the log: no race with other tests for a free port.
         let mut config = format!(
-            "version: 0.1\nlog: {{level: error}}\nstorage:\n  filesystem: {{rootdirectory: {}}}\n  delete: {{enabled: true}}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            "version: 0.1\nlog: {{level: info}}\nstorage:\n  filesystem: {{rootdirectory: {}}}\n  delete: {{enabled: true}}\nhttp:\n  addr: 127.0.0.1:0\n",
             dir.path().join("data").display()
         );
         if let Some(tls) = options.tls {
@@ -115,8 +137,9 @@ impl Registry {
         }
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, config).unwrap();
-        let log = std::fs::File::create(dir.path().join("registry.log")).unwrap();
-        let child = Command::new(REGISTRY_BIN)
+        let log_path = dir.path().join("registry.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let mut child = Command::new(REGISTRY_BIN)
             .arg("serve")
             .arg(&config_path)
             .stdin(Stdio::null())
@@ -124,6 +147,26 @@ impl Registry {
             .stderr(log)
             .spawn()
             .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let port = loop {
+            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let port = text
+                .split("listening on 127.0.0.1:")
+                .nth(1)
+                .and_then(|rest| {
+                    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                    digits.parse::<u16>().ok()
+                });
+            if let Some(port) = port {
+                break port;
+            }
+            let exited = child.try_wait().unwrap();
+            if exited.is_some() || Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("registry did not start ({exited:?}): {text}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
         let registry = Registry { port, child, dir };
         let scheme = if options.tls.is_some() {
             "https"
@@ -135,7 +178,6 @@ impl Registry {
             .tls_danger_accept_invalid_certs(true)
             .build()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             let answer = http
                 .get(format!("{scheme}://127.0.0.1:{port}/v2/"))
@@ -160,7 +202,7 @@ impl Registry {
 pub struct RegistryOptions<'a> {
     pub htpasswd: Option<(&'a str, &'a str)>,
     pub tls: Option<&'a TestPki>,
-    pub token: Option<TokenAuthConfig>,
+    pub token: Option<&'a TokenAuthConfig>,
 }
 
 /// The registry's `auth.token` settings.
@@ -385,9 +427,11 @@ impl Layout {
     }
 
     /// `skopeo copy --all --preserve-digests` of `tag` to `docker://host/repo:dest_tag`.
-    pub fn push(&self, tag: &str, destination: &str, creds: Option<&str>) {
-        let mut cmd = Command::new(SKOPEO_BIN);
-        cmd.args([
+    /// Async, so in-process servers (a token service) keep answering on the same runtime.
+    pub async fn push(&self, tag: &str, destination: &str, creds: Option<&str>) {
+        let mut cmd = tokio::process::Command::new(SKOPEO_BIN);
+        cmd.kill_on_drop(true).args([
+            "--command-timeout=60s",
             "copy",
             "--quiet",
             "--all",
@@ -399,7 +443,7 @@ impl Layout {
         }
         cmd.arg(format!("oci:{}:{tag}", self.dir.path().display()))
             .arg(format!("docker://{destination}"));
-        let out = cmd.output().unwrap();
+        let out = cmd.output().await.unwrap();
         assert!(
             out.status.success(),
             "skopeo copy to {destination} failed: {}",
@@ -598,4 +642,270 @@ pub async fn forward(upstream: &str, request: HttpRequest) -> HttpResponse {
     }
     response.body = answer.bytes().await.unwrap().to_vec();
     response
+}
+
+/// Base64 of `bytes`: standard with padding, or URL-safe without (as JWS wants).
+pub fn base64(bytes: &[u8], url_safe: bool) -> String {
+    let alphabet: &[u8; 64] = if url_safe {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    } else {
+        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    };
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..=chunk.len() {
+            out.push(alphabet[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+        if !url_safe {
+            for _ in chunk.len()..3 {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A token service as the distribution token spec describes it: hands out ES256 JWTs signed with
+/// a throwaway key whose self-signed certificate the registry trusts. Basic `user:password` gets
+/// the actions it asks for; anyone else gets a token with no access.
+pub struct TokenService {
+    pub server: FakeServer,
+    pub config: TokenAuthConfig,
+    pub issued: Arc<std::sync::atomic::AtomicUsize>,
+    _dir: tempfile::TempDir,
+}
+
+impl TokenService {
+    pub async fn start(user: &str, password: &str) -> TokenService {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        openssl(
+            d,
+            &[
+                "genpkey",
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+                "-out",
+                "sign.pem",
+            ],
+        );
+        openssl(
+            d,
+            &[
+                "pkcs8", "-topk8", "-nocrypt", "-in", "sign.pem", "-outform", "DER", "-out",
+                "sign.p8",
+            ],
+        );
+        openssl(
+            d,
+            &[
+                "req",
+                "-x509",
+                "-new",
+                "-key",
+                "sign.pem",
+                "-subj",
+                "/CN=tagwarden test token signer",
+                "-days",
+                "2",
+                "-out",
+                "sign.crt",
+            ],
+        );
+        openssl(
+            d,
+            &[
+                "x509", "-in", "sign.crt", "-outform", "DER", "-out", "sign.der",
+            ],
+        );
+        let pkcs8 = std::fs::read(d.join("sign.p8")).unwrap();
+        let cert_der = std::fs::read(d.join("sign.der")).unwrap();
+        let rng = ring::rand::SystemRandom::new();
+        let key = Arc::new(
+            ring::signature::EcdsaKeyPair::from_pkcs8(
+                &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                &pkcs8,
+                &rng,
+            )
+            .unwrap(),
+        );
+        let x5c = base64(&cert_der, false);
+        let expected_auth = format!(
+            "Basic {}",
+            base64(format!("{user}:{password}").as_bytes(), false)
+        );
+        let issued = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = issued.clone();
+        let service = "tagwarden-test-registry".to_string();
+        let issuer = "tagwarden-test-issuer".to_string();
+        let (svc, iss) = (service.clone(), issuer.clone());
+        let server = FakeServer::start(handler(move |request| {
+            let (key, x5c, expected_auth) = (key.clone(), x5c.clone(), expected_auth.clone());
+            let (service, issuer) = (svc.clone(), iss.clone());
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                let query = request.target.split_once('?').map(|(_, q)| q).unwrap_or("");
+                let mut scopes = Vec::new();
+                let mut asked_service = String::new();
+                for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+                    match k.as_ref() {
+                        "scope" => scopes.push(v.to_string()),
+                        "service" => asked_service = v.to_string(),
+                        _ => {}
+                    }
+                }
+                if asked_service != service {
+                    return HttpResponse::new(400);
+                }
+                let authorised = request.header("Authorization") == Some(expected_auth.as_str());
+                let access: Vec<serde_json::Value> = if authorised {
+                    scopes
+                        .iter()
+                        .filter_map(|s| {
+                            let mut parts = s.splitn(3, ':');
+                            let (t, name, actions) = (parts.next()?, parts.next()?, parts.next()?);
+                            Some(json!({"type": t, "name": name, "actions": actions.split(',').collect::<Vec<_>>()}))
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs();
+                let header = json!({"typ": "JWT", "alg": "ES256", "x5c": [x5c]});
+                let claims = json!({
+                    "iss": issuer, "sub": if authorised { "user" } else { "" }, "aud": service,
+                    "exp": now + 300, "nbf": now - 10, "iat": now, "jti": format!("t{now}"),
+                    "access": access,
+                });
+                let signing_input = format!(
+                    "{}.{}",
+                    base64(&serde_json::to_vec(&header).unwrap(), true),
+                    base64(&serde_json::to_vec(&claims).unwrap(), true)
+                );
+                let signature = key
+                    .sign(&ring::rand::SystemRandom::new(), signing_input.as_bytes())
+                    .unwrap();
+                let token = format!("{signing_input}.{}", base64(signature.as_ref(), true));
+                HttpResponse::new(200)
+                    .header("Content-Type", "application/json")
+                    .body(serde_json::to_vec(&json!({"token": token, "expires_in": 300})).unwrap())
+            }
+        }))
+        .await;
+        let config = TokenAuthConfig {
+            realm: format!("http://{}/token", server.host()),
+            service,
+            issuer,
+            root_cert: d.join("sign.crt"),
+        };
+        TokenService {
+            server,
+            config,
+            issued,
+            _dir: dir,
+        }
+    }
+}
+
+#[test]
+fn base64_matches_known_answers() {
+    assert_eq!(base64(b"", false), "");
+    assert_eq!(base64(b"f", false), "Zg==");
+    assert_eq!(base64(b"fo", false), "Zm8=");
+    assert_eq!(base64(b"foo", false), "Zm9v");
+    assert_eq!(base64(b"bob:pa55", false), "Ym9iOnBhNTU=");
+    assert_eq!(base64(&[0xfb, 0xff], true), "-_8");
+}
+
+/// Pushes a blob over the distribution API (monolithic upload); returns its digest.
+pub async fn upload_blob(host: &str, repository: &str, bytes: &[u8]) -> String {
+    let http = plain_http();
+    let digest = digest_of(bytes);
+    let started = http
+        .post(format!("http://{host}/v2/{repository}/blobs/uploads/"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(started.status().as_u16(), 202, "blob upload start");
+    let location = started.headers()["location"].to_str().unwrap().to_string();
+    let mut url = reqwest::Url::parse(&format!("http://{host}/"))
+        .unwrap()
+        .join(&location)
+        .unwrap();
+    url.query_pairs_mut().append_pair("digest", &digest);
+    let done = http
+        .put(url)
+        .header("Content-Type", "application/octet-stream")
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status().as_u16(), 201, "blob upload finish");
+    digest
+}
+
+/// Pushes a manifest of `media_type` under `reference` (a tag or digest); returns its digest.
+pub async fn put_manifest(
+    host: &str,
+    repository: &str,
+    reference: &str,
+    media_type: &str,
+    bytes: &[u8],
+) -> String {
+    let answer = plain_http()
+        .put(format!(
+            "http://{host}/v2/{repository}/manifests/{reference}"
+        ))
+        .header("Content-Type", media_type)
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .unwrap();
+    let status = answer.status().as_u16();
+    assert_eq!(status, 201, "manifest put: {:?}", answer.text().await);
+    digest_of(bytes)
+}
+
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// Pushes a Docker schema 2 image for `arch`/`variant` (by digest) and returns the manifest's
+/// digest and size.
+pub async fn push_docker_image(
+    host: &str,
+    repository: &str,
+    arch: &str,
+    variant: Option<&str>,
+) -> (String, usize) {
+    let layer = vec![0u8; 1024];
+    let layer_digest = upload_blob(host, repository, &layer).await;
+    let config = serde_json::to_vec(&json!({
+        "architecture": arch, "variant": variant, "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
+    }))
+    .unwrap();
+    let config_digest = upload_blob(host, repository, &config).await;
+    let manifest = serde_json::to_vec_pretty(&json!({
+        "schemaVersion": 2,
+        "mediaType": DOCKER_MANIFEST,
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
+                   "size": config.len(), "digest": config_digest},
+        "layers": [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar",
+                    "size": layer.len(), "digest": layer_digest}],
+    }))
+    .unwrap();
+    let digest = digest_of(&manifest);
+    put_manifest(host, repository, &digest, DOCKER_MANIFEST, &manifest).await;
+    (digest, manifest.len())
 }
