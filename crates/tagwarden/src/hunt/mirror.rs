@@ -123,7 +123,7 @@ impl EvidenceSource for Mirror {
                             seen.extend(child_digests(&m.bytes));
                         }
                         for d in seen {
-                            sink.evidence(served(&self.prefix, &r.to_string(), d));
+                            sink.evidence(served(&r.to_string(), d));
                         }
                     }
                     Err(e) => sink.problem(problem(r.to_string(), e.to_string())),
@@ -133,7 +133,7 @@ impl EvidenceSource for Mirror {
             for d in digests {
                 let r = base.with_digest(d.clone());
                 match self.runtime.block_on(self.client.resolve(&r)) {
-                    Ok(_) => sink.evidence(served(&self.prefix, &r.to_string(), d.clone())),
+                    Ok(_) => sink.evidence(served(&r.to_string(), d.clone())),
                     Err(RegistryError::NotFound { .. }) => {}
                     Err(e) => sink.problem(problem(r.to_string(), e.to_string())),
                 }
@@ -143,10 +143,15 @@ impl EvidenceSource for Mirror {
     }
 }
 
-fn served(prefix: &str, reference: &str, digest: Digest) -> Evidence {
+fn served(reference: &str, digest: Digest) -> Evidence {
+    // The repository is the place: the same digest in two repositories is two findings.
+    let location = reference
+        .split_once('@')
+        .map_or(reference, |(name, _)| name)
+        .to_string();
     Evidence {
         source: SourceKind::Registry,
-        location: prefix.to_string(),
+        location,
         line: None,
         timestamp: None,
         host: None,

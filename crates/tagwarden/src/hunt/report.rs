@@ -159,7 +159,7 @@ fn next_steps(md: &mut String, outcome: &Outcome) {
                 Verdict::Compromised | Verdict::Exposed | Verdict::Disputed
             )
         })
-        .filter(|h| h.source != "file")
+        .filter(|h| h.source != "file" && h.source != "registry")
         .map(|h| {
             [
                 h.host.as_deref(),
