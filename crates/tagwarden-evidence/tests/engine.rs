@@ -15,6 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tagwarden_evidence::engine::Engine;
+use tagwarden_evidence::snapshot;
 use tagwarden_evidence::{Collect, EvidenceSource, ImageAction, Observed};
 use tagwarden_reference::Digest;
 
@@ -219,7 +220,7 @@ fn podman_reports_the_pushed_digest_and_the_created_container() {
         Observed::Image {
             action: ImageAction::ContainerCreated,
             reference: Some(remote.clone()),
-            digest: Some(pushed),
+            digest: Some(pushed.clone()),
         }
     );
     assert_eq!(created[0].job.as_deref(), Some("tw-scanner"));
@@ -240,6 +241,57 @@ fn podman_reports_the_pushed_digest_and_the_created_container() {
     // Nothing was changed: the store still has one image and one container.
     let listed = run(podman(dir).args(["ps", "-a", "--format", "{{.Names}}"]));
     assert_eq!(listed.trim(), "tw-scanner");
+
+    // The same store as the snapshots people paste: each must give the pushed digest, except
+    // `ps --format json`, which names the image but not its digest.
+    let snapshots: [(&str, &[&str], ImageAction); 5] = [
+        (
+            "images --digests",
+            &["images", "--digests"],
+            ImageAction::Present,
+        ),
+        (
+            "images --format json",
+            &["images", "--format", "json"],
+            ImageAction::Present,
+        ),
+        (
+            "image inspect",
+            &["image", "inspect", &remote],
+            ImageAction::Present,
+        ),
+        (
+            "ps -a --format json",
+            &["ps", "-a", "--format", "json"],
+            ImageAction::ContainerCreated,
+        ),
+        (
+            "container inspect",
+            &["container", "inspect", "tw-scanner"],
+            ImageAction::ContainerCreated,
+        ),
+    ];
+    for (what, args, action) in snapshots {
+        let expected = (what != "ps -a --format json").then(|| pushed.clone());
+        let text = run(podman(dir).args(args));
+        let parsed = snapshot::parse(what, &text).unwrap_or_else(|e| panic!("{what}: {e}\n{text}"));
+        assert!(parsed.problems.is_empty(), "{what}: {:?}", parsed.problems);
+        let found: Vec<_> = parsed.evidence.iter().map(|e| &e.observed).collect();
+        assert!(
+            found.iter().any(|o| matches!(o,
+                Observed::Image { action: a, digest: d, .. } if *a == action && *d == expected)),
+            "{what}: {found:#?}\n{text}"
+        );
+        if action == ImageAction::ContainerCreated {
+            let e = &parsed.evidence[0];
+            assert_eq!(e.job.as_deref(), Some("tw-scanner"), "{what}");
+            assert_eq!(
+                e.timestamp.map(|t| t.as_second()),
+                Some(at.as_second()),
+                "{what}"
+            );
+        }
+    }
 }
 
 #[test]
