@@ -1,6 +1,7 @@
 //! Snapshots people produce with their tools, recognised by content rather than by name:
 //! `kubectl get pods -A -o json`, `docker inspect` (images or containers, podman's too),
-//! `docker images --digests` (the table or `--format json` lines) and `crictl images -o json`.
+//! `docker images --digests` (the table or `--format json` lines), `docker ps --format json`,
+//! `crictl images -o json` and `crictl ps -a -o json`.
 //! Files may be gzip- or zstd-compressed.
 
 mod crictl;
@@ -276,6 +277,27 @@ mod tests {
         let e = parse("x.txt", "just some text\n").unwrap_err();
         assert!(e.contains("not a recognised snapshot"), "{e}");
         assert!(parse("x", " \n").is_err());
+    }
+
+    #[test]
+    fn hostile_input_is_an_error_not_a_crash() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(
+            parse("deep.json", &deep)
+                .unwrap_err()
+                .contains("recursion limit")
+        );
+        let deep_object = "{\"items\":".repeat(50_000);
+        assert!(parse("deep.json", &deep_object).is_err());
+        assert!(parse("bin", "\u{0}\u{1}\u{fffd}REPOSITORY").is_err());
+        let wide = format!("REPOSITORY  TAG\n{}\n", "x  ".repeat(100_000));
+        let parsed = parse("wide.txt", &wide).unwrap();
+        assert_eq!((parsed.evidence.len(), parsed.problems.len()), (0, 1));
+        // A List whose items are not objects, and pods whose fields have the wrong types.
+        let odd = r#"{"kind":"PodList","items":[1,"x",{"kind":"Pod","metadata":7,
+            "spec":{"containers":"no"},"status":{"containerStatuses":[{"name":5,"imageID":[]}]}}]}"#;
+        let parsed = parse("odd.json", odd).unwrap();
+        assert_eq!(parsed.kind, Some(SourceKind::KubectlSnapshot));
     }
 
     #[test]
