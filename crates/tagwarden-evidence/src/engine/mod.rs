@@ -58,10 +58,12 @@ impl Engine {
         }
     }
 
+    /// The socket's path.
     pub fn socket(&self) -> &Path {
         &self.socket
     }
 
+    /// `podman`, `docker` or the name given.
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -200,6 +202,9 @@ impl EvidenceSource for Engine {
             Ok((list, bytes)) => {
                 stats.bytes += bytes;
                 sink.progress(stats.bytes);
+                if !list.is_array() {
+                    sink.problem(self.problem(format!("{prefix}/images/json: not a JSON array")));
+                }
                 for image in list.as_array().map(Vec::as_slice).unwrap_or_default() {
                     stats.records += 1;
                     index.insert(string(image, "Id"), &strings(image, "RepoDigests"));
@@ -212,6 +217,11 @@ impl EvidenceSource for Engine {
             Ok((list, bytes)) => {
                 stats.bytes += bytes;
                 sink.progress(stats.bytes);
+                if !list.is_array() {
+                    sink.problem(
+                        self.problem(format!("{prefix}/containers/json: not a JSON array")),
+                    );
+                }
                 for container in list.as_array().map(Vec::as_slice).unwrap_or_default() {
                     stats.records += 1;
                     self.report_container(container, &index, sink);
@@ -287,6 +297,8 @@ impl Engine {
             id.get(..12).unwrap_or(id),
             string(container, "State"),
         ));
+        // Several digests can name the same content (a mirror, an index and its manifest): one
+        // piece of evidence each, so a match on any of them is found.
         let mut digests: Vec<Option<_>> = index
             .container_digests(image, image_id)
             .into_iter()
@@ -295,8 +307,7 @@ impl Engine {
         if digests.is_empty() {
             digests.push(None);
         }
-        let mut seen = HashSet::new();
-        for digest in digests.into_iter().filter(|d| seen.insert(d.clone())) {
+        for digest in digests {
             sink.evidence(Evidence {
                 source: SourceKind::Engine,
                 location: self.location(),
@@ -327,6 +338,8 @@ pub struct DiscoverEnv {
     pub xdg_runtime_dir: Option<PathBuf>,
     /// The user ID, for `/run/user/$UID/podman/podman.sock`.
     pub uid: Option<u32>,
+    /// `HOME`, for Docker Desktop's and colima's per-user sockets.
+    pub home: Option<PathBuf>,
 }
 
 impl DiscoverEnv {
@@ -340,6 +353,7 @@ impl DiscoverEnv {
             xdg_runtime_dir: var("XDG_RUNTIME_DIR").map(PathBuf::from),
             // The owner of /proc/self is the process's user: no libc call needed.
             uid: std::fs::metadata("/proc/self").ok().map(|m| m.uid()),
+            home: var("HOME").map(PathBuf::from),
         }
     }
 }
@@ -360,8 +374,12 @@ impl Discovery {
 
 /// Finds engine sockets where docker and podman clients look: `DOCKER_HOST` and
 /// `CONTAINER_HOST` (`unix://` only), `$XDG_RUNTIME_DIR/podman/podman.sock`,
-/// `/run/user/$UID/podman/podman.sock`, `/run/podman/podman.sock`, `/var/run/docker.sock`.
-/// Only existing sockets are returned, each once.
+/// `/run/user/$UID/podman/podman.sock`, `/run/podman/podman.sock`, `/var/run/docker.sock`,
+/// then rootless docker (`$XDG_RUNTIME_DIR/docker.sock`), Docker Desktop
+/// (`~/.docker/run/docker.sock`, `~/.docker/desktop/docker.sock`) and colima
+/// (`~/.colima/default/docker.sock`). Unlike a docker client, which uses `DOCKER_HOST` alone,
+/// every engine found is returned: a hunt wants them all. Only existing sockets are returned,
+/// each once.
 pub fn discover(env: &DiscoverEnv) -> Discovery {
     discover_with(env, &|p: &Path| {
         use std::os::unix::fs::FileTypeExt;
@@ -409,6 +427,18 @@ fn discover_with(env: &DiscoverEnv, exists: &dyn Fn(&Path) -> bool) -> Discovery
     }
     candidates.push(PathBuf::from("/run/podman/podman.sock"));
     candidates.push(PathBuf::from("/var/run/docker.sock"));
+    if let Some(dir) = &env.xdg_runtime_dir {
+        candidates.push(dir.join("docker.sock"));
+    }
+    if let Some(home) = &env.home {
+        for path in [
+            ".docker/run/docker.sock",
+            ".docker/desktop/docker.sock",
+            ".colima/default/docker.sock",
+        ] {
+            candidates.push(home.join(path));
+        }
+    }
 
     let mut seen = HashSet::new();
     for path in candidates {
@@ -438,6 +468,8 @@ mod tests {
             "/run/user/1000/podman/podman.sock",
             "/var/run/docker.sock",
             "/custom/docker.sock",
+            "/home/u/.colima/default/docker.sock",
+            "/x/xdg/docker.sock",
         ]
         .into_iter()
         .map(PathBuf::from)
@@ -447,6 +479,7 @@ mod tests {
             container_host: Some("tcp://10.0.0.1:2375".into()),
             xdg_runtime_dir: Some("/x/xdg".into()),
             uid: Some(1000),
+            home: Some("/home/u".into()),
         };
         let found = discover_with(&env, &|p| present.contains(p));
         assert_eq!(
@@ -455,7 +488,9 @@ mod tests {
                 "/custom/docker.sock",
                 "/x/xdg/podman/podman.sock",
                 "/run/user/1000/podman/podman.sock",
-                "/var/run/docker.sock"
+                "/var/run/docker.sock",
+                "/x/xdg/docker.sock",
+                "/home/u/.colima/default/docker.sock",
             ]
             .map(PathBuf::from)
         );
