@@ -243,38 +243,94 @@ fn podman_reports_the_pushed_digest_and_the_created_container() {
     assert_eq!(listed.trim(), "tw-scanner");
 
     // The same store as the snapshots people paste: each must give the pushed digest, except
-    // `ps --format json`, which names the image but not its digest.
-    let snapshots: [(&str, &[&str], ImageAction); 5] = [
+    // `ps --format json` and a lone docker `container inspect`, which name the image but not its
+    // digest. The docker CLI (when installed) talks to the same podman service.
+    let docker = |args: &[&str]| {
+        let mut cmd = Command::new("docker");
+        cmd.args(args)
+            .env("DOCKER_HOST", format!("unix://{}", socket.display()))
+            .env("DOCKER_CONFIG", dir.join("docker-config"));
+        cmd
+    };
+    let podman_cmd = |args: &[&str]| {
+        let mut cmd = podman(dir);
+        cmd.args(args);
+        cmd
+    };
+    use ImageAction::{ContainerCreated as Container, Present};
+    let mut snapshots: Vec<(String, Command, ImageAction, bool)> = vec![
         (
-            "images --digests",
-            &["images", "--digests"],
-            ImageAction::Present,
+            "podman images --digests".into(),
+            podman_cmd(&["images", "--digests"]),
+            Present,
+            true,
         ),
         (
-            "images --format json",
-            &["images", "--format", "json"],
-            ImageAction::Present,
+            "podman images --format json".into(),
+            podman_cmd(&["images", "--format", "json"]),
+            Present,
+            true,
         ),
         (
-            "image inspect",
-            &["image", "inspect", &remote],
-            ImageAction::Present,
+            "podman image inspect".into(),
+            podman_cmd(&["image", "inspect", &remote]),
+            Present,
+            true,
         ),
         (
-            "ps -a --format json",
-            &["ps", "-a", "--format", "json"],
-            ImageAction::ContainerCreated,
+            "podman ps -a --format json".into(),
+            podman_cmd(&["ps", "-a", "--format", "json"]),
+            Container,
+            false,
         ),
         (
-            "container inspect",
-            &["container", "inspect", "tw-scanner"],
-            ImageAction::ContainerCreated,
+            "podman container inspect".into(),
+            podman_cmd(&["container", "inspect", "tw-scanner"]),
+            Container,
+            true,
         ),
     ];
-    for (what, args, action) in snapshots {
-        let expected = (what != "ps -a --format json").then(|| pushed.clone());
-        let text = run(podman(dir).args(args));
-        let parsed = snapshot::parse(what, &text).unwrap_or_else(|e| panic!("{what}: {e}\n{text}"));
+    if on_path("docker") {
+        snapshots.extend([
+            (
+                "docker images --digests".into(),
+                docker(&["images", "--digests"]),
+                Present,
+                true,
+            ),
+            (
+                "docker images --format json".into(),
+                docker(&["images", "--digests", "--format", "json"]),
+                Present,
+                true,
+            ),
+            (
+                "docker ps -a --format json".into(),
+                docker(&["ps", "-a", "--format", "json"]),
+                Container,
+                false,
+            ),
+            (
+                "docker container inspect".into(),
+                docker(&["container", "inspect", "tw-scanner"]),
+                Container,
+                false,
+            ),
+            (
+                "docker inspect image and container".into(),
+                docker(&["inspect", &remote, "tw-scanner"]),
+                Container,
+                true,
+            ),
+        ]);
+    } else {
+        eprintln!("docker CLI not installed: docker snapshot formats not checked against it");
+    }
+    for (what, mut cmd, action, has_digest) in snapshots {
+        let expected = has_digest.then(|| pushed.clone());
+        let text = run(&mut cmd);
+        let parsed =
+            snapshot::parse(&what, &text).unwrap_or_else(|e| panic!("{what}: {e}\n{text}"));
         assert!(parsed.problems.is_empty(), "{what}: {:?}", parsed.problems);
         let found: Vec<_> = parsed.evidence.iter().map(|e| &e.observed).collect();
         assert!(
@@ -282,13 +338,25 @@ fn podman_reports_the_pushed_digest_and_the_created_container() {
                 Observed::Image { action: a, digest: d, .. } if *a == action && *d == expected)),
             "{what}: {found:#?}\n{text}"
         );
-        if action == ImageAction::ContainerCreated {
-            let e = &parsed.evidence[0];
+        if action == Container {
+            let e = parsed
+                .evidence
+                .iter()
+                .find(|e| {
+                    matches!(
+                        e.observed,
+                        Observed::Image {
+                            action: Container,
+                            ..
+                        }
+                    )
+                })
+                .unwrap();
             assert_eq!(e.job.as_deref(), Some("tw-scanner"), "{what}");
             assert_eq!(
                 e.timestamp.map(|t| t.as_second()),
                 Some(at.as_second()),
-                "{what}"
+                "{what}\n{text}"
             );
         }
     }

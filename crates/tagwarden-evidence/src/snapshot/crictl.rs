@@ -119,7 +119,7 @@ mod tests {
             "3".repeat(64)
         );
         let parsed = parse("crictl.json", &text).unwrap();
-        assert_eq!(parsed.kind, Some(SourceKind::CrictlSnapshot));
+        assert_eq!(parsed.kind, SourceKind::CrictlSnapshot);
         assert_eq!(parsed.records, 3);
         let observed: Vec<_> = parsed.evidence.iter().map(|e| e.observed.clone()).collect();
         assert_eq!(
@@ -162,7 +162,7 @@ mod tests {
             id = "1".repeat(64)
         );
         let parsed = parse("ps.json", &text).unwrap();
-        assert_eq!(parsed.kind, Some(SourceKind::CrictlSnapshot));
+        assert_eq!(parsed.kind, SourceKind::CrictlSnapshot);
         let e = &parsed.evidence;
         assert_eq!(e.len(), 2);
         assert_eq!(

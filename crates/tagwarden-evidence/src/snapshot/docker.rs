@@ -351,7 +351,7 @@ mod tests {
             bare = "2".repeat(64)
         );
         let parsed = parse("inspect.json", &text).unwrap();
-        assert_eq!(parsed.kind, Some(SourceKind::DockerSnapshot));
+        assert_eq!(parsed.kind, SourceKind::DockerSnapshot);
         assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
         assert_eq!(
             rows(&parsed),
@@ -427,7 +427,7 @@ mod tests {
             b = d('b')
         );
         let parsed = parse("images.txt", &text).unwrap();
-        assert_eq!(parsed.kind, Some(SourceKind::DockerSnapshot));
+        assert_eq!(parsed.kind, SourceKind::DockerSnapshot);
         assert_eq!(
             rows(&parsed),
             [
@@ -454,6 +454,24 @@ mod tests {
         );
         assert_eq!(parsed.problems.len(), 1);
         assert!(parsed.problems[0].starts_with("line 6: expected 6 columns"));
+    }
+
+    #[test]
+    fn format_json_with_one_line() {
+        let text = format!(
+            "{{\"Digest\":\"{}\",\"ID\":\"0123456789ab\",\"Repository\":\"checkmarx/kics\",\"Tag\":\"latest\"}}\n",
+            d('a')
+        );
+        let parsed = parse("one.json", &text).unwrap();
+        assert_eq!(
+            rows(&parsed),
+            [(
+                ImageAction::Present,
+                Some("checkmarx/kics:latest".into()),
+                Some(d('a'))
+            )]
+        );
+        assert_eq!(parsed.evidence[0].line, Some(1));
     }
 
     #[test]

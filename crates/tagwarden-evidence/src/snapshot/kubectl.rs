@@ -230,7 +230,7 @@ mod tests {
     #[test]
     fn pods_containers_and_digests() {
         let parsed = parse("pods.json", &sample()).unwrap();
-        assert_eq!(parsed.kind, Some(SourceKind::KubectlSnapshot));
+        assert_eq!(parsed.kind, SourceKind::KubectlSnapshot);
         assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
         let a = tagwarden_reference::Digest::parse(&a()).unwrap();
         let rows: Vec<_> = parsed
@@ -310,7 +310,7 @@ mod tests {
             "spec":{"containers":[{"name":"c","image":"x"}]},
             "status":{"containerStatuses":[{"name":"c","image":"x","imageID":"x@sha256:zz"}]}}"#;
         let parsed = parse("pod.json", pod).unwrap();
-        assert_eq!(parsed.kind, Some(SourceKind::KubectlSnapshot));
+        assert_eq!(parsed.kind, SourceKind::KubectlSnapshot);
         assert_eq!(parsed.evidence.len(), 1);
         assert_eq!(parsed.problems.len(), 1);
         assert!(parsed.problems[0].starts_with("d/p/c: unreadable digest"));

@@ -38,10 +38,10 @@ impl Snapshots {
 }
 
 /// What one snapshot file holds.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Parsed {
-    /// The kind recognised; `None` when the text is empty.
-    pub kind: Option<SourceKind>,
+    /// The kind recognised.
+    pub kind: SourceKind,
     pub evidence: Vec<Evidence>,
     /// Records that could not be read, as messages (the file is named by the caller).
     pub problems: Vec<String>,
@@ -82,6 +82,9 @@ pub fn parse(location: &str, text: &str) -> Result<Parsed, String> {
         } else if docker::is_inspect(&doc) {
             out.kind = SourceKind::DockerSnapshot;
             docker::read_inspect(&doc, &mut out);
+        } else if let Some(parsed) = docker::json_lines(location, text) {
+            // `--format json` with a single line is one JSON document.
+            return Ok(parsed);
         } else {
             return Err(format!("JSON of an unknown shape; {EXPECTED}"));
         }
@@ -170,7 +173,7 @@ impl<'a> Builder<'a> {
 
     fn finish(self) -> Parsed {
         Parsed {
-            kind: Some(self.kind),
+            kind: self.kind,
             evidence: self.evidence,
             problems: self.problems,
             records: self.records,
@@ -243,7 +246,7 @@ impl EvidenceSource for Snapshots {
             match parse(&location, &text) {
                 Ok(parsed) => {
                     stats.records += parsed.records;
-                    let kind = parsed.kind.unwrap_or(SourceKind::DockerSnapshot);
+                    let kind = parsed.kind;
                     for message in parsed.problems {
                         sink.problem(Problem {
                             source: kind,
@@ -297,7 +300,7 @@ mod tests {
         let odd = r#"{"kind":"PodList","items":[1,"x",{"kind":"Pod","metadata":7,
             "spec":{"containers":"no"},"status":{"containerStatuses":[{"name":5,"imageID":[]}]}}]}"#;
         let parsed = parse("odd.json", odd).unwrap();
-        assert_eq!(parsed.kind, Some(SourceKind::KubectlSnapshot));
+        assert_eq!(parsed.kind, SourceKind::KubectlSnapshot);
     }
 
     #[test]
