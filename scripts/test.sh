@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests use: python3-jsonschema validates SARIF against the official schema;
 # the CNCF Distribution registry (docker-registry), skopeo and umoci build and serve test images;
-# openssl makes a throwaway CA for the TLS tests.
-packages=(python3-jsonschema docker-registry skopeo umoci openssl)
+# openssl makes a throwaway CA for the TLS tests; podman serves the Docker Engine API for the
+# engine tests.
+packages=(python3-jsonschema docker-registry skopeo umoci openssl podman)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -25,4 +26,5 @@ fi
 export TAGWARDEN_REQUIRE_SCHEMA_CHECK=1
 # Likewise the registry tests: the real registry was installed above.
 export TAGWARDEN_REQUIRE_REGISTRY=1
+export TAGWARDEN_REQUIRE_ENGINE=1
 cargo test --workspace --locked

@@ -3,14 +3,69 @@
 
 use std::sync::Arc;
 
-use tagwarden_evidence::{EvidenceSource, IndicatorSet};
+use tagwarden_evidence::engine::{DiscoverEnv, Engine, discover};
+use tagwarden_evidence::snapshot::Snapshots;
+use tagwarden_evidence::{EvidenceSource, IndicatorSet, Problem, Sink, SourceStats};
 
 use crate::cli::HuntArgs;
 
 pub(crate) fn evidence_sources(
-    _args: &HuntArgs,
+    args: &HuntArgs,
     _indicators: &Arc<IndicatorSet>,
     _threads: usize,
 ) -> Vec<Box<dyn EvidenceSource>> {
-    Vec::new()
+    let mut sources: Vec<Box<dyn EvidenceSource>> = Vec::new();
+    if !args.engines.is_empty() {
+        for socket in &args.engines {
+            sources.push(Box::new(Engine::new(socket.clone())));
+        }
+    } else if !args.no_engine {
+        let found = discover(&DiscoverEnv::from_process());
+        for engine in found.engines() {
+            sources.push(Box::new(WhenItAnswers(engine)));
+        }
+        if !found.problems.is_empty() {
+            sources.push(Box::new(Reported(found.problems)));
+        }
+    }
+    if !args.snapshots.is_empty() {
+        sources.push(Box::new(Snapshots::new(args.snapshots.clone())));
+    }
+    sources
+}
+
+/// An engine found by looking in the usual places: searched when it answers; when it does not,
+/// that is said as a problem, not as a failed hunt (nobody asked for it by name).
+struct WhenItAnswers(Engine);
+
+impl EvidenceSource for WhenItAnswers {
+    fn describe(&self) -> String {
+        self.0.describe()
+    }
+
+    fn collect(&self, sink: &dyn Sink) -> Result<SourceStats, Problem> {
+        match self.0.collect(sink) {
+            Ok(stats) => Ok(stats),
+            Err(p) => {
+                sink.problem(p);
+                Ok(SourceStats::default())
+            }
+        }
+    }
+}
+
+/// Problems found while choosing sources (a `DOCKER_HOST` over TCP).
+struct Reported(Vec<Problem>);
+
+impl EvidenceSource for Reported {
+    fn describe(&self) -> String {
+        "container engine discovery".to_string()
+    }
+
+    fn collect(&self, sink: &dyn Sink) -> Result<SourceStats, Problem> {
+        for p in &self.0 {
+            sink.problem(p.clone());
+        }
+        Ok(SourceStats::default())
+    }
 }
