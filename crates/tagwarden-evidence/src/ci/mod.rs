@@ -109,7 +109,7 @@ fn problem(location: &str, message: String) -> Problem {
 fn account(outcome: &ScanOutcome, location: &str, sink: &dyn Sink, stats: &mut SourceStats) {
     stats.bytes += outcome.bytes;
     stats.records += outcome.reported;
-    sink.progress(outcome.bytes);
+    sink.progress(stats.bytes);
     if let Some(e) = &outcome.error {
         sink.problem(Problem {
             source: kind_of(outcome.format),

@@ -183,6 +183,11 @@ pub(crate) fn plausible_reference(s: &str) -> bool {
         && Reference::parse(s).is_ok()
 }
 
+/// Longest name and tag looked back at before an `@sha256:`.
+const MAX_REFERENCE: usize = 512;
+/// References reported from one line at most.
+const MAX_REFERENCES_PER_LINE: usize = 64;
+
 /// Every `name@sha256:<64 hex>` token in a line, as `(reference, digest)`.
 pub(crate) fn digest_references(line: &str) -> Vec<(String, Digest)> {
     let mut out = Vec::new();
@@ -193,17 +198,33 @@ pub(crate) fn digest_references(line: &str) -> Vec<(String, Digest)> {
         let Some((digest, len)) = line.get(at + 1..).and_then(digest_at) else {
             continue;
         };
-        let before = line.get(..at).unwrap_or("");
+        // Look back a bounded distance: a reference is at most a few hundred bytes, and an
+        // unbounded look-back makes a hostile line quadratic.
+        let mut window = at.saturating_sub(MAX_REFERENCE);
+        while !line.is_char_boundary(window) {
+            window += 1;
+        }
+        let before = line.get(window..at).unwrap_or("");
         let start = before
             .char_indices()
             .rev()
             .find(|(_, c)| !is_ref_char(*c))
-            .map_or(0, |(i, c)| i + c.len_utf8());
-        let name = before.get(start..).unwrap_or("");
-        // `docker.io/x@sha256:…` after `=` or quotes is common: the token starts after them.
+            .map(|(i, c)| window + i + c.len_utf8());
+        let start = match start {
+            Some(s) => s,
+            None if window == 0 => 0,
+            None => {
+                from = at + 1 + len;
+                continue;
+            }
+        };
+        let name = line.get(start..at).unwrap_or("");
         let token = line.get(start..at + 1 + len).unwrap_or("");
         if !name.is_empty() && plausible_reference(token) {
             out.push((token.to_string(), digest));
+            if out.len() >= MAX_REFERENCES_PER_LINE {
+                break;
+            }
         }
         from = at + 1 + len;
     }
@@ -289,13 +310,16 @@ pub(crate) fn status_line(line: &str) -> Option<&str> {
     plausible_reference(r).then_some(r)
 }
 
-/// `Unable to find image '<ref>' locally` (docker run) or GitHub's
-/// `Pull down action image '<ref>'`.
+/// `Unable to find image '<ref>' locally` (docker run), podman's `Trying to pull <ref>...` or
+/// GitHub's `Pull down action image '<ref>'`.
 pub(crate) fn pull_announcement(line: &str) -> Option<&str> {
     let line = line.trim();
     let line = line.strip_prefix("##[group]").unwrap_or(line);
     let quoted = if let Some(rest) = line.strip_prefix("Unable to find image '") {
         rest.strip_suffix("' locally")?
+    } else if let Some(rest) = line.strip_prefix("Trying to pull ") {
+        // podman: never prints the manifest digest of a pull by tag.
+        rest.trim_end().trim_end_matches("...")
     } else {
         line.strip_prefix("Pull down action image '")?
             .strip_suffix('\'')?
@@ -398,6 +422,16 @@ pub(crate) fn run_command(line: &str) -> bool {
     let tool = tool.rsplit('/').next().unwrap_or(tool);
     matches!(tool, "docker" | "podman" | "nerdctl")
         && matches!(words.next(), Some("run" | "create" | "container"))
+}
+
+/// GitLab's Kubernetes executor names the job image, never its digest:
+/// `Using Kubernetes executor with image <ref> ...`.
+pub(crate) fn gitlab_kubernetes_image(line: &str) -> Option<&str> {
+    let rest = line
+        .trim()
+        .strip_prefix("Using Kubernetes executor with image ")?;
+    let r = rest.split_once(' ').map_or(rest, |(r, _)| r);
+    plausible_reference(r).then_some(r)
 }
 
 /// `docker events`: `<time> image pull <ref> (name=…)` (the time already stripped).
@@ -551,6 +585,10 @@ mod tests {
         assert_eq!(
             pull_announcement("Unable to find image 'checkmarx/kics:latest' locally"),
             Some("checkmarx/kics:latest")
+        );
+        assert_eq!(
+            pull_announcement("Trying to pull docker.io/checkmarx/kics:latest..."),
+            Some("docker.io/checkmarx/kics:latest")
         );
         assert_eq!(
             pull_announcement("##[group]Pull down action image 'checkmarx/kics:latest'"),

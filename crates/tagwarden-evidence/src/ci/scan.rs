@@ -141,6 +141,8 @@ pub struct Scanner<'a> {
 }
 
 impl<'a> Scanner<'a> {
+    /// A scanner for one file of the given format; `carry` is what earlier files of the same
+    /// job said (its machine, its name).
     pub fn new(format: LogFormat, file: FileContext, carry: Carry, sink: &'a dyn Sink) -> Self {
         Self {
             format,
@@ -309,6 +311,14 @@ impl<'a> Scanner<'a> {
             );
             return;
         }
+        if self.format == LogFormat::Gitlab
+            && let Some(reference) = p::gitlab_kubernetes_image(t)
+        {
+            let digest = reference_digest(reference);
+            let reference = Some(reference.to_string());
+            self.emit_image(false, ImageAction::Pulled, reference, digest, mark);
+            return;
+        }
         if self.pull_lines(t, mark) {
             return;
         }
@@ -333,9 +343,7 @@ impl<'a> Scanner<'a> {
             return;
         }
         if let Some(reference) = p::docker_event_pull(t) {
-            let digest = tagwarden_reference::Reference::parse(reference)
-                .ok()
-                .and_then(|r| r.digest().cloned());
+            let digest = reference_digest(reference);
             self.emit_image(
                 false,
                 ImageAction::Pulled,
@@ -549,9 +557,10 @@ impl<'a> Scanner<'a> {
     }
 
     fn report_pull(&mut self, q: PendingPull) {
+        // A pull by digest fetched that digest, whether or not a `Digest:` line followed.
         let (digest, mark) = match q.digest {
             Some((d, m)) => (Some(d), m),
-            None => (None, q.started),
+            None => (reference_digest(&q.reference), q.started),
         };
         self.emit_image(false, ImageAction::Pulled, Some(q.reference), digest, &mark);
     }
@@ -578,6 +587,13 @@ impl<'a> Scanner<'a> {
             self.report_pull(q);
         }
     }
+}
+
+/// The digest a reference pins, if any.
+fn reference_digest(reference: &str) -> Option<Digest> {
+    tagwarden_reference::Reference::parse(reference)
+        .ok()
+        .and_then(|r| r.digest().cloned())
 }
 
 /// `Label: 'value'` → `value`.

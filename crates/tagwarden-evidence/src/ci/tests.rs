@@ -484,3 +484,94 @@ fn format_detection() {
     assert_eq!(detect(&["latest: Pulling from a/b"]), LogFormat::Plain);
     assert_eq!(detect(&[]), LogFormat::Plain);
 }
+
+#[test]
+fn dockerfile_action_build_and_pull_by_digest() {
+    // A Dockerfile-based action (`FROM checkmarx/kics:v2.1.20`) built by the runner.
+    let pinned = format!("alpine@{}", d('a'));
+    let log = format!(
+        "2026-04-22T12:40:00.0000000Z Build container for action use: '/home/runner/work/_actions/Checkmarx/kics-github-action/v2.1.20/Dockerfile'.
+2026-04-22T12:40:00.1000000Z ##[command]/usr/bin/docker build -t 2d9a1e:abc -f \"/home/runner/work/_actions/Checkmarx/kics-github-action/v2.1.20/Dockerfile\" \"/home/runner/work/_actions/Checkmarx/kics-github-action/v2.1.20\"
+2026-04-22T12:40:00.2000000Z Step 1/4 : FROM checkmarx/kics:v2.1.20
+2026-04-22T12:40:01.0000000Z v2.1.20: Pulling from checkmarx/kics
+2026-04-22T12:40:02.0000000Z Digest: {}
+2026-04-22T12:40:02.1000000Z Status: Downloaded newer image for checkmarx/kics:v2.1.20
+2026-04-22T12:40:03.0000000Z ##[command]/usr/bin/docker pull {pinned}
+",
+        d('b')
+    );
+    let (e, _) = scan_str("1_scan.txt", &log);
+    let got: Vec<_> = e.iter().map(image).collect();
+    assert_eq!(
+        got,
+        [
+            (
+                ImageAction::Pulled,
+                Some("checkmarx/kics:v2.1.20"),
+                Some(d('b'))
+            ),
+            // Cut after the command: a pull by digest still names what it fetched.
+            (ImageAction::Pulled, Some(pinned.as_str()), Some(d('a'))),
+        ]
+    );
+    assert_eq!(e[0].job.as_deref(), Some("scan"));
+}
+
+#[test]
+fn gitlab_kubernetes_executor() {
+    let log = "Running with gitlab-runner 17.0.0 (abc)\nUsing Kubernetes executor with image checkmarx/kics:latest ...\n";
+    let (e, _) = scan_str("k8s.log", log);
+    assert_eq!(e.len(), 1);
+    assert_eq!(
+        image(&e[0]),
+        (ImageAction::Pulled, Some("checkmarx/kics:latest"), None)
+    );
+}
+
+#[test]
+fn hostile_digest_tokens_stay_linear() {
+    let token = format!("x@{}", d('f'));
+    let line = token.repeat((1 << 20) / token.len());
+    let start = std::time::Instant::now();
+    let (e, _) = scan_str("hostile.log", &format!("docker {line}\n"));
+    assert!(start.elapsed() < std::time::Duration::from_secs(20));
+    assert!(e.len() <= 64);
+}
+
+#[test]
+fn unzipped_run_folder_reads_each_job_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("logs_123");
+    std::fs::create_dir_all(root.join("scan")).unwrap();
+    std::fs::write(root.join("0_scan.txt"), job_log("scan", KICS_LATEST)).unwrap();
+    std::fs::write(root.join("scan/3_Pull.txt"), job_log("scan", KICS_LATEST)).unwrap();
+    let (e, p, stats) = run(vec![root.clone()]);
+    assert!(p.is_empty(), "{p:?}");
+    assert_eq!(stats.files, 1);
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].job.as_deref(), Some("scan"));
+    assert_eq!(e[0].location, root.join("0_scan.txt").display().to_string());
+}
+
+#[test]
+fn podman_pull_by_tag_has_no_digest() {
+    let log = format!(
+        "$ podman pull checkmarx/kics:latest
+Trying to pull docker.io/checkmarx/kics:latest...
+Getting image source signatures
+Copying blob {}
+Copying config {}
+Writing manifest to image destination
+{}
+",
+        d('1'),
+        d('2'),
+        "2".repeat(64)
+    );
+    let (e, _) = scan_str("podman.log", &log);
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert_eq!(
+        image(&e[0]),
+        (ImageAction::Pulled, Some("checkmarx/kics:latest"), None)
+    );
+}

@@ -66,7 +66,7 @@ impl EvidenceSource for DockerHubExports {
             };
             stats.bytes += outcome.bytes;
             stats.records += outcome.records;
-            sink.progress(outcome.bytes);
+            sink.progress(stats.bytes);
             if outcome.bad > 0 {
                 sink.problem(Problem {
                     source: outcome.source,
