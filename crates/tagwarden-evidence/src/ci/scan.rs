@@ -100,10 +100,36 @@ pub struct Carry {
 
 /// Where a line was seen, for the evidence chain.
 #[derive(Clone, Debug)]
-struct Mark {
+struct Seen {
     line: u64,
     timestamp: Option<Timestamp>,
     excerpt: String,
+}
+
+/// The line being read; its excerpt is only made when it is evidence.
+#[derive(Clone, Copy)]
+struct Mark<'l> {
+    line: u64,
+    timestamp: Option<Timestamp>,
+    raw: &'l str,
+}
+
+impl Mark<'_> {
+    fn seen(&self) -> Seen {
+        Seen {
+            line: self.line,
+            timestamp: self.timestamp,
+            excerpt: excerpt(&printable(self.raw)),
+        }
+    }
+}
+
+/// The line without escape sequences or control characters: excerpts end up on terminals.
+fn printable(raw: &str) -> String {
+    p::strip_ansi(raw)
+        .chars()
+        .map(|c| if c.is_control() && c != '\t' { ' ' } else { c })
+        .collect()
 }
 
 #[derive(Debug)]
@@ -112,15 +138,15 @@ struct PendingPull {
     /// Written by a pull command or announcement (kept as the user wrote it), not inferred
     /// from a `Pulling from` line (where a fuller `Status:` reference is better).
     written: bool,
-    started: Mark,
-    digest: Option<(Digest, Mark)>,
+    started: Seen,
+    digest: Option<(Digest, Seen)>,
 }
 
 #[derive(Debug)]
 struct PendingAction {
     repository: String,
     git_ref: String,
-    mark: Mark,
+    mark: Seen,
 }
 
 /// Reads one file's lines and reports what they show.
@@ -185,7 +211,7 @@ impl<'a> Scanner<'a> {
             .or(fallback)
     }
 
-    fn emit(&mut self, buildkit: bool, observed: Observed, mark: &Mark) {
+    fn emit(&mut self, buildkit: bool, observed: Observed, mark: &Seen) {
         let evidence = Evidence {
             source: self.kind(buildkit),
             location: self.file.location.clone(),
@@ -206,7 +232,7 @@ impl<'a> Scanner<'a> {
         action: ImageAction,
         reference: Option<String>,
         digest: Option<Digest>,
-        mark: &Mark,
+        mark: &Seen,
     ) {
         let observed = Observed::Image {
             action,
@@ -218,8 +244,8 @@ impl<'a> Scanner<'a> {
 
     /// Reads one raw line.
     pub fn line(&mut self, n: u64, raw: &[u8]) {
-        let text = String::from_utf8_lossy(raw);
-        let mut text: &str = &text;
+        let lossy = String::from_utf8_lossy(raw);
+        let mut text: &str = &lossy;
         if n == 1 {
             text = text.trim_start_matches('\u{feff}');
         }
@@ -261,7 +287,7 @@ impl<'a> Scanner<'a> {
         let mark = Mark {
             line: n,
             timestamp: self.timestamp,
-            excerpt: excerpt(&String::from_utf8_lossy(raw)),
+            raw: &lossy,
         };
         // A carriage return redraws the line: each part is a line of its own (GitLab writes
         // `section_start:…\r\e[0KPreparing …`).
@@ -292,7 +318,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn text(&mut self, text: &str, mark: &Mark) {
+    fn text(&mut self, text: &str, mark: &Mark<'_>) {
         let after_status = std::mem::take(&mut self.after_status);
         let t = text.trim();
         self.context_hints(t);
@@ -307,7 +333,7 @@ impl<'a> Scanner<'a> {
                 ImageAction::Pulled,
                 Some(reference.to_string()),
                 digest,
-                mark,
+                &mark.seen(),
             );
             return;
         }
@@ -316,7 +342,7 @@ impl<'a> Scanner<'a> {
         {
             let digest = reference_digest(reference);
             let reference = Some(reference.to_string());
-            self.emit_image(false, ImageAction::Pulled, reference, digest, mark);
+            self.emit_image(false, ImageAction::Pulled, reference, digest, &mark.seen());
             return;
         }
         if self.pull_lines(t, mark) {
@@ -337,7 +363,7 @@ impl<'a> Scanner<'a> {
                     ImageAction::Pulled,
                     Some(reference),
                     Some(digest),
-                    mark,
+                    &mark.seen(),
                 );
             }
             return;
@@ -349,7 +375,7 @@ impl<'a> Scanner<'a> {
                 ImageAction::Pulled,
                 Some(reference.to_string()),
                 digest,
-                mark,
+                &mark.seen(),
             );
             return;
         }
@@ -366,7 +392,7 @@ impl<'a> Scanner<'a> {
             ImageAction::Referenced
         };
         for (reference, digest) in p::digest_references(t) {
-            self.emit_image(false, action, Some(reference), Some(digest), mark);
+            self.emit_image(false, action, Some(reference), Some(digest), &mark.seen());
         }
     }
 
@@ -413,7 +439,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// GitHub action downloads. Returns true when the line was one of them.
-    fn action_lines(&mut self, t: &str, mark: &Mark) -> bool {
+    fn action_lines(&mut self, t: &str, mark: &Mark<'_>) -> bool {
         if let Some(pending) = self.action.take() {
             if let Some(sha) = t.strip_prefix("Source commit SHA:") {
                 let sha = sha.trim();
@@ -426,7 +452,7 @@ impl<'a> Scanner<'a> {
                         git_ref: pending.git_ref,
                         sha,
                     },
-                    mark,
+                    &mark.seen(),
                 );
                 return true;
             }
@@ -458,7 +484,7 @@ impl<'a> Scanner<'a> {
                     git_ref: git_ref.to_string(),
                     sha: sha.map(str::to_string),
                 },
-                mark,
+                &mark.seen(),
             );
             return true;
         }
@@ -466,7 +492,7 @@ impl<'a> Scanner<'a> {
             self.action = Some(PendingAction {
                 repository: repository.to_string(),
                 git_ref: git_ref.to_string(),
-                mark: mark.clone(),
+                mark: mark.seen(),
             });
             return true;
         }
@@ -474,7 +500,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// The `docker pull` state machine. Returns true when the line belonged to a pull.
-    fn pull_lines(&mut self, t: &str, mark: &Mark) -> bool {
+    fn pull_lines(&mut self, t: &str, mark: &Mark<'_>) -> bool {
         if let Some(reference) = p::pull_command(t).or_else(|| p::pull_announcement(t)) {
             self.start_pull(reference, true, mark);
             return true;
@@ -495,10 +521,16 @@ impl<'a> Scanner<'a> {
         }
         if let Some(digest) = p::digest_line(t) {
             match self.pending.last_mut() {
-                Some(q) if q.digest.is_none() => q.digest = Some((digest, mark.clone())),
+                Some(q) if q.digest.is_none() => q.digest = Some((digest, mark.seen())),
                 _ => {
                     // Printed by something we did not see start (a cut log): still evidence.
-                    self.emit_image(false, ImageAction::Referenced, None, Some(digest), mark);
+                    self.emit_image(
+                        false,
+                        ImageAction::Referenced,
+                        None,
+                        Some(digest),
+                        &mark.seen(),
+                    );
                 }
             }
             return true;
@@ -522,7 +554,7 @@ impl<'a> Scanner<'a> {
                     ImageAction::Pulled,
                     Some(reference.to_string()),
                     None,
-                    mark,
+                    &mark.seen(),
                 ),
             }
             return true;
@@ -536,7 +568,7 @@ impl<'a> Scanner<'a> {
         false
     }
 
-    fn start_pull(&mut self, reference: &str, written: bool, mark: &Mark) {
+    fn start_pull(&mut self, reference: &str, written: bool, mark: &Mark<'_>) {
         // `Pull down action image 'x'` is followed by `docker pull x`: one pull.
         if let Some(last) = self.pending.last()
             && last.digest.is_none()
@@ -551,7 +583,7 @@ impl<'a> Scanner<'a> {
         self.pending.push(PendingPull {
             reference: reference.to_string(),
             written,
-            started: mark.clone(),
+            started: mark.seen(),
             digest: None,
         });
     }

@@ -235,6 +235,11 @@ section_start:1776861370:step_script\r\u{1b}[0K
         ]
     );
     assert_eq!(e[1].timestamp.unwrap().as_second(), 1776861361);
+    let excerpt = e[1].excerpt.as_deref().unwrap();
+    assert!(
+        excerpt.starts_with("Using docker image sha256:2222"),
+        "{excerpt:?}"
+    );
     assert_eq!(e[1].job.as_deref(), Some("job-1234"));
     assert_eq!(e[1].host, None);
     assert_eq!(e[2].timestamp.unwrap().as_second(), 1776861370);

@@ -230,7 +230,12 @@ fn row(
             reference: Some(reference),
             digest,
         },
-        excerpt: Some(excerpt(raw)),
+        // Excerpts end up on terminals: no control characters (a record may span lines).
+        excerpt: Some(excerpt(
+            &raw.chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect::<String>(),
+        )),
     };
     Ok((evidence, clean))
 }
