@@ -506,16 +506,23 @@ impl<'a> Scanner<'a> {
             return true;
         }
         if let Some((repository, tag)) = p::pulling_from(t) {
-            let known = self.pending.iter().rev().any(|q| {
+            let known = self.pending.iter().rposition(|q| {
                 q.digest.is_none() && p::matches_pulling_from(&q.reference, repository, tag)
             });
-            if !known {
-                let reference = if tag.starts_with("sha256:") {
-                    format!("{repository}@{tag}")
-                } else {
-                    format!("{repository}:{tag}")
-                };
-                self.start_pull(&reference, false, mark);
+            match known {
+                // The pull now running goes last: the next `Digest:` is its.
+                Some(i) => {
+                    let q = self.pending.remove(i);
+                    self.pending.push(q);
+                }
+                None => {
+                    let reference = if tag.starts_with("sha256:") {
+                        format!("{repository}@{tag}")
+                    } else {
+                        format!("{repository}:{tag}")
+                    };
+                    self.start_pull(&reference, false, mark);
+                }
             }
             return true;
         }

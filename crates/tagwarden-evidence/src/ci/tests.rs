@@ -580,3 +580,40 @@ Writing manifest to image destination
         (ImageAction::Pulled, Some("checkmarx/kics:latest"), None)
     );
 }
+
+#[test]
+fn script_echo_then_output() {
+    // GitHub shows a `run:` script before its output: both pulls are pending when the first
+    // one's output arrives.
+    let log = format!(
+        "2026-04-22T12:40:00.0000000Z ##[group]Run docker pull checkmarx/kics:latest
+2026-04-22T12:40:00.0000001Z docker pull checkmarx/kics:latest
+2026-04-22T12:40:00.0000002Z docker pull alpine:3.19
+2026-04-22T12:40:00.0000003Z shell: /usr/bin/bash -e {{0}}
+2026-04-22T12:40:00.0000004Z ##[endgroup]
+2026-04-22T12:40:01.0000000Z latest: Pulling from checkmarx/kics
+2026-04-22T12:40:02.0000000Z Digest: {KICS_LATEST}
+2026-04-22T12:40:02.1000000Z Status: Downloaded newer image for checkmarx/kics:latest
+2026-04-22T12:40:02.2000000Z docker.io/checkmarx/kics:latest
+2026-04-22T12:40:03.0000000Z 3.19: Pulling from library/alpine
+2026-04-22T12:40:04.0000000Z Digest: {}
+2026-04-22T12:40:04.1000000Z Status: Downloaded newer image for alpine:3.19
+",
+        d('a')
+    );
+    let (e, _) = scan_str("job.txt", &log);
+    let got: Vec<_> = e.iter().map(image).collect();
+    assert_eq!(
+        got,
+        [
+            (
+                ImageAction::Pulled,
+                Some("checkmarx/kics:latest"),
+                Some(KICS_LATEST.into())
+            ),
+            (ImageAction::Pulled, Some("alpine:3.19"), Some(d('a'))),
+        ]
+    );
+    assert_eq!(e[0].line, Some(7));
+    assert_eq!(e[1].line, Some(11));
+}

@@ -86,6 +86,16 @@ fn usage_csv_reordered_gzipped_and_multiline() {
 }
 
 #[test]
+fn usage_csv_with_semicolons() {
+    let csv = format!(
+        "repository;tag;digest;datehour\ncheckmarx/kics;latest;{KICS_LATEST};2026/04/22/12\n"
+    );
+    let (e, p, _) = run_file("usage.csv", csv.as_bytes());
+    assert!(p.is_empty(), "{p:?}");
+    assert_eq!(image(&e[0]).2.as_deref(), Some(KICS_LATEST));
+}
+
+#[test]
 fn not_a_usage_export() {
     let (e, p, _) = run_file("other.csv", b"a,b,c\n1,2,3\n");
     assert!(e.is_empty());

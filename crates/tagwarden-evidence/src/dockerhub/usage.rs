@@ -60,7 +60,7 @@ impl Columns {
 }
 
 /// Splits one CSV record (RFC 4180 quoting); `None` while a quoted field is still open.
-fn split_csv(record: &str) -> Option<Vec<String>> {
+fn split_csv(record: &str, delimiter: char) -> Option<Vec<String>> {
     let mut fields = Vec::new();
     let mut field = String::new();
     let mut quoted = false;
@@ -76,7 +76,7 @@ fn split_csv(record: &str) -> Option<Vec<String>> {
                 field.clear();
                 quoted = true;
             }
-            (false, ',') => fields.push(std::mem::take(&mut field)),
+            (false, c) if c == delimiter => fields.push(std::mem::take(&mut field)),
             (_, c) => field.push(c),
         }
     }
@@ -108,6 +108,8 @@ pub(super) fn read(reader: &mut dyn BufRead, location: &str, sink: &dyn Sink) ->
     let mut columns: Option<Columns> = None;
     let mut record = String::new();
     let mut record_line = 0u64;
+    // Spreadsheets in some locales write `;`, and some tools tabs: the header says which.
+    let mut delimiter: Option<char> = None;
     let result = input::for_each_line(reader, |n, raw| {
         let text = String::from_utf8_lossy(raw);
         if record.is_empty() {
@@ -119,7 +121,13 @@ pub(super) fn read(reader: &mut dyn BufRead, location: &str, sink: &dyn Sink) ->
             record.push('\n');
         }
         record.push_str(&text);
-        let Some(fields) = split_csv(&record) else {
+        let delimiter = *delimiter.get_or_insert_with(|| {
+            [',', ';', '\t']
+                .into_iter()
+                .max_by_key(|d| record.matches(*d).count())
+                .unwrap_or(',')
+        });
+        let Some(fields) = split_csv(&record, delimiter) else {
             if record.len() > MAX_RECORD {
                 out.bad(record_line);
                 record.clear();
@@ -247,10 +255,11 @@ mod tests {
     #[test]
     fn csv_quoting() {
         assert_eq!(
-            split_csv(r#"a,"b,c","d ""e""",,"#).unwrap(),
+            split_csv(r#"a,"b,c","d ""e""",,"#, ',').unwrap(),
             ["a", "b,c", "d \"e\"", "", ""]
         );
-        assert!(split_csv("a,\"open").is_none());
+        assert!(split_csv("a,\"open", ',').is_none());
+        assert_eq!(split_csv("a;b", ';').unwrap(), ["a", "b"]);
         assert_eq!(
             ips("\"1.2.3.4,5.6.7.8\"").as_deref(),
             Some("1.2.3.4, 5.6.7.8")
