@@ -15,7 +15,7 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-pub use scan::{Carry, FileContext, LogFormat, ScanOutcome, Scanner, detect, scan};
+pub use scan::{Carry, FileContext, LogFormat, ScanOutcome, detect, scan};
 
 use crate::{EvidenceSource, Problem, Sink, SourceKind, SourceStats, input};
 
@@ -26,13 +26,11 @@ pub struct CiLogs {
 }
 
 impl CiLogs {
+    /// Logs under these paths: files, directories, run-log zips.
     pub fn new(paths: Vec<PathBuf>) -> Self {
         Self { paths }
     }
 }
-
-/// Zip entries larger than this (uncompressed) are read up to it and reported as cut.
-const MAX_ENTRY_BYTES: u64 = 16 << 30;
 
 impl EvidenceSource for CiLogs {
     fn describe(&self) -> String {
@@ -291,7 +289,8 @@ fn read_zip(path: &Path, sink: &dyn Sink, stats: &mut SourceStats) {
             .as_ref()
             .and_then(|j| carries.get(j).cloned())
             .unwrap_or_default();
-        let mut reader = BufReader::with_capacity(64 * 1024, entry.take(MAX_ENTRY_BYTES));
+        // Streamed line by line: a large (or bomb) entry costs time, never memory.
+        let mut reader = BufReader::with_capacity(64 * 1024, entry);
         let outcome = scan(&mut reader, file, carry, sink);
         account(&outcome, &entry_location, sink, stats);
         if let Some(key) = job_key {

@@ -434,6 +434,20 @@ pub(crate) fn gitlab_kubernetes_image(line: &str) -> Option<&str> {
     plausible_reference(r).then_some(r)
 }
 
+/// A Docker Engine API progress message as the CLI would print it (`<id>: <status>`).
+pub(crate) fn progress_message(line: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(line).ok()?;
+    let status = v.get("status")?.as_str()?;
+    // Never a message inside a message: the caller reads the result as a line again.
+    if status.trim_start().starts_with('{') {
+        return None;
+    }
+    match v.get("id").and_then(|i| i.as_str()) {
+        Some(id) if status.starts_with("Pulling from ") => Some(format!("{id}: {status}")),
+        _ => Some(status.to_string()),
+    }
+}
+
 /// `docker events`: `<time> image pull <ref> (name=…)` (the time already stripped).
 pub(crate) fn docker_event_pull(line: &str) -> Option<&str> {
     let rest = line.trim().strip_prefix("image pull ")?;

@@ -150,7 +150,7 @@ struct PendingAction {
 }
 
 /// Reads one file's lines and reports what they show.
-pub struct Scanner<'a> {
+pub(crate) struct Scanner<'a> {
     format: LogFormat,
     file: FileContext,
     carry: Carry,
@@ -163,13 +163,18 @@ pub struct Scanner<'a> {
     /// The previous line completed a pull: the bare reference docker prints next is not news.
     after_status: bool,
     /// Evidence reported so far.
-    pub reported: u64,
+    reported: u64,
 }
 
 impl<'a> Scanner<'a> {
     /// A scanner for one file of the given format; `carry` is what earlier files of the same
     /// job said (its machine, its name).
-    pub fn new(format: LogFormat, file: FileContext, carry: Carry, sink: &'a dyn Sink) -> Self {
+    pub(crate) fn new(
+        format: LogFormat,
+        file: FileContext,
+        carry: Carry,
+        sink: &'a dyn Sink,
+    ) -> Self {
         Self {
             format,
             file,
@@ -185,7 +190,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// What this file taught about its job, for the job's next files.
-    pub fn carry(&self) -> Carry {
+    pub(crate) fn carry(&self) -> Carry {
         self.carry.clone()
     }
 
@@ -243,7 +248,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Reads one raw line.
-    pub fn line(&mut self, n: u64, raw: &[u8]) {
+    pub(crate) fn line(&mut self, n: u64, raw: &[u8]) {
         let lossy = String::from_utf8_lossy(raw);
         let mut text: &str = &lossy;
         if n == 1 {
@@ -319,8 +324,17 @@ impl<'a> Scanner<'a> {
     }
 
     fn text(&mut self, text: &str, mark: &Mark<'_>) {
-        let after_status = std::mem::take(&mut self.after_status);
         let t = text.trim();
+        // The Engine API's progress stream, as tools that pull through it log it:
+        // `{"status":"Pulling from checkmarx/kics","id":"latest"}`, `{"status":"Digest: …"}`.
+        if t.starts_with('{')
+            && t.contains("\"status\"")
+            && let Some(status) = p::progress_message(t)
+        {
+            self.text(&status, mark);
+            return;
+        }
+        let after_status = std::mem::take(&mut self.after_status);
         self.context_hints(t);
         if self.action_lines(t, mark) {
             return;
@@ -605,7 +619,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Reports what is still pending at the end of the file (a cut log keeps its evidence).
-    pub fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         if let Some(PendingAction {
             repository,
             git_ref,

@@ -617,3 +617,25 @@ fn script_echo_then_output() {
     assert_eq!(e[0].line, Some(7));
     assert_eq!(e[1].line, Some(11));
 }
+
+#[test]
+fn engine_progress_stream() {
+    let log = format!(
+        r#"{{"status":"Pulling from checkmarx/kics","id":"latest"}}
+{{"status":"Pull complete","progressDetail":{{}},"id":"4abcf2066143"}}
+{{"status":"Digest: {KICS_LATEST}"}}
+{{"status":"Status: Downloaded newer image for checkmarx/kics:latest"}}
+"#
+    );
+    let nested = r#"{"status":"{\"status\":\"{}\"}"}"#;
+    let (e, _) = scan_str("api.log", &format!("{nested}\n{log}"));
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert_eq!(
+        image(&e[0]),
+        (
+            ImageAction::Pulled,
+            Some("checkmarx/kics:latest"),
+            Some(KICS_LATEST.into())
+        )
+    );
+}

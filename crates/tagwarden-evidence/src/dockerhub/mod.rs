@@ -24,6 +24,7 @@ pub struct DockerHubExports {
 }
 
 impl DockerHubExports {
+    /// Exports under these paths: files or directories (walked recursively).
     pub fn new(paths: Vec<PathBuf>) -> Self {
         Self { paths }
     }
