@@ -194,13 +194,13 @@ impl<'a> Scanner<'a> {
         self.carry.clone()
     }
 
-    fn kind(&self, buildkit: bool) -> SourceKind {
+    /// The file's kind; a plain file takes the kind of the output that showed the evidence.
+    fn kind(&self, plain_kind: SourceKind) -> SourceKind {
         match self.format {
             LogFormat::GithubActions => SourceKind::GithubActionsLog,
             LogFormat::Gitlab => SourceKind::GitlabRunnerLog,
             LogFormat::Jenkins => SourceKind::JenkinsLog,
-            LogFormat::Plain if buildkit => SourceKind::BuildkitLog,
-            LogFormat::Plain => SourceKind::DockerPullLog,
+            LogFormat::Plain => plain_kind,
         }
     }
 
@@ -216,9 +216,9 @@ impl<'a> Scanner<'a> {
             .or(fallback)
     }
 
-    fn emit(&mut self, buildkit: bool, observed: Observed, mark: &Seen) {
+    fn emit(&mut self, plain_kind: SourceKind, observed: Observed, mark: &Seen) {
         let evidence = Evidence {
-            source: self.kind(buildkit),
+            source: self.kind(plain_kind),
             location: self.file.location.clone(),
             line: Some(mark.line),
             timestamp: mark.timestamp,
@@ -233,7 +233,7 @@ impl<'a> Scanner<'a> {
 
     fn emit_image(
         &mut self,
-        buildkit: bool,
+        plain_kind: SourceKind,
         action: ImageAction,
         reference: Option<String>,
         digest: Option<Digest>,
@@ -244,7 +244,7 @@ impl<'a> Scanner<'a> {
             reference,
             digest,
         };
-        self.emit(buildkit, observed, mark);
+        self.emit(plain_kind, observed, mark);
     }
 
     /// Reads one raw line.
@@ -339,11 +339,10 @@ impl<'a> Scanner<'a> {
         if self.action_lines(t, mark) {
             return;
         }
-        if self.format == LogFormat::Gitlab
-            && let Some((reference, digest)) = p::gitlab_using_image(t)
-        {
+        // GitLab's own lines are distinctive enough to be read in a trace cut before its header.
+        if let Some((reference, digest)) = p::gitlab_using_image(t) {
             self.emit_image(
-                false,
+                SourceKind::GitlabRunnerLog,
                 ImageAction::Pulled,
                 Some(reference.to_string()),
                 digest,
@@ -351,12 +350,16 @@ impl<'a> Scanner<'a> {
             );
             return;
         }
-        if self.format == LogFormat::Gitlab
-            && let Some(reference) = p::gitlab_kubernetes_image(t)
-        {
+        if let Some(reference) = p::gitlab_kubernetes_image(t) {
             let digest = reference_digest(reference);
             let reference = Some(reference.to_string());
-            self.emit_image(false, ImageAction::Pulled, reference, digest, &mark.seen());
+            self.emit_image(
+                SourceKind::GitlabRunnerLog,
+                ImageAction::Pulled,
+                reference,
+                digest,
+                &mark.seen(),
+            );
             return;
         }
         if self.pull_lines(t, mark) {
@@ -373,7 +376,7 @@ impl<'a> Scanner<'a> {
                 }
                 self.recent_buildkit.push_back(reference.clone());
                 self.emit_image(
-                    true,
+                    SourceKind::BuildkitLog,
                     ImageAction::Pulled,
                     Some(reference),
                     Some(digest),
@@ -385,7 +388,7 @@ impl<'a> Scanner<'a> {
         if let Some(reference) = p::docker_event_pull(t) {
             let digest = reference_digest(reference);
             self.emit_image(
-                false,
+                SourceKind::DockerPullLog,
                 ImageAction::Pulled,
                 Some(reference.to_string()),
                 digest,
@@ -400,13 +403,23 @@ impl<'a> Scanner<'a> {
         if after_status && !t.contains(' ') {
             return;
         }
+        let lower = t.to_ascii_lowercase();
         let action = if p::run_command(t) {
             ImageAction::ContainerCreated
+        } else if lower.contains("pull") && lower.contains("image") {
+            // kubelet `Successfully pulled image "x@sha256:…"`, compose, scripts.
+            ImageAction::Pulled
         } else {
             ImageAction::Referenced
         };
         for (reference, digest) in p::digest_references(t) {
-            self.emit_image(false, action, Some(reference), Some(digest), &mark.seen());
+            self.emit_image(
+                SourceKind::DockerPullLog,
+                action,
+                Some(reference),
+                Some(digest),
+                &mark.seen(),
+            );
         }
     }
 
@@ -460,7 +473,7 @@ impl<'a> Scanner<'a> {
                 let sha = (sha.len() == 40 && sha.bytes().all(|b| b.is_ascii_hexdigit()))
                     .then(|| sha.to_string());
                 self.emit(
-                    false,
+                    SourceKind::GithubActionsLog,
                     Observed::Action {
                         repository: pending.repository,
                         git_ref: pending.git_ref,
@@ -481,7 +494,7 @@ impl<'a> Scanner<'a> {
                 mark: started,
             } = pending;
             self.emit(
-                false,
+                SourceKind::GithubActionsLog,
                 Observed::Action {
                     repository,
                     git_ref,
@@ -492,7 +505,7 @@ impl<'a> Scanner<'a> {
         }
         if let Some((repository, git_ref, sha)) = p::download_action(t) {
             self.emit(
-                false,
+                SourceKind::GithubActionsLog,
                 Observed::Action {
                     repository: repository.to_string(),
                     git_ref: git_ref.to_string(),
@@ -546,7 +559,7 @@ impl<'a> Scanner<'a> {
                 _ => {
                     // Printed by something we did not see start (a cut log): still evidence.
                     self.emit_image(
-                        false,
+                        SourceKind::DockerPullLog,
                         ImageAction::Referenced,
                         None,
                         Some(digest),
@@ -571,7 +584,7 @@ impl<'a> Scanner<'a> {
                     self.report_pull(q);
                 }
                 None => self.emit_image(
-                    false,
+                    SourceKind::DockerPullLog,
                     ImageAction::Pulled,
                     Some(reference.to_string()),
                     None,
@@ -615,7 +628,13 @@ impl<'a> Scanner<'a> {
             Some((d, m)) => (Some(d), m),
             None => (reference_digest(&q.reference), q.started),
         };
-        self.emit_image(false, ImageAction::Pulled, Some(q.reference), digest, &mark);
+        self.emit_image(
+            SourceKind::DockerPullLog,
+            ImageAction::Pulled,
+            Some(q.reference),
+            digest,
+            &mark,
+        );
     }
 
     /// Reports what is still pending at the end of the file (a cut log keeps its evidence).
@@ -627,7 +646,7 @@ impl<'a> Scanner<'a> {
         }) = self.action.take()
         {
             self.emit(
-                false,
+                SourceKind::GithubActionsLog,
                 Observed::Action {
                     repository,
                     git_ref,

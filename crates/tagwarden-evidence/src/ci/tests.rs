@@ -639,3 +639,19 @@ fn engine_progress_stream() {
         )
     );
 }
+
+#[test]
+fn gitlab_lines_in_a_cut_trace_and_kubelet_pulls() {
+    let log = format!(
+        "Using docker image {} for checkmarx/kics:latest with digest checkmarx/kics@{KICS_LATEST} ...
+Normal  Pulled  kubelet  Successfully pulled image \"docker.io/checkmarx/kics@{KICS_LATEST}\" in 2.1s
+",
+        d('2')
+    );
+    let (e, _) = scan_str("cut.log", &log);
+    assert_eq!(e.len(), 2, "{e:#?}");
+    assert_eq!(e[0].source, SourceKind::GitlabRunnerLog);
+    assert_eq!(image(&e[0]).2.as_deref(), Some(KICS_LATEST));
+    assert_eq!(e[1].source, SourceKind::DockerPullLog);
+    assert_eq!(image(&e[1]).0, ImageAction::Pulled);
+}
