@@ -28,7 +28,7 @@ pub(super) fn read(reader: &mut dyn BufRead, location: &str, sink: &dyn Sink) ->
                 return true;
             }
             match serde_json::from_slice::<Value>(raw) {
-                Ok(v) => event(&v, Some(n), location, sink, &mut out),
+                Ok(v) => events_of(v, &mut |e| event(&e, Some(n), location, sink, &mut out)),
                 Err(_) => out.bad(n),
             }
             true
@@ -41,6 +41,25 @@ pub(super) fn read(reader: &mut dyn BufRead, location: &str, sink: &dyn Sink) ->
     }
     document(reader, location, sink, &mut out);
     out
+}
+
+/// The events a value holds: itself, an array's items, or a page's list (a JSON-lines file
+/// may hold one API page per line).
+fn events_of(v: Value, f: &mut dyn FnMut(Value)) {
+    match v {
+        Value::Array(items) => items.into_iter().for_each(&mut *f),
+        Value::Object(mut obj) => {
+            let list = EVENT_LISTS
+                .iter()
+                .find(|k| obj.get(**k).is_some_and(Value::is_array))
+                .and_then(|k| obj.remove(*k));
+            match list {
+                Some(Value::Array(items)) => items.into_iter().for_each(&mut *f),
+                _ => f(Value::Object(obj)),
+            }
+        }
+        other => f(other),
+    }
 }
 
 /// Whether the buffered start of the stream is one whole JSON object on its own line (JSON

@@ -128,6 +128,23 @@ fn audit_api_page() {
 }
 
 #[test]
+fn audit_pages_one_per_line() {
+    let page = |tag: &str| {
+        format!(
+            r#"{{"logs":[{{"action":"repo.tag.push","name":"checkmarx/kics","data":{{"digest":"{KICS_LATEST}","tag":"{tag}"}},"timestamp":"2026-04-22T12:35:00Z"}}],"next":null}}"#
+        )
+    };
+    let (e, p, _) = run_file(
+        "pages.json",
+        format!("{}\n{}\n", page("latest"), page("alpine")).as_bytes(),
+    );
+    assert!(p.is_empty(), "{p:?}");
+    assert_eq!(e.len(), 2);
+    assert_eq!(e[1].line, Some(2));
+    assert_eq!(image(&e[1]).1, Some("checkmarx/kics:alpine"));
+}
+
+#[test]
 fn audit_array_and_json_lines() {
     let array = format!(
         "[\n  {{\n    \"action\": \"repo.tag.push\",\n    \"repository\": \"kics\",\n    \"namespace\": \"checkmarx\",\n    \"tag\": \"latest\",\n    \"digest\": \"{KICS_LATEST}\",\n    \"created_at\": \"2026-04-22T12:35:10Z\",\n    \"actor\": {{\"username\": \"someone\"}}\n  }},\n  42\n]\n"
