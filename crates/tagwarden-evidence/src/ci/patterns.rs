@@ -42,6 +42,15 @@ pub(crate) fn github_prefix(line: &str) -> Option<(Timestamp, &str)> {
     (fraction == 7 && zulu).then_some((ts, rest))
 }
 
+/// A line of `gh run view --log`: `<job>\t<step>\t<GitHub timestamp> <text>` → (job, timestamp,
+/// text).
+pub(crate) fn gh_cli_prefix(line: &str) -> Option<(&str, Timestamp, &str)> {
+    let (job, rest) = line.split_once('\t')?;
+    let (_step, rest) = rest.split_once('\t')?;
+    let (ts, text) = github_prefix(rest)?;
+    Some((job, ts, text))
+}
+
 /// A GitLab runner line prefix (runner 17+ with `FF_TIMESTAMPS`): a UTC timestamp, then a
 /// stream header (`00O`, `01E`, `00O+` for a continuation).
 pub(crate) fn gitlab_prefix(line: &str) -> Option<(Timestamp, &str)> {
@@ -507,6 +516,12 @@ mod tests {
         assert_eq!(rest, "Digest: x");
         assert!(github_prefix("2021-12-03T08:01:20.961523Z 00O x").is_none());
         assert!(github_prefix("2021-12-03T08:01:20Z x").is_none());
+        let (job, ts, rest) = gh_cli_prefix(
+            "backend\tInitialize containers\t2025-09-23T10:02:50.2732770Z ##[command]x",
+        )
+        .unwrap();
+        assert_eq!((job, rest), ("backend", "##[command]x"));
+        assert_eq!(ts.to_string(), "2025-09-23T10:02:50.273277Z");
         let (_, rest) = github_prefix("2021-12-03T08:01:20.9615234Z").unwrap();
         assert_eq!(rest, "");
     }

@@ -42,7 +42,7 @@ pub fn detect(head: &[&str]) -> LogFormat {
     }
     let github = lines
         .iter()
-        .filter(|l| p::github_prefix(l).is_some())
+        .filter(|l| p::github_prefix(l).is_some() || p::gh_cli_prefix(l).is_some())
         .count();
     if github * 5 >= lines.len() * 4 {
         return LogFormat::GithubActions;
@@ -162,6 +162,8 @@ pub(crate) struct Scanner<'a> {
     recent_buildkit: VecDeque<String>,
     /// The previous line completed a pull: the bare reference docker prints next is not news.
     after_status: bool,
+    /// The job the last `gh run view --log` line named.
+    cli_job: Option<String>,
     /// Evidence reported so far.
     reported: u64,
 }
@@ -185,6 +187,7 @@ impl<'a> Scanner<'a> {
             action: None,
             recent_buildkit: VecDeque::new(),
             after_status: false,
+            cli_job: None,
             reported: 0,
         }
     }
@@ -260,6 +263,10 @@ impl<'a> Scanner<'a> {
                 if let Some((ts, rest)) = p::github_prefix(text) {
                     own_ts = Some(ts);
                     text = rest;
+                } else if let Some((job, ts, rest)) = p::gh_cli_prefix(text) {
+                    self.enter_job(job);
+                    own_ts = Some(ts);
+                    text = rest;
                 }
             }
             LogFormat::Gitlab => {
@@ -301,6 +308,21 @@ impl<'a> Scanner<'a> {
                 self.text(part, &mark);
             }
         }
+    }
+
+    /// `gh run view --log` puts every job of a run in one file, each line naming its job: a new
+    /// job ends the pulls of the previous one and forgets its machine.
+    fn enter_job(&mut self, job: &str) {
+        if self.cli_job.as_deref() == Some(job) {
+            return;
+        }
+        self.finish();
+        self.recent_buildkit.clear();
+        self.cli_job = Some(job.to_string());
+        self.carry = Carry {
+            host: None,
+            job: Some(job.to_string()),
+        };
     }
 
     /// GitLab's `section_start:<epoch>:<name>` markers: the only time many traces carry.
@@ -439,7 +461,7 @@ impl<'a> Scanner<'a> {
             }
             LogFormat::Gitlab => {
                 if let Some(rest) = t.strip_prefix("Running on ") {
-                    let rest = rest.trim_end_matches('.').trim();
+                    let rest = rest.trim().trim_end_matches('.').trim_end();
                     let host = match rest.split_once(" via ") {
                         Some((_, machine)) => machine.trim(),
                         None => rest,

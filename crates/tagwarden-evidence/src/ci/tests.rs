@@ -655,3 +655,64 @@ Normal  Pulled  kubelet  Successfully pulled image \"docker.io/checkmarx/kics@{K
     assert_eq!(e[1].source, SourceKind::DockerPullLog);
     assert_eq!(image(&e[1]).0, ImageAction::Pulled);
 }
+
+#[test]
+fn gitlab_trace_copied_from_the_web_page() {
+    // Copied from the job page: trailing spaces and blank lines between lines.
+    let log = format!(
+        "Running with gitlab-runner 14.4.0-rc1 (bc99a056) \n\n  on docker-auto-scale 0277ea0f \n\n\
+         Using docker image {} for registry.gitlab.com/group/image/main with digest registry.gitlab.com/group/image/main@{} ... \n\n\
+         Running on runner-0277ea0f-project-1-concurrent-0 via runner-0277ea0f-srm-1634747445-342b7923... \n\n\
+         Using docker image {} for registry.gitlab.com/group/image/main with digest registry.gitlab.com/group/image/main@{} ... \n",
+        d('1'),
+        d('9'),
+        d('1'),
+        d('9')
+    );
+    let (e, _) = scan_str("trace.txt", &log);
+    assert_eq!(e.len(), 2);
+    assert_eq!(image(&e[0]).1, Some("registry.gitlab.com/group/image/main"));
+    assert_eq!(image(&e[0]).2, Some(d('9')));
+    assert_eq!(e[0].host, None);
+    assert_eq!(
+        e[1].host.as_deref(),
+        Some("runner-0277ea0f-srm-1634747445-342b7923")
+    );
+}
+
+#[test]
+fn gh_run_view_log_output() {
+    // `gh run view --log`: every job of the run in one file, each line naming job and step.
+    let log = format!(
+        "backend\tSet up job\t2025-09-23T10:02:49.1300561Z Current runner version: '2.328.0'
+backend\tSet up job\t2025-09-23T10:02:49.5010038Z Download action repository 'actions/checkout@v4' (SHA:08eba0b27e820071cde6df949e0beb9ba4906955)
+backend\tSet up job\t2025-09-23T10:02:50.0327270Z Complete job name: backend
+backend\tInitialize containers\t2025-09-23T10:02:50.2732770Z ##[command]/usr/bin/docker pull postgres:15
+backend\tInitialize containers\t2025-09-23T10:02:50.7773426Z 15: Pulling from library/postgres
+backend\tInitialize containers\t2025-09-23T10:02:50.8973779Z ce1261c6d567: Pulling fs layer
+frontend\tInitialize containers\t2025-09-23T10:03:00.0000000Z ##[command]/usr/bin/docker pull redis:7
+frontend\tInitialize containers\t2025-09-23T10:03:01.0000000Z 7: Pulling from library/redis
+frontend\tInitialize containers\t2025-09-23T10:03:02.0000000Z Digest: {}
+frontend\tInitialize containers\t2025-09-23T10:03:02.1000000Z Status: Downloaded newer image for redis:7
+frontend\tBuild\t2025-09-23T10:05:01.2703512Z
+",
+        d('7')
+    );
+    let (e, _) = scan_str("run.log", &log);
+    assert_eq!(e.len(), 3, "{e:#?}");
+    assert!(e.iter().all(|e| e.source == SourceKind::GithubActionsLog));
+    assert!(matches!(e[0].observed, Observed::Action { .. }));
+    assert_eq!(e[0].job.as_deref(), Some("backend"));
+    // The backend pull was cut by the next job: reported without a digest, never frontend's.
+    assert_eq!(
+        image(&e[1]),
+        (ImageAction::Pulled, Some("postgres:15"), None)
+    );
+    assert_eq!(e[1].job.as_deref(), Some("backend"));
+    assert_eq!(
+        image(&e[2]),
+        (ImageAction::Pulled, Some("redis:7"), Some(d('7')))
+    );
+    assert_eq!(e[2].job.as_deref(), Some("frontend"));
+    assert_eq!(e[2].timestamp.unwrap().to_string(), "2025-09-23T10:03:02Z");
+}
