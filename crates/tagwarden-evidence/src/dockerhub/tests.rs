@@ -88,11 +88,12 @@ fn usage_csv_reordered_gzipped_and_multiline() {
 #[test]
 fn usage_csv_with_semicolons() {
     let csv = format!(
-        "repository;tag;digest;datehour\ncheckmarx/kics;latest;{KICS_LATEST};2026/04/22/12\n"
+        "repository;tag;digest;pat_name;datehour\ncheckmarx/kics;latest;{KICS_LATEST};ci;2026/04/22/12\n"
     );
     let (e, p, _) = run_file("usage.csv", csv.as_bytes());
     assert!(p.is_empty(), "{p:?}");
     assert_eq!(image(&e[0]).2.as_deref(), Some(KICS_LATEST));
+    assert_eq!(e[0].job.as_deref(), Some("token ci"));
 }
 
 #[test]

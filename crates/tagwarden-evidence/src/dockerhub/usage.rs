@@ -48,7 +48,10 @@ impl Columns {
                     &mut c.ips
                 }
                 "user_name" | "username" | "user" | "account" => &mut c.user,
-                "access_token_name" | "access_token" | "token_name" | "token" => &mut c.token,
+                // `pat_name` in exports made before late 2024.
+                "access_token_name" | "pat_name" | "access_token" | "token_name" | "token" => {
+                    &mut c.token
+                }
                 "pulls" | "pull_count" | "pull_requests" => &mut c.pulls,
                 "version_checks" | "version_check" => &mut c.version_checks,
                 _ => continue,
