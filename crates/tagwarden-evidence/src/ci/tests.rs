@@ -716,3 +716,33 @@ frontend\tBuild\t2025-09-23T10:05:01.2703512Z
     assert_eq!(e[2].job.as_deref(), Some("frontend"));
     assert_eq!(e[2].timestamp.unwrap().to_string(), "2025-09-23T10:03:02Z");
 }
+
+#[test]
+fn damaged_zip_entry_is_a_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("run.zip");
+    let mut body = job_log("scan", KICS_LATEST);
+    for i in 0..20_000 {
+        body.push_str(&format!(
+            "2026-04-22T12:41:00.0000000Z output line {i} {}\n",
+            i * 7919
+        ));
+    }
+    let mut w = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    w.start_file("1_scan.txt", opts).unwrap();
+    w.write_all(body.as_bytes()).unwrap();
+    w.finish().unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let mid = bytes.len() / 2;
+    for b in bytes.iter_mut().skip(mid).take(64) {
+        *b ^= 0x5a;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let (e, p, _) = run(vec![path]);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].location.ends_with("run.zip!1_scan.txt"), "{p:?}");
+    // The lines before the damage were read.
+    assert_eq!(e.len(), 1);
+}
