@@ -65,12 +65,15 @@ impl EvidenceSource for CiLogs {
                     path_job: job_from_path(relative_to(path, root)),
                     file_stem: stem(path),
                 };
-                let carry = file
-                    .path_job
+                // Keyed by folder too: two runs side by side may both have a `build` job.
+                let job_key = file.path_job.as_ref().map(|j| {
+                    let dir = path.parent().unwrap_or(Path::new(""));
+                    dir.join(j).display().to_string()
+                });
+                let carry = job_key
                     .as_ref()
-                    .and_then(|j| carries.get(j).cloned())
+                    .and_then(|k| carries.get(k).cloned())
                     .unwrap_or_default();
-                let job_key = file.path_job.clone();
                 let mut reader = match input::open(path) {
                     Ok(r) => r,
                     Err(e) => {

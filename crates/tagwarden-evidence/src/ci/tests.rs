@@ -746,3 +746,28 @@ fn damaged_zip_entry_is_a_problem() {
     // The lines before the damage were read.
     assert_eq!(e.len(), 1);
 }
+
+#[test]
+fn step_folders_carry_their_machine_within_one_run_only() {
+    let dir = tempfile::tempdir().unwrap();
+    for (run, host) in [("run1", Some("host-a")), ("run2", None)] {
+        let job = dir.path().join(run).join("build");
+        std::fs::create_dir_all(&job).unwrap();
+        let setup = match host {
+            Some(h) => format!("2026-04-22T12:59:00.0000000Z Machine name: '{h}'\n"),
+            None => "2026-04-22T12:59:00.0000000Z Current runner version: '2.328.0'\n".into(),
+        };
+        std::fs::write(job.join("1_Set up job.txt"), setup).unwrap();
+        std::fs::write(
+            job.join("2_Pull.txt"),
+            "2026-04-22T13:00:00.0000000Z ##[command]/usr/bin/docker pull alpine\n",
+        )
+        .unwrap();
+    }
+    let (e, p, _) = run(vec![dir.path().to_path_buf()]);
+    assert!(p.is_empty(), "{p:?}");
+    assert_eq!(e.len(), 2);
+    assert_eq!(e[0].host.as_deref(), Some("host-a"));
+    assert_eq!(e[0].job.as_deref(), Some("build"));
+    assert_eq!(e[1].host, None);
+}
