@@ -41,7 +41,13 @@ impl EvidenceSource for CiLogs {
     fn collect(&self, sink: &dyn Sink) -> Result<SourceStats, Problem> {
         let mut stats = SourceStats::default();
         for root in &self.paths {
-            let (files, errors) = input::files(std::slice::from_ref(root));
+            let (mut files, errors) = input::files(std::slice::from_ref(root));
+            // Step logs in step order (`2_…` before `10_…`): the first says which machine ran.
+            files.sort_by_cached_key(|f| {
+                let name = f.file_name().map(|n| n.to_string_lossy().into_owned());
+                let name = name.unwrap_or_default();
+                (f.parent().map(Path::to_path_buf), step_number(&name), name)
+            });
             for (path, e) in errors {
                 sink.problem(problem(
                     &path.display().to_string(),
@@ -211,6 +217,13 @@ fn step_files_of_whole_jobs(files: &[PathBuf]) -> HashSet<PathBuf> {
         .collect()
 }
 
+/// The `N` of a GitHub `N_name.txt` log; others sort last.
+fn step_number(name: &str) -> u64 {
+    name.split_once('_')
+        .and_then(|(k, _)| k.parse::<u64>().ok())
+        .unwrap_or(u64::MAX)
+}
+
 /// Entry names of a zip in reading order: by folder, then by step number.
 fn zip_order(names: &[(usize, String)]) -> Vec<(usize, String)> {
     let whole: HashSet<&str> = names
@@ -229,11 +242,7 @@ fn zip_order(names: &[(usize, String)]) -> Vec<(usize, String)> {
         .collect();
     keep.sort_by_key(|(_, n)| {
         let (dir, file) = n.rsplit_once('/').unwrap_or(("", n));
-        let step = file
-            .split_once('_')
-            .and_then(|(k, _)| k.parse::<u64>().ok())
-            .unwrap_or(u64::MAX);
-        (dir.to_string(), step, file.to_string())
+        (dir.to_string(), step_number(file), file.to_string())
     });
     keep
 }

@@ -759,7 +759,7 @@ fn step_folders_carry_their_machine_within_one_run_only() {
         };
         std::fs::write(job.join("1_Set up job.txt"), setup).unwrap();
         std::fs::write(
-            job.join("2_Pull.txt"),
+            job.join("10_Pull.txt"),
             "2026-04-22T13:00:00.0000000Z ##[command]/usr/bin/docker pull alpine\n",
         )
         .unwrap();
