@@ -1,0 +1,343 @@
+//! The Docker Hub audit log (publisher side), as the API returns it (`{"logs": [...]}` pages),
+//! as an array of events, or as JSON lines. Events are read one at a time, so a large export is
+//! never held in memory; `repo.tag.push` events become evidence.
+
+use std::cell::Cell;
+use std::fmt;
+use std::io::{self, BufRead, Read};
+use std::rc::Rc;
+
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+use tagwarden_reference::Digest;
+
+use super::{Outcome, parse_time};
+use crate::{Evidence, ImageAction, Observed, Sink, SourceKind, excerpt, input};
+
+/// Keys under which a page keeps its events.
+const EVENT_LISTS: [&str; 7] = [
+    "logs", "results", "events", "items", "entries", "records", "data",
+];
+
+pub(super) fn read(reader: &mut dyn BufRead, location: &str, sink: &dyn Sink) -> Outcome {
+    let mut out = Outcome::new(SourceKind::DockerHubAudit);
+    if first_line_is_json_object(reader) {
+        let result = input::for_each_line(reader, |n, raw| {
+            if raw.iter().all(u8::is_ascii_whitespace) {
+                return true;
+            }
+            match serde_json::from_slice::<Value>(raw) {
+                Ok(v) => events_of(v, &mut |e| event(&e, Some(n), location, sink, &mut out)),
+                Err(_) => out.bad(n),
+            }
+            true
+        });
+        match result {
+            Ok(bytes) => out.bytes = bytes,
+            Err(e) => out.fatal = Some(format!("read stopped (corrupt or truncated?): {e}")),
+        }
+        return out;
+    }
+    document(reader, location, sink, &mut out);
+    out
+}
+
+/// The events a value holds: itself, an array's items, or a page's list (a JSON-lines file
+/// may hold one API page per line).
+fn events_of(v: Value, f: &mut dyn FnMut(Value)) {
+    match v {
+        Value::Array(items) => items.into_iter().for_each(&mut *f),
+        Value::Object(mut obj) => {
+            let list = EVENT_LISTS
+                .iter()
+                .find(|k| obj.get(**k).is_some_and(Value::is_array))
+                .and_then(|k| obj.remove(*k));
+            match list {
+                Some(Value::Array(items)) => items.into_iter().for_each(&mut *f),
+                _ => f(Value::Object(obj)),
+            }
+        }
+        other => f(other),
+    }
+}
+
+/// Whether the buffered start of the stream is one whole JSON object on its own line (JSON
+/// lines), rather than the start of a multi-line document.
+fn first_line_is_json_object(reader: &mut dyn BufRead) -> bool {
+    let Ok(buf) = reader.fill_buf() else {
+        return false;
+    };
+    let Some(end) = memchr::memchr(b'\n', buf) else {
+        return false;
+    };
+    let line = buf.get(..end).unwrap_or(&[]);
+    let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
+    matches!(serde_json::from_slice::<Value>(line), Ok(Value::Object(_)))
+}
+
+/// Counts lines and notes whether anything but whitespace was read, for line numbers and to
+/// tell a clean end from a cut document.
+struct Counting<'r> {
+    inner: &'r mut dyn BufRead,
+    newlines: Rc<Cell<u64>>,
+    bytes: Rc<Cell<u64>>,
+    content: Rc<Cell<bool>>,
+}
+
+impl Read for Counting<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let got = buf.get(..n).unwrap_or(&[]);
+        self.newlines
+            .set(self.newlines.get() + memchr::memchr_iter(b'\n', got).count() as u64);
+        self.bytes.set(self.bytes.get() + n as u64);
+        if got.iter().any(|b| !b.is_ascii_whitespace()) {
+            self.content.set(true);
+        }
+        Ok(n)
+    }
+}
+
+fn document(reader: &mut dyn BufRead, location: &str, sink: &dyn Sink, out: &mut Outcome) {
+    let newlines = Rc::new(Cell::new(0u64));
+    let bytes = Rc::new(Cell::new(0u64));
+    let content = Rc::new(Cell::new(false));
+    let counting = Counting {
+        inner: reader,
+        newlines: newlines.clone(),
+        bytes: bytes.clone(),
+        content: content.clone(),
+    };
+    // Unbuffered on purpose: serde_json reads byte by byte from `inner` (itself buffered), so
+    // the line count is exact when an event ends.
+    let mut de = serde_json::Deserializer::from_reader(counting);
+    let mut values = 0u64;
+    loop {
+        content.set(false);
+        let mut handler = |v: Value| {
+            let line = newlines.get() + 1;
+            event(&v, Some(line), location, sink, out);
+        };
+        let seed = Top {
+            handler: &mut handler,
+        };
+        match seed.deserialize(&mut de) {
+            Ok(()) => values += 1,
+            Err(e) if e.is_eof() && !content.get() && values > 0 => break,
+            Err(e) => {
+                out.fatal = Some(format!("invalid JSON (cut or not an audit log?): {e}"));
+                break;
+            }
+        }
+    }
+    out.bytes = bytes.get();
+}
+
+/// A top-level value: a page (`{"logs": [...]}`), an array of events, or one event.
+struct Top<'h> {
+    handler: &'h mut dyn FnMut(Value),
+}
+
+impl<'de> DeserializeSeed<'de> for Top<'_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Top<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an audit-log page, an array of events, or an event")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(v) = seq.next_element::<Value>()? {
+            (self.handler)(v);
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut fields = Map::new();
+        let mut streamed = false;
+        while let Some(key) = map.next_key::<String>()? {
+            let list = EVENT_LISTS.contains(&key.as_str());
+            let seed = Field {
+                list,
+                handler: &mut *self.handler,
+            };
+            match map.next_value_seed(seed)? {
+                Some(v) => {
+                    fields.insert(key, v);
+                }
+                None => streamed = true,
+            }
+        }
+        if !streamed {
+            (self.handler)(Value::Object(fields));
+        }
+        Ok(())
+    }
+}
+
+/// A field of a top-level object: an event list is streamed to the handler (`None`), anything
+/// else kept as a value (the object may be an event itself).
+struct Field<'h> {
+    list: bool,
+    handler: &'h mut dyn FnMut(Value),
+}
+
+impl<'de> DeserializeSeed<'de> for Field<'_> {
+    type Value = Option<Value>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Option<Value>, D::Error> {
+        if self.list {
+            d.deserialize_any(self)
+        } else {
+            Value::deserialize(d).map(Some)
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for Field<'_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<Value>, A::Error> {
+        while let Some(v) = seq.next_element::<Value>()? {
+            (self.handler)(v);
+        }
+        Ok(None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Option<Value>, A::Error> {
+        Value::deserialize(de::value::MapAccessDeserializer::new(map)).map(Some)
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Option<Value>, E> {
+        Ok(Some(Value::Bool(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Option<Value>, E> {
+        Ok(Some(Value::from(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Option<Value>, E> {
+        Ok(Some(Value::from(v)))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Option<Value>, E> {
+        Ok(Some(Value::from(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Option<Value>, E> {
+        Ok(Some(Value::from(v)))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Option<Value>, E> {
+        Ok(Some(Value::from(v)))
+    }
+    fn visit_unit<E>(self) -> Result<Option<Value>, E> {
+        Ok(Some(Value::Null))
+    }
+    fn visit_none<E>(self) -> Result<Option<Value>, E> {
+        Ok(Some(Value::Null))
+    }
+}
+
+/// The first string among `keys` in `obj` or its `data` object.
+fn field<'v>(obj: &'v Map<String, Value>, keys: &[&str]) -> Option<&'v str> {
+    let data = obj.get("data").and_then(Value::as_object);
+    keys.iter()
+        .find_map(|k| obj.get(*k).and_then(Value::as_str))
+        .or_else(|| data.and_then(|d| keys.iter().find_map(|k| d.get(*k).and_then(Value::as_str))))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
+/// One audit event: a push becomes evidence; other actions are counted only.
+fn event(v: &Value, line: Option<u64>, location: &str, sink: &dyn Sink, out: &mut Outcome) {
+    out.records += 1;
+    let Some(obj) = v.as_object() else {
+        out.bad(line.unwrap_or(0));
+        return;
+    };
+    let action = field(
+        obj,
+        &["action", "event", "type", "action_name", "event_type"],
+    );
+    let Some(action) = action else {
+        out.bad(line.unwrap_or(0));
+        return;
+    };
+    let a = action.to_ascii_lowercase();
+    // `repo.tag.push` (API), `Tag Pushed` (UI wording).
+    if !a.contains("push") {
+        return;
+    }
+    let Some(name) = field(
+        obj,
+        &[
+            "repository",
+            "repo",
+            "repository_name",
+            "repo_name",
+            "name",
+            "image",
+        ],
+    ) else {
+        out.bad(line.unwrap_or(0));
+        return;
+    };
+    let name = match field(obj, &["namespace", "account"]) {
+        Some(ns) if !name.contains('/') => format!("{ns}/{name}"),
+        _ => name.to_string(),
+    };
+    let tag = field(obj, &["tag", "tag_name"]);
+    let digest = match field(obj, &["digest", "manifest_digest", "image_digest"]) {
+        Some(d) => match Digest::parse(d) {
+            Ok(d) => Some(d),
+            Err(_) => {
+                out.bad(line.unwrap_or(0));
+                None
+            }
+        },
+        None => None,
+    };
+    let timestamp = field(
+        obj,
+        &["timestamp", "created_at", "time", "date", "event_time"],
+    )
+    .and_then(parse_time)
+    .or_else(|| {
+        obj.get("timestamp")
+            .and_then(Value::as_i64)
+            .and_then(|n| parse_time(&n.to_string()))
+    });
+    let actor = field(obj, &["actor", "user", "username", "actor_name"])
+        .map(str::to_string)
+        .or_else(|| {
+            obj.get("actor")
+                .and_then(Value::as_object)
+                .and_then(|a| field(a, &["username", "name", "login"]))
+                .map(str::to_string)
+        });
+    let reference = match tag {
+        Some(t) => format!("{name}:{t}"),
+        None => name,
+    };
+    sink.evidence(Evidence {
+        source: SourceKind::DockerHubAudit,
+        location: location.to_string(),
+        line,
+        timestamp,
+        host: None,
+        job: actor,
+        observed: Observed::Image {
+            action: ImageAction::Pushed,
+            reference: Some(reference),
+            digest,
+        },
+        excerpt: Some(excerpt(&v.to_string())),
+    });
+}
