@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use tagwarden_evidence::ci::CiLogs;
+use tagwarden_evidence::dockerhub::DockerHubExports;
 use tagwarden_evidence::engine::{DiscoverEnv, Engine, discover};
 use tagwarden_evidence::snapshot::Snapshots;
 use tagwarden_evidence::{EvidenceSource, IndicatorSet, Problem, Sink, SourceStats};
@@ -30,6 +32,14 @@ pub(crate) fn evidence_sources(
     }
     if !args.snapshots.is_empty() {
         sources.push(Box::new(Snapshots::new(args.snapshots.clone())));
+    }
+    if !args.ci_logs.is_empty() {
+        sources.push(Box::new(CiLogs::new(args.ci_logs.clone())));
+    }
+    if !args.dockerhub_exports.is_empty() {
+        sources.push(Box::new(DockerHubExports::new(
+            args.dockerhub_exports.clone(),
+        )));
     }
     sources
 }
