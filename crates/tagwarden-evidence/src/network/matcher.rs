@@ -1,0 +1,344 @@
+//! Per-field lookups for log parsers: each parser hands over the fields it found (a query name,
+//! a URL, an address, a user agent) and the matcher looks each up in the [`IndicatorSet`] only
+//! if the set has an indicator of a kind that field could match.
+
+use std::net::IpAddr;
+
+use crate::indicators::{Indicator, IndicatorKind, IndicatorSet};
+
+/// A URL indicator split once into its parts, so that logs that keep host and path in separate
+/// fields (Zeek http.log) are matched without building a URL per line.
+#[derive(Debug)]
+struct UrlIndicator<'s> {
+    indicator: &'s Indicator,
+    /// Lower-case host with a non-default port, if any.
+    authority: String,
+    path: String,
+}
+
+/// The indicator set with which kinds it holds, shared read-only by the worker threads.
+#[derive(Debug)]
+pub(crate) struct Matcher<'s> {
+    set: &'s IndicatorSet,
+    urls: Vec<UrlIndicator<'s>>,
+    pub(crate) has_domain: bool,
+    pub(crate) has_ip: bool,
+    pub(crate) has_url: bool,
+    pub(crate) has_user_agent: bool,
+    pub(crate) has_header: bool,
+}
+
+/// Indicators matched on one line, each once, with the field value that matched.
+#[derive(Debug, Default)]
+pub(crate) struct Hits<'s> {
+    pub(crate) list: Vec<(&'s Indicator, String)>,
+}
+
+impl<'s> Hits<'s> {
+    fn add(&mut self, found: impl IntoIterator<Item = &'s Indicator>, matched: &str) {
+        for indicator in found {
+            if !self
+                .list
+                .iter()
+                .any(|(seen, _)| std::ptr::eq(*seen, indicator))
+            {
+                self.list.push((indicator, matched.to_string()));
+            }
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.list.clear();
+    }
+}
+
+impl<'s> Matcher<'s> {
+    pub(crate) fn new(set: &'s IndicatorSet) -> Self {
+        let mut m = Matcher {
+            set,
+            urls: Vec::new(),
+            has_domain: false,
+            has_ip: false,
+            has_url: false,
+            has_user_agent: false,
+            has_header: false,
+        };
+        for indicator in set.all() {
+            match indicator.kind {
+                IndicatorKind::Domain => m.has_domain = true,
+                IndicatorKind::Ip => m.has_ip = true,
+                IndicatorKind::Url => {
+                    m.has_url = true;
+                    let (authority, path) = split_url(&indicator.value);
+                    m.urls.push(UrlIndicator {
+                        indicator,
+                        authority: normalize_authority(authority),
+                        path: path.to_string(),
+                    });
+                }
+                IndicatorKind::UserAgent => m.has_user_agent = true,
+                IndicatorKind::HttpHeader => m.has_header = true,
+            }
+        }
+        m
+    }
+
+    /// Whether host names can match anything (domains, or URLs through their host).
+    pub(crate) fn wants_names(&self) -> bool {
+        self.has_domain || self.has_url
+    }
+
+    /// Whether addresses can match anything (IPs, or URLs whose host is an address).
+    pub(crate) fn wants_ips(&self) -> bool {
+        self.has_ip || self.has_url
+    }
+
+    /// A DNS name (a query, an SNI, a Host header without port).
+    pub(crate) fn domain(&self, name: &str, hits: &mut Hits<'s>) {
+        if self.has_domain && !name.is_empty() {
+            hits.add(self.set.match_domain(name), name);
+        }
+    }
+
+    /// An address field.
+    pub(crate) fn ip(&self, value: &str, hits: &mut Hits<'s>) {
+        if self.has_ip && looks_like_ip(value) {
+            hits.add(self.set.match_ip(value), value);
+        }
+    }
+
+    /// A host that may be a name or an address, with or without a port (`host:443`).
+    pub(crate) fn host(&self, value: &str, hits: &mut Hits<'s>) {
+        let host = strip_port(value);
+        if host.is_empty() || host == "-" {
+            return;
+        }
+        if looks_like_ip(host) {
+            if self.has_ip {
+                hits.add(self.set.match_ip(host), value);
+            }
+        } else {
+            self.domain(value, hits);
+        }
+        // A CONNECT to a URL indicator's host with an empty path.
+        if self.has_url {
+            self.url_parts(value, "", value, hits);
+        }
+    }
+
+    /// A value that is either an address or a name (DNS answers, resolver Rdata).
+    pub(crate) fn ip_or_domain(&self, value: &str, hits: &mut Hits<'s>) {
+        if looks_like_ip(value) {
+            self.ip(value, hits);
+        } else {
+            self.domain(value, hits);
+        }
+    }
+
+    /// An absolute URL (`https://host/path`), or a CONNECT authority (`host:443`).
+    pub(crate) fn url(&self, url: &str, hits: &mut Hits<'s>) {
+        if !(self.has_domain || self.has_ip || self.has_url) {
+            return;
+        }
+        let Some(scheme_end) = url.find("://") else {
+            if !url.starts_with('/') {
+                self.host(url, hits);
+            }
+            return;
+        };
+        let (authority, path) = split_url(url);
+        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        let bare = strip_port(host);
+        if looks_like_ip(bare) {
+            if self.has_ip {
+                hits.add(self.set.match_ip(bare), url);
+            }
+        } else if self.has_domain && !bare.is_empty() {
+            hits.add(self.set.match_domain(bare), url);
+        }
+        if self.has_url && scheme_end > 0 {
+            self.url_parts(host, path, url, hits);
+        }
+    }
+
+    /// URL indicators matched by a host and a path kept apart (scheme ignored: a decrypted
+    /// request to the indicator's host and path is the same request).
+    pub(crate) fn url_parts(
+        &self,
+        authority: &str,
+        path: &str,
+        matched: &str,
+        hits: &mut Hits<'s>,
+    ) {
+        if !self.has_url {
+            return;
+        }
+        for u in &self.urls {
+            if authority_eq(authority, &u.authority)
+                && (path.starts_with(u.path.as_str()) || (path.is_empty() && u.path == "/"))
+            {
+                hits.add([u.indicator], matched);
+            }
+        }
+    }
+
+    /// A Host field plus a request path (Zeek http.log `host` and `uri`).
+    pub(crate) fn host_and_path(&self, host: &str, path: &str, hits: &mut Hits<'s>) {
+        if self.has_url && path.starts_with('/') && !host.is_empty() {
+            let mut matched = String::new();
+            for u in &self.urls {
+                if authority_eq(host, &u.authority) && path.starts_with(u.path.as_str()) {
+                    if matched.is_empty() {
+                        matched = format!("{host}{path}");
+                    }
+                    hits.add([u.indicator], &matched);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn user_agent(&self, ua: &str, hits: &mut Hits<'s>) {
+        if self.has_user_agent && !ua.is_empty() && ua != "-" {
+            hits.add(self.set.match_user_agent(ua), ua);
+        }
+    }
+
+    /// HTTP header indicators (`Name: value`) anywhere in a line.
+    pub(crate) fn headers(&self, line: &str, hits: &mut Hits<'s>) {
+        if self.has_header {
+            let found = self.set.match_header_text(line);
+            if !found.is_empty() {
+                hits.add(found, &crate::excerpt(line));
+            }
+        }
+    }
+
+    /// The fallback for free text: every token that looks like a host, address or URL, plus
+    /// user agents and headers as substrings.
+    pub(crate) fn text(&self, line: &str, hits: &mut Hits<'s>) {
+        let found = self.set.match_text(line);
+        if !found.is_empty() {
+            let matched = crate::excerpt(line);
+            hits.add(found, &matched);
+        }
+    }
+}
+
+/// `scheme://authority/path?q` → (`authority`, `/path?q`); without a scheme the whole is the
+/// authority and path.
+fn split_url(url: &str) -> (&str, &str) {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    match rest.find(['/', '?', '#']) {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    }
+}
+
+fn normalize_authority(authority: &str) -> String {
+    let a = authority.to_ascii_lowercase();
+    let a = a.trim_end_matches('.');
+    let a = a
+        .strip_suffix(":443")
+        .or_else(|| a.strip_suffix(":80"))
+        .unwrap_or(a);
+    a.trim_end_matches('.').to_string()
+}
+
+/// Compares a log's authority with a normalised one: case-insensitive, default ports ignored.
+fn authority_eq(seen: &str, normalized: &str) -> bool {
+    let seen = seen.rsplit_once('@').map_or(seen, |(_, h)| h);
+    let seen = seen
+        .strip_suffix(":443")
+        .or_else(|| seen.strip_suffix(":80"))
+        .unwrap_or(seen);
+    let seen = seen.trim_end_matches('.');
+    seen.eq_ignore_ascii_case(normalized)
+}
+
+/// `host:443` → `host`, `[::1]:53` → `::1`; a bare IPv6 address is kept whole.
+pub(crate) fn strip_port(s: &str) -> &str {
+    if let Some(rest) = s.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest);
+    }
+    match s.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') && p.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => s,
+    }
+}
+
+/// A cheap shape test before parsing: digits and dots, or hex digits and colons.
+pub(crate) fn looks_like_ip(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() < 2 || b.len() > 45 {
+        return false;
+    }
+    let v4 = b.iter().all(|c| c.is_ascii_digit() || *c == b'.');
+    if v4 {
+        return true;
+    }
+    b.contains(&b':')
+        && b.iter()
+            .all(|c| c.is_ascii_hexdigit() || matches!(c, b':' | b'.' | b'[' | b']' | b'%'))
+}
+
+/// Parses an address field, if it is one.
+pub(crate) fn parse_ip(s: &str) -> Option<IpAddr> {
+    let s = strip_port(s.trim());
+    if !looks_like_ip(s) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ind(kind: IndicatorKind, value: &str) -> Indicator {
+        Indicator {
+            kind,
+            value: value.into(),
+            advisory_id: "t".into(),
+            weak: false,
+        }
+    }
+
+    #[test]
+    fn url_parts_and_hosts() {
+        let set = IndicatorSet::new(vec![
+            ind(
+                IndicatorKind::Url,
+                "https://audit.checkmarx.cx/v1/telemetry",
+            ),
+            ind(IndicatorKind::Domain, "audit.checkmarx.cx"),
+            ind(IndicatorKind::Ip, "94.154.172.43"),
+        ]);
+        let m = Matcher::new(&set);
+        let mut h = Hits::default();
+        m.url("https://AUDIT.checkmarx.cx:443/v1/telemetry?x", &mut h);
+        assert_eq!(h.list.len(), 2);
+        h.clear();
+        m.host_and_path("audit.checkmarx.cx", "/v1/telemetry", &mut h);
+        assert_eq!(h.list.len(), 1);
+        h.clear();
+        m.host_and_path("audit.checkmarx.cx", "/v2", &mut h);
+        assert!(h.is_empty());
+        m.url("http://94.154.172.43/x", &mut h);
+        assert_eq!(h.list.len(), 1);
+        h.clear();
+        m.host("audit.checkmarx.cx:443", &mut h);
+        assert_eq!(h.list.len(), 1);
+        h.clear();
+        m.host("notcheckmarx.cx:443", &mut h);
+        m.url("https://checkmarx.com/v1/telemetry", &mut h);
+        assert!(h.is_empty());
+        assert_eq!(strip_port("[::1]:53"), "::1");
+        assert_eq!(strip_port("::1"), "::1");
+        assert!(looks_like_ip("2001:db8::1"));
+        assert!(!looks_like_ip("audit.checkmarx.cx"));
+    }
+}
