@@ -2,6 +2,8 @@
 //! a URL, an address, a user agent) and the matcher looks each up in the [`IndicatorSet`] only
 //! if the set has an indicator of a kind that field could match.
 
+use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 
 use crate::indicators::{Indicator, IndicatorKind, IndicatorSet};
@@ -16,11 +18,66 @@ struct UrlIndicator<'s> {
     path: String,
 }
 
+/// A fast non-cryptographic hash (FxHash) for the pre-check sets: the keys are the user's own
+/// indicators, so hash flooding is not a concern, and SipHash would dominate the per-line cost.
+#[derive(Default)]
+pub(crate) struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        for &b in chunks.remainder() {
+            self.add(u64::from(b));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+    fn write_u128(&mut self, i: u128) {
+        self.add(i as u64);
+        self.add((i >> 64) as u64);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+impl FxHasher {
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+type FxSet<T> = HashSet<T, BuildHasherDefault<FxHasher>>;
+
+/// Longest host name checked through the pre-check set (DNS allows 253).
+const MAX_NAME: usize = 256;
+
 /// The indicator set with which kinds it holds, shared read-only by the worker threads.
 #[derive(Debug)]
 pub(crate) struct Matcher<'s> {
     set: &'s IndicatorSet,
     urls: Vec<UrlIndicator<'s>>,
+    /// Pre-check sets: a field is handed to the [`IndicatorSet`] only if one of these says it
+    /// may match, so the common no-match case costs one cheap hash per name suffix or address.
+    domain_keys: FxSet<Box<[u8]>>,
+    ipv4_keys: FxSet<u32>,
+    ipv6_keys: FxSet<u128>,
     pub(crate) has_domain: bool,
     pub(crate) has_ip: bool,
     pub(crate) has_url: bool,
@@ -61,6 +118,9 @@ impl<'s> Matcher<'s> {
         let mut m = Matcher {
             set,
             urls: Vec::new(),
+            domain_keys: FxSet::default(),
+            ipv4_keys: FxSet::default(),
+            ipv6_keys: FxSet::default(),
             has_domain: false,
             has_ip: false,
             has_url: false,
@@ -69,8 +129,23 @@ impl<'s> Matcher<'s> {
         };
         for indicator in set.all() {
             match indicator.kind {
-                IndicatorKind::Domain => m.has_domain = true,
-                IndicatorKind::Ip => m.has_ip = true,
+                IndicatorKind::Domain => {
+                    m.has_domain = true;
+                    let key = indicator.value.trim_end_matches('.').to_ascii_lowercase();
+                    m.domain_keys.insert(key.into_bytes().into_boxed_slice());
+                }
+                IndicatorKind::Ip => {
+                    m.has_ip = true;
+                    match indicator.value.trim().parse::<IpAddr>() {
+                        Ok(IpAddr::V4(v4)) => {
+                            m.ipv4_keys.insert(u32::from(v4));
+                        }
+                        Ok(IpAddr::V6(v6)) => {
+                            m.ipv6_keys.insert(u128::from(v6));
+                        }
+                        Err(_) => {}
+                    }
+                }
                 IndicatorKind::Url => {
                     m.has_url = true;
                     let (authority, path) = split_url(&indicator.value);
@@ -99,15 +174,58 @@ impl<'s> Matcher<'s> {
 
     /// A DNS name (a query, an SNI, a Host header without port).
     pub(crate) fn domain(&self, name: &str, hits: &mut Hits<'s>) {
-        if self.has_domain && !name.is_empty() {
+        if self.has_domain && !name.is_empty() && self.may_be_domain(name) {
             hits.add(self.set.match_domain(name), name);
+        }
+    }
+
+    /// Whether the name or one of its parents is in the pre-check set.
+    fn may_be_domain(&self, name: &str) -> bool {
+        let host = strip_port(name.trim().trim_end_matches('.'));
+        let bytes = host.as_bytes();
+        if bytes.len() > MAX_NAME {
+            return true;
+        }
+        let mut buf = [0u8; MAX_NAME];
+        let Some(lower) = buf.get_mut(..bytes.len()) else {
+            return true;
+        };
+        for (d, s) in lower.iter_mut().zip(bytes) {
+            *d = s.to_ascii_lowercase();
+        }
+        let mut rest: &[u8] = lower;
+        loop {
+            if self.domain_keys.contains(rest) {
+                return true;
+            }
+            match memchr::memchr(b'.', rest) {
+                Some(dot) => rest = rest.get(dot + 1..).unwrap_or_default(),
+                None => return false,
+            }
         }
     }
 
     /// An address field.
     pub(crate) fn ip(&self, value: &str, hits: &mut Hits<'s>) {
-        if self.has_ip && looks_like_ip(value) {
+        if self.has_ip && self.may_be_ip(value) {
             hits.add(self.set.match_ip(value), value);
+        }
+    }
+
+    /// Whether the address is in the pre-check set (IPv4 parsed by hand: it is most fields).
+    fn may_be_ip(&self, value: &str) -> bool {
+        let v = value.trim();
+        if let Some(v4) = parse_ipv4(v.as_bytes()) {
+            return self.ipv4_keys.contains(&v4);
+        }
+        if !looks_like_ip(v) {
+            return false;
+        }
+        let v = v.trim_start_matches('[').trim_end_matches(']');
+        match v.parse::<IpAddr>() {
+            Ok(IpAddr::V6(v6)) => self.ipv6_keys.contains(&u128::from(v6)),
+            Ok(IpAddr::V4(v4)) => self.ipv4_keys.contains(&u32::from(v4)),
+            Err(_) => false,
         }
     }
 
@@ -118,7 +236,7 @@ impl<'s> Matcher<'s> {
             return;
         }
         if looks_like_ip(host) {
-            if self.has_ip {
+            if self.has_ip && self.may_be_ip(host) {
                 hits.add(self.set.match_ip(host), value);
             }
         } else {
@@ -154,10 +272,10 @@ impl<'s> Matcher<'s> {
         let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
         let bare = strip_port(host);
         if looks_like_ip(bare) {
-            if self.has_ip {
+            if self.has_ip && self.may_be_ip(bare) {
                 hits.add(self.set.match_ip(bare), url);
             }
-        } else if self.has_domain && !bare.is_empty() {
+        } else if self.has_domain && !bare.is_empty() && self.may_be_domain(bare) {
             hits.add(self.set.match_domain(bare), url);
         }
         if self.has_url && scheme_end > 0 {
@@ -285,6 +403,33 @@ pub(crate) fn looks_like_ip(s: &str) -> bool {
             .all(|c| c.is_ascii_hexdigit() || matches!(c, b':' | b'.' | b'[' | b']' | b'%'))
 }
 
+/// Dotted-quad IPv4 as std accepts it (no leading zeros), without the generic parser's cost.
+fn parse_ipv4(b: &[u8]) -> Option<u32> {
+    if b.len() < 7 || b.len() > 15 {
+        return None;
+    }
+    let mut out = 0u32;
+    let mut parts = 0;
+    for part in b.split(|&c| c == b'.') {
+        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part.first() == Some(&b'0')) {
+            return None;
+        }
+        let mut n = 0u32;
+        for &c in part {
+            if !c.is_ascii_digit() {
+                return None;
+            }
+            n = n * 10 + u32::from(c - b'0');
+        }
+        if n > 255 {
+            return None;
+        }
+        out = (out << 8) | n;
+        parts += 1;
+    }
+    (parts == 4).then_some(out)
+}
+
 /// Parses an address field, if it is one.
 pub(crate) fn parse_ip(s: &str) -> Option<IpAddr> {
     let s = strip_port(s.trim());
@@ -340,5 +485,10 @@ mod tests {
         assert_eq!(strip_port("::1"), "::1");
         assert!(looks_like_ip("2001:db8::1"));
         assert!(!looks_like_ip("audit.checkmarx.cx"));
+        assert_eq!(parse_ipv4(b"94.154.172.43"), Some(0x5e9a_ac2b));
+        assert_eq!(parse_ipv4(b"94.154.172.043"), None);
+        assert_eq!(parse_ipv4(b"94.154.172.256"), None);
+        assert_eq!(parse_ipv4(b"94.154.172"), None);
+        assert_eq!(parse_ipv4(b"1.2.3.4.5"), None);
     }
 }

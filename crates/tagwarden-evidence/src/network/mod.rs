@@ -8,6 +8,7 @@ mod access;
 mod coredns;
 mod json;
 mod matcher;
+mod prefilter;
 mod time;
 mod vpc;
 mod zeek;
@@ -16,6 +17,7 @@ mod zeek;
 mod tests;
 
 use std::borrow::Cow;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -25,6 +27,7 @@ use jiff::Timestamp;
 use crate::indicators::{IndicatorKind, IndicatorSet};
 use crate::{Evidence, EvidenceSource, Observed, Problem, Sink, SourceKind, SourceStats, input};
 use matcher::{Hits, Matcher};
+use prefilter::{Prefilter, StateLines};
 
 /// How many bytes a worker reads between two progress reports.
 const PROGRESS_STEP: u64 = 8 << 20;
@@ -71,6 +74,7 @@ impl EvidenceSource for NetworkLogs {
             });
         }
         let matcher = Matcher::new(&self.indicators);
+        let prefilter = Prefilter::new(&self.indicators);
         let next = AtomicUsize::new(0);
         let total = AtomicU64::new(0);
         let lines = AtomicU64::new(0);
@@ -87,6 +91,7 @@ impl EvidenceSource for NetworkLogs {
                             matcher: &matcher,
                             sink,
                             total: &total,
+                            prefilter: prefilter.as_ref(),
                         };
                         if let Some(n) = scan.run(&mut hits) {
                             opened.fetch_add(1, Ordering::Relaxed);
@@ -190,6 +195,15 @@ impl Parser {
         Parser::Plain
     }
 
+    /// Lines that must be read even without a candidate, because they change the parser.
+    fn state_lines(&self) -> StateLines {
+        match self {
+            Parser::Zeek(_) => StateLines::Hash,
+            Parser::Vpc(_) => StateLines::VpcHeader,
+            _ => StateLines::None,
+        }
+    }
+
     fn kind(&self) -> SourceKind {
         match self {
             Parser::Zeek(z) => z.kind(),
@@ -232,6 +246,19 @@ struct FileState {
     lookahead: Vec<(u64, Vec<u8>)>,
     unparsed: u64,
     first_unparsed: u64,
+    /// Lines read so far.
+    line_no: u64,
+    /// Scratch buffers of the pre-filter.
+    starts: Vec<usize>,
+    lower: Vec<u8>,
+}
+
+/// Size of the read buffer: large blocks for `memmem`, and room for a [`input::MAX_LINE`] line.
+const CHUNK: usize = 2 * input::MAX_LINE;
+
+fn count_newlines(data: &[u8]) -> u64 {
+    // A plain loop the compiler vectorises.
+    data.iter().filter(|&&b| b == b'\n').count() as u64
 }
 
 /// One file being searched by one worker.
@@ -241,6 +268,7 @@ struct FileScan<'a, 's> {
     matcher: &'a Matcher<'s>,
     sink: &'a dyn Sink,
     total: &'a AtomicU64,
+    prefilter: Option<&'a Prefilter>,
 }
 
 impl<'s> FileScan<'_, 's> {
@@ -255,29 +283,9 @@ impl<'s> FileScan<'_, 's> {
             }
         };
         let mut state = FileState::default();
-        let mut lines = 0u64;
         let mut pending = 0u64;
-        let result = input::for_each_line(&mut *reader, |n, raw| {
-            lines = n;
-            pending += raw.len() as u64 + 1;
-            if pending >= PROGRESS_STEP {
-                self.progress(&mut pending);
-            }
-            if state.parser.is_some() {
-                self.line(&mut state, n, raw, hits);
-                return true;
-            }
-            // Undecided: keep the first lines until one of them says what the file is.
-            if raw.iter().all(u8::is_ascii_whitespace) {
-                return true;
-            }
-            let detected = Parser::detect(&String::from_utf8_lossy(raw));
-            state.lookahead.push((n, raw.to_vec()));
-            if !matches!(detected, Parser::Plain) || state.lookahead.len() >= DETECT_LINES {
-                state.parser = Some(detected);
-                self.flush(&mut state, hits);
-            }
-            true
+        let result = self.read_chunks(&mut *reader, &mut pending, |data| {
+            self.chunk(&mut state, data, hits);
         });
         if state.parser.is_none() {
             state.parser = Some(Parser::Plain);
@@ -287,6 +295,7 @@ impl<'s> FileScan<'_, 's> {
             parser,
             unparsed,
             first_unparsed,
+            line_no: lines,
             ..
         } = state;
         self.progress(&mut pending);
@@ -313,6 +322,135 @@ impl<'s> FileScan<'_, 's> {
         Some(lines)
     }
 
+    /// Reads the file in large blocks and hands over runs of whole lines (the last one may lack
+    /// its `\n` at the end of the file). A line longer than the buffer is cut, the rest of it
+    /// skipped, so memory stays bounded.
+    fn read_chunks(
+        &self,
+        reader: &mut dyn Read,
+        pending: &mut u64,
+        mut f: impl FnMut(&[u8]),
+    ) -> io::Result<()> {
+        let mut buf = vec![0u8; CHUNK];
+        let mut filled = 0;
+        let mut skipping = false;
+        loop {
+            if filled == buf.len() {
+                // No newline in a full buffer: cut the line.
+                let cut = buf.get(..input::MAX_LINE).unwrap_or(&buf);
+                if !skipping {
+                    f(cut);
+                }
+                skipping = true;
+                filled = 0;
+            }
+            let n = match reader.read(buf.get_mut(filled..).unwrap_or_default()) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            *pending += n as u64;
+            if *pending >= PROGRESS_STEP {
+                self.progress(pending);
+            }
+            let mut start = 0;
+            let end = filled + n;
+            if skipping {
+                match memchr::memchr(b'\n', buf.get(filled..end).unwrap_or_default()) {
+                    Some(i) => {
+                        start = filled + i + 1;
+                        skipping = false;
+                    }
+                    None => {
+                        filled = 0;
+                        continue;
+                    }
+                }
+            }
+            let data = buf.get(start..end).unwrap_or_default();
+            match memchr::memrchr(b'\n', data) {
+                Some(last) => {
+                    f(data.get(..=last).unwrap_or_default());
+                    buf.copy_within(start + last + 1..end, 0);
+                    filled = end - (start + last + 1);
+                }
+                None => {
+                    buf.copy_within(start..end, 0);
+                    filled = end - start;
+                }
+            }
+        }
+        if filled > 0 && !skipping {
+            f(buf.get(..filled).unwrap_or_default());
+        }
+        Ok(())
+    }
+
+    /// Searches a run of whole lines: line by line until the format is known and when there
+    /// is no pre-filter, else only the lines the pre-filter points at.
+    fn chunk(&self, state: &mut FileState, data: &[u8], hits: &mut Hits<'s>) {
+        let mut pos = 0;
+        while pos < data.len() {
+            if state.parser.is_some() && self.prefilter.is_some() {
+                break;
+            }
+            let rest = data.get(pos..).unwrap_or_default();
+            let len = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+            state.line_no += 1;
+            self.undecided_or_line(state, rest.get(..len).unwrap_or_default(), hits);
+            pos += len + 1;
+        }
+        let (Some(prefilter), Some(parser)) = (self.prefilter, state.parser.as_ref()) else {
+            return;
+        };
+        let Some(rest) = data.get(pos..).filter(|r| !r.is_empty()) else {
+            return;
+        };
+        let state_lines = parser.state_lines();
+        let mut starts = std::mem::take(&mut state.starts);
+        let mut lower = std::mem::take(&mut state.lower);
+        prefilter.candidates(rest, state_lines, &mut lower, &mut starts);
+        let base = state.line_no;
+        let mut counted = 0;
+        let mut newlines = 0u64;
+        for &start in &starts {
+            newlines += count_newlines(rest.get(counted..start).unwrap_or_default());
+            counted = start;
+            let line = rest.get(start..).unwrap_or_default();
+            let len = memchr::memchr(b'\n', line).unwrap_or(line.len());
+            state.line_no = base + newlines + 1;
+            self.line(
+                state,
+                state.line_no,
+                line.get(..len).unwrap_or_default(),
+                hits,
+            );
+        }
+        newlines += count_newlines(rest.get(counted..).unwrap_or_default());
+        state.line_no = base + newlines + u64::from(!rest.ends_with(b"\n"));
+        state.starts = starts;
+        state.lower = lower;
+    }
+
+    /// One line, in order: kept for format detection while the format is unknown.
+    fn undecided_or_line(&self, state: &mut FileState, raw: &[u8], hits: &mut Hits<'s>) {
+        let n = state.line_no;
+        if state.parser.is_some() {
+            self.line(state, n, raw, hits);
+            return;
+        }
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            return;
+        }
+        let detected = Parser::detect(&String::from_utf8_lossy(raw));
+        state.lookahead.push((n, raw.to_vec()));
+        if !matches!(detected, Parser::Plain) || state.lookahead.len() >= DETECT_LINES {
+            state.parser = Some(detected);
+            self.flush(state, hits);
+        }
+    }
+
     fn flush(&self, state: &mut FileState, hits: &mut Hits<'s>) {
         for (n, raw) in std::mem::take(&mut state.lookahead) {
             self.line(state, n, &raw, hits);
@@ -325,6 +463,7 @@ impl<'s> FileScan<'_, 's> {
             return;
         };
         let m = self.matcher;
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         let text = String::from_utf8_lossy(raw);
         hits.clear();
         let outcome = parser.line(&text, m, hits);

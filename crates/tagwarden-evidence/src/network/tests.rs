@@ -32,7 +32,23 @@ fn kics() -> Arc<IndicatorSet> {
     ]))
 }
 
+/// The same set plus an IPv6 indicator, which turns the literal pre-filter off: every line is
+/// parsed.
+fn kics_every_line() -> Arc<IndicatorSet> {
+    let mut all = kics().all().to_vec();
+    all.push(ind(IndicatorKind::Ip, "2001:db8::dead", false));
+    Arc::new(IndicatorSet::new(all))
+}
+
+/// Runs with the pre-filter and without, checks both find the same, returns the first run.
 fn run_paths(paths: Vec<PathBuf>, set: Arc<IndicatorSet>) -> (Vec<Evidence>, Vec<Problem>) {
+    let (ev, p) = run_once(paths.clone(), set);
+    let (ev2, _) = run_once(paths, kics_every_line());
+    assert_eq!(ev, ev2, "pre-filtered and per-line runs differ");
+    (ev, p)
+}
+
+fn run_once(paths: Vec<PathBuf>, set: Arc<IndicatorSet>) -> (Vec<Evidence>, Vec<Problem>) {
     let sink = Collect::default();
     let source = NetworkLogs::new(paths, set, 2);
     let _ = source.collect(&sink);
@@ -438,9 +454,15 @@ fn unparseable_lines_are_counted_and_searched() {
     let text = format!("{ZEEK_DNS}garbage line about audit.checkmarx.cx\nmore garbage\n");
     let (ev, p) = run(&text);
     assert_eq!(p.len(), 1, "{p:?}");
-    assert!(p[0].message.contains("2 line(s)"), "{}", p[0].message);
+    // The pre-filter parses only lines that hold a piece of an indicator.
+    assert!(p[0].message.contains("1 line(s)"), "{}", p[0].message);
     assert!(p[0].message.contains("line 13"), "{}", p[0].message);
     assert!(ev.iter().any(|e| e.line == Some(13)));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dns.log");
+    std::fs::write(&path, &text).unwrap();
+    let (_, p) = run_once(vec![path], kics_every_line());
+    assert!(p[0].message.contains("2 line(s)"), "{}", p[0].message);
     // A JSON file with a broken line.
     let (ev, p) = run("{\"query\":\"x\"}\n{\"host\":\"audit.checkmarx.cx\"\n");
     assert_eq!(p.len(), 1);
@@ -551,10 +573,13 @@ fn nothing_searchable_is_an_error() {
 #[test]
 #[ignore]
 fn throughput() {
-    let dir = tempfile::tempdir().unwrap();
+    // TW_NET_BENCH_DIR keeps the files (to compare with `rg -F -f` on the same bytes).
+    let temp = tempfile::tempdir().unwrap();
+    let dir = std::env::var_os("TW_NET_BENCH_DIR").map_or(temp.path().to_path_buf(), PathBuf::from);
+    std::fs::create_dir_all(&dir).unwrap();
     let size = 100 << 20;
-    let zeek = dir.path().join("dns.log");
-    let squid = dir.path().join("squid.log");
+    let zeek = dir.join("dns.log");
+    let squid = dir.join("squid.log");
     write_generated(&zeek, size, |i, out| {
         if i == 0 {
             out.push_str(ZEEK_DNS.split("1776861361.512345").next().unwrap_or(""));
@@ -588,6 +613,10 @@ fn throughput() {
             false,
         )
     }));
+    let lines: Vec<&str> = many.iter().map(|i| i.value.as_str()).collect();
+    std::fs::write(dir.join("many.txt"), lines.join("\n")).unwrap();
+    let lines: Vec<&str> = small.all().iter().map(|i| i.value.as_str()).collect();
+    std::fs::write(dir.join("small.txt"), lines.join("\n")).unwrap();
     let many = Arc::new(IndicatorSet::new(many));
     for (name, path) in [("zeek dns.log", &zeek), ("squid native", &squid)] {
         for (set_name, set) in [("small set", &small), ("10k domains + 1k IPs", &many)] {
@@ -612,6 +641,9 @@ fn throughput() {
 }
 
 fn write_generated(path: &Path, size: usize, mut line: impl FnMut(usize, &mut String)) {
+    if std::fs::metadata(path).is_ok_and(|m| m.len() as usize >= size) {
+        return;
+    }
     let mut out = String::with_capacity(size + 1024);
     let mut i = 0;
     while out.len() < size {
