@@ -74,7 +74,7 @@ pub(crate) fn squid_native<'l, 's>(
         host: Some(Cow::Borrowed(client)),
         remote: None,
     };
-    if method == "CONNECT" || !url.contains("://") {
+    if method == "CONNECT" || !super::matcher::scheme_end(url).is_some() {
         m.host(url, hits);
     } else {
         m.url(url, hits);
@@ -182,7 +182,7 @@ pub(crate) fn combined<'l, 's>(line: &'l str, m: &Matcher<'s>, hits: &mut Hits<'
     let mut request = p.request;
     let method = word(&mut request).unwrap_or("");
     let target = word(&mut request).unwrap_or("");
-    if target.contains("://") {
+    if super::matcher::scheme_end(target).is_some() {
         m.url(target, hits);
     } else if method == "CONNECT"
         || !(target.starts_with('/') || target == "*" || target.is_empty())

@@ -195,7 +195,7 @@ pub(crate) fn line<'l, 's>(
                     Cow::Borrowed(b) => Cow::Borrowed(request_target(b)),
                     Cow::Owned(o) => Cow::Owned(request_target(&o).to_string()),
                 };
-                if target.contains("://") || !target.starts_with('/') {
+                if super::matcher::scheme_end(&target).is_some() || !target.starts_with('/') {
                     m.url(&target, hits);
                 } else if path.is_none() {
                     path = Some(target);
@@ -210,7 +210,7 @@ pub(crate) fn line<'l, 's>(
             Role::Other => {
                 if generic && let Value::Str { .. } = value {
                     let v = value.text();
-                    if v.contains("://") {
+                    if super::matcher::scheme_end(&v).is_some() {
                         m.url(&v, hits);
                     } else if v.contains(' ') {
                         m.text(&v, hits);

@@ -52,7 +52,13 @@ impl Hasher for FxHasher {
         self.add(i as u64);
     }
     fn finish(&self) -> u64 {
-        self.0
+        // The multiply leaves the low bits (the bucket index) poorly mixed: finish like
+        // MurmurHash3's fmix64.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h
     }
 }
 
@@ -78,6 +84,9 @@ pub(crate) struct Matcher<'s> {
     domain_keys: FxSet<Box<[u8]>>,
     ipv4_keys: FxSet<u32>,
     ipv6_keys: FxSet<u128>,
+    /// Whether some domain indicator is a single label (`cx`): else top-level names are not
+    /// looked up.
+    single_label_domains: bool,
     pub(crate) has_domain: bool,
     pub(crate) has_ip: bool,
     pub(crate) has_url: bool,
@@ -121,6 +130,7 @@ impl<'s> Matcher<'s> {
             domain_keys: FxSet::default(),
             ipv4_keys: FxSet::default(),
             ipv6_keys: FxSet::default(),
+            single_label_domains: false,
             has_domain: false,
             has_ip: false,
             has_url: false,
@@ -132,6 +142,7 @@ impl<'s> Matcher<'s> {
                 IndicatorKind::Domain => {
                     m.has_domain = true;
                     let key = indicator.value.trim_end_matches('.').to_ascii_lowercase();
+                    m.single_label_domains |= !key.contains('.');
                     m.domain_keys.insert(key.into_bytes().into_boxed_slice());
                 }
                 IndicatorKind::Ip => {
@@ -195,10 +206,11 @@ impl<'s> Matcher<'s> {
         }
         let mut rest: &[u8] = lower;
         loop {
-            if self.domain_keys.contains(rest) {
+            let dot = memchr::memchr(b'.', rest);
+            if (dot.is_some() || self.single_label_domains) && self.domain_keys.contains(rest) {
                 return true;
             }
-            match memchr::memchr(b'.', rest) {
+            match dot {
                 Some(dot) => rest = rest.get(dot + 1..).unwrap_or_default(),
                 None => return false,
             }
@@ -262,14 +274,17 @@ impl<'s> Matcher<'s> {
         if !(self.has_domain || self.has_ip || self.has_url) {
             return;
         }
-        let Some(scheme_end) = url.find("://") else {
+        let Some(scheme_end) = scheme_end(url) else {
             if !url.starts_with('/') {
                 self.host(url, hits);
             }
             return;
         };
         let (authority, path) = split_url(url);
-        let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        let host = match memchr::memrchr(b'@', authority.as_bytes()) {
+            Some(at) => authority.get(at + 1..).unwrap_or(""),
+            None => authority,
+        };
         let bare = strip_port(host);
         if looks_like_ip(bare) {
             if self.has_ip && self.may_be_ip(bare) {
@@ -349,7 +364,7 @@ impl<'s> Matcher<'s> {
 /// `scheme://authority/path?q` → (`authority`, `/path?q`); without a scheme the whole is the
 /// authority and path.
 fn split_url(url: &str) -> (&str, &str) {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let rest = scheme_end(url).map_or(url, |i| url.get(i + 3..).unwrap_or(""));
     match rest.find(['/', '?', '#']) {
         Some(i) => rest.split_at(i),
         None => (rest, ""),
@@ -377,13 +392,36 @@ fn authority_eq(seen: &str, normalized: &str) -> bool {
     seen.eq_ignore_ascii_case(normalized)
 }
 
+/// Where `://` starts, without setting up a substring searcher per call.
+pub(crate) fn scheme_end(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let mut from = 0;
+    while let Some(i) = memchr::memchr(b':', b.get(from..)?) {
+        let at = from + i;
+        if b.get(at + 1..at + 3) == Some(b"//") {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
 /// `host:443` → `host`, `[::1]:53` → `::1`; a bare IPv6 address is kept whole.
 pub(crate) fn strip_port(s: &str) -> &str {
     if let Some(rest) = s.strip_prefix('[') {
         return rest.split(']').next().unwrap_or(rest);
     }
-    match s.rsplit_once(':') {
-        Some((h, p)) if !h.contains(':') && p.bytes().all(|b| b.is_ascii_digit()) => h,
+    let b = s.as_bytes();
+    match memchr::memrchr(b':', b) {
+        Some(colon)
+            if !b.get(..colon).unwrap_or_default().contains(&b':')
+                && b.get(colon + 1..)
+                    .unwrap_or_default()
+                    .iter()
+                    .all(u8::is_ascii_digit) =>
+        {
+            s.get(..colon).unwrap_or(s)
+        }
         _ => s,
     }
 }

@@ -391,6 +391,12 @@ impl<'s> FileScan<'_, 's> {
     /// is no pre-filter, else only the lines the pre-filter points at.
     fn chunk(&self, state: &mut FileState, data: &[u8], hits: &mut Hits<'s>) {
         let mut pos = 0;
+        // Validated once per chunk: its lines are then valid without another pass each.
+        let text = if state.parser.is_some() && self.prefilter.is_some() {
+            None
+        } else {
+            std::str::from_utf8(data).ok()
+        };
         while pos < data.len() {
             if state.parser.is_some() && self.prefilter.is_some() {
                 break;
@@ -398,7 +404,9 @@ impl<'s> FileScan<'_, 's> {
             let rest = data.get(pos..).unwrap_or_default();
             let len = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
             state.line_no += 1;
-            self.undecided_or_line(state, rest.get(..len).unwrap_or_default(), hits);
+            let raw = rest.get(..len).unwrap_or_default();
+            let line_text = text.and_then(|t| t.get(pos..pos + len));
+            self.undecided_or_line(state, raw, line_text, hits);
             pos += len + 1;
         }
         let (Some(prefilter), Some(parser)) = (self.prefilter, state.parser.as_ref()) else {
@@ -424,6 +432,7 @@ impl<'s> FileScan<'_, 's> {
                 state,
                 state.line_no,
                 line.get(..len).unwrap_or_default(),
+                None,
                 hits,
             );
         }
@@ -434,10 +443,16 @@ impl<'s> FileScan<'_, 's> {
     }
 
     /// One line, in order: kept for format detection while the format is unknown.
-    fn undecided_or_line(&self, state: &mut FileState, raw: &[u8], hits: &mut Hits<'s>) {
+    fn undecided_or_line(
+        &self,
+        state: &mut FileState,
+        raw: &[u8],
+        text: Option<&str>,
+        hits: &mut Hits<'s>,
+    ) {
         let n = state.line_no;
         if state.parser.is_some() {
-            self.line(state, n, raw, hits);
+            self.line(state, n, raw, text, hits);
             return;
         }
         if raw.iter().all(u8::is_ascii_whitespace) {
@@ -453,18 +468,28 @@ impl<'s> FileScan<'_, 's> {
 
     fn flush(&self, state: &mut FileState, hits: &mut Hits<'s>) {
         for (n, raw) in std::mem::take(&mut state.lookahead) {
-            self.line(state, n, &raw, hits);
+            self.line(state, n, &raw, None, hits);
         }
     }
 
     /// Parses one line with the file's parser, falling back to plain text, and reports hits.
-    fn line(&self, state: &mut FileState, n: u64, raw: &[u8], hits: &mut Hits<'s>) {
+    /// One line; `text` is the line already known to be UTF-8, if it is.
+    fn line(
+        &self,
+        state: &mut FileState,
+        n: u64,
+        raw: &[u8],
+        text: Option<&str>,
+        hits: &mut Hits<'s>,
+    ) {
         let Some(parser) = state.parser.as_mut() else {
             return;
         };
         let m = self.matcher;
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let text = String::from_utf8_lossy(raw);
+        let text: Cow<'_, str> = match text {
+            Some(t) => Cow::Borrowed(t.strip_suffix('\r').unwrap_or(t)),
+            None => String::from_utf8_lossy(raw.strip_suffix(b"\r").unwrap_or(raw)),
+        };
         hits.clear();
         let outcome = parser.line(&text, m, hits);
         let rec = match outcome {

@@ -38,6 +38,10 @@ impl Prefilter {
     /// `None` when the set is too large or holds something a literal search cannot stand for
     /// (an IPv6 address has many spellings).
     pub(crate) fn new(set: &IndicatorSet) -> Option<Prefilter> {
+        // Pieces implied by others are dropped below, but not enough to matter past this.
+        if set.len() > 8 * MAX_NEEDLES {
+            return None;
+        }
         let mut pieces: Vec<String> = Vec::new();
         for ind in set.all() {
             let piece = match ind.kind {

@@ -197,7 +197,17 @@ impl Zeek {
         let mut host = None;
         let mut uri = None;
         let mut count = 0;
-        for value in line.split(self.separator as char) {
+        let mut from = 0;
+        // Fields are short: a plain scan beats a SIMD search restarted for each.
+        let sep = self.separator;
+        let ends = line
+            .bytes()
+            .enumerate()
+            .filter_map(|(i, b)| (b == sep).then_some(i))
+            .chain([line.len()]);
+        for end in ends {
+            let value = line.get(from..end).unwrap_or_default();
+            from = end + 1;
             let role = self.roles.get(count).copied().unwrap_or(Role::Ignore);
             count += 1;
             if role == Role::Ignore || value == self.unset || value == self.empty {
