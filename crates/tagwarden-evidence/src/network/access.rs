@@ -74,7 +74,7 @@ pub(crate) fn squid_native<'l, 's>(
         host: Some(Cow::Borrowed(client)),
         remote: None,
     };
-    if method == "CONNECT" || !super::matcher::scheme_end(url).is_some() {
+    if method == "CONNECT" || super::matcher::scheme_end(url).is_none() {
         m.host(url, hits);
     } else {
         m.url(url, hits);
