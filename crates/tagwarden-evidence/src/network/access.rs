@@ -10,15 +10,17 @@ use crate::SourceKind;
 
 /// Next space-separated word (runs of spaces are one separator), advancing `rest`.
 fn word<'l>(rest: &mut &'l str) -> Option<&'l str> {
-    let s = rest.trim_start_matches(' ');
-    if s.is_empty() {
-        *rest = s;
-        return None;
-    }
-    let end = memchr::memchr(b' ', s.as_bytes()).unwrap_or(s.len());
-    let (w, r) = s.split_at(end);
-    *rest = r;
-    Some(w)
+    let b = rest.as_bytes();
+    let start = b.iter().position(|&c| c != b' ').unwrap_or(b.len());
+    let len = b
+        .get(start..)
+        .unwrap_or_default()
+        .iter()
+        .position(|&c| c == b' ')
+        .unwrap_or(b.len() - start);
+    let w = rest.get(start..start + len).unwrap_or("");
+    *rest = rest.get(start + len..).unwrap_or("");
+    (!w.is_empty()).then_some(w)
 }
 
 /// `1776861362.114`: Squid's `%ts.%03tu`.

@@ -71,6 +71,41 @@ impl FxHasher {
 
 type FxSet<T> = HashSet<T, BuildHasherDefault<FxHasher>>;
 
+/// A 65,536-bit map for quick rejection.
+#[derive(Debug)]
+struct Bits(Box<[u64]>);
+
+impl Default for Bits {
+    fn default() -> Self {
+        Bits(vec![0; 1024].into_boxed_slice())
+    }
+}
+
+impl Bits {
+    fn set(&mut self, key: u32) {
+        let key = key & 0xffff;
+        if let Some(w) = self.0.get_mut((key >> 6) as usize) {
+            *w |= 1 << (key & 63);
+        }
+    }
+
+    #[inline]
+    fn may_contain(&self, key: u32) -> bool {
+        let key = key & 0xffff;
+        self.0
+            .get((key >> 6) as usize)
+            .is_some_and(|w| w & (1 << (key & 63)) != 0)
+    }
+}
+
+/// The bit of a (lower-case) name: its length and first two bytes.
+#[inline]
+fn name_bit(name: &[u8]) -> u32 {
+    let b0 = u32::from(name.first().copied().unwrap_or(0));
+    let b1 = u32::from(name.get(1).copied().unwrap_or(0));
+    ((name.len() as u32) << 11) ^ (b0 << 5) ^ b1
+}
+
 /// Longest host name checked through the pre-check set (DNS allows 253).
 const MAX_NAME: usize = 256;
 
@@ -84,6 +119,10 @@ pub(crate) struct Matcher<'s> {
     domain_keys: FxSet<Box<[u8]>>,
     ipv4_keys: FxSet<u32>,
     ipv6_keys: FxSet<u128>,
+    /// Quick rejection before the sets: a bit per /16 of IPv4 indicators, a bit per
+    /// (length, first bytes) of domain indicators.
+    ipv4_bits: Bits,
+    domain_bits: Bits,
     /// Whether some domain indicator is a single label (`cx`): else top-level names are not
     /// looked up.
     single_label_domains: bool,
@@ -130,6 +169,8 @@ impl<'s> Matcher<'s> {
             domain_keys: FxSet::default(),
             ipv4_keys: FxSet::default(),
             ipv6_keys: FxSet::default(),
+            ipv4_bits: Bits::default(),
+            domain_bits: Bits::default(),
             single_label_domains: false,
             has_domain: false,
             has_ip: false,
@@ -143,6 +184,7 @@ impl<'s> Matcher<'s> {
                     m.has_domain = true;
                     let key = indicator.value.trim_end_matches('.').to_ascii_lowercase();
                     m.single_label_domains |= !key.contains('.');
+                    m.domain_bits.set(name_bit(key.as_bytes()));
                     m.domain_keys.insert(key.into_bytes().into_boxed_slice());
                 }
                 IndicatorKind::Ip => {
@@ -150,6 +192,7 @@ impl<'s> Matcher<'s> {
                     match indicator.value.trim().parse::<IpAddr>() {
                         Ok(IpAddr::V4(v4)) => {
                             m.ipv4_keys.insert(u32::from(v4));
+                            m.ipv4_bits.set(u32::from(v4) >> 16);
                         }
                         Ok(IpAddr::V6(v6)) => {
                             m.ipv6_keys.insert(u128::from(v6));
@@ -192,22 +235,30 @@ impl<'s> Matcher<'s> {
 
     /// Whether the name or one of its parents is in the pre-check set.
     fn may_be_domain(&self, name: &str) -> bool {
-        let host = strip_port(name.trim().trim_end_matches('.'));
+        let host = strip_port(name.trim_ascii().trim_end_matches('.'));
         let bytes = host.as_bytes();
         if bytes.len() > MAX_NAME {
             return true;
         }
         let mut buf = [0u8; MAX_NAME];
-        let Some(lower) = buf.get_mut(..bytes.len()) else {
-            return true;
+        let name: &[u8] = if bytes.iter().any(u8::is_ascii_uppercase) {
+            let Some(lower) = buf.get_mut(..bytes.len()) else {
+                return true;
+            };
+            for (d, s) in lower.iter_mut().zip(bytes) {
+                *d = s.to_ascii_lowercase();
+            }
+            lower
+        } else {
+            bytes
         };
-        for (d, s) in lower.iter_mut().zip(bytes) {
-            *d = s.to_ascii_lowercase();
-        }
-        let mut rest: &[u8] = lower;
+        let mut rest = name;
         loop {
-            let dot = memchr::memchr(b'.', rest);
-            if (dot.is_some() || self.single_label_domains) && self.domain_keys.contains(rest) {
+            let dot = rest.iter().position(|&b| b == b'.');
+            if (dot.is_some() || self.single_label_domains)
+                && self.domain_bits.may_contain(name_bit(rest))
+                && self.domain_keys.contains(rest)
+            {
                 return true;
             }
             match dot {
@@ -226,9 +277,9 @@ impl<'s> Matcher<'s> {
 
     /// Whether the address is in the pre-check set (IPv4 parsed by hand: it is most fields).
     fn may_be_ip(&self, value: &str) -> bool {
-        let v = value.trim();
+        let v = value.trim_ascii();
         if let Some(v4) = parse_ipv4(v.as_bytes()) {
-            return self.ipv4_keys.contains(&v4);
+            return self.ipv4_bits.may_contain(v4 >> 16) && self.ipv4_keys.contains(&v4);
         }
         if !looks_like_ip(v) {
             return false;
@@ -281,7 +332,7 @@ impl<'s> Matcher<'s> {
             return;
         };
         let (authority, path) = split_url(url);
-        let host = match memchr::memrchr(b'@', authority.as_bytes()) {
+        let host = match authority.bytes().rposition(|b| b == b'@') {
             Some(at) => authority.get(at + 1..).unwrap_or(""),
             None => authority,
         };
@@ -365,7 +416,7 @@ impl<'s> Matcher<'s> {
 /// authority and path.
 fn split_url(url: &str) -> (&str, &str) {
     let rest = scheme_end(url).map_or(url, |i| url.get(i + 3..).unwrap_or(""));
-    match rest.find(['/', '?', '#']) {
+    match rest.bytes().position(|b| matches!(b, b'/' | b'?' | b'#')) {
         Some(i) => rest.split_at(i),
         None => (rest, ""),
     }
@@ -396,7 +447,7 @@ fn authority_eq(seen: &str, normalized: &str) -> bool {
 pub(crate) fn scheme_end(s: &str) -> Option<usize> {
     let b = s.as_bytes();
     let mut from = 0;
-    while let Some(i) = memchr::memchr(b':', b.get(from..)?) {
+    while let Some(i) = b.get(from..)?.iter().position(|&c| c == b':') {
         let at = from + i;
         if b.get(at + 1..at + 3) == Some(b"//") {
             return Some(at);
@@ -412,7 +463,7 @@ pub(crate) fn strip_port(s: &str) -> &str {
         return rest.split(']').next().unwrap_or(rest);
     }
     let b = s.as_bytes();
-    match memchr::memrchr(b':', b) {
+    match b.iter().rposition(|&c| c == b':') {
         Some(colon)
             if !b.get(..colon).unwrap_or_default().contains(&b':')
                 && b.get(colon + 1..)
