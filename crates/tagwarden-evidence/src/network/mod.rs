@@ -257,8 +257,8 @@ struct FileState {
 const CHUNK: usize = 2 * input::MAX_LINE;
 
 fn count_newlines(data: &[u8]) -> u64 {
-    // A plain loop the compiler vectorises.
-    data.iter().filter(|&&b| b == b'\n').count() as u64
+    // memchr's iterator counts with vector instructions.
+    memchr::memchr_iter(b'\n', data).count() as u64
 }
 
 /// One file being searched by one worker.

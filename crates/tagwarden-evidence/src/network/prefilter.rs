@@ -21,7 +21,12 @@ pub(crate) struct Prefilter {
     needles: Vec<Finder<'static>>,
     /// Whether any needle has letters (else the chunk needs no lower-casing).
     fold_case: bool,
+    /// Longest needle (state-line needles included).
+    longest: usize,
 }
+
+/// Bytes searched at a time: fits in a core's L2 cache with its lower-cased copy.
+const BLOCK: usize = 64 * 1024;
 
 /// Lines that change how the next lines are read (Zeek headers, VPC header lines) must be seen
 /// even when they hold no indicator.
@@ -86,7 +91,9 @@ impl Prefilter {
         let fold_case = kept
             .iter()
             .any(|p| p.bytes().any(|b| b.is_ascii_alphabetic()));
+        let longest = kept.iter().map(String::len).max().unwrap_or(0).max(8);
         Some(Prefilter {
+            longest,
             needles: kept
                 .iter()
                 .map(|p| Finder::new(p.as_bytes()).into_owned())
@@ -104,35 +111,47 @@ impl Prefilter {
         out: &mut Vec<usize>,
     ) {
         out.clear();
-        let hay: &[u8] = if self.fold_case {
-            lower.clear();
-            lower.extend(data.iter().map(u8::to_ascii_lowercase));
-            lower
-        } else {
-            data
-        };
-        for finder in &self.needles {
-            for at in finder.find_iter(hay) {
-                out.push(line_start(data, at));
-            }
-        }
-        match state_lines {
-            StateLines::None => {}
-            StateLines::Hash => {
-                if data.first() == Some(&b'#') {
-                    out.push(0);
-                }
-                for at in memchr::memmem::find_iter(data, b"\n#") {
-                    out.push(at + 1);
+        // Block by block, so that the lower-cased copy and every search stay in cache; blocks
+        // overlap by a needle's length so that nothing straddling a boundary is missed.
+        let overlap = self.longest.saturating_sub(1);
+        let mut start = 0;
+        while start < data.len() {
+            let end = (start + BLOCK).min(data.len());
+            let block = data.get(start..end).unwrap_or_default();
+            let hay: &[u8] = if self.fold_case {
+                lower.clear();
+                lower.extend(block.iter().map(u8::to_ascii_lowercase));
+                lower
+            } else {
+                block
+            };
+            for finder in &self.needles {
+                for at in finder.find_iter(hay) {
+                    out.push(line_start(data, start + at));
                 }
             }
-            StateLines::VpcHeader => {
-                for needle in [&b"srcaddr"[..], b"dstaddr"] {
-                    for at in memchr::memmem::find_iter(hay, needle) {
-                        out.push(line_start(data, at));
+            match state_lines {
+                StateLines::None => {}
+                StateLines::Hash => {
+                    if start == 0 && data.first() == Some(&b'#') {
+                        out.push(0);
+                    }
+                    for at in memchr::memmem::find_iter(block, b"\n#") {
+                        out.push(start + at + 1);
+                    }
+                }
+                StateLines::VpcHeader => {
+                    for needle in [&b"srcaddr"[..], b"dstaddr"] {
+                        for at in memchr::memmem::find_iter(hay, needle) {
+                            out.push(line_start(data, start + at));
+                        }
                     }
                 }
             }
+            if end == data.len() {
+                break;
+            }
+            start = end.saturating_sub(overlap).max(start + 1);
         }
         out.sort_unstable();
         out.dedup();
@@ -185,6 +204,15 @@ mod tests {
         let mut out = Vec::new();
         p.candidates(data, StateLines::Hash, &mut Vec::new(), &mut out);
         assert_eq!(out, [2, 25, 28, 48]);
+        // A needle across a block boundary.
+        let mut big = Vec::new();
+        while big.len() < BLOCK - 5 {
+            big.extend_from_slice(b"filler line\n");
+        }
+        big.truncate(BLOCK - 5);
+        big.extend_from_slice(b"\naudit.Checkmarx.cx\n");
+        p.candidates(&big, StateLines::None, &mut Vec::new(), &mut out);
+        assert_eq!(out, [BLOCK - 4]);
         let v6 = IndicatorSet::new(vec![ind(IndicatorKind::Ip, "2001:db8::1")]);
         assert!(Prefilter::new(&v6).is_none());
     }

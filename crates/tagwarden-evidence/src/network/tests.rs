@@ -618,7 +618,29 @@ fn throughput() {
     let lines: Vec<&str> = small.all().iter().map(|i| i.value.as_str()).collect();
     std::fs::write(dir.join("small.txt"), lines.join("\n")).unwrap();
     let many = Arc::new(IndicatorSet::new(many));
-    for (name, path) in [("zeek dns.log", &zeek), ("squid native", &squid)] {
+    let gz = dir.join("dns.log.gz");
+    if !gz.exists() {
+        let mut e = flate2::write::GzEncoder::new(
+            std::fs::File::create(&gz).unwrap(),
+            flate2::Compression::default(),
+        );
+        std::io::copy(&mut std::fs::File::open(&zeek).unwrap(), &mut e).unwrap();
+        e.finish().unwrap();
+    }
+    // Decompression alone, for comparison with the gzip runs.
+    let start = std::time::Instant::now();
+    let cpu_start = cpu_seconds();
+    let n = std::io::copy(&mut crate::input::open(&gz).unwrap(), &mut std::io::sink()).unwrap();
+    println!(
+        "gunzip alone: {:.0} MB/s wall, {:.0} MB/s per CPU second",
+        n as f64 / start.elapsed().as_secs_f64() / 1e6,
+        n as f64 / (cpu_seconds() - cpu_start).max(0.01) / 1e6
+    );
+    for (name, path) in [
+        ("zeek dns.log", &zeek),
+        ("squid native", &squid),
+        ("zeek dns.log.gz", &gz),
+    ] {
         for (set_name, set) in [("small set", &small), ("10k domains + 1k IPs", &many)] {
             // TW_NET_BENCH_SET=small|10k runs one set only (for a profiler).
             if std::env::var("TW_NET_BENCH_SET").is_ok_and(|only| !set_name.contains(&only)) {
