@@ -647,14 +647,22 @@ fn throughput() {
                 continue;
             }
             for threads in [1, 2] {
-                let sink = Collect::default();
-                let start = std::time::Instant::now();
-                let cpu_start = cpu_seconds();
-                let stats = NetworkLogs::new(vec![path.clone()], set.clone(), threads)
-                    .collect(&sink)
-                    .unwrap();
-                let secs = start.elapsed().as_secs_f64();
-                let cpu = cpu_seconds() - cpu_start;
+                // Best of three: the machine is shared.
+                let mut secs = f64::MAX;
+                let mut cpu = f64::MAX;
+                let mut last = None;
+                for _ in 0..3 {
+                    let sink = Collect::default();
+                    let start = std::time::Instant::now();
+                    let cpu_start = cpu_seconds();
+                    let stats = NetworkLogs::new(vec![path.clone()], set.clone(), threads)
+                        .collect(&sink)
+                        .unwrap();
+                    secs = secs.min(start.elapsed().as_secs_f64());
+                    cpu = cpu.min(cpu_seconds() - cpu_start);
+                    last = Some((stats, sink));
+                }
+                let (stats, sink) = last.unwrap();
                 let (ev, p) = sink.into_parts();
                 println!(
                     "{name}, {set_name}, 1 file, {threads} thread(s): {:.0} MB/s wall, {:.0} MB/s per CPU second ({} lines, {} evidence, {} problems)",
