@@ -3,6 +3,17 @@
 //! query name, a host, a URL, an address, a user agent) are looked up in the [`IndicatorSet`].
 //! Lines that do not parse in their file's format are counted, reported, and searched as plain
 //! text, so nothing is skipped silently.
+//!
+//! With a small indicator set (no IPv6 address, at most a few dozen literal pieces), whole
+//! blocks are first searched for the pieces in lower case (`prefilter.rs`) and only the lines
+//! holding one are parsed: the evidence is the same, but a line that holds no piece of any
+//! indicator is not parsed, so its being malformed is not counted.
+//!
+//! Formats, detected from the first lines of each file (never its name): Zeek TSV (headers
+//! re-read wherever they appear) and JSON, Squid native (with an optional trailing quoted
+//! User-Agent) and combined, nginx/Apache combined, Route 53 Resolver query logs, CoreDNS `log`
+//! lines and JSON, AWS VPC Flow Logs (default layout or the header's), any JSON lines, and
+//! plain text.
 
 mod access;
 mod coredns;
