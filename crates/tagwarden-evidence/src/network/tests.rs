@@ -702,3 +702,22 @@ fn write_generated(path: &Path, size: usize, mut line: impl FnMut(usize, &mut St
     }
     std::fs::write(path, out).unwrap();
 }
+
+#[test]
+fn crlf_invalid_utf8_and_endless_lines() {
+    let mut bytes = Vec::new();
+    bytes.extend_from_slice(b"x\xff\xfe audit.checkmarx.cx\r\n");
+    // Longer than the read buffer: cut, the rest skipped, counted as one line.
+    bytes.extend_from_slice(b"94.154.172.43 ");
+    bytes.extend(std::iter::repeat_n(b'a', 5 << 20));
+    bytes.extend_from_slice(b" audit.checkmarx.cx\n");
+    bytes.extend_from_slice(b"last audit.checkmarx.cx\r\n");
+    let (ev, p) = run_bytes("mixed.log", &bytes);
+    assert!(p.is_empty(), "{p:?}");
+    assert_eq!(
+        summary(&ev).iter().map(|x| (x.0, x.1)).collect::<Vec<_>>(),
+        [(1, "domain"), (2, "ip"), (3, "domain")]
+    );
+    assert!(!ev[0].excerpt.as_deref().unwrap().ends_with('\r'));
+    assert!(ev[1].excerpt.as_deref().unwrap().len() <= crate::EXCERPT_MAX + 4);
+}
