@@ -12,12 +12,7 @@ use crate::SourceKind;
 fn word<'l>(rest: &mut &'l str) -> Option<&'l str> {
     let b = rest.as_bytes();
     let start = b.iter().position(|&c| c != b' ').unwrap_or(b.len());
-    let len = b
-        .get(start..)
-        .unwrap_or_default()
-        .iter()
-        .position(|&c| c == b' ')
-        .unwrap_or(b.len() - start);
+    let len = super::matcher::next_separator(b, start, b' ').unwrap_or(b.len()) - start;
     let w = rest.get(start..start + len).unwrap_or("");
     *rest = rest.get(start + len..).unwrap_or("");
     (!w.is_empty()).then_some(w)

@@ -502,6 +502,31 @@ fn authority_eq(seen: &str, normalized: &str) -> bool {
     seen.eq_ignore_ascii_case(normalized)
 }
 
+/// The next `sep` at or after `from`, eight bytes at a time: fields are short, so this beats
+/// both a byte loop and a SIMD search restarted for each field.
+pub(crate) fn next_separator(bytes: &[u8], from: usize, sep: u8) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let pattern = ONES * u64::from(sep);
+    let mut i = from;
+    while let Some(word) = bytes.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        let x = u64::from_le_bytes(w) ^ pattern;
+        // The lowest flagged byte is exactly the first zero byte (matching `sep`).
+        let found = x.wrapping_sub(ONES) & !x & HIGHS;
+        if found != 0 {
+            return Some(i + (found.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    bytes
+        .get(i..)?
+        .iter()
+        .position(|&c| c == sep)
+        .map(|p| i + p)
+}
+
 /// Where `://` starts, without setting up a substring searcher per call.
 pub(crate) fn scheme_end(s: &str) -> Option<usize> {
     let b = s.as_bytes();
@@ -556,26 +581,29 @@ fn parse_ipv4(b: &[u8]) -> Option<u32> {
     if b.len() < 7 || b.len() > 15 {
         return None;
     }
-    let mut out = 0u32;
-    let mut parts = 0;
-    for part in b.split(|&c| c == b'.') {
-        if part.is_empty() || part.len() > 3 || (part.len() > 1 && part.first() == Some(&b'0')) {
-            return None;
-        }
-        let mut n = 0u32;
-        for &c in part {
-            if !c.is_ascii_digit() {
+    let (mut out, mut n, mut digits, mut dots) = (0u32, 0u32, 0u32, 0u32);
+    for &c in b {
+        if c == b'.' {
+            if digits == 0 || dots == 3 {
+                return None;
+            }
+            out = (out << 8) | n;
+            (n, digits, dots) = (0, 0, dots + 1);
+        } else if c.is_ascii_digit() {
+            if digits > 0 && n == 0 {
+                // A leading zero: std refuses it (octal ambiguity), so must we.
                 return None;
             }
             n = n * 10 + u32::from(c - b'0');
-        }
-        if n > 255 {
+            digits += 1;
+            if n > 255 {
+                return None;
+            }
+        } else {
             return None;
         }
-        out = (out << 8) | n;
-        parts += 1;
     }
-    (parts == 4).then_some(out)
+    (dots == 3 && digits > 0).then_some((out << 8) | n)
 }
 
 /// Parses an address field, if it is one.
@@ -638,5 +666,9 @@ mod tests {
         assert_eq!(parse_ipv4(b"94.154.172.256"), None);
         assert_eq!(parse_ipv4(b"94.154.172"), None);
         assert_eq!(parse_ipv4(b"1.2.3.4.5"), None);
+        assert_eq!(parse_ipv4(b"0.0.0.0"), Some(0));
+        assert_eq!(parse_ipv4(b"1..2.3"), None);
+        assert_eq!(parse_ipv4(b"1.2.3.4."), None);
+        assert_eq!(parse_ipv4(b"255.255.255.255"), Some(u32::MAX));
     }
 }

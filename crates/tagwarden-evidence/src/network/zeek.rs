@@ -201,7 +201,7 @@ impl Zeek {
         let sep = self.separator;
         let bytes = line.as_bytes();
         while from <= line.len() {
-            let end = next_separator(bytes, from, sep).unwrap_or(line.len());
+            let end = super::matcher::next_separator(bytes, from, sep).unwrap_or(line.len());
             let value = line.get(from..end).unwrap_or_default();
             from = end + 1;
             let role = self.roles.get(count).copied().unwrap_or(Role::Ignore);
@@ -257,31 +257,6 @@ impl Zeek {
     }
 }
 
-/// The next `sep` at or after `from`, eight bytes at a time: fields are short, so this beats
-/// both a byte loop and a SIMD search restarted for each field.
-fn next_separator(bytes: &[u8], from: usize, sep: u8) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let pattern = ONES * u64::from(sep);
-    let mut i = from;
-    while let Some(word) = bytes.get(i..i + 8) {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(word);
-        let x = u64::from_le_bytes(w) ^ pattern;
-        // The lowest flagged byte is exactly the first zero byte (matching `sep`).
-        let found = x.wrapping_sub(ONES) & !x & HIGHS;
-        if found != 0 {
-            return Some(i + (found.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    bytes
-        .get(i..)?
-        .iter()
-        .position(|&c| c == sep)
-        .map(|p| i + p)
-}
-
 fn role(path: &str, name: &str, ty: Option<&str>) -> Role {
     match name {
         "ts" => return Role::Ts,
@@ -324,7 +299,7 @@ fn role(path: &str, name: &str, ty: Option<&str>) -> Role {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use super::super::matcher::next_separator;
 
     #[test]
     fn separators() {
