@@ -394,57 +394,22 @@ impl<'s> Matcher<'s> {
     /// HTTP header indicators (`Name: value`) anywhere in a line.
     pub(crate) fn headers(&self, line: &str, hits: &mut Hits<'s>) {
         if self.has_header {
-            let found = self.set.match_header_text(line);
-            if !found.is_empty() {
-                hits.add(found, &crate::excerpt(line));
+            for indicator in self.set.match_header_text(line) {
+                hits.add([indicator], &indicator.value);
             }
         }
     }
 
-    /// The fallback for free text: every token that looks like a host, address or URL, plus
-    /// user agents and headers as substrings.
+    /// The fallback for free text: every token that looks like a host, an address or a URL
+    /// (split as [`IndicatorSet::match_text`] does) is looked up and reported as the matched
+    /// value; user agents and headers are searched as substrings.
     pub(crate) fn text(&self, line: &str, hits: &mut Hits<'s>) {
-        let found = if self.tokens_may_match(line) {
-            self.set.match_text(line)
-        } else {
-            // No token can match: only the substring kinds are left to search.
-            let mut found = Vec::new();
-            if self.has_user_agent {
-                found = self.set.match_user_agent(line);
-            }
-            if self.has_header {
-                found.extend(self.set.match_header_text(line));
-            }
-            found
-        };
-        if !found.is_empty() {
-            let matched = crate::excerpt(line);
-            hits.add(found, &matched);
-        }
-    }
-
-    /// The tokens [`IndicatorSet::match_text`] looks up, pre-checked without allocating, so
-    /// that the common line with no candidate skips it.
-    fn tokens_may_match(&self, line: &str) -> bool {
         let words = line.split(|c: char| {
             c.is_whitespace() || matches!(c, '"' | '\'' | ',' | '(' | ')' | '<' | '>')
         });
         for word in words {
             if scheme_end(word).is_some() {
-                let url = word.trim_matches(|c: char| c == '.' || c == ';');
-                let (authority, path) = split_url(url);
-                let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-                let bare = strip_port(host);
-                if (self.has_domain && self.may_be_domain(bare))
-                    || (self.has_ip && self.may_be_ip(bare))
-                    || (self.has_url
-                        && self
-                            .urls
-                            .iter()
-                            .any(|u| authority_eq(host, &u.authority) && path.starts_with(&u.path)))
-                {
-                    return true;
-                }
+                self.url(word.trim_matches(|c: char| c == '.' || c == ';'), hits);
                 continue;
             }
             let tokens = word.split(|c: char| {
@@ -455,19 +420,23 @@ impl<'s> Matcher<'s> {
                 if t.len() < 3 {
                     continue;
                 }
-                let candidate = if t.bytes().any(|b| b.is_ascii_alphabetic()) && !t.contains("::") {
-                    self.has_domain && self.may_be_domain(t)
+                if t.bytes().any(|b| b.is_ascii_alphabetic()) && !t.contains("::") {
+                    self.domain(t, hits);
                 } else {
-                    self.has_ip
-                        && self
-                            .may_be_ip(strip_port(t).trim_start_matches('[').trim_end_matches(']'))
-                };
-                if candidate {
-                    return true;
+                    self.ip(strip_port(t), hits);
                 }
             }
         }
-        false
+        if self.has_user_agent {
+            for indicator in self.set.match_user_agent(line) {
+                hits.add([indicator], &indicator.value);
+            }
+        }
+        if self.has_header {
+            for indicator in self.set.match_header_text(line) {
+                hits.add([indicator], &indicator.value);
+            }
+        }
     }
 }
 

@@ -439,13 +439,22 @@ fn generic_json_and_plain_text() {
     assert_eq!(ev[0].host.as_deref(), Some("10.0.5.23"));
     assert_eq!(ts(&ev[0]), "2026-04-22T12:36:01Z");
 
-    let text = "some tool said: contacting audit.checkmarx.cx (94.154.172.43) ok\nnothing about checkmarx.com here\n";
+    let text = "some tool said: contacting AUDIT.checkmarx.cx. (94.154.172.43:443) ok\nnothing about checkmarx.com here\n";
     let (ev, p) = run(text);
     assert!(p.is_empty(), "{p:?}");
     assert_eq!(
-        summary(&ev).iter().map(|x| (x.0, x.1)).collect::<Vec<_>>(),
-        [(1, "domain"), (1, "ip")]
+        summary(&ev),
+        [
+            (
+                1,
+                "domain",
+                "audit.checkmarx.cx".into(),
+                "AUDIT.checkmarx.cx".into()
+            ),
+            (1, "ip", "94.154.172.43".into(), "94.154.172.43".into())
+        ]
     );
+    assert_eq!(remote(&ev[1]).as_deref(), Some("94.154.172.43"));
     assert!(ev.iter().all(|e| e.source == SourceKind::PlainText));
 }
 
