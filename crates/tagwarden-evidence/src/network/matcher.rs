@@ -281,7 +281,8 @@ impl<'s> Matcher<'s> {
         if let Some(v4) = parse_ipv4(v.as_bytes()) {
             return self.ipv4_bits.may_contain(v4 >> 16) && self.ipv4_keys.contains(&v4);
         }
-        if !looks_like_ip(v) {
+        // Every IPv4 spelling std accepts went through `parse_ipv4`; the rest must be IPv6.
+        if !v.contains(':') || !looks_like_ip(v) {
             return false;
         }
         let v = v.trim_start_matches('[').trim_end_matches(']');
@@ -404,24 +405,40 @@ impl<'s> Matcher<'s> {
     /// (split as [`IndicatorSet::match_text`] does) is looked up and reported as the matched
     /// value; user agents and headers are searched as substrings.
     pub(crate) fn text(&self, line: &str, hits: &mut Hits<'s>) {
-        let words = line.split(|c: char| {
-            c.is_whitespace() || matches!(c, '"' | '\'' | ',' | '(' | ')' | '<' | '>')
-        });
-        for word in words {
+        let b = line.as_bytes();
+        let mut i = 0;
+        // Words end at ASCII delimiters only, so every slice below is on a char boundary.
+        while i < b.len() {
+            let start = i;
+            while b.get(i).is_some_and(|&c| !is_word_delimiter(c)) {
+                i += 1;
+            }
+            let word = line.get(start..i).unwrap_or("");
+            i += 1;
+            if word.len() < 3 {
+                continue;
+            }
             if scheme_end(word).is_some() {
                 self.url(word.trim_matches(|c: char| c == '.' || c == ';'), hits);
                 continue;
             }
-            let tokens = word.split(|c: char| {
-                !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '_' | '[' | ']'))
-            });
-            for token in tokens {
+            let wb = word.as_bytes();
+            let mut j = 0;
+            while j < wb.len() {
+                let token_start = j;
+                while wb.get(j).is_some_and(|&c| is_token_byte(c)) {
+                    j += 1;
+                }
+                let token = word.get(token_start..j).unwrap_or("");
+                j += 1;
                 let t = token.trim_matches(|c: char| c == '.' || c == ':');
                 if t.len() < 3 {
                     continue;
                 }
                 if t.bytes().any(|b| b.is_ascii_alphabetic()) && !t.contains("::") {
-                    self.domain(t, hits);
+                    if self.single_label_domains || t.contains('.') {
+                        self.domain(t, hits);
+                    }
                 } else {
                     self.ip(strip_port(t), hits);
                 }
@@ -438,6 +455,16 @@ impl<'s> Matcher<'s> {
             }
         }
     }
+}
+
+/// Where free text splits into words (as [`IndicatorSet::match_text`] does, ASCII only).
+fn is_word_delimiter(c: u8) -> bool {
+    c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b',' | b'(' | b')' | b'<' | b'>')
+}
+
+/// What a host, an address or a port is made of.
+fn is_token_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b':' | b'_' | b'[' | b']')
 }
 
 /// `scheme://authority/path?q` → (`authority`, `/path?q`); without a scheme the whole is the

@@ -605,6 +605,13 @@ fn throughput() {
             i % 1000, (i / 256) % 256, i % 256, i % 9973, i % 97, (i * 7) % 223 + 1, (i / 3) % 256, (i / 5) % 256, i % 256
         ));
     });
+    let text = dir.join("app.log");
+    write_generated(&text, size, |i, out| {
+        out.push_str(&format!(
+            "2026-04-22T12:{:02}:{:02}.{i:07}Z worker-{} fetched https://host{}.example{}.com/api/v1/items?id={i} from 10.1.{}.{} in {}ms (status=200, bytes={})\n",
+            (i / 60) % 60, i % 60, i % 16, i % 9973, i % 97, (i / 256) % 256, i % 256, i % 1000, i * 7 % 100_000
+        ));
+    });
     let small = kics();
     let mut many: Vec<Indicator> = (0..10_000)
         .map(|i| {
@@ -649,6 +656,7 @@ fn throughput() {
         ("zeek dns.log", &zeek),
         ("squid native", &squid),
         ("zeek dns.log.gz", &gz),
+        ("plain text", &text),
     ] {
         for (set_name, set) in [("small set", &small), ("10k domains + 1k IPs", &many)] {
             // TW_NET_BENCH_SET=small|10k runs one set only (for a profiler).
