@@ -1,1 +1,575 @@
-//! TODO(helper): evidence source.
+//! Network logs searched for network indicators: each file's format is detected from its first
+//! lines, each line is parsed into fields, and only the fields that can hold an indicator (a
+//! query name, a host, a URL, an address, a user agent) are looked up in the [`IndicatorSet`].
+//! Lines that do not parse in their file's format are counted, reported, and searched as plain
+//! text, so nothing is skipped silently.
+//!
+//! With a small indicator set (no IPv6 address, at most a few dozen literal pieces), whole
+//! blocks are first searched for the pieces in lower case (`prefilter.rs`) and only the lines
+//! holding one are parsed: the evidence is the same, but a line that holds no piece of any
+//! indicator is not parsed, so its being malformed is not counted.
+//!
+//! Formats, detected from the first lines of each file (never its name): Zeek TSV (headers
+//! re-read wherever they appear) and JSON, Squid native (with an optional trailing quoted
+//! User-Agent) and combined, nginx/Apache combined, Route 53 Resolver query logs, CoreDNS `log`
+//! lines and JSON, AWS VPC Flow Logs (default layout or the header's), any JSON lines, and
+//! plain text.
+
+mod access;
+mod coredns;
+mod json;
+mod matcher;
+mod prefilter;
+mod time;
+mod vpc;
+mod zeek;
+
+#[cfg(test)]
+mod tests;
+
+use std::borrow::Cow;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use jiff::Timestamp;
+
+use crate::indicators::{IndicatorKind, IndicatorSet};
+use crate::{Evidence, EvidenceSource, Observed, Problem, Sink, SourceKind, SourceStats, input};
+use matcher::{Hits, Matcher};
+use prefilter::{Prefilter, StateLines};
+
+/// How many bytes a worker reads between two progress reports.
+const PROGRESS_STEP: u64 = 8 << 20;
+
+/// Network logs (files or directories, plain, gzip or zstd) searched for network indicators.
+pub struct NetworkLogs {
+    paths: Vec<PathBuf>,
+    indicators: Arc<IndicatorSet>,
+    threads: usize,
+}
+
+impl NetworkLogs {
+    /// Searches `paths` with `threads` workers (at least one).
+    pub fn new(paths: Vec<PathBuf>, indicators: Arc<IndicatorSet>, threads: usize) -> Self {
+        NetworkLogs {
+            paths,
+            indicators,
+            threads: threads.max(1),
+        }
+    }
+}
+
+impl EvidenceSource for NetworkLogs {
+    fn describe(&self) -> String {
+        let paths: Vec<String> = self.paths.iter().map(|p| p.display().to_string()).collect();
+        format!("network logs in {}", paths.join(", "))
+    }
+
+    fn collect(&self, sink: &dyn Sink) -> Result<SourceStats, Problem> {
+        let (files, errors) = input::files(&self.paths);
+        let nothing = files.is_empty() && !errors.is_empty();
+        for (path, e) in errors {
+            sink.problem(Problem {
+                source: SourceKind::PlainText,
+                location: path.display().to_string(),
+                message: format!("cannot read: {e}"),
+            });
+        }
+        if nothing {
+            return Err(Problem {
+                source: SourceKind::PlainText,
+                location: self.describe(),
+                message: "no readable file".into(),
+            });
+        }
+        let matcher = Matcher::new(&self.indicators);
+        let prefilter = Prefilter::new(&self.indicators);
+        let next = AtomicUsize::new(0);
+        let total = AtomicU64::new(0);
+        let lines = AtomicU64::new(0);
+        let opened = AtomicU64::new(0);
+        let workers = self.threads.min(files.len()).max(1);
+        std::thread::scope(|scope| {
+            for _ in 0..workers {
+                scope.spawn(|| {
+                    let mut hits = Hits::default();
+                    while let Some(path) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        let mut scan = FileScan {
+                            path,
+                            location: path.display().to_string(),
+                            matcher: &matcher,
+                            sink,
+                            total: &total,
+                            prefilter: prefilter.as_ref(),
+                        };
+                        if let Some(n) = scan.run(&mut hits) {
+                            opened.fetch_add(1, Ordering::Relaxed);
+                            lines.fetch_add(n, Ordering::Relaxed);
+                        }
+                    }
+                });
+            }
+        });
+        let bytes = total.load(Ordering::Relaxed);
+        sink.progress(bytes);
+        Ok(SourceStats {
+            files: opened.load(Ordering::Relaxed),
+            bytes,
+            records: lines.load(Ordering::Relaxed),
+        })
+    }
+}
+
+/// When a line happened, as written; parsed only if the line matched.
+#[derive(Debug, Default)]
+pub(crate) enum Time<'l> {
+    #[default]
+    None,
+    Epoch(&'l str),
+    Rfc3339(&'l str),
+    Clf(&'l str),
+    Any(Cow<'l, str>),
+}
+
+impl Time<'_> {
+    fn parse(&self) -> Option<Timestamp> {
+        match self {
+            Time::None => None,
+            Time::Epoch(s) => time::epoch(s),
+            Time::Rfc3339(s) => time::rfc3339(s),
+            Time::Clf(s) => time::clf(s),
+            Time::Any(s) => time::any(s),
+        }
+    }
+}
+
+/// What a parser found on a line besides the hits.
+#[derive(Debug, Default)]
+pub(crate) struct Rec<'l> {
+    pub(crate) time: Time<'l>,
+    /// The client address.
+    pub(crate) host: Option<Cow<'l, str>>,
+    /// The other end (server, peer, resolver).
+    pub(crate) remote: Option<Cow<'l, str>>,
+}
+
+/// The result of parsing one line.
+#[derive(Debug)]
+pub(crate) enum Outcome<'l> {
+    /// A record of the file's format (hits, if any, are in the hit list).
+    Record(Rec<'l>),
+    /// A header, comment or blank line.
+    Skip,
+    /// A line the format allows that is not a record (a CoreDNS startup message): searched as
+    /// plain text, not counted as an error.
+    Text,
+    /// Not a line of the file's format: counted and searched as plain text.
+    Unparsed,
+}
+
+/// A file's format, with its parsing state.
+#[derive(Debug)]
+enum Parser {
+    Zeek(Box<zeek::Zeek>),
+    Json(json::Flavor),
+    SquidNative,
+    Combined(SourceKind),
+    CoreDns,
+    Vpc(vpc::Vpc),
+    Plain,
+}
+
+impl Parser {
+    /// Picks a format from the first non-blank line.
+    fn detect(line: &str) -> Parser {
+        let t = line.trim_start();
+        if zeek::is_header(t) {
+            return Parser::Zeek(Box::default());
+        }
+        if t.starts_with('{') {
+            return json::detect(t).map_or(Parser::Plain, Parser::Json);
+        }
+        if let Some(v) = vpc::detect(t) {
+            return Parser::Vpc(v);
+        }
+        if coredns::detect(t) {
+            return Parser::CoreDns;
+        }
+        if access::detect_squid_native(t) {
+            return Parser::SquidNative;
+        }
+        if let Some(kind) = access::detect_combined(t) {
+            return Parser::Combined(kind);
+        }
+        Parser::Plain
+    }
+
+    /// Lines that must be read even without a candidate, because they change the parser.
+    fn state_lines(&self) -> StateLines {
+        match self {
+            Parser::Zeek(_) => StateLines::Hash,
+            Parser::Vpc(_) => StateLines::VpcHeader,
+            _ => StateLines::None,
+        }
+    }
+
+    fn kind(&self) -> SourceKind {
+        match self {
+            Parser::Zeek(z) => z.kind(),
+            Parser::Json(f) => f.kind(),
+            Parser::SquidNative => SourceKind::Squid,
+            Parser::Combined(kind) => *kind,
+            Parser::CoreDns => SourceKind::CoreDns,
+            Parser::Vpc(_) => SourceKind::VpcFlow,
+            Parser::Plain => SourceKind::PlainText,
+        }
+    }
+
+    fn line<'l, 's>(&mut self, line: &'l str, m: &Matcher<'s>, hits: &mut Hits<'s>) -> Outcome<'l> {
+        match self {
+            Parser::Zeek(z) => z.line(line, m, hits),
+            Parser::Json(f) => json::line(*f, line, m, hits),
+            Parser::SquidNative => access::squid_native(line, m, hits),
+            Parser::Combined(_) => access::combined(line, m, hits),
+            Parser::CoreDns => coredns::line(line, m, hits),
+            Parser::Vpc(v) => v.line(line, m, hits),
+            Parser::Plain => {
+                if line.trim().is_empty() {
+                    Outcome::Skip
+                } else {
+                    Outcome::Text
+                }
+            }
+        }
+    }
+}
+
+/// How many non-blank lines are looked at to detect a file's format.
+const DETECT_LINES: usize = 8;
+
+/// Per-file parsing state.
+#[derive(Default)]
+struct FileState {
+    parser: Option<Parser>,
+    /// The first lines, kept until the format is known.
+    lookahead: Vec<(u64, Vec<u8>)>,
+    unparsed: u64,
+    first_unparsed: u64,
+    /// Lines read so far.
+    line_no: u64,
+    /// Scratch buffers of the pre-filter.
+    starts: Vec<usize>,
+    lower: Vec<u8>,
+}
+
+/// Size of the read buffer: large blocks for `memmem`, and room for a [`input::MAX_LINE`] line.
+const CHUNK: usize = 2 * input::MAX_LINE;
+
+fn count_newlines(data: &[u8]) -> u64 {
+    // memchr's iterator counts with vector instructions.
+    memchr::memchr_iter(b'\n', data).count() as u64
+}
+
+/// One file being searched by one worker.
+struct FileScan<'a, 's> {
+    path: &'a Path,
+    location: String,
+    matcher: &'a Matcher<'s>,
+    sink: &'a dyn Sink,
+    total: &'a AtomicU64,
+    prefilter: Option<&'a Prefilter>,
+}
+
+impl<'s> FileScan<'_, 's> {
+    /// Searches the file; returns the number of lines read, or `None` if it could not be
+    /// opened.
+    fn run(&mut self, hits: &mut Hits<'s>) -> Option<u64> {
+        let mut reader = match input::open(self.path) {
+            Ok(r) => r,
+            Err(e) => {
+                self.problem(SourceKind::PlainText, format!("cannot read: {e}"));
+                return None;
+            }
+        };
+        let mut state = FileState::default();
+        let mut pending = 0u64;
+        let result = self.read_chunks(&mut *reader, &mut pending, |data| {
+            self.chunk(&mut state, data, hits);
+        });
+        if state.parser.is_none() {
+            state.parser = Some(Parser::Plain);
+            self.flush(&mut state, hits);
+        }
+        let FileState {
+            parser,
+            unparsed,
+            first_unparsed,
+            line_no: lines,
+            ..
+        } = state;
+        self.progress(&mut pending);
+        let kind = parser.as_ref().map_or(SourceKind::PlainText, Parser::kind);
+        if let Err(e) = result {
+            self.problem(
+                kind,
+                format!(
+                    "read error after line {lines} (corrupt or truncated file?): {e}; \
+                     evidence before it is kept"
+                ),
+            );
+        }
+        if unparsed > 0 {
+            self.problem(
+                kind,
+                format!(
+                    "{unparsed} line(s) did not parse as {} (first: line {first_unparsed}); \
+                     searched as plain text",
+                    kind.as_str()
+                ),
+            );
+        }
+        Some(lines)
+    }
+
+    /// Reads the file in large blocks and hands over runs of whole lines (the last one may lack
+    /// its `\n` at the end of the file). A line longer than the buffer is cut, the rest of it
+    /// skipped, so memory stays bounded.
+    fn read_chunks(
+        &self,
+        reader: &mut dyn Read,
+        pending: &mut u64,
+        mut f: impl FnMut(&[u8]),
+    ) -> io::Result<()> {
+        let mut buf = vec![0u8; CHUNK];
+        let mut filled = 0;
+        let mut skipping = false;
+        loop {
+            if filled == buf.len() {
+                // No newline in a full buffer: cut the line.
+                let cut = buf.get(..input::MAX_LINE).unwrap_or(&buf);
+                if !skipping {
+                    f(cut);
+                }
+                skipping = true;
+                filled = 0;
+            }
+            let n = match reader.read(buf.get_mut(filled..).unwrap_or_default()) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            *pending += n as u64;
+            if *pending >= PROGRESS_STEP {
+                self.progress(pending);
+            }
+            let mut start = 0;
+            let end = filled + n;
+            if skipping {
+                match memchr::memchr(b'\n', buf.get(filled..end).unwrap_or_default()) {
+                    Some(i) => {
+                        start = filled + i + 1;
+                        skipping = false;
+                    }
+                    None => {
+                        filled = 0;
+                        continue;
+                    }
+                }
+            }
+            let data = buf.get(start..end).unwrap_or_default();
+            match memchr::memrchr(b'\n', data) {
+                Some(last) => {
+                    f(data.get(..=last).unwrap_or_default());
+                    buf.copy_within(start + last + 1..end, 0);
+                    filled = end - (start + last + 1);
+                }
+                None => {
+                    buf.copy_within(start..end, 0);
+                    filled = end - start;
+                }
+            }
+        }
+        if filled > 0 && !skipping {
+            f(buf.get(..filled).unwrap_or_default());
+        }
+        Ok(())
+    }
+
+    /// Searches a run of whole lines: line by line until the format is known and when there
+    /// is no pre-filter, else only the lines the pre-filter points at.
+    fn chunk(&self, state: &mut FileState, data: &[u8], hits: &mut Hits<'s>) {
+        let mut pos = 0;
+        // Validated once per chunk: its lines are then valid without another pass each.
+        let text = if state.parser.is_some() && self.prefilter.is_some() {
+            None
+        } else {
+            std::str::from_utf8(data).ok()
+        };
+        while pos < data.len() {
+            if state.parser.is_some() && self.prefilter.is_some() {
+                break;
+            }
+            let rest = data.get(pos..).unwrap_or_default();
+            let len = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+            state.line_no += 1;
+            let raw = rest.get(..len).unwrap_or_default();
+            let line_text = text.and_then(|t| t.get(pos..pos + len));
+            self.undecided_or_line(state, raw, line_text, hits);
+            pos += len + 1;
+        }
+        let (Some(prefilter), Some(parser)) = (self.prefilter, state.parser.as_ref()) else {
+            return;
+        };
+        let Some(rest) = data.get(pos..).filter(|r| !r.is_empty()) else {
+            return;
+        };
+        let state_lines = parser.state_lines();
+        let mut starts = std::mem::take(&mut state.starts);
+        let mut lower = std::mem::take(&mut state.lower);
+        prefilter.candidates(rest, state_lines, &mut lower, &mut starts);
+        let base = state.line_no;
+        let mut counted = 0;
+        let mut newlines = 0u64;
+        for &start in &starts {
+            newlines += count_newlines(rest.get(counted..start).unwrap_or_default());
+            counted = start;
+            let line = rest.get(start..).unwrap_or_default();
+            let len = memchr::memchr(b'\n', line).unwrap_or(line.len());
+            state.line_no = base + newlines + 1;
+            self.line(
+                state,
+                state.line_no,
+                line.get(..len).unwrap_or_default(),
+                None,
+                hits,
+            );
+        }
+        newlines += count_newlines(rest.get(counted..).unwrap_or_default());
+        state.line_no = base + newlines + u64::from(!rest.ends_with(b"\n"));
+        state.starts = starts;
+        state.lower = lower;
+    }
+
+    /// One line, in order: kept for format detection while the format is unknown.
+    fn undecided_or_line(
+        &self,
+        state: &mut FileState,
+        raw: &[u8],
+        text: Option<&str>,
+        hits: &mut Hits<'s>,
+    ) {
+        let n = state.line_no;
+        if state.parser.is_some() {
+            self.line(state, n, raw, text, hits);
+            return;
+        }
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            return;
+        }
+        let detected = Parser::detect(&String::from_utf8_lossy(raw));
+        state.lookahead.push((n, raw.to_vec()));
+        if !matches!(detected, Parser::Plain) || state.lookahead.len() >= DETECT_LINES {
+            state.parser = Some(detected);
+            self.flush(state, hits);
+        }
+    }
+
+    fn flush(&self, state: &mut FileState, hits: &mut Hits<'s>) {
+        for (n, raw) in std::mem::take(&mut state.lookahead) {
+            self.line(state, n, &raw, None, hits);
+        }
+    }
+
+    /// Parses one line with the file's parser, falling back to plain text, and reports hits.
+    /// One line; `text` is the line already known to be UTF-8, if it is.
+    fn line(
+        &self,
+        state: &mut FileState,
+        n: u64,
+        raw: &[u8],
+        text: Option<&str>,
+        hits: &mut Hits<'s>,
+    ) {
+        let Some(parser) = state.parser.as_mut() else {
+            return;
+        };
+        let m = self.matcher;
+        let text: Cow<'_, str> = match text {
+            Some(t) => Cow::Borrowed(t.strip_suffix('\r').unwrap_or(t)),
+            None => String::from_utf8_lossy(raw.strip_suffix(b"\r").unwrap_or(raw)),
+        };
+        hits.clear();
+        let outcome = parser.line(&text, m, hits);
+        let rec = match outcome {
+            Outcome::Record(rec) => rec,
+            Outcome::Skip => return,
+            Outcome::Text | Outcome::Unparsed => {
+                if matches!(outcome, Outcome::Unparsed) {
+                    state.unparsed += 1;
+                    if state.first_unparsed == 0 {
+                        state.first_unparsed = n;
+                    }
+                }
+                hits.clear();
+                m.text(&text, hits);
+                Rec::default()
+            }
+        };
+        if !hits.is_empty() {
+            self.emit(parser.kind(), n, &rec, hits, &text);
+        }
+    }
+
+    fn progress(&self, pending: &mut u64) {
+        if *pending > 0 {
+            let total = self.total.fetch_add(*pending, Ordering::Relaxed) + *pending;
+            *pending = 0;
+            self.sink.progress(total);
+        }
+    }
+
+    fn problem(&self, source: SourceKind, message: String) {
+        self.sink.problem(Problem {
+            source,
+            location: self.location.clone(),
+            message,
+        });
+    }
+
+    fn emit(&self, source: SourceKind, line: u64, rec: &Rec<'_>, hits: &Hits<'s>, text: &str) {
+        let timestamp = rec.time.parse();
+        let host = rec
+            .host
+            .as_deref()
+            .map(|h| matcher::strip_port(h).to_string())
+            .filter(|h| !h.is_empty() && h != "-");
+        let remote = rec.remote.as_deref().and_then(matcher::parse_ip);
+        let excerpt = crate::excerpt(text);
+        for (indicator, matched) in &hits.list {
+            let remote_ip = if indicator.kind == IndicatorKind::Ip {
+                matcher::parse_ip(matched)
+                    .or_else(|| indicator.value.trim().parse().ok())
+                    .or(remote)
+            } else {
+                remote
+            };
+            self.sink.evidence(Evidence {
+                source,
+                location: self.location.clone(),
+                line: Some(line),
+                timestamp,
+                host: host.clone(),
+                job: None,
+                observed: Observed::Network {
+                    indicator: (*indicator).clone(),
+                    matched: matched.clone(),
+                    remote_ip,
+                },
+                excerpt: Some(excerpt.clone()),
+            });
+        }
+    }
+}
