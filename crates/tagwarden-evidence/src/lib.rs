@@ -150,6 +150,9 @@ pub struct Evidence {
     pub line: Option<u64>,
     /// When it happened, in UTC; `None` when the source does not say.
     pub timestamp: Option<Timestamp>,
+    /// When the source only knows a period (Docker Hub's usage export counts pulls per hour):
+    /// the event happened in `[timestamp, timestamp + within)`.
+    pub within: Option<jiff::SignedDuration>,
     /// The machine or client address involved (a runner, a pod IP, a client IP).
     pub host: Option<String>,
     /// The CI job, container or pod involved.

@@ -225,6 +225,7 @@ impl<'a> Scanner<'a> {
             location: self.file.location.clone(),
             line: Some(mark.line),
             timestamp: mark.timestamp,
+            within: None,
             host: self.carry.host.clone(),
             job: self.job(),
             observed,

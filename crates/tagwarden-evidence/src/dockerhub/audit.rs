@@ -331,6 +331,7 @@ fn event(v: &Value, line: Option<u64>, location: &str, sink: &dyn Sink, out: &mu
         location: location.to_string(),
         line,
         timestamp,
+        within: None,
         host: None,
         job: actor,
         observed: Observed::Image {

@@ -234,6 +234,8 @@ fn row(
         location: location.to_string(),
         line: Some(line),
         timestamp,
+        // The export counts pulls per hour: the pull happened somewhere in that hour.
+        within: Some(jiff::SignedDuration::from_hours(1)),
         host: get(cols.ips).and_then(ips),
         job,
         observed: Observed::Image {

@@ -261,6 +261,7 @@ impl Engine {
                 line: None,
                 // `Created` is when the image was built, which says nothing about this machine.
                 timestamp: None,
+                within: None,
                 host: None,
                 job: None,
                 observed: Observed::Image {
@@ -313,6 +314,7 @@ impl Engine {
                 location: self.location(),
                 line: None,
                 timestamp: created,
+                within: None,
                 host: None,
                 job: Some(job.clone()),
                 observed: Observed::Image {

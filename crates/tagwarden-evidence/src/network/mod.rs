@@ -561,6 +561,7 @@ impl<'s> FileScan<'_, 's> {
                 location: self.location.clone(),
                 line: Some(line),
                 timestamp,
+                within: None,
                 host: host.clone(),
                 job: None,
                 observed: Observed::Network {

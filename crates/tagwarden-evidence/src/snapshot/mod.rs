@@ -134,6 +134,7 @@ impl<'a> Builder<'a> {
             location: self.location.to_string(),
             line: seen.line,
             timestamp: seen.timestamp,
+            within: None,
             host: seen.host,
             job: seen.job,
             observed: Observed::Image {

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use tagwarden_evidence::ci::CiLogs;
 use tagwarden_evidence::dockerhub::DockerHubExports;
 use tagwarden_evidence::engine::{DiscoverEnv, Engine, discover};
+use tagwarden_evidence::network::NetworkLogs;
 use tagwarden_evidence::snapshot::Snapshots;
 use tagwarden_evidence::{EvidenceSource, IndicatorSet, Problem, Sink, SourceStats};
 
@@ -13,8 +14,8 @@ use crate::cli::HuntArgs;
 
 pub(crate) fn evidence_sources(
     args: &HuntArgs,
-    _indicators: &Arc<IndicatorSet>,
-    _threads: usize,
+    indicators: &Arc<IndicatorSet>,
+    threads: usize,
 ) -> Vec<Box<dyn EvidenceSource>> {
     let mut sources: Vec<Box<dyn EvidenceSource>> = Vec::new();
     if !args.engines.is_empty() {
@@ -35,6 +36,13 @@ pub(crate) fn evidence_sources(
     }
     if !args.ci_logs.is_empty() {
         sources.push(Box::new(CiLogs::new(args.ci_logs.clone())));
+    }
+    if !args.network_logs.is_empty() {
+        sources.push(Box::new(NetworkLogs::new(
+            args.network_logs.clone(),
+            indicators.clone(),
+            threads,
+        )));
     }
     if !args.dockerhub_exports.is_empty() {
         sources.push(Box::new(DockerHubExports::new(

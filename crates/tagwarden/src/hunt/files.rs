@@ -27,6 +27,7 @@ impl EvidenceSource for FileReferences {
                 location: r.path.clone(),
                 line: Some(r.line as u64),
                 timestamp: None,
+                within: None,
                 host: None,
                 job: r.context.clone(),
                 observed: Observed::Image {
@@ -43,6 +44,7 @@ impl EvidenceSource for FileReferences {
                 location: a.path.clone(),
                 line: Some(a.line as u64),
                 timestamp: None,
+                within: None,
                 host: None,
                 job: None,
                 observed: Observed::Action {

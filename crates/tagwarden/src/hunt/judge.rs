@@ -74,38 +74,53 @@ pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> (Vec<Hit>, Vec<H
                     continue;
                 };
                 let indicator = format!("{repository}:{tag}");
-                let in_disputed = |t: Timestamp| {
-                    disputed_window
-                        .as_ref()
-                        .is_some_and(|d| d.start <= t && t <= d.end)
+                // The event's time, or the period it happened in (an hourly export).
+                let span = ev.timestamp.map(|t| {
+                    let end = ev.within.and_then(|w| t.checked_add(w).ok()).unwrap_or(t);
+                    (t, end)
+                });
+                let overlaps = |a: Timestamp, b: Timestamp| match span {
+                    Some((s, e)) => s <= b && a <= e,
+                    None => false,
                 };
-                let verdict_detail = match ev.timestamp {
-                    Some(t) if window.start <= t && t <= window.end => Some((
+                let period = match (span, ev.within) {
+                    (Some((s, e)), Some(_)) => format!(" (between {s} and {e})"),
+                    _ => String::new(),
+                };
+                let verdict_detail = if overlaps(window.start, window.end) {
+                    Some((
                         Verdict::Exposed,
                         format!(
-                            "{what} {indicator} inside the exposure window ({} – {})",
+                            "{what} {indicator} inside the exposure window ({} – {}){period}",
                             window.start, window.end
                         ),
-                    )),
-                    Some(t) if in_disputed(t) => Some((
+                    ))
+                } else if disputed_window
+                    .as_ref()
+                    .is_some_and(|d| overlaps(d.start, d.end))
+                {
+                    Some((
                         Verdict::Disputed,
-                        format!("{what} {indicator} inside the disputed window only"),
-                    )),
-                    Some(_) => None,
-                    None if ev.source == SourceKind::File => Some((
+                        format!("{what} {indicator} inside the disputed window only{period}"),
+                    ))
+                } else if span.is_some() {
+                    None
+                } else if ev.source == SourceKind::File {
+                    Some((
                         Verdict::Exposed,
                         format!(
                             "{what} {indicator}: exposed if it ran between {} and {}",
                             window.start, window.end
                         ),
-                    )),
-                    None => Some((
+                    ))
+                } else {
+                    Some((
                         Verdict::Exposed,
                         format!(
                             "{what} {indicator} at an unknown time: check whether it was inside {} – {}",
                             window.start, window.end
                         ),
-                    )),
+                    ))
                 };
                 if let Some((verdict, detail)) = verdict_detail {
                     hits.push(hit(&m.advisory_id, verdict, indicator, detail));
@@ -222,6 +237,7 @@ mod tests {
             location: "logs/job.txt".into(),
             line: Some(3),
             timestamp: ts.map(|t| t.parse().unwrap()),
+            within: None,
             host: None,
             job: Some("scan".into()),
             observed,
@@ -280,6 +296,12 @@ mod tests {
         assert!(verdicts(&before).is_empty());
         let unknown = pull("checkmarx/kics:latest", None, None);
         assert_eq!(verdicts(&unknown), [Verdict::Exposed]);
+        // An hourly export: the 12:00 hour overlaps the 12:31 – 12:59:59 window.
+        let mut hour = pull("checkmarx/kics:latest", None, Some("2026-04-22T12:00:00Z"));
+        hour.within = Some(jiff::SignedDuration::from_hours(1));
+        assert_eq!(verdicts(&hour), [Verdict::Exposed]);
+        hour.timestamp = Some("2026-04-22T11:00:00Z".parse().unwrap());
+        assert!(verdicts(&hour).is_empty());
     }
 
     #[test]

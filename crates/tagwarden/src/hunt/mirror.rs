@@ -154,6 +154,7 @@ fn served(reference: &str, digest: Digest) -> Evidence {
         location,
         line: None,
         timestamp: None,
+        within: None,
         host: None,
         job: None,
         observed: Observed::Image {

@@ -1,4 +1,6 @@
 //! Integration tests: the real binary on real trees.
+#![allow(clippy::unwrap_used)] // Test helpers outside #[test] functions.
 
 mod common;
+mod hunt;
 mod scan;

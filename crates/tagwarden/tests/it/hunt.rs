@@ -1,0 +1,217 @@
+//! `tagwarden hunt` over CI logs, snapshots and exports with planted hits inside, outside and at
+//! the edges of the windows, in plain, gzip and zstd files, with corrupt inputs beside them.
+
+use std::io::Write;
+
+use crate::common::*;
+
+const KICS_LATEST: &str = "sha256:a0d9366f6f0166dcbf92fcdc98e1a03d2e6210e8d7e8573f74d50849130651a0";
+
+fn gha_pull(ts: &str, image: &str, digest: Option<&str>) -> String {
+    let mut s = format!(
+        "{ts} ##[group]Pull down action image '{image}'\n{ts} ##[command]/usr/bin/docker pull {image}\n"
+    );
+    if let Some(d) = digest {
+        s.push_str(&format!("{ts} Digest: {d}\n"));
+    }
+    s.push_str(&format!(
+        "{ts} Status: Downloaded newer image for {image}\n{ts} ##[endgroup]\n"
+    ));
+    s
+}
+
+fn gzip(text: &str) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(text.as_bytes()).unwrap();
+    e.finish().unwrap()
+}
+
+fn hits(json: &serde_json::Value) -> Vec<(String, String)> {
+    json["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["verdict"].as_str().unwrap().to_string(),
+                h["location"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn ci_logs_windows_and_compression() {
+    let tree = Tree::new()
+        // Inside the vendor window, tag only.
+        .file("logs/a.txt", gha_pull("2026-04-22T12:31:00.0000000Z", "checkmarx/kics:latest", None))
+        // One second after the window: disputed.
+        .file("logs/b.txt", gha_pull("2026-04-22T13:00:00.0000000Z", "checkmarx/kics:debian", None))
+        // After the disputed window: nothing.
+        .file("logs/c.txt", gha_pull("2026-04-22T15:41:32.0000000Z", "checkmarx/kics:alpine", None))
+        // A malicious digest a year later: still compromised.
+        .file(
+            "logs/d.log.gz",
+            gzip(&gha_pull("2027-04-22T10:00:00.0000000Z", "checkmarx/kics:latest", Some(KICS_LATEST))),
+        )
+        .file(
+            "logs/e.log.zst",
+            zstd::encode_all(
+                "2026-03-19T18:01:20.9615234Z Download action repository 'aquasecurity/trivy-action@0.24.0' (SHA:e0198fd2b6e1679e36d32933941182d9afa82f6f)\n".as_bytes(),
+                3,
+            )
+            .unwrap(),
+        )
+        // A truncated gzip: a problem, and the rest of the hunt goes on.
+        .file("logs/f.log.gz", &gzip(&"x\n".repeat(10_000))[..40]);
+    let run = tagwarden(
+        &[
+            "hunt",
+            "--no-files",
+            "--no-engine",
+            "--ci-logs",
+            "logs",
+            "--format",
+            "json",
+        ],
+        tree.path(),
+    );
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    let json = run.json();
+    let got = hits(&json);
+    assert!(
+        got.contains(&("exposed".into(), "logs/a.txt:1".into())),
+        "{got:?}"
+    );
+    assert!(
+        got.iter()
+            .any(|(v, l)| v == "disputed" && l.starts_with("logs/b.txt")),
+        "{got:?}"
+    );
+    assert!(
+        !got.iter().any(|(_, l)| l.starts_with("logs/c.txt")),
+        "{got:?}"
+    );
+    assert!(
+        got.iter()
+            .any(|(v, l)| v == "compromised" && l.starts_with("logs/d.log.gz")),
+        "{got:?}"
+    );
+    assert!(
+        got.iter()
+            .any(|(v, l)| v == "compromised" && l.starts_with("logs/e.log.zst")),
+        "{got:?}"
+    );
+    let problems = json["problems"].to_string();
+    assert!(problems.contains("f.log.gz"), "{problems}");
+    // Timeline order, in UTC.
+    let times: Vec<&str> = json["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|h| h["timestamp"].as_str())
+        .collect();
+    let mut sorted = times.clone();
+    sorted.sort();
+    assert_eq!(times, sorted);
+    assert!(times.iter().all(|t| t.ends_with('Z')));
+}
+
+#[test]
+fn clean_hunt_exits_zero_and_markdown_report() {
+    let tree = Tree::new().file(
+        "logs/a.txt",
+        gha_pull(
+            "2026-04-22T10:00:00.0000000Z",
+            "checkmarx/kics:latest",
+            None,
+        ),
+    );
+    let run = tagwarden(
+        &[
+            "hunt",
+            "--no-files",
+            "--no-engine",
+            "--ci-logs",
+            "logs",
+            "--report",
+            "report.md",
+        ],
+        tree.path(),
+    );
+    assert_eq!(run.status, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("clean"), "{}", run.stdout);
+    let md = std::fs::read_to_string(tree.join("report.md")).unwrap();
+    assert!(md.contains("**No hits.**"), "{md}");
+    assert!(md.contains("## Sources"), "{md}");
+}
+
+#[test]
+fn snapshots_exports_and_files_together() {
+    let pods = format!(
+        r#"{{"apiVersion":"v1","kind":"List","items":[{{"apiVersion":"v1","kind":"Pod",
+        "metadata":{{"name":"scanner","namespace":"ci"}},"spec":{{"nodeName":"node-1","containers":[{{"name":"kics","image":"checkmarx/kics:latest"}}]}},
+        "status":{{"startTime":"2026-04-22T12:50:00Z","containerStatuses":[{{"name":"kics","image":"docker.io/checkmarx/kics:latest","imageID":"docker.io/checkmarx/kics@{KICS_LATEST}","state":{{"running":{{"startedAt":"2026-04-22T12:50:10Z"}}}}}}]}}}}]}}"#
+    );
+    let tree = Tree::new()
+        .file("snap/pods.json", pods)
+        .file(
+            "export/usage.csv",
+            "datehour,repository,tag,digest,ips,version_checks,pulls\n2026-04-22 12:00:00,checkmarx/kics,v2.1.20,,10.1.2.3,0,1\n",
+        )
+        .file("repo/Dockerfile", "FROM checkmarx/kics:v2.1.21\n");
+    let run = tagwarden(
+        &[
+            "hunt",
+            "repo",
+            "--no-engine",
+            "--snapshot",
+            "snap",
+            "--dockerhub-export",
+            "export/usage.csv",
+            "--format",
+            "json",
+        ],
+        tree.path(),
+    );
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    let json = run.json();
+    let all = json["hits"].to_string();
+    assert!(
+        all.contains("kubectl-snapshot") && all.contains("node-1"),
+        "{all}"
+    );
+    assert!(all.contains("dockerhub-usage"), "{all}");
+    assert!(all.contains("\"source\":\"file\""), "{all}");
+    let run = tagwarden(
+        &["hunt", "repo", "--no-engine", "--format", "sarif"],
+        tree.path(),
+    );
+    let sarif: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(sarif["runs"][0]["results"][0]["ruleId"], "affected-tag");
+}
+
+#[test]
+fn a_named_engine_that_does_not_answer_is_an_error() {
+    let tree = Tree::new();
+    let run = tagwarden(
+        &[
+            "hunt",
+            "--no-files",
+            "--engine",
+            "missing.sock",
+            "--format",
+            "json",
+        ],
+        tree.path(),
+    );
+    assert_eq!(run.status, 2, "{}", run.stdout);
+    let json = run.json();
+    assert_eq!(json["sources"][0]["status"], "error");
+    assert!(
+        json["sources"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("missing.sock")
+    );
+}
