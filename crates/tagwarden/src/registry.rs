@@ -1,8 +1,9 @@
 //! The [`Resolver`] that asks real registries, with credentials found the way docker and podman
 //! find them. The registry client is async; commands are not, so this owns a small runtime.
 
-use std::sync::Arc;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
@@ -33,7 +34,11 @@ impl RegistryResolver {
         }
         let store = tagwarden_auth::CredentialStore::from_env()
             .context("cannot read registry credentials")?;
-        let client = Client::with_credentials(config, Arc::new(StoreCredentials { store }))
+        let credentials = StoreCredentials {
+            store,
+            warned: Mutex::new(HashSet::new()),
+        };
+        let client = Client::with_credentials(config, Arc::new(credentials))
             .context("cannot set up the registry client")?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -47,6 +52,8 @@ impl RegistryResolver {
 /// docker/podman credentials, handed to the client one registry at a time.
 struct StoreCredentials {
     store: tagwarden_auth::CredentialStore,
+    /// Registries already warned about: the client asks once per request, the user needs it once.
+    warned: Mutex<HashSet<String>>,
 }
 
 impl tagwarden_registry::Credentials for StoreCredentials {
@@ -64,7 +71,14 @@ impl tagwarden_registry::Credentials for StoreCredentials {
             Ok(None) => None,
             Err(e) => {
                 // The message names the file or helper, never a secret; go on anonymously.
-                eprintln!("warning: credentials for {registry_host}: {e}");
+                let first = self
+                    .warned
+                    .lock()
+                    .map(|mut w| w.insert(registry_host.to_string()))
+                    .unwrap_or(true);
+                if first {
+                    eprintln!("warning: credentials for {registry_host}: {e}");
+                }
                 None
             }
         }

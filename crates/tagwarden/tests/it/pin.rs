@@ -482,6 +482,30 @@ fn credentials_from_docker_config_auths() {
     // The password never reaches the output.
     assert!(!run.stderr.contains("s3cret") && !run.stdout.contains("s3cret"));
 
+    // podman's auth file (REGISTRY_AUTH_FILE) works the same way.
+    std::fs::remove_file(bed.home.path().join(".docker/config.json")).expect("rm");
+    let tree3 = Tree::new().file("Dockerfile", format!("FROM {p}/team/app:1.0\n"));
+    let auth_file = bed.home.path().join("auth.json");
+    std::fs::write(
+        &auth_file,
+        format!(
+            r#"{{"auths": {{"{p}": {{"auth": "{}"}}}}}}"#,
+            base64(b"alice:s3cret")
+        ),
+    )
+    .expect("auth.json");
+    let run = pin_both(
+        &bed,
+        &private,
+        &tree3,
+        &[("REGISTRY_AUTH_FILE", auth_file.into())],
+    );
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(
+        read(&tree3, "Dockerfile"),
+        format!("FROM {p}/team/app:1.0@{d}\n")
+    );
+
     // A wrong password is an error for that registry, like none.
     let tree2 = Tree::new().file("Dockerfile", format!("FROM {p}/team/app:1.0\n"));
     std::fs::write(
@@ -544,8 +568,12 @@ fn credentials_from_a_credential_helper() {
     );
     let run = pin_both(&bed, &private, &tree, &[]);
     assert_eq!(run.status, 1, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("docker-credential-test"),
+    // Said once, not once per request.
+    assert_eq!(
+        run.stderr
+            .matches("credential helper docker-credential-test not found")
+            .count(),
+        1,
         "{}",
         run.stderr
     );
@@ -810,5 +838,33 @@ fn a_malicious_digest_is_refused_and_known_good_is_pinned() {
             "FROM {h}/app:1.0@{}\nFROM {h}/multi:1.0@{}\n",
             good.digest, bed.multi.digest
         )
+    );
+}
+
+#[test]
+fn a_rate_limit_longer_than_the_longest_wait_gives_up_at_once() {
+    let Some(bed) = Bed::new() else { return };
+    let proxy = Proxy::start(
+        &bed.host(),
+        Fault::TooManyRequests {
+            times: usize::MAX,
+            retry_after_secs: 3600,
+        },
+    );
+    let p = proxy.host();
+    let h = bed.host();
+    let tree = Tree::new().file(
+        "Dockerfile",
+        format!("FROM {p}/app:1.0\nFROM {h}/app:1.0\n"),
+    );
+    let started = std::time::Instant::now();
+    let run = bed.run(&["pin", "--insecure-registry", &p, "."], tree.path());
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    assert!(run.stderr.contains(&p), "{}", run.stderr);
+    assert!(run.stderr.to_lowercase().contains("rate"), "{}", run.stderr);
+    assert_eq!(
+        read(&tree, "Dockerfile"),
+        format!("FROM {p}/app:1.0\nFROM {h}/app:1.0@{}\n", bed.app.digest)
     );
 }
