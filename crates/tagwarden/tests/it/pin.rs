@@ -212,6 +212,12 @@ const KINDS: &[(&str, &str, &str)] = &[
         "image:\n  repository: HOST/app\n  tag: helm\n  digest: \"@APP_BARE\"\nsidecar:\n  image: HOST/app:helmstr@APP\n",
     ),
     (
+        // No `digest:` keys in this chart's values: the digest goes after the tag.
+        "chart2/values.yaml",
+        "image:\n  repository: HOST/app\n  tag: \"helm2\"\n  pullPolicy: IfNotPresent\n",
+        "image:\n  repository: HOST/app\n  tag: \"helm2@APP\"\n  pullPolicy: IfNotPresent\n",
+    ),
+    (
         "kust/kustomization.yaml",
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nimages:\n  - name: HOST/app\n    newTag: kust\n",
         "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nimages:\n  - name: HOST/app\n    newTag: kust\n    digest: @APP_BARE\n",
@@ -234,8 +240,8 @@ const KINDS: &[(&str, &str, &str)] = &[
 ];
 
 const KIND_TAGS: &[&str] = &[
-    "syntax", "arg", "copy", "final", "anchor", "var", "flow", "init", "helm", "helmstr", "kust",
-    "job", "svc", "step", "m1", "m2", "action", "glvar", "glimage", "glsvc", "glsvc2",
+    "syntax", "helm2", "arg", "copy", "final", "anchor", "var", "flow", "init", "helm", "helmstr",
+    "kust", "job", "svc", "step", "m1", "m2", "action", "glvar", "glimage", "glsvc", "glsvc2",
 ];
 
 impl Bed {
@@ -279,7 +285,7 @@ fn pin_every_file_kind_byte_for_byte() {
     let run = bed.run(&["pin", "--check", "."], tree.path());
     assert_eq!(run.status, 1, "{}{}", run.stdout, run.stderr);
     assert!(
-        run.stdout.ends_with("23 unpinned image references\n"),
+        run.stdout.ends_with("24 unpinned image references\n"),
         "{}",
         run.stdout
     );
@@ -301,7 +307,7 @@ fn pin_every_file_kind_byte_for_byte() {
     );
     assert!(run.stdout.contains(&expected_line), "{}", run.stdout);
     assert!(
-        run.stderr.contains("would pin 23 references in 8 files"),
+        run.stderr.contains("would pin 24 references in 9 files"),
         "{}",
         run.stderr
     );
@@ -309,7 +315,7 @@ fn pin_every_file_kind_byte_for_byte() {
     let run = bed.run(&["pin", "."], tree.path());
     assert_eq!(run.status, 0, "{}", run.stderr);
     assert!(
-        run.stderr.contains("pinned 23 references in 8 files"),
+        run.stderr.contains("pinned 24 references in 9 files"),
         "{}",
         run.stderr
     );
