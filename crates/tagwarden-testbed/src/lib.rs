@@ -37,11 +37,16 @@ pub fn real_registry_available() -> bool {
         .into_iter()
         .filter(|p| which(p).is_none())
         .collect();
+    decide(&missing, std::env::var_os(REQUIRE_ENV).is_some())
+}
+
+/// The rule itself: run when nothing is missing; otherwise skip loudly, or fail when required.
+fn decide(missing: &[&str], required: bool) -> bool {
     if missing.is_empty() {
         return true;
     }
     assert!(
-        std::env::var_os(REQUIRE_ENV).is_none(),
+        !required,
         "{REQUIRE_ENV} is set but {missing:?} are not on PATH (apt-get install docker-registry skopeo)"
     );
     eprintln!(
@@ -82,6 +87,19 @@ mod tests {
             digest_of(b""),
             "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
+    }
+
+    #[test]
+    fn missing_tools_skip_unless_required() {
+        assert!(decide(&[], true));
+        assert!(decide(&[], false));
+        assert!(!decide(&["skopeo"], false));
+    }
+
+    #[test]
+    #[should_panic(expected = "TAGWARDEN_REQUIRE_REGISTRY is set")]
+    fn missing_tools_fail_when_required() {
+        decide(&["docker-registry"], true);
     }
 
     #[test]

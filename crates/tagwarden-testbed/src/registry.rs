@@ -24,7 +24,19 @@ pub struct Registry {
 
 impl Registry {
     /// Starts the registry and waits until `/v2/` answers (200, or 401 with authentication).
+    /// A port taken between choosing and binding it makes the process exit: then another port.
     pub fn start(options: RegistryOptions) -> Registry {
+        let mut last_log = String::new();
+        for _ in 0..5 {
+            match Self::try_start(&options) {
+                Ok(registry) => return registry,
+                Err(log) => last_log = log,
+            }
+        }
+        panic!("docker-registry did not come up: {last_log}");
+    }
+
+    fn try_start(options: &RegistryOptions) -> Result<Registry, String> {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = crate::free_port();
         let mut config = format!(
@@ -53,24 +65,30 @@ impl Registry {
             .stderr(log)
             .spawn()
             .expect("start docker-registry");
-        let registry = Registry {
+        let mut registry = Registry {
             port,
             child,
             dir,
-            credentials: options.htpasswd,
+            credentials: options.htpasswd.clone(),
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
+            if registry.child.try_wait().ok().flatten().is_some() {
+                return Err(registry.log());
+            }
             if let Ok(r) = request(&registry.host(), "GET", "/v2/", &[], b"")
                 && (r.status == 200 || r.status == 401)
             {
-                return registry;
+                // Whoever answered, it must be our process that is still listening.
+                std::thread::sleep(Duration::from_millis(50));
+                if registry.child.try_wait().ok().flatten().is_some() {
+                    return Err(registry.log());
+                }
+                return Ok(registry);
             }
-            assert!(
-                Instant::now() < deadline,
-                "registry on port {port} did not come up: {}",
-                registry.log()
-            );
+            if Instant::now() > deadline {
+                return Err(format!("no answer on port {port}: {}", registry.log()));
+            }
             std::thread::sleep(Duration::from_millis(30));
         }
     }
