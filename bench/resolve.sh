@@ -224,7 +224,7 @@ python3 - "$WORK/scan.json" "$COPY" "$HOST" <<'PY'
 # Rewrites each reference's registry to the loopback host in place, keeping the repository path,
 # tag and digest: `nginx:1.27` -> `HOST/library/nginx:1.27`. A reference written with variables
 # (`$BASE`, `${REGISTRY:-docker.io}/app:${TAG}`) is replaced by the literal it resolves to.
-import json, os, sys
+import json, os, re, sys
 scan, root, host = sys.argv[1], sys.argv[2], sys.argv[3]
 refs = json.load(open(scan))["references"]
 by_file = {}
@@ -267,6 +267,10 @@ for path, rs in by_file.items():
     for s, e, new in sorted(edits, reverse=True):
         data = data[:s] + new + data[e:]
         rewritten += 1
+    if any(r["source"] == "helm-image" for r in rs):
+        # Helm maps may name the registry in a key of its own; the repository now carries it.
+        data = re.sub(rb'(?m)^(\s*(?:registry|imageRegistry):)[ \t]*["\']?[A-Za-z0-9.:-]+["\']?[ \t]*$',
+                      rb'\1 ""', data)
     open(full, "wb").write(data)
 print(f"bench: rewrote {rewritten} references in {len(by_file)} files", file=sys.stderr)
 PY
