@@ -103,6 +103,11 @@ impl OciLayout {
         crate::push(self.path(), Self::TAG, dest, credentials);
     }
 
+    /// Pushes the image converted to Docker media types, see [`crate::push_docker_v2s2`].
+    pub fn push_docker_v2s2(&self, dest: &str, credentials: Option<(&str, &str)>) {
+        crate::push_docker_v2s2(self.path(), Self::TAG, dest, credentials);
+    }
+
     fn empty() -> OciLayout {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("blobs/sha256")).expect("mkdir blobs");

@@ -131,6 +131,28 @@ impl Registry {
             .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
     }
 
+    /// The digest and media type the registry answers `HEAD` with for `repo:reference`, accepting
+    /// every manifest type; `None` when it has no such manifest.
+    pub fn head_digest(&self, repository: &str, reference: &str) -> Option<(String, String)> {
+        const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
+            application/vnd.docker.distribution.manifest.list.v2+json, \
+            application/vnd.oci.image.manifest.v1+json, \
+            application/vnd.docker.distribution.manifest.v2+json";
+        let r = self.http(
+            "HEAD",
+            &format!("/v2/{repository}/manifests/{reference}"),
+            &[("Accept", ACCEPT)],
+            b"",
+        );
+        if r.status != 200 {
+            return None;
+        }
+        Some((
+            r.header("Docker-Content-Digest")?.to_string(),
+            r.header("Content-Type")?.to_string(),
+        ))
+    }
+
     /// `DELETE /v2/<repo>/manifests/<digest>`; panics unless the registry accepts (202).
     pub fn delete_manifest(&self, repository: &str, digest: &str) {
         let r = self.http(
@@ -185,15 +207,31 @@ impl Drop for Registry {
 /// with skopeo over plain HTTP, keeping digests (`--preserve-digests`) and every platform of an
 /// index (`--all`). Panics with skopeo's message when it fails.
 pub fn push(layout: &Path, tag: &str, dest: &str, credentials: Option<(&str, &str)>) {
+    skopeo_copy(layout, tag, dest, credentials, &["--preserve-digests"]);
+}
+
+/// Like [`push`], converting to Docker's media types (schema 2 manifests and manifest lists, as
+/// Docker Hub serves most images). Digests change: read them with [`Registry::head_digest`].
+pub fn push_docker_v2s2(layout: &Path, tag: &str, dest: &str, credentials: Option<(&str, &str)>) {
+    skopeo_copy(layout, tag, dest, credentials, &["--format", "v2s2"]);
+}
+
+fn skopeo_copy(
+    layout: &Path,
+    tag: &str,
+    dest: &str,
+    credentials: Option<(&str, &str)>,
+    extra: &[&str],
+) {
     let mut cmd = Command::new("skopeo");
     cmd.args([
         "--insecure-policy",
         "copy",
         "--all",
-        "--preserve-digests",
         "--quiet",
         "--dest-tls-verify=false",
     ]);
+    cmd.args(extra);
     match credentials {
         Some((user, password)) => {
             cmd.arg("--dest-creds").arg(format!("{user}:{password}"));

@@ -874,3 +874,86 @@ fn a_rate_limit_longer_than_the_longest_wait_gives_up_at_once() {
         format!("FROM {p}/app:1.0\nFROM {h}/app:1.0@{}\n", bed.app.digest)
     );
 }
+
+#[test]
+fn docker_manifest_lists_resolve_and_pin_like_oci_indexes() {
+    let Some(bed) = Bed::new() else { return };
+    let h = bed.host();
+    bed.multi.push_docker_v2s2(&format!("{h}/dlist:1"), None);
+    let (list, media_type) = bed.registry.head_digest("dlist", "1").expect("pushed");
+    assert_eq!(
+        media_type,
+        "application/vnd.docker.distribution.manifest.list.v2+json"
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let run = bed.run(
+        &[
+            "resolve",
+            "--format",
+            "json",
+            "--platform",
+            "all",
+            &format!("{h}/dlist:1"),
+        ],
+        dir.path(),
+    );
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let json = run.json();
+    assert_eq!(json["results"][0]["digest"], list.as_str());
+    let platforms = json["results"][0]["platforms"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let names: Vec<&str> = platforms
+        .iter()
+        .filter_map(|p| p["platform"].as_str())
+        .collect();
+    assert_eq!(names, ["linux/amd64", "linux/arm64"]);
+    let arm = platforms[1]["digest"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(
+        bed.registry
+            .head_digest("dlist", &arm)
+            .map(|(_, t)| t)
+            .as_deref(),
+        Some("application/vnd.docker.distribution.manifest.v2+json")
+    );
+
+    let tree = Tree::new().file(
+        "Dockerfile",
+        format!("FROM {h}/dlist:1\nFROM {h}/dlist:1 AS b\n"),
+    );
+    let run = bed.run(&["pin", "--platform", "linux/arm64", "."], tree.path());
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(
+        read(&tree, "Dockerfile"),
+        format!("FROM {h}/dlist:1@{arm}\nFROM {h}/dlist:1@{arm} AS b\n")
+    );
+    let run = bed.run(&["verify", "--format", "json", "."], tree.path());
+    assert_eq!(run.status, 0, "{}", run.stdout);
+    assert_eq!(run.json()["findings"], serde_json::json!([]));
+}
+
+#[cfg(unix)]
+#[test]
+fn pin_writes_through_symbolic_links() {
+    let Some(bed) = Bed::new() else { return };
+    let h = bed.host();
+    let tree = Tree::new().file("real/Dockerfile", format!("FROM {h}/app:1.0\n"));
+    std::fs::create_dir_all(tree.join("links")).expect("mkdir");
+    std::os::unix::fs::symlink("../real/Dockerfile", tree.join("links/Dockerfile"))
+        .expect("symlink");
+    let run = bed.run(&["pin", "links/Dockerfile"], tree.path());
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let link = std::fs::symlink_metadata(tree.join("links/Dockerfile")).expect("lstat");
+    assert!(
+        link.file_type().is_symlink(),
+        "the link was replaced by a file"
+    );
+    assert_eq!(
+        read(&tree, "real/Dockerfile"),
+        format!("FROM {h}/app:1.0@{}\n", bed.app.digest)
+    );
+}
