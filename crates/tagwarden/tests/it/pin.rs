@@ -488,6 +488,25 @@ fn credentials_from_docker_config_auths() {
     // The password never reaches the output.
     assert!(!run.stderr.contains("s3cret") && !run.stdout.contains("s3cret"));
 
+    // docker writes keys with a scheme or a path too; they name the same registry.
+    for key in [format!("http://{p}"), format!("https://{p}/v1/")] {
+        let t = Tree::new().file("Dockerfile", format!("FROM {p}/team/app:1.0\n"));
+        std::fs::write(
+            bed.home.path().join(".docker/config.json"),
+            format!(
+                r#"{{"auths": {{"{key}": {{"auth": "{}"}}}}}}"#,
+                base64(b"alice:s3cret")
+            ),
+        )
+        .expect("config.json");
+        let run = pin_both(&bed, &private, &t, &[]);
+        assert_eq!(run.status, 0, "key {key}: {}", run.stderr);
+        assert_eq!(
+            read(&t, "Dockerfile"),
+            format!("FROM {p}/team/app:1.0@{d}\n")
+        );
+    }
+
     // podman's auth file (REGISTRY_AUTH_FILE) works the same way.
     std::fs::remove_file(bed.home.path().join(".docker/config.json")).expect("rm");
     let tree3 = Tree::new().file("Dockerfile", format!("FROM {p}/team/app:1.0\n"));
@@ -504,11 +523,30 @@ fn credentials_from_docker_config_auths() {
         &bed,
         &private,
         &tree3,
-        &[("REGISTRY_AUTH_FILE", auth_file.into())],
+        &[("REGISTRY_AUTH_FILE", auth_file.clone().into())],
     );
     assert_eq!(run.status, 0, "{}", run.stderr);
     assert_eq!(
         read(&tree3, "Dockerfile"),
+        format!("FROM {p}/team/app:1.0@{d}\n")
+    );
+
+    // GitLab CI hands the whole config over in DOCKER_AUTH_CONFIG.
+    std::fs::remove_file(&auth_file).expect("rm");
+    let tree4 = Tree::new().file("Dockerfile", format!("FROM {p}/team/app:1.0\n"));
+    let config = format!(
+        r#"{{"auths": {{"{p}": {{"auth": "{}"}}}}}}"#,
+        base64(b"alice:s3cret")
+    );
+    let run = pin_both(
+        &bed,
+        &private,
+        &tree4,
+        &[("DOCKER_AUTH_CONFIG", config.into())],
+    );
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(
+        read(&tree4, "Dockerfile"),
         format!("FROM {p}/team/app:1.0@{d}\n")
     );
 
