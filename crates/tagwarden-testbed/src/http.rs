@@ -8,8 +8,11 @@ use std::time::Duration;
 /// An answer: status, headers in order, body.
 #[derive(Debug, Clone)]
 pub struct HttpResponse {
+    /// HTTP status code.
     pub status: u16,
+    /// Headers as received, in order.
     pub headers: Vec<(String, String)>,
+    /// The body (empty for `HEAD`).
     pub body: Vec<u8>,
 }
 

@@ -17,7 +17,9 @@ const LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
 pub struct Platform {
     /// `os/arch`.
     pub platform: String,
+    /// Digest of the platform manifest.
     pub digest: String,
+    /// The platform manifest's bytes.
     pub bytes: Vec<u8>,
 }
 

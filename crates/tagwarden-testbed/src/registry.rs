@@ -98,6 +98,7 @@ impl Registry {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// The port the registry listens on.
     pub fn port(&self) -> u16 {
         self.port
     }
