@@ -806,6 +806,18 @@ fn registries_that_are_down_do_not_stop_the_others() {
 
 /// A user advisory naming the digest of `app:1.0` malicious and `good`'s digest known good.
 fn advisory(host: &str, bad: &str, good: &str) -> String {
+    advisory_for(
+        host,
+        "app",
+        bad,
+        "kind = \"manifest\", platform = \"linux/amd64\"",
+        good,
+    )
+}
+
+/// A user advisory naming `bad` (with `kind`, e.g. `kind = "index"`) malicious in `repo` and
+/// `good` known good.
+fn advisory_for(host: &str, repo: &str, bad: &str, kind: &str, good: &str) -> String {
     format!(
         r#"schema_version = 1
 id = "acme-2026-02"
@@ -819,14 +831,14 @@ id = "s"
 url = "https://example.invalid/advisory"
 
 [[malicious_images]]
-repositories = ["{host}/app"]
+repositories = ["{host}/{repo}"]
 tags = ["1.0"]
 sources = ["s"]
 confidence = "P"
-digests = [{{ digest = "{bad}", kind = "manifest", platform = "linux/amd64" }}]
+digests = [{{ digest = "{bad}", {kind} }}]
 
 [[known_good_images]]
-repositories = ["{host}/app"]
+repositories = ["{host}/{repo}"]
 tags = ["1.0"]
 confirmed = true
 sources = ["s"]
@@ -834,8 +846,8 @@ confidence = "P"
 digests = [{{ digest = "{good}" }}]
 
 [examples]
-images_must_match = [{{ ref = "{host}/app@{bad}", verdict = "malicious_digest" }}]
-images_must_not_match = ["{host}/app:1.0@{good}"]
+images_must_match = [{{ ref = "{host}/{repo}@{bad}", verdict = "malicious_digest" }}]
+images_must_not_match = ["{host}/{repo}:1.0@{good}"]
 "#
     )
 }
@@ -993,5 +1005,96 @@ fn pin_writes_through_symbolic_links() {
     assert_eq!(
         read(&tree, "real/Dockerfile"),
         format!("FROM {h}/app:1.0@{}\n", bed.app.digest)
+    );
+}
+
+#[test]
+fn an_index_with_a_malicious_manifest_is_refused_and_the_reverse() {
+    let Some(bed) = Bed::new() else { return };
+    let h = bed.host();
+    let good = OciLayout::image("known-good");
+    good.push(&format!("{h}/multi:0.9"), None);
+    let amd = bed.multi.platform_digest("linux/amd64").to_string();
+
+    // Only the amd64 manifest is listed: pinning the index that holds it is refused.
+    let tree = Tree::new()
+        .file(
+            "adv/a.toml",
+            advisory_for(
+                &h,
+                "multi",
+                &amd,
+                "kind = \"manifest\", platform = \"linux/amd64\"",
+                &good.digest,
+            ),
+        )
+        .file("src/Dockerfile", format!("FROM {h}/multi:1.0\n"));
+    let run = bed.run(&["pin", "--advisories", "adv", "src"], tree.path());
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!(
+            "the registry serves the index {}, which holds {amd}",
+            bed.multi.digest
+        )),
+        "{}",
+        run.stderr
+    );
+    // Nor is its arm64 sibling pinned in its place.
+    let run = bed.run(
+        &[
+            "pin",
+            "--advisories",
+            "adv",
+            "--platform",
+            "linux/arm64",
+            "src",
+        ],
+        tree.path(),
+    );
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert_eq!(
+        read(&tree, "src/Dockerfile"),
+        format!("FROM {h}/multi:1.0\n")
+    );
+
+    // Only the index is listed: its platform manifest is refused too.
+    let tree = Tree::new()
+        .file(
+            "adv/a.toml",
+            advisory_for(
+                &h,
+                "multi",
+                &bed.multi.digest,
+                "kind = \"index\"",
+                &good.digest,
+            ),
+        )
+        .file("src/Dockerfile", format!("FROM {h}/multi:1.0\n"));
+    let run = bed.run(
+        &[
+            "pin",
+            "--advisories",
+            "adv",
+            "--platform",
+            "linux/arm64",
+            "src",
+        ],
+        tree.path(),
+    );
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("from the index"), "{}", run.stderr);
+    assert_eq!(
+        read(&tree, "src/Dockerfile"),
+        format!("FROM {h}/multi:1.0\n")
+    );
+
+    let run = bed.run(
+        &["pin", "--advisories", "adv", "--to-known-good", "src"],
+        tree.path(),
+    );
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(
+        read(&tree, "src/Dockerfile"),
+        format!("FROM {h}/multi:1.0@{}\n", good.digest)
     );
 }
