@@ -1,8 +1,9 @@
 //! The [`Resolver`] that asks real registries, with credentials found the way docker and podman
 //! find them. The registry client is async; commands are not, so this owns a small runtime.
 
-use std::sync::Arc;
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
@@ -19,7 +20,35 @@ pub(crate) struct RegistryResolver {
 
 impl RegistryResolver {
     pub(crate) fn new(args: &RegistryArgs) -> Result<Self> {
+<<<<<<< HEAD
         let (client, runtime) = client(args)?;
+=======
+        let mut config = ClientConfig {
+            insecure_registries: args.insecure_registries.clone(),
+            timeout: Duration::from_secs(args.timeout.max(1)),
+            max_concurrency_per_registry: args.concurrency.max(1),
+            ..ClientConfig::default()
+        };
+        for path in &args.ca_certs {
+            config.extra_ca_certs_pem.push(
+                std::fs::read(path)
+                    .with_context(|| format!("cannot read CA certificate {}", path.display()))?,
+            );
+        }
+        let store = tagwarden_auth::CredentialStore::from_env()
+            .context("cannot read registry credentials")?;
+        let credentials = StoreCredentials {
+            store,
+            warned: Mutex::new(HashSet::new()),
+        };
+        let client = Client::with_credentials(config, Arc::new(credentials))
+            .context("cannot set up the registry client")?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+>>>>>>> h-pine2e
         Ok(Self { runtime, client })
     }
 }
@@ -54,6 +83,8 @@ pub(crate) fn client(args: &RegistryArgs) -> Result<(Client, tokio::runtime::Run
 /// docker/podman credentials, handed to the client one registry at a time.
 struct StoreCredentials {
     store: tagwarden_auth::CredentialStore,
+    /// Registries already warned about: the client asks once per request, the user needs it once.
+    warned: Mutex<HashSet<String>>,
 }
 
 impl tagwarden_registry::Credentials for StoreCredentials {
@@ -71,7 +102,14 @@ impl tagwarden_registry::Credentials for StoreCredentials {
             Ok(None) => None,
             Err(e) => {
                 // The message names the file or helper, never a secret; go on anonymously.
-                eprintln!("warning: credentials for {registry_host}: {e}");
+                let first = self
+                    .warned
+                    .lock()
+                    .map(|mut w| w.insert(registry_host.to_string()))
+                    .unwrap_or(true);
+                if first {
+                    eprintln!("warning: credentials for {registry_host}: {e}");
+                }
                 None
             }
         }

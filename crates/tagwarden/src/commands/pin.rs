@@ -232,7 +232,8 @@ fn choose_digests(
             }
         }
     };
-    let results = resolver.resolve_all(targets, args.platform.is_some(), &progress);
+    // The platform manifests are read for every index, so that advisories are checked against them.
+    let results = resolver.resolve_all(targets, true, &progress);
     let mut choice = Choice {
         digests: HashMap::new(),
         unresolved: HashMap::new(),
@@ -264,7 +265,19 @@ fn choose_digests(
             choice.unresolved.insert(r.clone(), why);
             continue;
         };
-        let malicious = advisories.match_digest(&digest);
+        // An index is as bad as any manifest in it, and a platform manifest as bad as its index.
+        let mut served = vec![digest.clone(), resolved.digest.clone()];
+        served.extend(resolved.children.iter().map(|(_, d)| d.clone()));
+        served.dedup();
+        let malicious: Vec<(Digest, _)> = served
+            .iter()
+            .flat_map(|d| {
+                advisories
+                    .match_digest(d)
+                    .into_iter()
+                    .map(move |m| (d.clone(), m))
+            })
+            .collect();
         let affected = advisories
             .match_image(r)
             .into_iter()
@@ -290,9 +303,21 @@ fn choose_digests(
             }
             continue;
         }
-        if let Some(m) = malicious.first() {
+        if let Some((bad, m)) = malicious.first() {
+            let what = if *bad == digest {
+                format!("the registry serves {bad}")
+            } else if *bad == resolved.digest {
+                format!("the registry serves {digest} from the index {bad}")
+            } else if digest == resolved.digest {
+                format!("the registry serves the index {digest}, which holds {bad}")
+            } else {
+                format!(
+                    "the registry serves {digest} from the index {}, which holds {bad}",
+                    resolved.digest
+                )
+            };
             let why = format!(
-                "refusing to pin: the registry serves {digest}, which advisory {} lists as malicious ({}); use --to-known-good",
+                "refusing to pin: {what}, which advisory {} lists as malicious ({}); use --to-known-good",
                 m.advisory_id, m.advisory_title
             );
             choice.problems.push(format!("{r}: {why}"));

@@ -2,5 +2,7 @@
 #![allow(clippy::unwrap_used)] // Test helpers outside #[test] functions.
 
 mod common;
+mod env;
 mod hunt;
+mod pin;
 mod scan;
