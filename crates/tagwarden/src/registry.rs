@@ -20,35 +20,7 @@ pub(crate) struct RegistryResolver {
 
 impl RegistryResolver {
     pub(crate) fn new(args: &RegistryArgs) -> Result<Self> {
-<<<<<<< HEAD
         let (client, runtime) = client(args)?;
-=======
-        let mut config = ClientConfig {
-            insecure_registries: args.insecure_registries.clone(),
-            timeout: Duration::from_secs(args.timeout.max(1)),
-            max_concurrency_per_registry: args.concurrency.max(1),
-            ..ClientConfig::default()
-        };
-        for path in &args.ca_certs {
-            config.extra_ca_certs_pem.push(
-                std::fs::read(path)
-                    .with_context(|| format!("cannot read CA certificate {}", path.display()))?,
-            );
-        }
-        let store = tagwarden_auth::CredentialStore::from_env()
-            .context("cannot read registry credentials")?;
-        let credentials = StoreCredentials {
-            store,
-            warned: Mutex::new(HashSet::new()),
-        };
-        let client = Client::with_credentials(config, Arc::new(credentials))
-            .context("cannot set up the registry client")?;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .context("cannot start the async runtime")?;
->>>>>>> h-pine2e
         Ok(Self { runtime, client })
     }
 }
@@ -70,7 +42,11 @@ pub(crate) fn client(args: &RegistryArgs) -> Result<(Client, tokio::runtime::Run
     }
     let store =
         tagwarden_auth::CredentialStore::from_env().context("cannot read registry credentials")?;
-    let client = Client::with_credentials(config, Arc::new(StoreCredentials { store }))
+    let credentials = StoreCredentials {
+        store,
+        warned: Mutex::new(HashSet::new()),
+    };
+    let client = Client::with_credentials(config, Arc::new(credentials))
         .context("cannot set up the registry client")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
