@@ -215,3 +215,205 @@ fn a_named_engine_that_does_not_answer_is_an_error() {
             .contains("missing.sock")
     );
 }
+
+/// `podman` with the test's own storage and settings that work in a container-less sandbox.
+fn podman(dir: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new("podman");
+    cmd.arg("--root")
+        .arg(dir.join("root"))
+        .arg("--runroot")
+        .arg(dir.join("runroot"))
+        .args([
+            "--storage-driver",
+            "vfs",
+            "--cgroup-manager",
+            "cgroupfs",
+            "--events-backend",
+            "file",
+        ])
+        .env("TMPDIR", dir)
+        .stdin(std::process::Stdio::null());
+    cmd
+}
+
+/// Kills the podman service when the test ends, whatever happens.
+struct Service(std::process::Child);
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn engine_mirror_ci_and_network_logs_in_one_hunt() {
+    use tagwarden_testbed::{OciLayout, Registry, RegistryOptions, real_registry_available, which};
+    if !real_registry_available() {
+        return;
+    }
+    if which("podman").is_none() {
+        assert!(
+            std::env::var_os("TAGWARDEN_REQUIRE_ENGINE").is_none(),
+            "TAGWARDEN_REQUIRE_ENGINE is set but podman is not installed"
+        );
+        eprintln!("SKIPPED: podman is not installed");
+        return;
+    }
+    let registry = Registry::start(RegistryOptions::default());
+    let h = registry.host();
+    let bad = OciLayout::image("attacker-build");
+    bad.push(&format!("{h}/acme/scanner:1.0"), None);
+
+    let tree = Tree::new()
+        .file(
+            "adv.toml",
+            format!(
+                r#"schema_version = 1
+id = "acme-2026-01"
+title = "acme/scanner overwritten"
+summary = "test"
+published = "2026-01-02"
+updated = "2026-01-02"
+
+[[sources]]
+id = "s"
+url = "https://example.invalid/advisory"
+
+[[image_exposures]]
+repositories = ["{h}/acme/scanner"]
+tags = ["1.0"]
+window = {{ start = "2026-01-01T00:00:00Z", end = "2026-01-01T01:00:00Z" }}
+sources = ["s"]
+confidence = "P"
+
+[[malicious_images]]
+repositories = ["{h}/acme/scanner"]
+tags = ["1.0"]
+sources = ["s"]
+confidence = "P"
+digests = [{{ digest = "{}", kind = "manifest", platform = "linux/amd64" }}]
+
+[[network_indicators]]
+kind = "domain"
+value = "exfil.acme-bad[.]example"
+sources = ["s"]
+confidence = "P"
+
+[[network_indicators]]
+kind = "ip"
+value = "192.0.2.77"
+weak = true
+sources = ["s"]
+confidence = "P"
+
+[examples]
+images_must_match = [{{ ref = "{h}/acme/scanner:1.0", verdict = "affected_tag" }}]
+images_must_not_match = ["{h}/acme/scanner:2.0"]
+"#,
+                bad.digest
+            ),
+        )
+        .file(
+            "ci/build-42.txt",
+            gha_pull("2026-01-01T00:30:00.0000000Z", &format!("{h}/acme/scanner:1.0"), None),
+        )
+        .file(
+            "net/dns.log",
+            "#separator \\x09\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tquery\tanswers\n\
+             1767227400.5\tC1\t10.0.5.23\t40000\t10.0.0.2\t53\tudp\texfil.acme-bad.example\t192.0.2.77\n\
+             1767227401.5\tC2\t10.0.5.24\t40001\t10.0.0.2\t53\tudp\tnot-acme-bad.example\t192.0.2.77\n",
+        );
+
+    // The local engine: podman's Docker-compatible API holding the pulled image and a container.
+    let dir = tree.join("podman");
+    std::fs::create_dir_all(&dir).unwrap();
+    let remote = format!("{h}/acme/scanner:1.0");
+    let ok = |c: &mut std::process::Command| {
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    ok(podman(&dir).args(["pull", "--quiet", "--tls-verify=false", &remote]));
+    ok(podman(&dir).args(["create", "--name", "scanner", &remote, "/x"]));
+    let socket = dir.join("podman.sock");
+    let _service = Service(
+        podman(&dir)
+            .args(["system", "service", "--time=0"])
+            .arg(format!("unix://{}", socket.display()))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let start = std::time::Instant::now();
+    while !socket.exists() && start.elapsed() < std::time::Duration::from_secs(30) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+
+    let run = tagwarden(
+        &[
+            "hunt",
+            "--no-files",
+            "--advisories",
+            "adv.toml",
+            "--engine",
+            socket.to_str().unwrap(),
+            "--registry",
+            &h,
+            "--insecure-registry",
+            &h,
+            "--ci-logs",
+            "ci",
+            "--network-logs",
+            "net",
+            "--format",
+            "json",
+            "--report",
+            "report.md",
+        ],
+        tree.path(),
+    );
+    assert_eq!(run.status, 1, "{}\n{}", run.stdout, run.stderr);
+    let json = run.json();
+    let got: Vec<(String, String)> = json["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["verdict"].as_str().unwrap().into(),
+                h["source"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    for want in [
+        ("compromised", "engine"),
+        ("compromised", "registry"),
+        ("exposed", "github-actions-log"),
+        ("contacted", "zeek-dns"),
+    ] {
+        assert!(
+            got.contains(&(want.0.into(), want.1.into())),
+            "{want:?} not in {got:?}"
+        );
+    }
+    // The engine names the container, and the weak IP alone is never a hit.
+    assert!(json["hits"].to_string().contains("scanner"));
+    assert!(!json["hits"].to_string().contains("not-acme-bad"));
+    assert!(json["weak"].to_string().contains("192.0.2.77"));
+    assert!(
+        json["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["status"] == "ok")
+    );
+    let md = std::fs::read_to_string(tree.join("report.md")).unwrap();
+    assert!(
+        md.contains("**Hit.**") && md.contains("Rotate credentials") && md.contains(&bad.digest)
+    );
+}
