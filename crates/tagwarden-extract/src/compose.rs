@@ -64,7 +64,7 @@ fn report_service(service: &Entry<'_, '_>, file: &str, out: &mut Found) {
         return;
     }
     let context = if build.is_some() {
-        format!("{} (built locally)", service.key)
+        format!("{}{}", service.key, crate::BUILT_LOCALLY)
     } else {
         service.key.to_string()
     };

@@ -170,6 +170,19 @@ pub struct ImageOccurrence {
     pub exact: bool,
 }
 
+/// The context suffix of a Compose image that the service builds (`build:` and `image:`).
+pub const BUILT_LOCALLY: &str = " (built locally)";
+
+impl ImageOccurrence {
+    /// True for a name the file gives to an image it builds (a Compose service with `build:`):
+    /// nothing is pulled by that name, so there is no digest to pin.
+    pub fn built_locally(&self) -> bool {
+        self.context
+            .as_deref()
+            .is_some_and(|c| c.ends_with(BUILT_LOCALLY))
+    }
+}
+
 /// Why a reference could not be determined offline.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Unresolved {

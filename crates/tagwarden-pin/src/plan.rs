@@ -287,11 +287,7 @@ fn expanded_edits(
 
 /// A Compose service with both `build:` and `image:` tags what it builds with that name.
 fn built_locally(occ: &ImageOccurrence) -> bool {
-    occ.source == Source::ComposeImage
-        && occ
-            .context
-            .as_deref()
-            .is_some_and(|c| c.ends_with("(built locally)"))
+    occ.source == Source::ComposeImage && occ.built_locally()
 }
 
 /// `# tagwarden: ignore` (bare, or listing `unpinned-image` or `pin`) on the occurrence's line or

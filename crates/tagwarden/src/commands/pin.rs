@@ -161,7 +161,7 @@ fn check(files: &[ParsedFile], config: &Config) -> Vec<String> {
             let Ok(r) = Reference::parse(image) else {
                 continue;
             };
-            if r.is_pinned() || ignored(file, occ, &lines, config) {
+            if r.is_pinned() || occ.built_locally() || ignored(file, occ, &lines, config) {
                 continue;
             }
             let (line, col) = lines.line_col(&file.text, occ.span.start);

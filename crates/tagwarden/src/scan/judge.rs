@@ -153,8 +153,9 @@ pub(super) fn image(
         flagged = true;
     }
 
-    // One finding about pinning per reference: an affected tag already says it is unpinned.
-    if !r.is_pinned() && !flagged {
+    // One finding about pinning per reference: an affected tag already says it is unpinned; a
+    // name the file builds is not pulled, so it has no digest to pin.
+    if !r.is_pinned() && !flagged && !occ.built_locally() {
         let (rule, message) = if r.is_latest() {
             (
                 &rules::FLOATING_LATEST,
