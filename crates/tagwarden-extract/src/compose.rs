@@ -331,7 +331,7 @@ impl LiteralBlockMap {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kubernetes::corpus;
+    use crate::test_corpus as corpus;
 
     #[test]
     fn corpus() {

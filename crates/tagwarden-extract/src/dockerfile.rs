@@ -1820,23 +1820,10 @@ mod tests {
     );
 
     fn corpus_files() -> Vec<std::path::PathBuf> {
-        let mut out = Vec::new();
-        let mut dirs = vec![std::path::PathBuf::from(CORPUS)];
-        while let Some(d) = dirs.pop() {
-            let Ok(entries) = std::fs::read_dir(&d) else {
-                continue;
-            };
-            for e in entries.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    dirs.push(p);
-                } else {
-                    out.push(p);
-                }
-            }
-        }
-        out.sort();
-        out
+        crate::test_corpus::files("dockerfile")
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect()
     }
 
     fn corpus(path: &str) -> String {

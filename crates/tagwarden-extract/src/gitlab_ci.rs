@@ -1174,23 +1174,10 @@ mod tests {
     );
 
     fn corpus_files() -> Vec<std::path::PathBuf> {
-        fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-            let Ok(rd) = std::fs::read_dir(dir) else {
-                return;
-            };
-            for e in rd.flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    walk(&p, out);
-                } else {
-                    out.push(p);
-                }
-            }
-        }
-        let mut v = Vec::new();
-        walk(std::path::Path::new(CORPUS), &mut v);
-        v.sort();
-        v
+        crate::test_corpus::files("gitlab-ci")
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect()
     }
 
     fn corpus(rel: &str) -> Option<(String, Extraction)> {

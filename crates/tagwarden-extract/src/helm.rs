@@ -330,7 +330,7 @@ fn context_of(path: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kubernetes::corpus;
+    use crate::test_corpus as corpus;
 
     #[test]
     fn corpus() {

@@ -162,7 +162,7 @@ impl ImageEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kubernetes::corpus;
+    use crate::test_corpus as corpus;
 
     #[test]
     fn corpus() {

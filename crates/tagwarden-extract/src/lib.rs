@@ -17,6 +17,9 @@ pub mod helm;
 pub mod kubernetes;
 pub mod kustomize;
 
+#[cfg(test)]
+mod test_corpus;
+
 pub use detect::{FileKind, detect};
 
 /// A byte range in the file's text.
