@@ -16,7 +16,7 @@ small="$out/indicators-builtin.txt"
 printf '%s\n' audit.checkmarx.cx 94.154.172.43 KICS-Telemetry/2.0 scan.aquasecurtiy.org 45.148.10.212 checkmarx.zone 83.142.209.11 > "$small"
 cat "$small" >> "$feed.tmp" 2>/dev/null || true; cat "$feed" >> "$feed.tmp"; mv "$feed.tmp" "$feed.all"
 
-bytes=$(for f in "$logs"/*; do case "$f" in *.gz) zcat "$f" | wc -c;; *) wc -c < "$f";; esac; done | awk '{s+=$1} END {print s}')
+bytes=$(for f in "$logs"/*; do case "$f" in *.gz) zcat "$f" | wc -c;; *) wc -c < "$f";; esac; done | awk '{s+=$1} END {printf "%d", s}')
 mean() { python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['results'][0]['mean'])" "$1"; }
 run() { # name, command
   local name=$1; shift
@@ -25,11 +25,14 @@ run() { # name, command
 }
 tw_a=$(run hunt-tw-builtin "$bin" hunt --no-files --no-engine -j 1 --network-logs "$logs" --format json --output /dev/null)
 rg_a=$(run hunt-rg-builtin rg -j 1 -z -F -c -f "$small" "$logs")
-grep_a=$(run hunt-grep-builtin bash -c "for f in $logs/*; do zcat -f \$f | grep -F -c -f $small; done")
+# hyperfine -N does not go through a shell: the loops live in small scripts.
+printf 'for f in "$1"/*; do zcat -f "$f" | grep -F -c -f "$2"; done\n' > "$out/grep-loop.sh"
+printf 'for f in "$1"/*; do zcat -f "$f" > /dev/null; done\n' > "$out/zcat-loop.sh"
+grep_a=$(run hunt-grep-builtin bash "$out/grep-loop.sh" "$logs" "$small")
 tw_b=$(run hunt-tw-feed "$bin" hunt --no-files --no-engine -j 1 --network-logs "$logs" --indicators "$feed.all" --format json --output /dev/null)
 rg_b=$(run hunt-rg-feed rg -j 1 -z -F -c -f "$feed.all" "$logs")
-grep_b=$(run hunt-grep-feed bash -c "for f in $logs/*; do zcat -f \$f | grep -F -c -f $feed.all; done")
-zcat_only=$(run hunt-zcat bash -c "for f in $logs/*; do zcat -f \$f > /dev/null; done")
+grep_b=$(run hunt-grep-feed bash "$out/grep-loop.sh" "$logs" "$feed.all")
+zcat_only=$(run hunt-zcat bash "$out/zcat-loop.sh" "$logs")
 python3 - "$bytes" "$tw_a" "$rg_a" "$grep_a" "$tw_b" "$rg_b" "$grep_b" "$zcat_only" <<'PY'
 import sys
 b, twa, rga, gra, twb, rgb, grb, zc = int(sys.argv[1]), *map(float, sys.argv[2:])
