@@ -1162,6 +1162,18 @@ impl<'t> Extractor<'t> {
         resolved: Resolved,
         context: Option<String>,
     ) -> ImageOccurrence {
+        // A wholly quoted word (`--from="nginx:1.27"`): the reference is what the quotes hold.
+        let (start, end) = {
+            let w = lg.get(start, end);
+            let quoted = w.len() >= 2
+                && ((w.starts_with('"') && w.ends_with('"'))
+                    || (w.starts_with('\'') && w.ends_with('\'')));
+            if quoted && !w[1..w.len() - 1].contains(['"', '\'', '\\']) {
+                (start + 1, end - 1)
+            } else {
+                (start, end)
+            }
+        };
         let (span, contiguous) = lg.map(start, end);
         let raw = lg.get(start, end);
         let form = if raw.contains('$') {
@@ -1434,7 +1446,7 @@ mod tests {
                 ),
                 (
                     Source::DockerfileCopyFrom,
-                    "\"nginx:1.27\"",
+                    "nginx:1.27",
                     "nginx:1.27".to_string()
                 ),
                 (Source::DockerfileFrom, "alpine", "alpine".to_string()),
@@ -1479,7 +1491,7 @@ mod tests {
                 ),
                 (Source::DockerfileRunMount, "busybox:1", "busybox:1".into()),
                 (Source::DockerfileRunMount, "nginx", "nginx".into()),
-                (Source::DockerfileRunMount, "'redis:7'", "redis:7".into()),
+                (Source::DockerfileRunMount, "redis:7", "redis:7".into()),
             ]
         );
         assert!(out.images.iter().all(|o| o.exact));
