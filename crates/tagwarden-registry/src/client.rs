@@ -456,6 +456,73 @@ impl Client {
         })
     }
 
+    /// The platform (`os/arch[/variant]`) of a single-platform image manifest, read from its
+    /// config blob; `None` for an index. Both the manifest and the blob are verified against
+    /// their digests. Used to keep an existing platform pin on its platform when it is updated.
+    pub async fn platform_of(
+        &self,
+        reference: &Reference,
+    ) -> Result<Option<String>, RegistryError> {
+        let endpoint = self.endpoint(reference.domain())?;
+        let _permit = self.acquire(&endpoint).await?;
+        let manifest = self.fetch_in(&endpoint, reference).await?;
+        if manifest.is_index() {
+            return Ok(None);
+        }
+        let value: serde_json::Value = serde_json::from_slice(&manifest.bytes).map_err(|e| {
+            RegistryError::Protocol(format!("{reference}: manifest is not JSON: {e}"))
+        })?;
+        let Some(config) = value
+            .get("config")
+            .and_then(|c| c.get("digest"))
+            .and_then(|d| d.as_str())
+            .and_then(|d| Digest::parse(d).ok())
+        else {
+            return Err(RegistryError::Protocol(format!(
+                "{reference}: the manifest names no config digest"
+            )));
+        };
+        let url = endpoint.url(&format!("v2/{}/blobs/{config}", reference.path()))?;
+        let response = self
+            .send(
+                &endpoint,
+                &Request::new(Method::GET, url, "application/json, */*"),
+                &pull_scope(reference),
+            )
+            .await?;
+        if !response.status().is_success() {
+            return Err(status_error(
+                &endpoint,
+                &reference.to_string(),
+                response.status(),
+            ));
+        }
+        let bytes = self.read_body(&endpoint, response, MANIFEST_MAX).await?;
+        let actual = manifest::digest_of(&bytes, config.algorithm());
+        if actual != config {
+            return Err(RegistryError::DigestMismatch {
+                reference: format!("{reference} (config)"),
+                expected: config,
+                actual,
+            });
+        }
+        let cfg: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+            RegistryError::Protocol(format!("{reference}: config is not JSON: {e}"))
+        })?;
+        let field = |k: &str| {
+            cfg.get(k)
+                .and_then(|v| v.as_str())
+                .filter(|v| !v.is_empty())
+        };
+        Ok(match (field("os"), field("architecture")) {
+            (Some(os), Some(arch)) => Some(match field("variant") {
+                Some(v) => format!("{os}/{arch}/{v}"),
+                None => format!("{os}/{arch}"),
+            }),
+            _ => None,
+        })
+    }
+
     fn endpoint(&self, domain: &str) -> Result<Endpoint, RegistryError> {
         let api_host = if domain == tagwarden_reference::DOCKER_HUB {
             DOCKER_HUB_API

@@ -188,6 +188,11 @@ pub(crate) struct PinArgs {
     #[arg(long)]
     pub(crate) to_known_good: bool,
 
+    /// Also re-pin references already pinned (`name:tag@old` gets the tag's current digest); a
+    /// pin to one platform's manifest stays on that platform.
+    #[arg(long, conflicts_with = "check")]
+    pub(crate) update: bool,
+
     /// Configuration file [default: tagwarden.toml or .tagwarden.toml in the first path].
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,

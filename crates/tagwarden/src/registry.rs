@@ -183,6 +183,16 @@ impl Resolver for RegistryResolver {
         })
     }
 
+    fn platforms_of(&self, refs: &[Reference]) -> Vec<Result<Option<String>, ResolveError>> {
+        self.runtime.block_on(async {
+            let mut out = Vec::with_capacity(refs.len());
+            for r in refs {
+                out.push(self.client.platform_of(r).await.map_err(|e| convert(&e)));
+            }
+            out
+        })
+    }
+
     fn exists_all(&self, refs: &[Reference]) -> Vec<Result<bool, ResolveError>> {
         self.runtime.block_on(async {
             let mut set = tokio::task::JoinSet::new();

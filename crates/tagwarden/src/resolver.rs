@@ -38,6 +38,10 @@ pub(crate) trait Resolver: Sync {
 
     /// Whether the registry still serves each digest reference; same order.
     fn exists_all(&self, refs: &[Reference]) -> Vec<Result<bool, ResolveError>>;
+
+    /// For each digest reference: the platform when it is a single-platform image manifest,
+    /// `None` for an index; same order.
+    fn platforms_of(&self, refs: &[Reference]) -> Vec<Result<Option<String>, ResolveError>>;
 }
 
 impl Resolved {

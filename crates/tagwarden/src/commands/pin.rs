@@ -52,9 +52,13 @@ pub(crate) fn run(args: PinArgs) -> Result<Status> {
         });
     }
 
-    let targets = targets(&files, &prep.config);
     let resolver = crate::registry::RegistryResolver::new(&args.registry)?;
-    let choice = choose_digests(&targets, &resolver, &prep.advisories, &args);
+    let (targets, platforms) = if args.update {
+        update_targets(&files, &prep.config, &resolver)
+    } else {
+        (targets(&files, &prep.config), HashMap::new())
+    };
+    let choice = choose_digests(&targets, &platforms, &resolver, &prep.advisories, &args);
     // Problems are listed below with the references they kept from being pinned.
     for n in &choice.notes {
         eprintln!("note: {n}");
@@ -66,9 +70,12 @@ pub(crate) fn run(args: PinArgs) -> Result<Status> {
     let mut write_errors = 0usize;
     for file in &files {
         let lines = LineIndex::new(&file.text);
-        let plans = tagwarden_pin::plan(&file.text, &file.extraction, &|r: &Reference| {
-            choice.digests.get(r).cloned()
-        });
+        let digest_for = |r: &Reference| choice.digests.get(r).cloned();
+        let plans = if args.update {
+            tagwarden_pin::repin(&file.text, &file.extraction, &digest_for)
+        } else {
+            tagwarden_pin::plan(&file.text, &file.extraction, &digest_for)
+        };
         let mut edits = Vec::new();
         for planned in plans {
             let Some(occ) = file.extraction.images.get(planned.occurrence_index) else {
@@ -191,6 +198,51 @@ fn targets(files: &[ParsedFile], config: &Config) -> Vec<Reference> {
     set.into_iter().collect()
 }
 
+/// `--update`: every reference with a tag, pinned or not, to resolve again, and the platform of
+/// the ones pinned to a platform manifest (read from the manifest's config), so that they stay
+/// on their platform.
+fn update_targets(
+    files: &[ParsedFile],
+    config: &Config,
+    resolver: &dyn Resolver,
+) -> (Vec<Reference>, HashMap<Reference, String>) {
+    let mut tags = BTreeSet::new();
+    let mut pinned: BTreeMap<Reference, Reference> = BTreeMap::new();
+    for file in files {
+        let lines = LineIndex::new(&file.text);
+        for occ in &file.extraction.images {
+            if ignored(file, occ, &lines, config) {
+                continue;
+            }
+            let Ok(tag) = tagwarden_pin::repin_target(occ) else {
+                continue;
+            };
+            if let Ok(image) = &occ.image
+                && let Ok(current) = Reference::parse(image)
+                && current.is_pinned()
+            {
+                pinned.insert(current, tag.clone());
+            }
+            tags.insert(tag);
+        }
+    }
+    let old: Vec<Reference> = pinned.keys().cloned().collect();
+    let mut platforms = HashMap::new();
+    for (r, platform) in old.iter().zip(resolver.platforms_of(&old)) {
+        match platform {
+            Ok(Some(p)) => {
+                if let Some(tag) = pinned.get(r) {
+                    platforms.insert(tag.clone(), p);
+                }
+            }
+            Ok(None) => {}
+            // The old digest may be gone; the tag is resolved as usual and pinned to its index.
+            Err(e) => eprintln!("note: {r}: cannot read the pinned manifest's platform: {e}"),
+        }
+    }
+    (tags.into_iter().collect(), platforms)
+}
+
 /// Ignored by `ignore.images` in the config or an inline `# tagwarden: ignore[…]` comment.
 fn ignored(file: &ParsedFile, occ: &ImageOccurrence, lines: &LineIndex, config: &Config) -> bool {
     if let Ok(image) = &occ.image
@@ -219,6 +271,7 @@ struct Choice {
 
 fn choose_digests(
     targets: &[Reference],
+    platforms: &HashMap<Reference, String>,
     resolver: &dyn Resolver,
     advisories: &AdvisorySet,
     args: &PinArgs,
@@ -250,10 +303,15 @@ fn choose_digests(
                 continue;
             }
         };
-        let Some(digest) = resolved.digest_for(args.platform.as_deref()).cloned() else {
+        // `--platform` wins; otherwise an existing platform pin keeps its platform (`--update`).
+        let platform = args
+            .platform
+            .as_deref()
+            .or(platforms.get(r).map(String::as_str));
+        let Some(digest) = resolved.digest_for(platform).cloned() else {
             let why = format!(
                 "no manifest for platform {} (the index has: {})",
-                args.platform.as_deref().unwrap_or(""),
+                platform.unwrap_or(""),
                 resolved
                     .children
                     .iter()

@@ -1098,3 +1098,43 @@ fn an_index_with_a_malicious_manifest_is_refused_and_the_reverse() {
         format!("FROM {h}/multi:1.0@{}\n", good.digest)
     );
 }
+
+#[test]
+fn update_keeps_a_platform_pin_on_its_platform() {
+    let Some(bed) = Bed::new() else { return };
+    let h = bed.host();
+    let tree = Tree::new()
+        .file("arm/Dockerfile", format!("FROM {h}/multi:1.0\n"))
+        .file("index/Dockerfile", format!("FROM {h}/multi:2.0\n"));
+    bed.multi.push(&format!("{h}/multi:2.0"), None);
+    let run = bed.run(&["pin", "--platform", "linux/arm64", "arm"], tree.path());
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let run = bed.run(&["pin", "index"], tree.path());
+    assert_eq!(run.status, 0, "{}", run.stderr);
+
+    // Both tags move to a new build.
+    let rebuilt = OciLayout::multi_arch("rebuilt");
+    rebuilt.push(&format!("{h}/multi:1.0"), None);
+    rebuilt.push(&format!("{h}/multi:2.0"), None);
+    let run = bed.run(&["pin", "--update", "."], tree.path());
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(
+        read(&tree, "arm/Dockerfile"),
+        format!(
+            "FROM {h}/multi:1.0@{}\n",
+            rebuilt.platform_digest("linux/arm64")
+        )
+    );
+    assert_eq!(
+        read(&tree, "index/Dockerfile"),
+        format!("FROM {h}/multi:2.0@{}\n", rebuilt.digest)
+    );
+    // Nothing moved since: a second update changes nothing.
+    let before = read(&tree, "arm/Dockerfile") + &read(&tree, "index/Dockerfile");
+    let run = bed.run(&["pin", "--update", "."], tree.path());
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert_eq!(
+        before,
+        read(&tree, "arm/Dockerfile") + &read(&tree, "index/Dockerfile")
+    );
+}
