@@ -206,6 +206,19 @@ impl<'t> Collector<'t> {
         matrix: &Matrix<'_, '_>,
         aliases: &[Span],
     ) {
+        if let Some(run) = step.get("run") {
+            let context = match (context, step.get_str("name")) {
+                (Some(c), Some(name)) => Some(format!("{c} / {name}")),
+                (c, _) => c.map(str::to_string),
+            };
+            crate::shell::scalar_images(
+                self.text,
+                run,
+                Source::GithubRunCommand,
+                context.as_deref(),
+                &mut self.out,
+            );
+        }
         let Some(uses) = step.get("uses") else {
             return;
         };
@@ -1757,6 +1770,77 @@ mod tests {
                 .collect(),
             _ => Vec::new(),
         }
+    }
+
+    fn run_images(out: &Extraction) -> Vec<(&str, Result<&str, &str>, bool)> {
+        out.images
+            .iter()
+            .filter(|o| o.source == Source::GithubRunCommand)
+            .map(|o| {
+                (
+                    o.text.as_str(),
+                    o.image.as_deref().map_err(|e| e.reason.as_str()),
+                    o.exact,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn run_literal_blocks() {
+        for nl in ["\n", "\r\n"] {
+            let t = "jobs:\n  scan:\n    steps:\n      - name: kics\n        run: |\n          echo \"docker run x\"\n          docker run --rm -v \"$PWD:/path\" \\\n            checkmarx/kics:latest scan -p /path\n\n          docker run --entrypoint sh aquasec/trivy:0.69.4 -c 'x'\n      - run: |-\n          # docker pull no\n          docker pull \"$IMAGE\"\n"
+                .replace('\n', nl);
+            let out = wf(&t);
+            assert_eq!(
+                run_images(&out),
+                [
+                    ("checkmarx/kics:latest", Ok("checkmarx/kics:latest"), true),
+                    ("aquasec/trivy:0.69.4", Ok("aquasec/trivy:0.69.4"), true),
+                    (
+                        "$IMAGE",
+                        Err("shell word \"$IMAGE\" depends on variables"),
+                        false
+                    ),
+                ]
+            );
+            assert_eq!(out.images[0].context.as_deref(), Some("scan / kics"));
+            assert_eq!(out.images[0].form, Form::Literal);
+        }
+    }
+
+    #[test]
+    fn run_single_line_and_quoted() {
+        let t = "jobs:\n  a:\n    steps:\n      - run: docker run --rm alpine:3 echo hi\n      - run: 'docker pull \"redis:7\"'\n      - run: \"docker pull\\tbusybox\"\n      - run: echo docker run nope\n";
+        let out = wf(t);
+        assert_eq!(
+            run_images(&out),
+            [
+                ("alpine:3", Ok("alpine:3"), true),
+                ("redis:7", Ok("redis:7"), true),
+            ]
+        );
+        // The escaped scalar is skipped with a note, not reported at a wrong place.
+        assert!(
+            out.diagnostics
+                .iter()
+                .any(|d| d.message.contains("busybox"))
+        );
+    }
+
+    #[test]
+    fn run_folded_and_composite_action() {
+        let t = "jobs:\n  a:\n    steps:\n      - run: >\n          docker pull alpine:3\n      - run: >\n          docker run\n          nginx:1\n";
+        let out = wf(t);
+        assert_eq!(run_images(&out), [("alpine:3", Ok("alpine:3"), true)]);
+        assert!(out.diagnostics.iter().any(|d| d.message.contains("nginx")));
+        let t = "name: x\nruns:\n  using: composite\n  steps:\n    - shell: bash\n      run: |\n        docker run --rm ghcr.io/o/i:1\n";
+        let out = extract_action(t);
+        check_spans(t, &out);
+        assert_eq!(
+            run_images(&out),
+            [("ghcr.io/o/i:1", Ok("ghcr.io/o/i:1"), true)]
+        );
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! (`;`, `&&`, `||`, `|`, `&`, newlines), comments; `$(…)`, backticks and `${{ … }}` stay inside
 //! their word. Only words in command position count, so `echo "docker run x"` is not a command.
 
-use crate::Span;
+use crate::yaml::{NodeRef, Style};
+use crate::{Extraction, Form, ImageOccurrence, Source, Span, Unresolved};
 
 /// An image operand found in shell text.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -543,6 +544,103 @@ fn skip_expansion(s: &str, i: usize) -> usize {
     b.len()
 }
 
+/// Records the image operands of the shell commands in a YAML scalar (a `run:` or `script:`
+/// entry). An operand whose file span cannot be determined exactly is skipped with a note.
+pub fn scalar_images(
+    text: &str,
+    node: NodeRef<'_, '_>,
+    source: Source,
+    context: Option<&str>,
+    out: &mut Extraction,
+) {
+    let Some(target) = node.resolve() else {
+        return;
+    };
+    let Some(value) = target.as_str() else {
+        return;
+    };
+    if !ENGINES.iter().any(|e| value.contains(e)) {
+        return;
+    }
+    let found = commands(value, 0);
+    if found.is_empty() {
+        return;
+    }
+    let block = match (target.exact_span(), target.style()) {
+        (Some(_), _) => None,
+        (None, Some(Style::Literal | Style::Folded)) => BlockMap::new(text, target.start(), value),
+        _ => None,
+    };
+    let alias_sites: Vec<Span> = node.alias_span().into_iter().collect();
+    for f in found {
+        let mapped = match (target.exact_span(), &block) {
+            (Some(s), _) => Some(Span::new(s.start + f.span.start, s.start + f.span.end)),
+            (None, Some(m)) => m.to_source(f.span),
+            (None, None) => None,
+        };
+        let Some(span) =
+            mapped.filter(|s| text.get(s.start..s.end) == value.get(f.span.start..f.span.end))
+        else {
+            out.note(
+                Span::new(target.start(), target.start()),
+                format!(
+                    "image operand {:?} of a shell command is not reported: its place in the \
+                     file cannot be determined exactly (escapes or folding)",
+                    f.span.of(value)
+                ),
+            );
+            continue;
+        };
+        let form = if f.image.is_ok() {
+            Form::Literal
+        } else {
+            Form::Expanded {
+                origins: Vec::new(),
+            }
+        };
+        out.push_image(ImageOccurrence {
+            span,
+            text: span.of(text).to_string(),
+            image: f.image.map_err(Unresolved::new),
+            source,
+            form,
+            alias_sites: alias_sites.clone(),
+            context: context.map(str::to_string),
+            exact: f.exact,
+        });
+    }
+}
+
+/// The offset of the `|`/`>` indicator of the block scalar whose content starts at `start`:
+/// the last non-blank line before it, with an optional comment, must end in the header.
+fn header_before(src: &str, start: usize) -> Option<usize> {
+    let mut line_start = src.get(..start)?.rfind('\n').map_or(0, |n| n + 1);
+    // Only indentation may precede the content on its line.
+    if src.get(line_start..start)?.bytes().any(|c| c != b' ') {
+        return None;
+    }
+    loop {
+        let prev_end = line_start.checked_sub(1)?;
+        let prev_start = src.get(..prev_end)?.rfind('\n').map_or(0, |n| n + 1);
+        let line = src.get(prev_start..prev_end)?.trim_end_matches('\r');
+        line_start = prev_start;
+        if line.trim().is_empty() {
+            continue;
+        }
+        // Strip a comment (`# …` after white space), then the indicators.
+        let code = match line.find(" #") {
+            Some(n) => line.get(..n)?,
+            None => line,
+        }
+        .trim_end();
+        let head = code.trim_end_matches(['+', '-', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+        if !head.ends_with(['|', '>']) {
+            return None;
+        }
+        return Some(prev_start + head.len() - 1);
+    }
+}
+
 /// Maps offsets in a YAML block scalar's value back to the file, line by line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BlockMap {
@@ -555,19 +653,10 @@ impl BlockMap {
     /// None when its lines cannot be matched one to one with the value's.
     pub fn new(src: &str, start: usize, value: &str) -> Option<Self> {
         let b = src.as_bytes();
-        let mut i = start;
-        // Node properties (anchors, tags) before the header.
-        while let Some(b'&' | b'!') = b.get(i) {
-            while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\n' | b'\r') {
-                i += 1;
-            }
-            while i < b.len() && matches!(b[i], b' ' | b'\t') {
-                i += 1;
-            }
-        }
-        if !matches!(b.get(i), Some(b'|' | b'>')) {
-            return None;
-        }
+        let mut i = match b.get(start) {
+            Some(b'|' | b'>') => start,
+            _ => header_before(src, start)?,
+        };
         i += 1;
         while let Some(c) = b.get(i) {
             match c {
