@@ -86,8 +86,64 @@ pub fn extract(text: &str) -> Extraction {
     for site in found.sites {
         out.images.extend(site.occurrences);
     }
+    for doc in &docs {
+        script_images(text, *doc, &mut out);
+    }
     out.images.sort_by_key(|o| (o.span.start, o.span.end));
     out
+}
+
+/// Keys whose values are shell scripts.
+const SCRIPT_KEYS: &[&str] = &["script", "before_script", "after_script"];
+
+/// Image operands of container commands in the scripts of jobs, templates, `default:` and the
+/// top level. Variables are not expanded here: such operands are reported unresolved.
+fn script_images(text: &str, root: NodeRef<'_, '_>, out: &mut Extraction) {
+    if !root.is_mapping() {
+        return;
+    }
+    let mut owners = vec![("global", root)];
+    for (name, node) in root.entries() {
+        if node.is_mapping() && (name == "default" || !RESERVED.contains(&name)) {
+            owners.push((name, node));
+        }
+    }
+    for (name, owner) in owners {
+        for key in SCRIPT_KEYS {
+            let Some(script) = owner.get(key) else {
+                continue;
+            };
+            // `!reference [job, script]` copies lines reported where they are written.
+            if script.tag().is_some_and(|t| t.contains("reference")) {
+                continue;
+            }
+            let mut lines = Vec::new();
+            if script.is_sequence() {
+                // GitLab flattens one level of nested lists (from `!reference`).
+                for item in script.items() {
+                    if item.is_sequence() {
+                        lines.extend(item.items());
+                    } else {
+                        lines.push(item);
+                    }
+                }
+            } else {
+                lines.push(script);
+            }
+            for line in lines {
+                if line.tag().is_some_and(|t| t.contains("reference")) {
+                    continue;
+                }
+                crate::shell::scalar_images(
+                    text,
+                    line,
+                    Source::GitlabScriptCommand,
+                    Some(name),
+                    out,
+                );
+            }
+        }
+    }
 }
 
 /// How directly a site was reached: a visible job beats a hidden template beats the globals.
@@ -873,6 +929,57 @@ mod tests {
 
     use Source::{GitlabImage as Img, GitlabService as Svc};
 
+    fn script_images(out: &Extraction) -> Vec<(&str, &str, Result<&str, &str>, bool)> {
+        out.images
+            .iter()
+            .filter(|o| o.source == Source::GitlabScriptCommand)
+            .map(|o| {
+                (
+                    o.context.as_deref().unwrap_or(""),
+                    o.text.as_str(),
+                    o.image.as_deref().map_err(|e| e.reason.as_str()),
+                    o.exact,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn script_commands() {
+        for nl in ["\n", "\r\n"] {
+            let t = "before_script:\n  - docker pull a:1\ndefault:\n  after_script: docker pull b:1\nkics:\n  image: docker:27\n  script:\n    - docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest scan -p /path\n    - echo \"docker run nope\"\n    - |\n      docker run --entrypoint sh \\\n        aquasec/trivy:0.69.4 -c 'x'\n    - [\"docker pull 'c:1'\"]\n  before_script: [\"docker pull $IMG\"]\n.tpl:\n  script: docker create d:1\n"
+                .replace('\n', nl);
+            let out = run(&t);
+            assert_eq!(
+                script_images(&out),
+                [
+                    ("global", "a:1", Ok("a:1"), true),
+                    ("default", "b:1", Ok("b:1"), true),
+                    (
+                        "kics",
+                        "checkmarx/kics:latest",
+                        Ok("checkmarx/kics:latest"),
+                        true
+                    ),
+                    (
+                        "kics",
+                        "aquasec/trivy:0.69.4",
+                        Ok("aquasec/trivy:0.69.4"),
+                        true
+                    ),
+                    ("kics", "c:1", Ok("c:1"), true),
+                    (
+                        "kics",
+                        "$IMG",
+                        Err("shell word $IMG depends on variables"),
+                        false
+                    ),
+                    (".tpl", "d:1", Ok("d:1"), true),
+                ]
+            );
+        }
+    }
+
     #[test]
     fn strings_and_maps() {
         let t = "build:\n  image:\n    name: gcr.io/distroless/static:nonroot\n    entrypoint: [\"\"]\n  services:\n    - postgres:14\n    - name: 'redis:7'\n      alias: cache\ntest:\n  image: node:12\n";
@@ -1308,6 +1415,11 @@ mod tests {
             vec![
                 ("python:3.13", Img, Ok("python:3.13")),
                 ("docker:dind", Svc, Ok("docker:dind")),
+                (
+                    "docker.io/tonistiigi/binfmt:latest",
+                    Source::GitlabScriptCommand,
+                    Ok("docker.io/tonistiigi/binfmt:latest")
+                ),
             ]
         );
     }
@@ -1330,6 +1442,11 @@ mod tests {
                 ),
                 ("redis:latest", Svc, Ok("redis:latest")),
                 ("nginx:1.17", Svc, Ok("nginx:1.17")),
+                (
+                    "privateregistry/stuff/myimage:11.7",
+                    Source::GitlabScriptCommand,
+                    Ok("privateregistry/stuff/myimage:11.7")
+                ),
             ]
         );
         let (_, out) = corpus("sethvargo__ratchet/testdata/gitlabci.yml").unwrap();
