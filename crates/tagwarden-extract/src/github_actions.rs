@@ -79,6 +79,7 @@ pub fn extract_action(text: &str) -> Extraction {
         }
         if let Some(steps) = runs.get("steps") {
             let aliases = with_alias(&aliases, steps);
+            c.built = built_in_steps(steps);
             for step in steps.items() {
                 c.step(step, context, &none, &aliases);
             }
@@ -103,6 +104,8 @@ struct Collector<'t> {
     /// Index of each recorded image by (span, source, image): an alias reaches the same value
     /// twice, and a linear search over thousands of occurrences would be quadratic.
     seen_images: HashMap<(Span, Source, Result<String, String>), usize>,
+    /// Images the steps of the current job build themselves (`docker build -t name`).
+    built: Vec<String>,
 }
 
 impl<'t> Collector<'t> {
@@ -112,6 +115,7 @@ impl<'t> Collector<'t> {
             out,
             seen_actions: HashSet::new(),
             seen_images: HashMap::new(),
+            built: Vec::new(),
         }
     }
 
@@ -193,9 +197,11 @@ impl<'t> Collector<'t> {
         }
         if let Some(steps) = job.get("steps") {
             let aliases = with_alias(&aliases, steps);
+            self.built = built_in_steps(steps);
             for step in steps.items() {
                 self.step(step, Some(id), &matrix, &aliases);
             }
+            self.built.clear();
         }
     }
 
@@ -216,6 +222,7 @@ impl<'t> Collector<'t> {
                 run,
                 Source::GithubRunCommand,
                 context.as_deref(),
+                &self.built,
                 &mut self.out,
             );
         }
@@ -322,6 +329,16 @@ impl<'t> Collector<'t> {
             self.push(occ);
         }
     }
+}
+
+/// Images the `run:` scripts of these steps build (`docker build -t`, `docker commit`, `docker tag`).
+fn built_in_steps(steps: NodeRef<'_, '_>) -> Vec<String> {
+    steps
+        .items()
+        .iter()
+        .filter_map(|s| s.get("run")?.resolve()?.as_str())
+        .flat_map(crate::shell::built_images)
+        .collect()
 }
 
 /// `aliases` plus the node's own alias site, if the node is an alias.
@@ -1826,6 +1843,13 @@ mod tests {
                 .iter()
                 .any(|d| d.message.contains("busybox"))
         );
+    }
+
+    #[test]
+    fn run_images_built_by_the_job_are_not_reported() {
+        let t = "jobs:\n  a:\n    steps:\n      - run: docker build -t app:dev .\n      - run: |\n          docker run --rm app:dev test\n          docker commit c snap && docker run snap\n          docker run --rm alpine:3\n";
+        let out = wf(t);
+        assert_eq!(run_images(&out), [("alpine:3", Ok("alpine:3"), true)]);
     }
 
     #[test]

@@ -130,6 +130,12 @@ fn script_images(text: &str, root: NodeRef<'_, '_>, out: &mut Extraction) {
             } else {
                 lines.push(script);
             }
+            // Images built by one line of the job's script are run by later lines.
+            let built: Vec<String> = lines
+                .iter()
+                .filter_map(|l| l.resolve()?.as_str())
+                .flat_map(crate::shell::built_images)
+                .collect();
             for line in lines {
                 if line.tag().is_some_and(|t| t.contains("reference")) {
                     continue;
@@ -139,6 +145,7 @@ fn script_images(text: &str, root: NodeRef<'_, '_>, out: &mut Extraction) {
                     line,
                     Source::GitlabScriptCommand,
                     Some(name),
+                    &built,
                     out,
                 );
             }

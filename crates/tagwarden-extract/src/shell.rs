@@ -24,6 +24,75 @@ pub struct ShellImage {
 /// Spans are offsets into `script` plus `base`.
 pub fn commands(script: &str, base: usize) -> Vec<ShellImage> {
     let tokens = lex(script);
+    engine_args(&tokens, script)
+        .into_iter()
+        .filter_map(|k| image_operand(&tokens, k, script, base))
+        .collect()
+}
+
+/// Names the script gives to images it makes itself (`docker build -t name`, `docker commit c
+/// name`, `docker tag src name`): running them pulls nothing.
+pub fn built_images(script: &str) -> Vec<String> {
+    let tokens = lex(script);
+    let mut names = Vec::new();
+    let value = |k: usize| match tokens.get(k) {
+        Some(Tok::Word(w)) => w.value.clone(),
+        _ => None,
+    };
+    for mut k in engine_args(&tokens, script) {
+        while let Some(v) = value(k).filter(|v| v.starts_with('-')) {
+            k += if GLOBAL_VALUE.contains(&v.as_str()) {
+                2
+            } else {
+                1
+            };
+        }
+        let Some(mut sub) = value(k) else {
+            continue;
+        };
+        if matches!(sub.as_str(), "buildx" | "image" | "container") {
+            k += 1;
+            sub = value(k).unwrap_or_default();
+        }
+        k += 1;
+        let mut operands = Vec::new();
+        while let Some(Tok::Word(w)) = tokens.get(k) {
+            k += 1;
+            let Some(v) = w.value.as_deref() else {
+                continue;
+            };
+            if sub == "build" {
+                if v == "-t" || v == "--tag" {
+                    names.extend(value(k));
+                    k += 1;
+                } else if let Some(t) = v.strip_prefix("--tag=").or(v.strip_prefix("-t")) {
+                    names.push(t.to_string());
+                }
+            } else if matches!(
+                v,
+                "-a" | "--author" | "-c" | "--change" | "-m" | "--message"
+            ) {
+                k += 1;
+            } else if !v.starts_with('-') {
+                operands.push(v.to_string());
+            }
+        }
+        if matches!(sub.as_str(), "commit" | "tag") {
+            names.extend(operands.get(1).cloned());
+        }
+    }
+    names
+}
+
+/// True when `image` is one of `built` (a name without a tag means `:latest`).
+pub fn is_built(image: &str, built: &[String]) -> bool {
+    let bare = |s: &str| s.strip_suffix(":latest").unwrap_or(s).to_string();
+    built.iter().any(|b| bare(b) == bare(image))
+}
+
+/// For each simple command whose command word is a container engine, the index of the word after
+/// it.
+fn engine_args(tokens: &[Tok], script: &str) -> Vec<usize> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < tokens.len() {
@@ -32,9 +101,8 @@ pub fn commands(script: &str, base: usize) -> Vec<ShellImage> {
         let mut in_env = false;
         while let Some(Tok::Word(w)) = tokens.get(j) {
             let v = w.plain.as_deref().unwrap_or("");
-            let is_assignment = v
-                .split_once('=')
-                .is_some_and(|(n, _)| is_name(n) && w.plain.is_some());
+            let raw = script.get(w.start..w.end).unwrap_or("");
+            let is_assignment = raw.split_once('=').is_some_and(|(n, _)| is_name(n));
             if PREFIXES.contains(&v) || is_assignment || (in_env && v.starts_with('-')) {
                 in_env |= matches!(v, "env" | "sudo" | "time" | "nohup");
                 j += 1;
@@ -45,9 +113,8 @@ pub fn commands(script: &str, base: usize) -> Vec<ShellImage> {
         if let Some(Tok::Word(w)) = tokens.get(j)
             && let Some(cmd) = w.plain.as_deref()
             && ENGINES.contains(&cmd.rsplit('/').next().unwrap_or(cmd))
-            && let Some(found) = image_operand(&tokens, j + 1, script, base)
         {
-            out.push(found);
+            out.push(j + 1);
         }
         // Skip to the next separator.
         i = j;
@@ -545,12 +612,14 @@ fn skip_expansion(s: &str, i: usize) -> usize {
 }
 
 /// Records the image operands of the shell commands in a YAML scalar (a `run:` or `script:`
-/// entry). An operand whose file span cannot be determined exactly is skipped with a note.
+/// entry), except images the job builds itself (`built`, and those the scalar builds). An
+/// operand whose file span cannot be determined exactly is skipped with a note.
 pub fn scalar_images(
     text: &str,
     node: NodeRef<'_, '_>,
     source: Source,
     context: Option<&str>,
+    built: &[String],
     out: &mut Extraction,
 ) {
     let Some(target) = node.resolve() else {
@@ -562,7 +631,10 @@ pub fn scalar_images(
     if !ENGINES.iter().any(|e| value.contains(e)) {
         return;
     }
-    let found = commands(value, 0);
+    let mut built = built.to_vec();
+    built.extend(built_images(value));
+    let mut found = commands(value, 0);
+    found.retain(|f| !f.image.as_ref().is_ok_and(|i| is_built(i, &built)));
     if found.is_empty() {
         return;
     }
@@ -849,6 +921,17 @@ mod tests {
         }
         let long = "docker run -v x ".repeat(10_000);
         assert_eq!(commands(&long, 0).len(), 1);
+    }
+
+    #[test]
+    fn locally_built_images() {
+        let s = "docker build -t app . && docker tag app reg/app:1\ndocker buildx build --tag=x:2 .\ndocker commit -m msg c the_container\n";
+        assert_eq!(
+            built_images(s),
+            ["app", "reg/app:1", "x:2", "the_container"]
+        );
+        assert!(is_built("app:latest", &built_images(s)));
+        assert!(!is_built("app:2", &built_images(s)));
     }
 
     #[test]
