@@ -320,6 +320,14 @@ fn image_operand(tokens: &[Tok], mut k: usize, script: &str, base: usize) -> Opt
     loop {
         let w = word(k)?;
         let Some(v) = w.plain.as_deref() else {
+            let next_is_flag = word(k + 1)
+                .and_then(|n| n.plain.as_deref())
+                .is_some_and(|n| LONG_VALUE.contains(&n.split('=').next().unwrap_or(n)));
+            if splits_into_flags(script.get(w.start..w.end).unwrap_or("")) || next_is_flag {
+                // `${volFlags}` unquoted: the shell splits it into options, not the image.
+                k += 1;
+                continue;
+            }
             // A quoted or expanded word where a flag could be: it is the operand.
             return operand(w, script, base);
         };
@@ -387,6 +395,16 @@ fn looks_like_image(v: &str) -> bool {
             b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/' | b':' | b'@')
         })
         && !v.ends_with([':', '/', '@', '.'])
+}
+
+/// An unquoted `$NAME`/`${NAME}` whose name says it holds options (`$DOCKER_OPTS`, `${flags}`).
+fn splits_into_flags(raw: &str) -> bool {
+    let name = raw
+        .trim_start_matches('$')
+        .trim_start_matches('{')
+        .trim_end_matches('}');
+    let lower = name.to_ascii_lowercase();
+    is_name(name) && ["flag", "opt", "arg"].iter().any(|h| lower.contains(h))
 }
 
 fn is_name(n: &str) -> bool {
@@ -888,6 +906,11 @@ mod tests {
         let got = images("docker run ${{ env.IMAGE }}:1 x");
         assert_eq!(got[0].0, "${{ env.IMAGE }}:1");
         assert!(got[0].1.is_err());
+        assert_eq!(
+            ok("docker run -d ${volFlags} $DOCKER_OPTS alpine"),
+            ["alpine"]
+        );
+        assert_eq!(ok("docker run -d $X --health-cmd x alpine"), ["alpine"]);
         let got = images("docker pull ${REG}/app:${TAG}");
         assert_eq!(got[0].0, "${REG}/app:${TAG}");
         // Escapes and mixed quoting: reported, not spliceable.
