@@ -48,6 +48,7 @@ pub fn extract_workflow(text: &str) -> Extraction {
             continue;
         };
         let aliases = with_alias(&[], jobs);
+        c.workflow_env = env_map(doc.get("env"));
         for (id, job) in jobs.entries() {
             c.job(id, job, &aliases);
         }
@@ -106,6 +107,9 @@ struct Collector<'t> {
     seen_images: HashMap<(Span, Source, Result<String, String>), usize>,
     /// Images the steps of the current job build themselves (`docker build -t name`).
     built: Vec<String>,
+    /// Literal `env:` values of the workflow and of the current job: (value, span) by name.
+    workflow_env: HashMap<String, (String, Span)>,
+    job_env: HashMap<String, (String, Span)>,
 }
 
 impl<'t> Collector<'t> {
@@ -116,6 +120,8 @@ impl<'t> Collector<'t> {
             seen_actions: HashSet::new(),
             seen_images: HashMap::new(),
             built: Vec::new(),
+            workflow_env: HashMap::new(),
+            job_env: HashMap::new(),
         }
     }
 
@@ -198,10 +204,12 @@ impl<'t> Collector<'t> {
         if let Some(steps) = job.get("steps") {
             let aliases = with_alias(&aliases, steps);
             self.built = built_in_steps(steps);
+            self.job_env = env_map(job.get("env"));
             for step in steps.items() {
                 self.step(step, Some(id), &matrix, &aliases);
             }
             self.built.clear();
+            self.job_env.clear();
         }
     }
 
@@ -217,12 +225,21 @@ impl<'t> Collector<'t> {
                 (Some(c), Some(name)) => Some(format!("{c} / {name}")),
                 (c, _) => c.map(str::to_string),
             };
+            let step_env = env_map(step.get("env"));
+            let (job_env, workflow_env) = (&self.job_env, &self.workflow_env);
+            let env = |name: &str| {
+                [&step_env, job_env, workflow_env]
+                    .into_iter()
+                    .find_map(|m| m.get(name))
+                    .cloned()
+            };
             crate::shell::scalar_images(
                 self.text,
                 run,
                 Source::GithubRunCommand,
                 context.as_deref(),
                 &self.built,
+                &env,
                 &mut self.out,
             );
         }
@@ -329,6 +346,20 @@ impl<'t> Collector<'t> {
             self.push(occ);
         }
     }
+}
+
+/// The `env:` entries whose values are written literally (no expression), with their spans.
+/// A name set by an expression shadows outer ones, so it is kept unresolvable (no entry).
+fn env_map(env: Option<NodeRef<'_, '_>>) -> HashMap<String, (String, Span)> {
+    let mut map = HashMap::new();
+    for (name, value) in env.map(|e| e.entries()).unwrap_or_default() {
+        if let (Some(v), Some(span)) = (value.as_str(), value.exact_span())
+            && !v.contains('$')
+        {
+            map.insert(name.to_string(), (v.to_string(), span));
+        }
+    }
+    map
 }
 
 /// Images the `run:` scripts of these steps build (`docker build -t`, `docker commit`, `docker tag`).
@@ -1842,6 +1873,34 @@ mod tests {
             out.diagnostics
                 .iter()
                 .any(|d| d.message.contains("busybox"))
+        );
+    }
+
+    #[test]
+    fn run_env_variables_are_expanded_when_literal() {
+        let t = "env:\n  KICS: checkmarx/kics:latest\n  T: x:1\njobs:\n  a:\n    env:\n      T: aquasec/trivy:0.69.4\n      U: z:1\n    steps:\n      - run: docker run --rm \"$KICS\" scan\n      - run: |\n          docker run ${{ env.T }} image .\n          docker pull $OTHER\n      - run: U=y:2; docker pull $U\n";
+        let out = wf(t);
+        let got: Vec<_> = out
+            .images
+            .iter()
+            .map(|o| (o.text.as_str(), o.image.clone().ok(), origin_texts(t, o)))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "$KICS",
+                    Some("checkmarx/kics:latest".to_string()),
+                    vec![("KICS".to_string(), "checkmarx/kics:latest")]
+                ),
+                (
+                    "${{ env.T }}",
+                    Some("aquasec/trivy:0.69.4".to_string()),
+                    vec![("T".to_string(), "aquasec/trivy:0.69.4")]
+                ),
+                ("$OTHER", None, vec![]),
+                ("$U", None, vec![]),
+            ]
         );
     }
 

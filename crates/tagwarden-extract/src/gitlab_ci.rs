@@ -146,6 +146,7 @@ fn script_images(text: &str, root: NodeRef<'_, '_>, out: &mut Extraction) {
                     Source::GitlabScriptCommand,
                     Some(name),
                     &built,
+                    &|_| None,
                     out,
                 );
             }

@@ -397,6 +397,18 @@ fn looks_like_image(v: &str) -> bool {
         && !v.ends_with([':', '/', '@', '.'])
 }
 
+/// The variable a word consists of: `$NAME`, `${NAME}` or `${{ env.NAME }}`.
+pub fn variable_name(raw: &str) -> Option<&str> {
+    let name = if let Some(expr) = raw.strip_prefix("${{").and_then(|r| r.strip_suffix("}}")) {
+        expr.trim().strip_prefix("env.")?
+    } else if let Some(braced) = raw.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
+        braced
+    } else {
+        raw.strip_prefix('$')?
+    };
+    is_name(name).then_some(name)
+}
+
 /// An unquoted `$NAME`/`${NAME}` whose name says it holds options (`$DOCKER_OPTS`, `${flags}`).
 fn splits_into_flags(raw: &str) -> bool {
     let name = raw
@@ -638,6 +650,7 @@ pub fn scalar_images(
     source: Source,
     context: Option<&str>,
     built: &[String],
+    env: &dyn Fn(&str) -> Option<(String, Span)>,
     out: &mut Extraction,
 ) {
     let Some(target) = node.resolve() else {
@@ -681,17 +694,36 @@ pub fn scalar_images(
             );
             continue;
         };
-        let form = if f.image.is_ok() {
-            Form::Literal
-        } else {
-            Form::Expanded {
-                origins: Vec::new(),
-            }
+        let raw = span.of(text);
+        let (image, form) = match f.image {
+            Ok(image) => (Ok(image), Form::Literal),
+            // A name assigned anywhere in the file (`NAME=…`, `>> $GITHUB_ENV`) may differ at run time.
+            Err(reason) => match variable_name(raw)
+                .filter(|n| !text.contains(&format!("{n}=")))
+                .and_then(|n| Some((n, env(n)?)))
+            {
+                // A variable the file defines as a whole literal reference.
+                Some((name, (value, at))) if looks_like_image(&value) => (
+                    Ok(value),
+                    Form::Expanded {
+                        origins: vec![crate::Origin {
+                            name: name.to_string(),
+                            span: at,
+                        }],
+                    },
+                ),
+                _ => (
+                    Err(reason),
+                    Form::Expanded {
+                        origins: Vec::new(),
+                    },
+                ),
+            },
         };
         out.push_image(ImageOccurrence {
             span,
-            text: span.of(text).to_string(),
-            image: f.image.map_err(Unresolved::new),
+            text: raw.to_string(),
+            image: image.map_err(Unresolved::new),
             source,
             form,
             alias_sites: alias_sites.clone(),
@@ -944,6 +976,15 @@ mod tests {
         }
         let long = "docker run -v x ".repeat(10_000);
         assert_eq!(commands(&long, 0).len(), 1);
+    }
+
+    #[test]
+    fn variable_names() {
+        assert_eq!(variable_name("$A"), Some("A"));
+        assert_eq!(variable_name("${A_1}"), Some("A_1"));
+        assert_eq!(variable_name("${{ env.IMG }}"), Some("IMG"));
+        assert_eq!(variable_name("${{ inputs.IMG }}"), None);
+        assert_eq!(variable_name("$A:1"), None);
     }
 
     #[test]

@@ -588,6 +588,16 @@ fn shell_commands_in_run_and_script() {
     assert_eq!(got, vec![Ok(1)]);
 }
 
+#[test]
+fn shell_command_env_variable_is_pinned_at_its_definition() {
+    let got = expect(
+        FileKind::GithubWorkflow,
+        "env:\n  KICS_IMAGE: checkmarx/kics:latest\njobs:\n  a:\n    steps:\n      - run: |\n          docker run --rm \"$KICS_IMAGE\" scan -p .\n",
+        "env:\n  KICS_IMAGE: checkmarx/kics:latest@%D\njobs:\n  a:\n    steps:\n      - run: |\n          docker run --rm \"$KICS_IMAGE\" scan -p .\n",
+    );
+    assert_eq!(got, vec![Ok(1)]);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Conflicts and the diff
 
