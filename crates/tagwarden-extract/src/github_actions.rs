@@ -364,12 +364,28 @@ fn env_map(env: Option<NodeRef<'_, '_>>) -> HashMap<String, (String, Span)> {
 
 /// Images the `run:` scripts of these steps build (`docker build -t`, `docker commit`, `docker tag`).
 fn built_in_steps(steps: NodeRef<'_, '_>) -> Vec<String> {
-    steps
+    let mut built: Vec<String> = steps
         .items()
         .iter()
         .filter_map(|s| s.get("run")?.resolve()?.as_str())
         .flat_map(crate::shell::built_images)
-        .collect()
+        .collect();
+    // `docker/build-push-action` names what it builds in `with.tags` (as written).
+    for step in steps.items() {
+        if step
+            .get_str("uses")
+            .is_some_and(|u| u.starts_with("docker/build-push-action"))
+            && let Some(tags) = step.get("with").and_then(|w| w.get_str("tags"))
+        {
+            built.extend(
+                tags.split([',', '\n'])
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string),
+            );
+        }
+    }
+    built
 }
 
 /// `aliases` plus the node's own alias site, if the node is an alias.
@@ -1909,6 +1925,8 @@ mod tests {
         let t = "jobs:\n  a:\n    steps:\n      - run: docker build -t app:dev .\n      - run: |\n          docker run --rm app:dev test\n          docker commit c snap && docker run snap\n          docker run --rm alpine:3\n";
         let out = wf(t);
         assert_eq!(run_images(&out), [("alpine:3", Ok("alpine:3"), true)]);
+        let t = "env:\n  TAG: app:local\njobs:\n  a:\n    steps:\n      - uses: docker/build-push-action@v6\n        with:\n          load: true\n          tags: ${{ env.TAG }}\n      - run: docker run --rm ${{ env.TAG }} test\n";
+        assert_eq!(run_images(&wf(t)), []);
     }
 
     #[test]

@@ -665,7 +665,10 @@ pub fn scalar_images(
     let mut built = built.to_vec();
     built.extend(built_images(value));
     let mut found = commands(value, 0);
-    found.retain(|f| !f.image.as_ref().is_ok_and(|i| is_built(i, &built)));
+    found.retain(|f| {
+        let raw = f.span.of(value);
+        !f.image.as_ref().is_ok_and(|i| is_built(i, &built)) && !built.iter().any(|b| b == raw)
+    });
     if found.is_empty() {
         return;
     }
