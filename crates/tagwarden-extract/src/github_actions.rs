@@ -35,6 +35,8 @@ const MAX_IMAGES: usize = 256;
 const MAX_EXPR_DEPTH: usize = 32;
 /// Longer expressions are not evaluated (bounded work on hostile input).
 const MAX_EXPR_LEN: usize = 4096;
+/// Locally built image names remembered per job (bounded work on hostile input).
+const MAX_BUILT: usize = 1000;
 /// Origin name of a string literal of an expression that becomes (part of) the reference.
 const LITERAL_ORIGIN: &str = "literal";
 
@@ -110,6 +112,8 @@ struct Collector<'t> {
     /// Literal `env:` values of the workflow and of the current job: (value, span) by name.
     workflow_env: HashMap<String, (String, Span)>,
     job_env: HashMap<String, (String, Span)>,
+    /// Names assigned with `NAME=` somewhere in the file: their `env:` value is not trusted.
+    assigned: HashSet<&'t str>,
 }
 
 impl<'t> Collector<'t> {
@@ -122,6 +126,7 @@ impl<'t> Collector<'t> {
             built: Vec::new(),
             workflow_env: HashMap::new(),
             job_env: HashMap::new(),
+            assigned: crate::shell::assigned_names(text),
         }
     }
 
@@ -227,7 +232,11 @@ impl<'t> Collector<'t> {
             };
             let step_env = env_map(step.get("env"));
             let (job_env, workflow_env) = (&self.job_env, &self.workflow_env);
+            let assigned = &self.assigned;
             let env = |name: &str| {
+                if assigned.contains(name) {
+                    return None;
+                }
                 [&step_env, job_env, workflow_env]
                     .into_iter()
                     .find_map(|m| m.get(name))
@@ -370,6 +379,7 @@ fn built_in_steps(steps: NodeRef<'_, '_>) -> Vec<String> {
         .filter_map(|s| s.get("run")?.resolve()?.as_str())
         .flat_map(crate::shell::built_images)
         .collect();
+    built.truncate(MAX_BUILT);
     // `docker/build-push-action` names what it builds in `with.tags` (as written).
     for step in steps.items() {
         if step
@@ -385,6 +395,7 @@ fn built_in_steps(steps: NodeRef<'_, '_>) -> Vec<String> {
             );
         }
     }
+    built.truncate(MAX_BUILT);
     built
 }
 
@@ -1927,6 +1938,24 @@ mod tests {
         assert_eq!(run_images(&out), [("alpine:3", Ok("alpine:3"), true)]);
         let t = "env:\n  TAG: app:local\njobs:\n  a:\n    steps:\n      - uses: docker/build-push-action@v6\n        with:\n          load: true\n          tags: ${{ env.TAG }}\n      - run: docker run --rm ${{ env.TAG }} test\n";
         assert_eq!(run_images(&wf(t)), []);
+    }
+
+    #[test]
+    fn run_hostile_sizes_stay_fast() {
+        let started = std::time::Instant::now();
+        let mut t = String::from("env:\n  X: a:1\njobs:\n  a:\n    steps:\n");
+        for i in 0..2000 {
+            t.push_str(&format!(
+                "      - run: |\n          docker build -t b{i} . && docker run $X\n"
+            ));
+        }
+        t.push_str("      - run: |\n");
+        for _ in 0..20_000 {
+            t.push_str("          docker run -v x:/y \"$X\" -e A=B=C\n");
+        }
+        let out = wf(&t);
+        assert_eq!(out.images.len(), 22_000);
+        assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
     }
 
     #[test]

@@ -397,6 +397,26 @@ fn looks_like_image(v: &str) -> bool {
         && !v.ends_with([':', '/', '@', '.'])
 }
 
+/// Every `NAME` written as `NAME=` in the text (a shell assignment, a `>> $GITHUB_ENV` line):
+/// such a variable may hold another value at run time than its `env:` definition.
+pub fn assigned_names(text: &str) -> std::collections::HashSet<&str> {
+    let b = text.as_bytes();
+    let mut names = std::collections::HashSet::new();
+    for (i, _) in text.match_indices('=') {
+        let mut j = i;
+        while j > 0
+            && b.get(j - 1)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        {
+            j -= 1;
+        }
+        if let Some(name) = text.get(j..i).filter(|n| is_name(n)) {
+            names.insert(name);
+        }
+    }
+    names
+}
+
 /// The variable a word consists of: `$NAME`, `${NAME}` or `${{ env.NAME }}`.
 pub fn variable_name(raw: &str) -> Option<&str> {
     let name = if let Some(expr) = raw.strip_prefix("${{").and_then(|r| r.strip_suffix("}}")) {
@@ -700,11 +720,7 @@ pub fn scalar_images(
         let raw = span.of(text);
         let (image, form) = match f.image {
             Ok(image) => (Ok(image), Form::Literal),
-            // A name assigned anywhere in the file (`NAME=…`, `>> $GITHUB_ENV`) may differ at run time.
-            Err(reason) => match variable_name(raw)
-                .filter(|n| !text.contains(&format!("{n}=")))
-                .and_then(|n| Some((n, env(n)?)))
-            {
+            Err(reason) => match variable_name(raw).and_then(|n| Some((n, env(n)?))) {
                 // A variable the file defines as a whole literal reference.
                 Some((name, (value, at))) if looks_like_image(&value) => (
                     Ok(value),
