@@ -102,6 +102,8 @@ fn script_images(text: &str, root: NodeRef<'_, '_>, out: &mut Extraction) {
     if !root.is_mapping() {
         return;
     }
+    let assigned = crate::shell::assigned_names(text);
+    let globals = literal_variables(root.get("variables"));
     let mut owners = vec![("global", root)];
     for (name, node) in root.entries() {
         if node.is_mapping() && (name == "default" || !RESERVED.contains(&name)) {
@@ -109,6 +111,17 @@ fn script_images(text: &str, root: NodeRef<'_, '_>, out: &mut Extraction) {
         }
     }
     for (name, owner) in owners {
+        let own = literal_variables(owner.get("variables"));
+        // Templates and `inherit:` may change which global values a job sees: only its own count.
+        let sees_globals = owner.get("extends").is_none() && owner.get("inherit").is_none();
+        let env = |var: &str| {
+            if assigned.contains(var) {
+                return None;
+            }
+            own.get(var)
+                .or_else(|| sees_globals.then(|| globals.get(var)).flatten())
+                .cloned()
+        };
         for key in SCRIPT_KEYS {
             let Some(script) = owner.get(key) else {
                 continue;
@@ -146,12 +159,31 @@ fn script_images(text: &str, root: NodeRef<'_, '_>, out: &mut Extraction) {
                     Source::GitlabScriptCommand,
                     Some(name),
                     &built,
-                    &|_| None,
+                    &env,
                     out,
                 );
             }
         }
     }
+}
+
+/// `variables:` entries whose values are written literally (`X: v` or `X: {value: v}`).
+fn literal_variables(vars: Option<NodeRef<'_, '_>>) -> HashMap<String, (String, crate::Span)> {
+    let mut map = HashMap::new();
+    for (name, value) in vars.map(|v| v.entries()).unwrap_or_default() {
+        let value = if value.is_mapping() {
+            value.get("value")
+        } else {
+            Some(value)
+        };
+        if let Some(value) = value
+            && let (Some(v), Some(span)) = (value.as_str(), value.exact_span())
+            && !v.contains('$')
+        {
+            map.insert(name.to_string(), (v.to_string(), span));
+        }
+    }
+    map
 }
 
 /// How directly a site was reached: a visible job beats a hidden template beats the globals.
@@ -986,6 +1018,33 @@ mod tests {
                 ]
             );
         }
+    }
+
+    #[test]
+    fn script_variables_are_expanded_when_literal() {
+        let t = "variables:\n  KICS: checkmarx/kics:latest\n  T: x:1\nkics:\n  variables:\n    T:\n      value: aquasec/trivy:0.69.4\n  script:\n    - docker run --rm \"$KICS\" scan\n    - docker run ${T} image .\nother:\n  extends: .x\n  script: docker pull $KICS\n";
+        let out = run(t);
+        let got: Vec<_> = out
+            .images
+            .iter()
+            .map(|o| (o.text.as_str(), o.image.clone().ok(), origin_texts(t, o)))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "$KICS",
+                    Some("checkmarx/kics:latest".to_string()),
+                    vec![("KICS".to_string(), "checkmarx/kics:latest")]
+                ),
+                (
+                    "${T}",
+                    Some("aquasec/trivy:0.69.4".to_string()),
+                    vec![("T".to_string(), "aquasec/trivy:0.69.4")]
+                ),
+                ("$KICS", None, vec![]),
+            ]
+        );
     }
 
     #[test]
