@@ -598,6 +598,16 @@ fn shell_command_env_variable_is_pinned_at_its_definition() {
     assert_eq!(got, vec![Ok(1)]);
 }
 
+#[test]
+fn gitlab_script_variable_shared_with_image_is_pinned_once() {
+    let got = expect(
+        FileKind::GitlabCi,
+        "variables:\n  KICS: checkmarx/kics:latest\nscan:\n  image: $KICS\n  script:\n    - docker run --rm \"$KICS\" scan -p .\n",
+        "variables:\n  KICS: checkmarx/kics:latest@%D\nscan:\n  image: $KICS\n  script:\n    - docker run --rm \"$KICS\" scan -p .\n",
+    );
+    assert!(got.contains(&Ok(1)), "{got:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Conflicts and the diff
 
