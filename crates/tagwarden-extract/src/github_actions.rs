@@ -35,6 +35,8 @@ const MAX_IMAGES: usize = 256;
 const MAX_EXPR_DEPTH: usize = 32;
 /// Longer expressions are not evaluated (bounded work on hostile input).
 const MAX_EXPR_LEN: usize = 4096;
+/// Locally built image names remembered per job (bounded work on hostile input).
+const MAX_BUILT: usize = 1000;
 /// Origin name of a string literal of an expression that becomes (part of) the reference.
 const LITERAL_ORIGIN: &str = "literal";
 
@@ -48,6 +50,7 @@ pub fn extract_workflow(text: &str) -> Extraction {
             continue;
         };
         let aliases = with_alias(&[], jobs);
+        c.workflow_env = env_map(doc.get("env"));
         for (id, job) in jobs.entries() {
             c.job(id, job, &aliases);
         }
@@ -79,6 +82,7 @@ pub fn extract_action(text: &str) -> Extraction {
         }
         if let Some(steps) = runs.get("steps") {
             let aliases = with_alias(&aliases, steps);
+            c.built = built_in_steps(steps);
             for step in steps.items() {
                 c.step(step, context, &none, &aliases);
             }
@@ -103,6 +107,13 @@ struct Collector<'t> {
     /// Index of each recorded image by (span, source, image): an alias reaches the same value
     /// twice, and a linear search over thousands of occurrences would be quadratic.
     seen_images: HashMap<(Span, Source, Result<String, String>), usize>,
+    /// Images the steps of the current job build themselves (`docker build -t name`).
+    built: Vec<String>,
+    /// Literal `env:` values of the workflow and of the current job: (value, span) by name.
+    workflow_env: HashMap<String, (String, Span)>,
+    job_env: HashMap<String, (String, Span)>,
+    /// Names assigned with `NAME=` somewhere in the file: their `env:` value is not trusted.
+    assigned: HashSet<&'t str>,
 }
 
 impl<'t> Collector<'t> {
@@ -112,6 +123,10 @@ impl<'t> Collector<'t> {
             out,
             seen_actions: HashSet::new(),
             seen_images: HashMap::new(),
+            built: Vec::new(),
+            workflow_env: HashMap::new(),
+            job_env: HashMap::new(),
+            assigned: crate::shell::assigned_names(text),
         }
     }
 
@@ -193,9 +208,13 @@ impl<'t> Collector<'t> {
         }
         if let Some(steps) = job.get("steps") {
             let aliases = with_alias(&aliases, steps);
+            self.built = built_in_steps(steps);
+            self.job_env = env_map(job.get("env"));
             for step in steps.items() {
                 self.step(step, Some(id), &matrix, &aliases);
             }
+            self.built.clear();
+            self.job_env.clear();
         }
     }
 
@@ -206,6 +225,33 @@ impl<'t> Collector<'t> {
         matrix: &Matrix<'_, '_>,
         aliases: &[Span],
     ) {
+        if let Some(run) = step.get("run") {
+            let context = match (context, step.get_str("name")) {
+                (Some(c), Some(name)) => Some(format!("{c} / {name}")),
+                (c, _) => c.map(str::to_string),
+            };
+            let step_env = env_map(step.get("env"));
+            let (job_env, workflow_env) = (&self.job_env, &self.workflow_env);
+            let assigned = &self.assigned;
+            let env = |name: &str| {
+                if assigned.contains(name) {
+                    return None;
+                }
+                [&step_env, job_env, workflow_env]
+                    .into_iter()
+                    .find_map(|m| m.get(name))
+                    .cloned()
+            };
+            crate::shell::scalar_images(
+                self.text,
+                run,
+                Source::GithubRunCommand,
+                context.as_deref(),
+                &self.built,
+                &env,
+                &mut self.out,
+            );
+        }
         let Some(uses) = step.get("uses") else {
             return;
         };
@@ -309,6 +355,48 @@ impl<'t> Collector<'t> {
             self.push(occ);
         }
     }
+}
+
+/// The `env:` entries whose values are written literally (no expression), with their spans.
+/// A name set by an expression shadows outer ones, so it is kept unresolvable (no entry).
+fn env_map(env: Option<NodeRef<'_, '_>>) -> HashMap<String, (String, Span)> {
+    let mut map = HashMap::new();
+    for (name, value) in env.map(|e| e.entries()).unwrap_or_default() {
+        if let (Some(v), Some(span)) = (value.as_str(), value.exact_span())
+            && !v.contains('$')
+        {
+            map.insert(name.to_string(), (v.to_string(), span));
+        }
+    }
+    map
+}
+
+/// Images the `run:` scripts of these steps build (`docker build -t`, `docker commit`, `docker tag`).
+fn built_in_steps(steps: NodeRef<'_, '_>) -> Vec<String> {
+    let mut built: Vec<String> = steps
+        .items()
+        .iter()
+        .filter_map(|s| s.get("run")?.resolve()?.as_str())
+        .flat_map(crate::shell::built_images)
+        .collect();
+    built.truncate(MAX_BUILT);
+    // `docker/build-push-action` names what it builds in `with.tags` (as written).
+    for step in steps.items() {
+        if step
+            .get_str("uses")
+            .is_some_and(|u| u.starts_with("docker/build-push-action"))
+            && let Some(tags) = step.get("with").and_then(|w| w.get_str("tags"))
+        {
+            built.extend(
+                tags.split([',', '\n'])
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string),
+            );
+        }
+    }
+    built.truncate(MAX_BUILT);
+    built
 }
 
 /// `aliases` plus the node's own alias site, if the node is an alias.
@@ -1757,6 +1845,132 @@ mod tests {
                 .collect(),
             _ => Vec::new(),
         }
+    }
+
+    fn run_images(out: &Extraction) -> Vec<(&str, Result<&str, &str>, bool)> {
+        out.images
+            .iter()
+            .filter(|o| o.source == Source::GithubRunCommand)
+            .map(|o| {
+                (
+                    o.text.as_str(),
+                    o.image.as_deref().map_err(|e| e.reason.as_str()),
+                    o.exact,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn run_literal_blocks() {
+        for nl in ["\n", "\r\n"] {
+            let t = "jobs:\n  scan:\n    steps:\n      - name: kics\n        run: |\n          echo \"docker run x\"\n          docker run --rm -v \"$PWD:/path\" \\\n            checkmarx/kics:latest scan -p /path\n\n          docker run --entrypoint sh aquasec/trivy:0.69.4 -c 'x'\n      - run: |-\n          # docker pull no\n          docker pull \"$IMAGE\"\n"
+                .replace('\n', nl);
+            let out = wf(&t);
+            assert_eq!(
+                run_images(&out),
+                [
+                    ("checkmarx/kics:latest", Ok("checkmarx/kics:latest"), true),
+                    ("aquasec/trivy:0.69.4", Ok("aquasec/trivy:0.69.4"), true),
+                    (
+                        "$IMAGE",
+                        Err("shell word \"$IMAGE\" depends on variables"),
+                        false
+                    ),
+                ]
+            );
+            assert_eq!(out.images[0].context.as_deref(), Some("scan / kics"));
+            assert_eq!(out.images[0].form, Form::Literal);
+        }
+    }
+
+    #[test]
+    fn run_single_line_and_quoted() {
+        let t = "jobs:\n  a:\n    steps:\n      - run: docker run --rm alpine:3 echo hi\n      - run: 'docker pull \"redis:7\"'\n      - run: \"docker pull\\tbusybox\"\n      - run: echo docker run nope\n";
+        let out = wf(t);
+        assert_eq!(
+            run_images(&out),
+            [
+                ("alpine:3", Ok("alpine:3"), true),
+                ("redis:7", Ok("redis:7"), true),
+            ]
+        );
+        // The escaped scalar is skipped with a note, not reported at a wrong place.
+        assert!(
+            out.diagnostics
+                .iter()
+                .any(|d| d.message.contains("busybox"))
+        );
+    }
+
+    #[test]
+    fn run_env_variables_are_expanded_when_literal() {
+        let t = "env:\n  KICS: checkmarx/kics:latest\n  T: x:1\njobs:\n  a:\n    env:\n      T: aquasec/trivy:0.69.4\n      U: z:1\n    steps:\n      - run: docker run --rm \"$KICS\" scan\n      - run: |\n          docker run ${{ env.T }} image .\n          docker pull $OTHER\n      - run: U=y:2; docker pull $U\n";
+        let out = wf(t);
+        let got: Vec<_> = out
+            .images
+            .iter()
+            .map(|o| (o.text.as_str(), o.image.clone().ok(), origin_texts(t, o)))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "$KICS",
+                    Some("checkmarx/kics:latest".to_string()),
+                    vec![("KICS".to_string(), "checkmarx/kics:latest")]
+                ),
+                (
+                    "${{ env.T }}",
+                    Some("aquasec/trivy:0.69.4".to_string()),
+                    vec![("T".to_string(), "aquasec/trivy:0.69.4")]
+                ),
+                ("$OTHER", None, vec![]),
+                ("$U", None, vec![]),
+            ]
+        );
+    }
+
+    #[test]
+    fn run_images_built_by_the_job_are_not_reported() {
+        let t = "jobs:\n  a:\n    steps:\n      - run: docker build -t app:dev .\n      - run: |\n          docker run --rm app:dev test\n          docker commit c snap && docker run snap\n          docker run --rm alpine:3\n";
+        let out = wf(t);
+        assert_eq!(run_images(&out), [("alpine:3", Ok("alpine:3"), true)]);
+        let t = "env:\n  TAG: app:local\njobs:\n  a:\n    steps:\n      - uses: docker/build-push-action@v6\n        with:\n          load: true\n          tags: ${{ env.TAG }}\n      - run: docker run --rm ${{ env.TAG }} test\n";
+        assert_eq!(run_images(&wf(t)), []);
+    }
+
+    #[test]
+    fn run_hostile_sizes_stay_fast() {
+        let started = std::time::Instant::now();
+        let mut t = String::from("env:\n  X: a:1\njobs:\n  a:\n    steps:\n");
+        for i in 0..2000 {
+            t.push_str(&format!(
+                "      - run: |\n          docker build -t b{i} . && docker run $X\n"
+            ));
+        }
+        t.push_str("      - run: |\n");
+        for _ in 0..20_000 {
+            t.push_str("          docker run -v x:/y \"$X\" -e A=B=C\n");
+        }
+        let out = wf(&t);
+        assert_eq!(out.images.len(), 22_000);
+        assert!(started.elapsed().as_secs() < 20, "{:?}", started.elapsed());
+    }
+
+    #[test]
+    fn run_folded_and_composite_action() {
+        let t = "jobs:\n  a:\n    steps:\n      - run: >\n          docker pull alpine:3\n      - run: >\n          docker run\n          nginx:1\n";
+        let out = wf(t);
+        assert_eq!(run_images(&out), [("alpine:3", Ok("alpine:3"), true)]);
+        assert!(out.diagnostics.iter().any(|d| d.message.contains("nginx")));
+        let t = "name: x\nruns:\n  using: composite\n  steps:\n    - shell: bash\n      run: |\n        docker run --rm ghcr.io/o/i:1\n";
+        let out = extract_action(t);
+        check_spans(t, &out);
+        assert_eq!(
+            run_images(&out),
+            [("ghcr.io/o/i:1", Ok("ghcr.io/o/i:1"), true)]
+        );
     }
 
     #[test]

@@ -86,8 +86,104 @@ pub fn extract(text: &str) -> Extraction {
     for site in found.sites {
         out.images.extend(site.occurrences);
     }
+    for doc in &docs {
+        script_images(text, *doc, &mut out);
+    }
     out.images.sort_by_key(|o| (o.span.start, o.span.end));
     out
+}
+
+/// Keys whose values are shell scripts.
+const SCRIPT_KEYS: &[&str] = &["script", "before_script", "after_script"];
+
+/// Image operands of container commands in the scripts of jobs, templates, `default:` and the
+/// top level. Variables are not expanded here: such operands are reported unresolved.
+fn script_images(text: &str, root: NodeRef<'_, '_>, out: &mut Extraction) {
+    if !root.is_mapping() {
+        return;
+    }
+    let assigned = crate::shell::assigned_names(text);
+    let globals = literal_variables(root.get("variables"));
+    let mut owners = vec![("global", root)];
+    for (name, node) in root.entries() {
+        if node.is_mapping() && (name == "default" || !RESERVED.contains(&name)) {
+            owners.push((name, node));
+        }
+    }
+    for (name, owner) in owners {
+        let own = literal_variables(owner.get("variables"));
+        // Templates and `inherit:` may change which global values a job sees: only its own count.
+        let sees_globals = owner.get("extends").is_none() && owner.get("inherit").is_none();
+        let env = |var: &str| {
+            if assigned.contains(var) {
+                return None;
+            }
+            own.get(var)
+                .or_else(|| sees_globals.then(|| globals.get(var)).flatten())
+                .cloned()
+        };
+        for key in SCRIPT_KEYS {
+            let Some(script) = owner.get(key) else {
+                continue;
+            };
+            // `!reference [job, script]` copies lines reported where they are written.
+            if script.tag().is_some_and(|t| t.contains("reference")) {
+                continue;
+            }
+            let mut lines = Vec::new();
+            if script.is_sequence() {
+                // GitLab flattens one level of nested lists (from `!reference`).
+                for item in script.items() {
+                    if item.is_sequence() {
+                        lines.extend(item.items());
+                    } else {
+                        lines.push(item);
+                    }
+                }
+            } else {
+                lines.push(script);
+            }
+            // Images built by one line of the job's script are run by later lines.
+            let built: Vec<String> = lines
+                .iter()
+                .filter_map(|l| l.resolve()?.as_str())
+                .flat_map(crate::shell::built_images)
+                .collect();
+            for line in lines {
+                if line.tag().is_some_and(|t| t.contains("reference")) {
+                    continue;
+                }
+                crate::shell::scalar_images(
+                    text,
+                    line,
+                    Source::GitlabScriptCommand,
+                    Some(name),
+                    &built,
+                    &env,
+                    out,
+                );
+            }
+        }
+    }
+}
+
+/// `variables:` entries whose values are written literally (`X: v` or `X: {value: v}`).
+fn literal_variables(vars: Option<NodeRef<'_, '_>>) -> HashMap<String, (String, crate::Span)> {
+    let mut map = HashMap::new();
+    for (name, value) in vars.map(|v| v.entries()).unwrap_or_default() {
+        let value = if value.is_mapping() {
+            value.get("value")
+        } else {
+            Some(value)
+        };
+        if let Some(value) = value
+            && let (Some(v), Some(span)) = (value.as_str(), value.exact_span())
+            && !v.contains('$')
+        {
+            map.insert(name.to_string(), (v.to_string(), span));
+        }
+    }
+    map
 }
 
 /// How directly a site was reached: a visible job beats a hidden template beats the globals.
@@ -873,6 +969,84 @@ mod tests {
 
     use Source::{GitlabImage as Img, GitlabService as Svc};
 
+    fn script_images(out: &Extraction) -> Vec<(&str, &str, Result<&str, &str>, bool)> {
+        out.images
+            .iter()
+            .filter(|o| o.source == Source::GitlabScriptCommand)
+            .map(|o| {
+                (
+                    o.context.as_deref().unwrap_or(""),
+                    o.text.as_str(),
+                    o.image.as_deref().map_err(|e| e.reason.as_str()),
+                    o.exact,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn script_commands() {
+        for nl in ["\n", "\r\n"] {
+            let t = "before_script:\n  - docker pull a:1\ndefault:\n  after_script: docker pull b:1\nkics:\n  image: docker:27\n  script:\n    - docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest scan -p /path\n    - echo \"docker run nope\"\n    - |\n      docker run --entrypoint sh \\\n        aquasec/trivy:0.69.4 -c 'x'\n    - [\"docker pull 'c:1'\"]\n  before_script: [\"docker pull $IMG\"]\n.tpl:\n  script: docker create d:1\n"
+                .replace('\n', nl);
+            let out = run(&t);
+            assert_eq!(
+                script_images(&out),
+                [
+                    ("global", "a:1", Ok("a:1"), true),
+                    ("default", "b:1", Ok("b:1"), true),
+                    (
+                        "kics",
+                        "checkmarx/kics:latest",
+                        Ok("checkmarx/kics:latest"),
+                        true
+                    ),
+                    (
+                        "kics",
+                        "aquasec/trivy:0.69.4",
+                        Ok("aquasec/trivy:0.69.4"),
+                        true
+                    ),
+                    ("kics", "c:1", Ok("c:1"), true),
+                    (
+                        "kics",
+                        "$IMG",
+                        Err("shell word $IMG depends on variables"),
+                        false
+                    ),
+                    (".tpl", "d:1", Ok("d:1"), true),
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn script_variables_are_expanded_when_literal() {
+        let t = "variables:\n  KICS: checkmarx/kics:latest\n  T: x:1\nkics:\n  variables:\n    T:\n      value: aquasec/trivy:0.69.4\n  script:\n    - docker run --rm \"$KICS\" scan\n    - docker run ${T} image .\nother:\n  extends: .x\n  script: docker pull $KICS\n";
+        let out = run(t);
+        let got: Vec<_> = out
+            .images
+            .iter()
+            .map(|o| (o.text.as_str(), o.image.clone().ok(), origin_texts(t, o)))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "$KICS",
+                    Some("checkmarx/kics:latest".to_string()),
+                    vec![("KICS".to_string(), "checkmarx/kics:latest")]
+                ),
+                (
+                    "${T}",
+                    Some("aquasec/trivy:0.69.4".to_string()),
+                    vec![("T".to_string(), "aquasec/trivy:0.69.4")]
+                ),
+                ("$KICS", None, vec![]),
+            ]
+        );
+    }
+
     #[test]
     fn strings_and_maps() {
         let t = "build:\n  image:\n    name: gcr.io/distroless/static:nonroot\n    entrypoint: [\"\"]\n  services:\n    - postgres:14\n    - name: 'redis:7'\n      alias: cache\ntest:\n  image: node:12\n";
@@ -1308,6 +1482,11 @@ mod tests {
             vec![
                 ("python:3.13", Img, Ok("python:3.13")),
                 ("docker:dind", Svc, Ok("docker:dind")),
+                (
+                    "docker.io/tonistiigi/binfmt:latest",
+                    Source::GitlabScriptCommand,
+                    Ok("docker.io/tonistiigi/binfmt:latest")
+                ),
             ]
         );
     }
@@ -1330,6 +1509,11 @@ mod tests {
                 ),
                 ("redis:latest", Svc, Ok("redis:latest")),
                 ("nginx:1.17", Svc, Ok("nginx:1.17")),
+                (
+                    "privateregistry/stuff/myimage:11.7",
+                    Source::GitlabScriptCommand,
+                    Ok("privateregistry/stuff/myimage:11.7")
+                ),
             ]
         );
         let (_, out) = corpus("sethvargo__ratchet/testdata/gitlabci.yml").unwrap();

@@ -16,6 +16,7 @@ pub mod gitlab_ci;
 pub mod helm;
 pub mod kubernetes;
 pub mod kustomize;
+pub mod shell;
 
 #[cfg(test)]
 mod test_corpus;
@@ -84,6 +85,10 @@ pub enum Source {
     GitlabImage,
     /// GitLab CI `services:` entry (string or `name:`)
     GitlabService,
+    /// The image operand of `docker run`/`pull`/`create` in a GitHub Actions step's `run:`
+    GithubRunCommand,
+    /// The image operand of `docker run`/`pull`/`create` in a GitLab CI `script:` entry
+    GitlabScriptCommand,
 }
 
 impl Source {
@@ -106,6 +111,8 @@ impl Source {
             Self::GithubActionImage => "github-action-image",
             Self::GitlabImage => "gitlab-image",
             Self::GitlabService => "gitlab-service",
+            Self::GithubRunCommand => "github-run-command",
+            Self::GitlabScriptCommand => "gitlab-script-command",
         }
     }
 }

@@ -569,6 +569,45 @@ test:\n  image:\n    name: node:20@%D\n    entrypoint: [\"\"]\n  services:\n    
     assert_eq!(got.iter().filter(|g| **g == Ok(1)).count(), 4, "{got:?}");
 }
 
+#[test]
+fn shell_commands_in_run_and_script() {
+    for nl in ["\n", "\r\n"] {
+        let before = "jobs:\n  scan:\n    steps:\n      - run: |\n          docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest scan -p /path\n          docker run --entrypoint sh \\\n            \"aquasec/trivy:0.69.4\" -c 'x'\n          docker pull $IMAGE\n      - run: docker pull alpine\n"
+            .replace('\n', nl);
+        let after = "jobs:\n  scan:\n    steps:\n      - run: |\n          docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest@%D scan -p /path\n          docker run --entrypoint sh \\\n            \"aquasec/trivy:0.69.4@%D\" -c 'x'\n          docker pull $IMAGE\n      - run: docker pull alpine:latest@%D\n"
+            .replace('\n', nl);
+        let got = expect(FileKind::GithubWorkflow, &before, &after);
+        assert_eq!(got.iter().filter(|g| **g == Ok(1)).count(), 3, "{got:?}");
+        assert!(got.iter().any(|g| g.is_err()), "{got:?}");
+    }
+    let got = expect(
+        FileKind::GitlabCi,
+        "kics:\n  script:\n    - docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest scan -p /path\n    - echo docker run x:1\n",
+        "kics:\n  script:\n    - docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest@%D scan -p /path\n    - echo docker run x:1\n",
+    );
+    assert_eq!(got, vec![Ok(1)]);
+}
+
+#[test]
+fn shell_command_env_variable_is_pinned_at_its_definition() {
+    let got = expect(
+        FileKind::GithubWorkflow,
+        "env:\n  KICS_IMAGE: checkmarx/kics:latest\njobs:\n  a:\n    steps:\n      - run: |\n          docker run --rm \"$KICS_IMAGE\" scan -p .\n",
+        "env:\n  KICS_IMAGE: checkmarx/kics:latest@%D\njobs:\n  a:\n    steps:\n      - run: |\n          docker run --rm \"$KICS_IMAGE\" scan -p .\n",
+    );
+    assert_eq!(got, vec![Ok(1)]);
+}
+
+#[test]
+fn gitlab_script_variable_shared_with_image_is_pinned_once() {
+    let got = expect(
+        FileKind::GitlabCi,
+        "variables:\n  KICS: checkmarx/kics:latest\nscan:\n  image: $KICS\n  script:\n    - docker run --rm \"$KICS\" scan -p .\n",
+        "variables:\n  KICS: checkmarx/kics:latest@%D\nscan:\n  image: $KICS\n  script:\n    - docker run --rm \"$KICS\" scan -p .\n",
+    );
+    assert!(got.contains(&Ok(1)), "{got:?}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Conflicts and the diff
 

@@ -1,0 +1,1037 @@
+//! Image operands of container commands in shell text (`docker run … image`, `podman pull image`),
+//! as written in CI `run:` / `script:` steps, plus the byte mapping of YAML block scalars so that a
+//! span found in a block's value can be reported in the file.
+//!
+//! The lexer is deliberately small: words, quotes, escapes, line continuations, separators
+//! (`;`, `&&`, `||`, `|`, `&`, newlines), comments; `$(…)`, backticks and `${{ … }}` stay inside
+//! their word. Only words in command position count, so `echo "docker run x"` is not a command.
+
+use crate::yaml::{NodeRef, Style};
+use crate::{Extraction, Form, ImageOccurrence, Source, Span, Unresolved};
+
+/// An image operand found in shell text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShellImage {
+    /// Where the word is written (offset by `base`); inside the quotes of a wholly quoted word.
+    pub span: Span,
+    /// The image as the shell would see it, or why it cannot be known offline.
+    pub image: Result<String, String>,
+    /// True when `span` holds exactly the image text, so a rewrite may splice it.
+    pub exact: bool,
+}
+
+/// Finds the image operands of `docker`/`podman`/`nerdctl` `run`/`create`/`pull` commands.
+/// Spans are offsets into `script` plus `base`.
+pub fn commands(script: &str, base: usize) -> Vec<ShellImage> {
+    let tokens = lex(script);
+    engine_args(&tokens, script)
+        .into_iter()
+        .filter_map(|k| image_operand(&tokens, k, script, base))
+        .collect()
+}
+
+/// Names the script gives to images it makes itself (`docker build -t name`, `docker commit c
+/// name`, `docker tag src name`): running them pulls nothing.
+pub fn built_images(script: &str) -> Vec<String> {
+    let tokens = lex(script);
+    let mut names = Vec::new();
+    let value = |k: usize| match tokens.get(k) {
+        Some(Tok::Word(w)) => w.value.clone(),
+        _ => None,
+    };
+    for mut k in engine_args(&tokens, script) {
+        while let Some(v) = value(k).filter(|v| v.starts_with('-')) {
+            k += if GLOBAL_VALUE.contains(&v.as_str()) {
+                2
+            } else {
+                1
+            };
+        }
+        let Some(mut sub) = value(k) else {
+            continue;
+        };
+        if matches!(sub.as_str(), "buildx" | "image" | "container") {
+            k += 1;
+            sub = value(k).unwrap_or_default();
+        }
+        k += 1;
+        let mut operands = Vec::new();
+        while let Some(Tok::Word(w)) = tokens.get(k) {
+            k += 1;
+            let Some(v) = w.value.as_deref() else {
+                continue;
+            };
+            if sub == "build" {
+                if v == "-t" || v == "--tag" {
+                    names.extend(value(k));
+                    k += 1;
+                } else if let Some(t) = v.strip_prefix("--tag=").or(v.strip_prefix("-t")) {
+                    names.push(t.to_string());
+                }
+            } else if matches!(
+                v,
+                "-a" | "--author" | "-c" | "--change" | "-m" | "--message"
+            ) {
+                k += 1;
+            } else if !v.starts_with('-') {
+                operands.push(v.to_string());
+            }
+        }
+        if matches!(sub.as_str(), "commit" | "tag") {
+            names.extend(operands.get(1).cloned());
+        }
+    }
+    names
+}
+
+/// True when `image` is one of `built` (a name without a tag means `:latest`).
+pub fn is_built(image: &str, built: &[String]) -> bool {
+    let bare = |s: &str| s.strip_suffix(":latest").unwrap_or(s).to_string();
+    built.iter().any(|b| bare(b) == bare(image))
+}
+
+/// For each simple command whose command word is a container engine, the index of the word after
+/// it.
+fn engine_args(tokens: &[Tok], script: &str) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        // Find the command word of the simple command starting at `i`.
+        let mut j = i;
+        let mut in_env = false;
+        while let Some(Tok::Word(w)) = tokens.get(j) {
+            let v = w.plain.as_deref().unwrap_or("");
+            let raw = script.get(w.start..w.end).unwrap_or("");
+            let is_assignment = raw.split_once('=').is_some_and(|(n, _)| is_name(n));
+            if PREFIXES.contains(&v) || is_assignment || (in_env && v.starts_with('-')) {
+                in_env |= matches!(v, "env" | "sudo" | "time" | "nohup");
+                j += 1;
+                continue;
+            }
+            break;
+        }
+        if let Some(Tok::Word(w)) = tokens.get(j)
+            && let Some(cmd) = w.plain.as_deref()
+            && ENGINES.contains(&cmd.rsplit('/').next().unwrap_or(cmd))
+        {
+            out.push(j + 1);
+        }
+        // Skip to the next separator.
+        i = j;
+        while let Some(Tok::Word(_)) = tokens.get(i) {
+            i += 1;
+        }
+        i += 1;
+    }
+    out
+}
+
+const ENGINES: &[&str] = &["docker", "podman", "nerdctl"];
+/// Words after which the next word is still in command position.
+const PREFIXES: &[&str] = &[
+    "sudo", "time", "exec", "env", "nohup", "then", "do", "else", "elif", "if", "while", "until",
+    "!", "{", "command",
+];
+/// Global engine flags that take a value (`docker --context x run …`).
+const GLOBAL_VALUE: &[&str] = &[
+    "--context",
+    "-c",
+    "-H",
+    "--host",
+    "--config",
+    "-l",
+    "--log-level",
+    "--tlscacert",
+    "--tlscert",
+    "--tlskey",
+    "--root",
+    "--runroot",
+    "--url",
+    "--connection",
+    "--namespace",
+    "-n",
+    "--address",
+    "-a",
+];
+/// Long flags of `run`/`create`/`pull` that take a separate value.
+const LONG_VALUE: &[&str] = &[
+    "--add-host",
+    "--annotation",
+    "--attach",
+    "--blkio-weight",
+    "--blkio-weight-device",
+    "--cap-add",
+    "--cap-drop",
+    "--cgroup-parent",
+    "--cgroupns",
+    "--cidfile",
+    "--cpu-count",
+    "--cpu-percent",
+    "--cpu-period",
+    "--cpu-quota",
+    "--cpu-rt-period",
+    "--cpu-rt-runtime",
+    "--cpu-shares",
+    "--cpus",
+    "--cpuset-cpus",
+    "--cpuset-mems",
+    "--detach-keys",
+    "--device",
+    "--device-cgroup-rule",
+    "--device-read-bps",
+    "--device-read-iops",
+    "--device-write-bps",
+    "--device-write-iops",
+    "--dns",
+    "--dns-opt",
+    "--dns-option",
+    "--dns-search",
+    "--domainname",
+    "--entrypoint",
+    "--env",
+    "--env-file",
+    "--expose",
+    "--gpus",
+    "--group-add",
+    "--health-cmd",
+    "--health-interval",
+    "--health-retries",
+    "--health-start-period",
+    "--health-start-interval",
+    "--health-timeout",
+    "--hostname",
+    "--io-maxbandwidth",
+    "--io-maxiops",
+    "--ip",
+    "--ip6",
+    "--ipc",
+    "--isolation",
+    "--kernel-memory",
+    "--label",
+    "--label-file",
+    "--link",
+    "--link-local-ip",
+    "--log-driver",
+    "--log-opt",
+    "--mac-address",
+    "--memory",
+    "--memory-reservation",
+    "--memory-swap",
+    "--memory-swappiness",
+    "--mount",
+    "--name",
+    "--net",
+    "--net-alias",
+    "--network",
+    "--network-alias",
+    "--oom-score-adj",
+    "--pid",
+    "--pids-limit",
+    "--platform",
+    "--publish",
+    "--pull",
+    "--restart",
+    "--runtime",
+    "--security-opt",
+    "--shm-size",
+    "--stop-signal",
+    "--stop-timeout",
+    "--storage-opt",
+    "--sysctl",
+    "--tmpfs",
+    "--ulimit",
+    "--user",
+    "--userns",
+    "--uts",
+    "--volume",
+    "--volume-driver",
+    "--volumes-from",
+    "--workdir",
+    "--arch",
+    "--os",
+    "--variant",
+    "--authfile",
+    "--creds",
+    "--cert-dir",
+    "--decryption-key",
+    "--secret",
+    "--uidmap",
+    "--gidmap",
+    "--subuidname",
+    "--subgidname",
+    "--pod",
+    "--cgroups",
+    "--cgroup-conf",
+    "--chrootdirs",
+    "--conmon-pidfile",
+    "--init-path",
+    "--passwd-entry",
+    "--personality",
+    "--pidfile",
+    "--preserve-fds",
+    "--rdt-class",
+    "--requires",
+    "--sdnotify",
+    "--seccomp-policy",
+    "--timeout",
+    "--tz",
+    "--umask",
+    "--unsetenv",
+    "--hooks-dir",
+    "--image-volume",
+    "--log-level",
+    "--retry",
+    "--retry-delay",
+    "--snapshotter",
+    "--cni-netconf-path",
+    "--cni-plugin-path",
+];
+/// Short flags that take a value (the rest of the word, or the next word).
+const SHORT_VALUE: &[u8] = b"acehlmpuvw";
+
+/// Parses the engine's arguments from `k` and returns the image operand, if it is a run/create/pull.
+fn image_operand(tokens: &[Tok], mut k: usize, script: &str, base: usize) -> Option<ShellImage> {
+    let word = |k: usize| match tokens.get(k) {
+        Some(Tok::Word(w)) => Some(w),
+        _ => None,
+    };
+    // Global flags before the subcommand.
+    while let Some(v) = word(k).and_then(|w| w.plain.as_deref()) {
+        if !v.starts_with('-') {
+            break;
+        }
+        k += if GLOBAL_VALUE.contains(&v) { 2 } else { 1 };
+    }
+    let sub = word(k)?.plain.as_deref()?;
+    let pull = match sub {
+        "run" | "create" => false,
+        "pull" => true,
+        "container" | "image" => {
+            k += 1;
+            match (sub, word(k)?.plain.as_deref()?) {
+                ("container", "run" | "create") => false,
+                ("image", "pull") => true,
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    k += 1;
+    loop {
+        let w = word(k)?;
+        let Some(v) = w.plain.as_deref() else {
+            let next_is_flag = word(k + 1)
+                .and_then(|n| n.plain.as_deref())
+                .is_some_and(|n| LONG_VALUE.contains(&n.split('=').next().unwrap_or(n)));
+            if splits_into_flags(script.get(w.start..w.end).unwrap_or("")) || next_is_flag {
+                // `${volFlags}` unquoted: the shell splits it into options, not the image.
+                k += 1;
+                continue;
+            }
+            // A quoted or expanded word where a flag could be: it is the operand.
+            return operand(w, script, base);
+        };
+        if v == "--" {
+            return operand(word(k + 1)?, script, base);
+        }
+        if let Some(long) = v.strip_prefix("--") {
+            let takes_value = !long.contains('=') && LONG_VALUE.contains(&v);
+            k += if takes_value { 2 } else { 1 };
+            continue;
+        }
+        if let Some(shorts) = v.strip_prefix('-').filter(|s| !s.is_empty()) {
+            // `-a` is `--all-tags` for pull; elsewhere a value flag. The first value flag ends the
+            // group: the rest of the word, or the next word, is its value.
+            let mut skip = 1;
+            for (n, c) in shorts.bytes().enumerate() {
+                let value = SHORT_VALUE.contains(&c) && !(pull && c == b'a');
+                if value {
+                    if n + 1 == shorts.len() {
+                        skip = 2;
+                    }
+                    break;
+                }
+            }
+            k += skip;
+            continue;
+        }
+        return operand(w, script, base);
+    }
+}
+
+/// The image operand for one word, or None when the word cannot be an image.
+fn operand(w: &Word, script: &str, base: usize) -> Option<ShellImage> {
+    let raw = script.get(w.start..w.end)?;
+    let span = Span::new(base + w.inner.0, base + w.inner.1);
+    if w.dynamic {
+        // A `$VAR` or `${{ … }}` in a plain word or a double-quoted one.
+        let text = script.get(w.inner.0..w.inner.1)?;
+        if !looks_like_image(&text.replace(['$', '{', '}', ' '], "")) {
+            return None;
+        }
+        return Some(ShellImage {
+            span,
+            image: Err(format!("shell word {raw} depends on variables")),
+            exact: false,
+        });
+    }
+    let value = w.value.as_deref()?;
+    if !looks_like_image(value) {
+        return None;
+    }
+    Some(ShellImage {
+        span,
+        image: Ok(value.to_string()),
+        exact: w.simple,
+    })
+}
+
+/// Characters of a reference; rejects paths, options and other shell words.
+fn looks_like_image(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 512
+        && v.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && v.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/' | b':' | b'@')
+        })
+        && !v.ends_with([':', '/', '@', '.'])
+}
+
+/// Every `NAME` written as `NAME=` in the text (a shell assignment, a `>> $GITHUB_ENV` line):
+/// such a variable may hold another value at run time than its `env:` definition.
+pub fn assigned_names(text: &str) -> std::collections::HashSet<&str> {
+    let b = text.as_bytes();
+    let mut names = std::collections::HashSet::new();
+    for (i, _) in text.match_indices('=') {
+        let mut j = i;
+        while j > 0
+            && b.get(j - 1)
+                .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_')
+        {
+            j -= 1;
+        }
+        if let Some(name) = text.get(j..i).filter(|n| is_name(n)) {
+            names.insert(name);
+        }
+    }
+    names
+}
+
+/// The variable a word consists of: `$NAME`, `${NAME}` or `${{ env.NAME }}`.
+pub fn variable_name(raw: &str) -> Option<&str> {
+    let name = if let Some(expr) = raw.strip_prefix("${{").and_then(|r| r.strip_suffix("}}")) {
+        expr.trim().strip_prefix("env.")?
+    } else if let Some(braced) = raw.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
+        braced
+    } else {
+        raw.strip_prefix('$')?
+    };
+    is_name(name).then_some(name)
+}
+
+/// An unquoted `$NAME`/`${NAME}` whose name says it holds options (`$DOCKER_OPTS`, `${flags}`).
+fn splits_into_flags(raw: &str) -> bool {
+    let name = raw
+        .trim_start_matches('$')
+        .trim_start_matches('{')
+        .trim_end_matches('}');
+    let lower = name.to_ascii_lowercase();
+    is_name(name) && ["flag", "opt", "arg"].iter().any(|h| lower.contains(h))
+}
+
+fn is_name(n: &str) -> bool {
+    n.bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+#[derive(Debug)]
+struct Word {
+    /// Raw bytes of the word in the script.
+    start: usize,
+    end: usize,
+    /// The bytes to report: the raw word, or inside the quotes of a wholly quoted word.
+    inner: (usize, usize),
+    /// The value after quote removal, when it has no expansions.
+    value: Option<String>,
+    /// The raw word when it is unquoted and unescaped (for matching keywords and flags).
+    plain: Option<String>,
+    /// True when `inner` spells `value` exactly.
+    simple: bool,
+    /// True when the word holds `$…`, backticks or `${{ … }}`.
+    dynamic: bool,
+}
+
+#[derive(Debug)]
+enum Tok {
+    Word(Word),
+    Sep,
+}
+
+/// Splits shell text into words and command separators.
+fn lex(s: &str) -> Vec<Tok> {
+    let b = s.as_bytes();
+    let mut toks = Vec::new();
+    let mut i = 0;
+    let mut cur: Option<(usize, String, bool, bool, usize)> = None; // start, value, dynamic, quoted, quote segments
+    let flush = |toks: &mut Vec<Tok>, cur: &mut Option<(usize, String, bool, bool, usize)>, end| {
+        if let Some((start, value, dynamic, quoted, segments)) = cur.take() {
+            let raw = s.get(start..end).unwrap_or("");
+            let plain = (!quoted && !dynamic && !raw.contains('\\')).then(|| raw.to_string());
+            let whole_quote = segments == 1
+                && raw.len() >= 2
+                && (raw.starts_with('"') && raw.ends_with('"')
+                    || raw.starts_with('\'') && raw.ends_with('\''));
+            let inner = if whole_quote {
+                (start + 1, end - 1)
+            } else {
+                (start, end)
+            };
+            let simple =
+                s.get(inner.0..inner.1) == Some(value.as_str()) && (whole_quote || !quoted);
+            toks.push(Tok::Word(Word {
+                start,
+                end,
+                inner,
+                value: (!dynamic).then_some(value),
+                plain,
+                simple,
+                dynamic,
+            }));
+        }
+    };
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b' ' | b'\t' | b'\r' => {
+                flush(&mut toks, &mut cur, i);
+                i += 1;
+            }
+            b'\\' if matches!(b.get(i + 1), Some(b'\n')) => {
+                flush(&mut toks, &mut cur, i);
+                i += 2;
+            }
+            b'\\' if b.get(i + 1) == Some(&b'\r') && b.get(i + 2) == Some(&b'\n') => {
+                flush(&mut toks, &mut cur, i);
+                i += 3;
+            }
+            b'\n' | b';' | b'&' | b'|' | b'(' | b')' => {
+                flush(&mut toks, &mut cur, i);
+                toks.push(Tok::Sep);
+                i += 1;
+            }
+            b'<' | b'>' => {
+                // A redirection: its target is a word, then the command goes on.
+                flush(&mut toks, &mut cur, i);
+                i += 1;
+                while matches!(b.get(i), Some(b'>' | b'&' | b'<')) {
+                    i += 1;
+                }
+                while matches!(b.get(i), Some(b' ' | b'\t')) {
+                    i += 1;
+                }
+                while i < b.len() && !matches!(b[i], b' ' | b'\t' | b'\r' | b'\n' | b';' | b'|') {
+                    i += 1;
+                }
+            }
+            b'#' if cur.is_none() => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            _ => {
+                let w = cur.get_or_insert_with(|| (i, String::new(), false, false, 0));
+                match c {
+                    b'\'' => {
+                        w.3 = true;
+                        w.4 += 1;
+                        let close = s
+                            .get(i + 1..)
+                            .and_then(|r| r.find('\''))
+                            .map_or(b.len(), |n| i + 1 + n);
+                        w.1.push_str(s.get(i + 1..close).unwrap_or(""));
+                        i = close + 1;
+                    }
+                    b'"' => {
+                        w.3 = true;
+                        w.4 += 1;
+                        i += 1;
+                        while i < b.len() && b[i] != b'"' {
+                            if b[i] == b'\\' && i + 1 < b.len() {
+                                // An escape: the value is no longer spelled by the bytes.
+                                w.4 += 2;
+                                let ch = s.get(i + 1..).and_then(|r| r.chars().next());
+                                if let Some(ch) = ch {
+                                    if !matches!(ch, '$' | '`' | '"' | '\\' | '\n') {
+                                        w.1.push('\\');
+                                    }
+                                    if ch != '\n' {
+                                        w.1.push(ch);
+                                    }
+                                    i += 1 + ch.len_utf8();
+                                } else {
+                                    i += 1;
+                                }
+                                continue;
+                            }
+                            if b[i] == b'$' || b[i] == b'`' {
+                                w.2 = true;
+                            }
+                            let ch_len = s
+                                .get(i..)
+                                .and_then(|r| r.chars().next())
+                                .map_or(1, char::len_utf8);
+                            w.1.push_str(s.get(i..i + ch_len).unwrap_or(""));
+                            i += ch_len;
+                        }
+                        i += 1;
+                    }
+                    b'\\' => {
+                        w.3 = true;
+                        w.4 += 2; // never a whole quote
+                        if let Some(ch) = s.get(i + 1..).and_then(|r| r.chars().next()) {
+                            w.1.push(ch);
+                            i += 1 + ch.len_utf8();
+                        } else {
+                            i += 1;
+                        }
+                    }
+                    b'$' => {
+                        w.2 = true;
+                        w.4 += 2;
+                        i = skip_expansion(s, i);
+                    }
+                    b'`' => {
+                        w.2 = true;
+                        w.4 += 2;
+                        i = s
+                            .get(i + 1..)
+                            .and_then(|r| r.find('`'))
+                            .map_or(b.len(), |n| i + 2 + n);
+                    }
+                    _ => {
+                        let ch_len = s
+                            .get(i..)
+                            .and_then(|r| r.chars().next())
+                            .map_or(1, char::len_utf8);
+                        w.1.push_str(s.get(i..i + ch_len).unwrap_or(""));
+                        w.4 += 2;
+                        i += ch_len;
+                    }
+                }
+            }
+        }
+    }
+    flush(&mut toks, &mut cur, b.len().min(i));
+    toks
+}
+
+/// The end of a `$…` expansion starting at `i`: `${{ … }}`, `$(…)`, `${…}` or `$NAME`.
+fn skip_expansion(s: &str, i: usize) -> usize {
+    let b = s.as_bytes();
+    let rest = s.get(i..).unwrap_or("");
+    if rest.starts_with("${{") {
+        return rest.find("}}").map_or(b.len(), |n| i + n + 2);
+    }
+    let (open, close) = match b.get(i + 1) {
+        Some(b'(') => (b'(', b')'),
+        Some(b'{') => (b'{', b'}'),
+        _ => {
+            let mut j = i + 1;
+            while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
+                j += 1;
+            }
+            return j.max(i + 1);
+        }
+    };
+    let mut depth = 0usize;
+    let mut j = i + 1;
+    while j < b.len() {
+        if b[j] == open {
+            depth += 1;
+        } else if b[j] == close {
+            depth = depth.saturating_sub(1);
+            if depth == 0 {
+                return j + 1;
+            }
+        }
+        j += 1;
+    }
+    b.len()
+}
+
+/// Records the image operands of the shell commands in a YAML scalar (a `run:` or `script:`
+/// entry), except images the job builds itself (`built`, and those the scalar builds). An
+/// operand whose file span cannot be determined exactly is skipped with a note.
+pub fn scalar_images(
+    text: &str,
+    node: NodeRef<'_, '_>,
+    source: Source,
+    context: Option<&str>,
+    built: &[String],
+    env: &dyn Fn(&str) -> Option<(String, Span)>,
+    out: &mut Extraction,
+) {
+    let Some(target) = node.resolve() else {
+        return;
+    };
+    let Some(value) = target.as_str() else {
+        return;
+    };
+    if !ENGINES.iter().any(|e| value.contains(e)) {
+        return;
+    }
+    let mut built = built.to_vec();
+    built.extend(built_images(value));
+    let mut found = commands(value, 0);
+    found.retain(|f| {
+        let raw = f.span.of(value);
+        !f.image.as_ref().is_ok_and(|i| is_built(i, &built)) && !built.iter().any(|b| b == raw)
+    });
+    if found.is_empty() {
+        return;
+    }
+    let block = match (target.exact_span(), target.style()) {
+        (Some(_), _) => None,
+        (None, Some(Style::Literal | Style::Folded)) => BlockMap::new(text, target.start(), value),
+        _ => None,
+    };
+    let alias_sites: Vec<Span> = node.alias_span().into_iter().collect();
+    for f in found {
+        let mapped = match (target.exact_span(), &block) {
+            (Some(s), _) => Some(Span::new(s.start + f.span.start, s.start + f.span.end)),
+            (None, Some(m)) => m.to_source(f.span),
+            (None, None) => None,
+        };
+        let Some(span) =
+            mapped.filter(|s| text.get(s.start..s.end) == value.get(f.span.start..f.span.end))
+        else {
+            out.note(
+                Span::new(target.start(), target.start()),
+                format!(
+                    "image operand {:?} of a shell command is not reported: its place in the \
+                     file cannot be determined exactly (escapes or folding)",
+                    f.span.of(value)
+                ),
+            );
+            continue;
+        };
+        let raw = span.of(text);
+        let (image, form) = match f.image {
+            Ok(image) => (Ok(image), Form::Literal),
+            Err(reason) => match variable_name(raw).and_then(|n| Some((n, env(n)?))) {
+                // A variable the file defines as a whole literal reference.
+                Some((name, (value, at))) if looks_like_image(&value) => (
+                    Ok(value),
+                    Form::Expanded {
+                        origins: vec![crate::Origin {
+                            name: name.to_string(),
+                            span: at,
+                        }],
+                    },
+                ),
+                _ => (
+                    Err(reason),
+                    Form::Expanded {
+                        origins: Vec::new(),
+                    },
+                ),
+            },
+        };
+        out.push_image(ImageOccurrence {
+            span,
+            text: raw.to_string(),
+            image: image.map_err(Unresolved::new),
+            source,
+            form,
+            alias_sites: alias_sites.clone(),
+            context: context.map(str::to_string),
+            exact: f.exact,
+        });
+    }
+}
+
+/// The offset of the `|`/`>` indicator of the block scalar whose content starts at `start`:
+/// the last non-blank line before it, with an optional comment, must end in the header.
+fn header_before(src: &str, start: usize) -> Option<usize> {
+    let mut line_start = src.get(..start)?.rfind('\n').map_or(0, |n| n + 1);
+    // Only indentation may precede the content on its line.
+    if src.get(line_start..start)?.bytes().any(|c| c != b' ') {
+        return None;
+    }
+    loop {
+        let prev_end = line_start.checked_sub(1)?;
+        let prev_start = src.get(..prev_end)?.rfind('\n').map_or(0, |n| n + 1);
+        let line = src.get(prev_start..prev_end)?.trim_end_matches('\r');
+        line_start = prev_start;
+        if line.trim().is_empty() {
+            continue;
+        }
+        // Strip a comment (`# …` after white space), then the indicators.
+        let code = match line.find(" #") {
+            Some(n) => line.get(..n)?,
+            None => line,
+        }
+        .trim_end();
+        let head = code.trim_end_matches(['+', '-', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+        if !head.ends_with(['|', '>']) {
+            return None;
+        }
+        return Some(prev_start + head.len() - 1);
+    }
+}
+
+/// Maps offsets in a YAML block scalar's value back to the file, line by line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlockMap {
+    /// (offset of the line in the value, offset in the source, length).
+    lines: Vec<(usize, usize, usize)>,
+}
+
+impl BlockMap {
+    /// Builds the map of the block scalar (`|` or `>`) whose header is at `start` in `src`, or
+    /// None when its lines cannot be matched one to one with the value's.
+    pub fn new(src: &str, start: usize, value: &str) -> Option<Self> {
+        let b = src.as_bytes();
+        let mut i = match b.get(start) {
+            Some(b'|' | b'>') => start,
+            _ => header_before(src, start)?,
+        };
+        i += 1;
+        while let Some(c) = b.get(i) {
+            match c {
+                b'+' | b'-' => i += 1,
+                // An explicit indentation indicator needs the parent's indentation: not handled.
+                b'1'..=b'9' => return None,
+                _ => break,
+            }
+        }
+        let line_end = src.get(i..)?.find('\n').map(|n| i + n)?;
+        let header_rest = src.get(i..line_end)?.trim();
+        if !(header_rest.is_empty() || header_rest.starts_with('#')) {
+            return None;
+        }
+        let body = line_end + 1;
+        // Indentation: that of the first non-empty line.
+        let indent = src
+            .get(body..)?
+            .split('\n')
+            .map(|l| l.trim_end_matches('\r'))
+            .find(|l| !l.trim().is_empty())
+            .map(|l| l.len() - l.trim_start_matches(' ').len())?;
+        let mut lines = Vec::new();
+        let mut src_at = body;
+        let mut val_at = 0;
+        let value_lines: Vec<&str> = value.split('\n').collect();
+        let count = value_lines
+            .len()
+            .saturating_sub(usize::from(value.ends_with('\n')));
+        for v in value_lines.iter().take(count) {
+            let rest = src.get(src_at..)?;
+            let line_len = rest.find('\n').unwrap_or(rest.len());
+            let line = rest.get(..line_len)?.trim_end_matches('\r');
+            if v.is_empty() && line.trim().is_empty() {
+                // An empty line may carry fewer spaces than the block.
+            } else {
+                let content = line.get(indent..)?;
+                if line.get(..indent)?.bytes().any(|c| c != b' ') || content != *v {
+                    return None;
+                }
+                lines.push((val_at, src_at + indent, v.len()));
+            }
+            val_at += v.len() + 1;
+            src_at += line_len + 1;
+        }
+        Some(Self { lines })
+    }
+
+    /// The source span of `span` (offsets in the value), when it lies within one line.
+    pub fn to_source(&self, span: Span) -> Option<Span> {
+        let &(val, src, _) = self
+            .lines
+            .iter()
+            .find(|(val, _, len)| *val <= span.start && span.end <= val + len)?;
+        Some(Span::new(src + span.start - val, src + span.end - val))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn images(s: &str) -> Vec<(&str, Result<String, String>, bool)> {
+        commands(s, 0)
+            .into_iter()
+            .map(|f| (f.span.of(s), f.image, f.exact))
+            .collect()
+    }
+
+    fn ok(s: &str) -> Vec<&str> {
+        commands(s, 0)
+            .into_iter()
+            .filter(|f| f.image.is_ok() && f.exact)
+            .map(|f| {
+                let t = f.span.of(s);
+                assert_eq!(Ok(t.to_string()), f.image);
+                t
+            })
+            .collect()
+    }
+
+    #[test]
+    fn kics_and_trivy_shapes() {
+        assert_eq!(
+            ok(r#"docker run --rm -v "$PWD:/path" checkmarx/kics:latest scan -p /path"#),
+            ["checkmarx/kics:latest"]
+        );
+        assert_eq!(
+            ok("docker run --entrypoint sh aquasec/trivy:0.69.4 -c 'x'"),
+            ["aquasec/trivy:0.69.4"]
+        );
+        assert_eq!(
+            ok("docker run --rm -it -e A=1 --env B=2 -w /src --user 1000 alpine:3 ubuntu:22.04"),
+            ["alpine:3"]
+        );
+        assert_eq!(ok("docker run -itd --name=x nginx"), ["nginx"]);
+        assert_eq!(ok("docker run -v/a:/b -p8080:80 nginx"), ["nginx"]);
+        assert_eq!(ok("docker run -dp 80:80 nginx"), ["nginx"]);
+        assert_eq!(ok("docker pull -a -q busybox"), ["busybox"]);
+        assert_eq!(
+            ok("docker pull --platform linux/amd64 busybox:1"),
+            ["busybox:1"]
+        );
+        assert_eq!(ok("docker container run --rm -- alpine echo"), ["alpine"]);
+        assert_eq!(ok("docker image pull ghcr.io/a/b:1"), ["ghcr.io/a/b:1"]);
+        assert_eq!(ok("podman create --pod p quay.io/x/y"), ["quay.io/x/y"]);
+        assert_eq!(ok("nerdctl run --rm alpine"), ["alpine"]);
+        assert_eq!(ok("sudo docker run --rm alpine"), ["alpine"]);
+        assert_eq!(ok("sudo -E /usr/bin/docker pull alpine"), ["alpine"]);
+        assert_eq!(ok("time docker pull alpine"), ["alpine"]);
+        assert_eq!(ok("env A=1 B=2 docker pull alpine"), ["alpine"]);
+        assert_eq!(ok("A=1 docker pull alpine"), ["alpine"]);
+        assert_eq!(ok("docker --context x run alpine"), ["alpine"]);
+        assert_eq!(
+            ok("docker run --rm --mount type=bind,src=/a,dst=/b --network host redis:7"),
+            ["redis:7"]
+        );
+    }
+
+    #[test]
+    fn separators_and_continuations() {
+        let s = "set -e\ndocker pull a:1 && docker run --rm \\\n  -v x:/y \\\n  b:2 run && echo ok; docker create c | tee x\n";
+        assert_eq!(ok(s), ["a:1", "b:2", "c"]);
+        let s = "docker run --rm \\\r\n  -e X \\\r\n  alpine:3\r\n";
+        assert_eq!(ok(s), ["alpine:3"]);
+        assert_eq!(ok("if true; then docker pull x; fi"), ["x"]);
+        assert_eq!(ok("(docker pull x) || docker pull y"), ["x", "y"]);
+        assert_eq!(
+            ok("docker pull x > /dev/null 2>&1; docker pull y"),
+            ["x", "y"]
+        );
+    }
+
+    #[test]
+    fn not_commands() {
+        assert!(images(r#"echo "docker run x""#).is_empty());
+        assert!(images("echo docker run x").is_empty());
+        assert!(images("# docker run x\n  # docker pull y").is_empty());
+        assert!(images("docker build -t x .").is_empty());
+        assert!(images("docker push x").is_empty());
+        assert!(images("docker run").is_empty());
+        assert!(images("docker run --rm").is_empty());
+        assert!(images("grep 'docker run' file").is_empty());
+        assert!(images("echo $(docker pull x)").is_empty());
+        assert!(images("docker images").is_empty());
+        assert!(images("docker run ./path").is_empty());
+    }
+
+    #[test]
+    fn quoted_and_variable_images() {
+        assert_eq!(ok(r#"docker run "alpine:3" sh"#), ["alpine:3"]);
+        assert_eq!(ok("docker pull 'alpine:3'"), ["alpine:3"]);
+        let got = images(r#"docker run --rm "$IMAGE" x"#);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0, "$IMAGE");
+        assert!(got[0].1.is_err() && !got[0].2);
+        let got = images("docker run ${{ env.IMAGE }}:1 x");
+        assert_eq!(got[0].0, "${{ env.IMAGE }}:1");
+        assert!(got[0].1.is_err());
+        assert_eq!(
+            ok("docker run -d ${volFlags} $DOCKER_OPTS alpine"),
+            ["alpine"]
+        );
+        assert_eq!(ok("docker run -d $X --health-cmd x alpine"), ["alpine"]);
+        let got = images("docker pull ${REG}/app:${TAG}");
+        assert_eq!(got[0].0, "${REG}/app:${TAG}");
+        // Escapes and mixed quoting: reported, not spliceable.
+        let got = images(r#"docker pull al"pine""#);
+        assert_eq!(got[0].1, Ok("alpine".to_string()));
+        assert!(!got[0].2);
+    }
+
+    #[test]
+    fn base_offsets_and_hostile_input() {
+        let f = commands("docker pull x", 10);
+        assert_eq!(f[0].span, Span::new(22, 23));
+        for s in [
+            "\"",
+            "'",
+            "\\",
+            "$(",
+            "${",
+            "`",
+            "docker run \"",
+            "docker run '",
+            "docker run $(",
+            "docker run -v",
+            "docker run --volume",
+            "é docker run é",
+            "docker pull ${{",
+        ] {
+            for f in commands(s, 0) {
+                assert!(s.get(f.span.start..f.span.end).is_some(), "{s}");
+            }
+        }
+        let long = "docker run -v x ".repeat(10_000);
+        assert_eq!(commands(&long, 0).len(), 1);
+    }
+
+    #[test]
+    fn variable_names() {
+        assert_eq!(variable_name("$A"), Some("A"));
+        assert_eq!(variable_name("${A_1}"), Some("A_1"));
+        assert_eq!(variable_name("${{ env.IMG }}"), Some("IMG"));
+        assert_eq!(variable_name("${{ inputs.IMG }}"), None);
+        assert_eq!(variable_name("$A:1"), None);
+    }
+
+    #[test]
+    fn locally_built_images() {
+        let s = "docker build -t app . && docker tag app reg/app:1\ndocker buildx build --tag=x:2 .\ndocker commit -m msg c the_container\n";
+        assert_eq!(
+            built_images(s),
+            ["app", "reg/app:1", "x:2", "the_container"]
+        );
+        assert!(is_built("app:latest", &built_images(s)));
+        assert!(!is_built("app:2", &built_images(s)));
+    }
+
+    #[test]
+    fn block_map() {
+        let src = "run: |\n  docker pull a\n\n  docker run b\n";
+        let value = "docker pull a\n\ndocker run b\n";
+        let m = BlockMap::new(src, 5, value).unwrap();
+        for f in commands(value, 0) {
+            let s = m.to_source(f.span).unwrap();
+            assert_eq!(s.of(src), f.span.of(value));
+        }
+        let crlf = "run: |-\r\n    docker pull a\r\n    docker run b\r\n";
+        let m = BlockMap::new(crlf, 5, "docker pull a\ndocker run b").unwrap();
+        assert_eq!(m.to_source(Span::new(21, 26)).unwrap().of(crlf), "run b");
+        // A folded value that was folded does not match.
+        assert!(BlockMap::new("r: >\n  a\n  b\n", 3, "a b\n").is_none());
+        assert!(BlockMap::new("r: |2\n  a\n", 3, "a\n").is_none());
+        assert!(BlockMap::new("r: x", 3, "x").is_none());
+    }
+}
