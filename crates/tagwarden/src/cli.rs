@@ -72,6 +72,26 @@ pub(crate) struct WalkArgs {
     pub(crate) threads: Option<usize>,
 }
 
+/// Options shared by commands that print a findings report (`scan`, `verify`).
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = OutputFormat::Human)]
+    pub(crate) format: OutputFormat,
+
+    /// Write the output to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+
+    /// Exit 1 when a finding is at or above this severity [default: high, or the config's].
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub(crate) fail_on: Option<Severity>,
+
+    /// When to use colours in human output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub(crate) color: ColorChoice,
+}
+
 /// Options shared by commands that judge references against advisories.
 #[derive(Debug, Args)]
 pub(crate) struct AdvisoryArgs {
@@ -90,17 +110,8 @@ pub(crate) struct ScanArgs {
     #[arg(default_value = ".")]
     pub(crate) paths: Vec<PathBuf>,
 
-    /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = OutputFormat::Human)]
-    pub(crate) format: OutputFormat,
-
-    /// Write the output to this file instead of standard output.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub(crate) output: Option<PathBuf>,
-
-    /// Exit 1 when a finding is at or above this severity [default: high, or the config's].
-    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
-    pub(crate) fail_on: Option<Severity>,
+    #[command(flatten)]
+    pub(crate) report: ReportArgs,
 
     /// Configuration file [default: tagwarden.toml or .tagwarden.toml in the first path].
     #[arg(long, value_name = "FILE")]
@@ -109,10 +120,6 @@ pub(crate) struct ScanArgs {
     /// Ignore any configuration file.
     #[arg(long, conflicts_with = "config")]
     pub(crate) no_config: bool,
-
-    /// When to use colours in human output.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub(crate) color: ColorChoice,
 
     #[command(flatten)]
     pub(crate) walk: WalkArgs,
@@ -213,25 +220,12 @@ pub(crate) struct VerifyArgs {
     #[arg(default_value = ".")]
     pub(crate) paths: Vec<PathBuf>,
 
-    /// Output format.
-    #[arg(long, short = 'f', value_enum, default_value_t = OutputFormat::Human)]
-    pub(crate) format: OutputFormat,
-
-    /// Write the output to this file instead of standard output.
-    #[arg(long, short = 'o', value_name = "FILE")]
-    pub(crate) output: Option<PathBuf>,
-
-    /// Exit 1 when a finding is at or above this severity [default: high, or the config's].
-    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
-    pub(crate) fail_on: Option<Severity>,
+    #[command(flatten)]
+    pub(crate) report: ReportArgs,
 
     /// Configuration file [default: tagwarden.toml or .tagwarden.toml in the first path].
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
-
-    /// When to use colours in human output.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub(crate) color: ColorChoice,
 
     #[command(flatten)]
     pub(crate) walk: WalkArgs,

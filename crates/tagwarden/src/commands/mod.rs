@@ -117,6 +117,29 @@ fn advisory_files(path: &Path) -> Result<Vec<PathBuf>> {
     }
 }
 
+/// Renders a findings report as asked and chooses the exit status: 2 when an advisory file
+/// failed to load, 1 when a finding is at or above the threshold, else 0.
+pub(crate) fn finish(
+    report: &tagwarden_findings::ScanReport,
+    args: &crate::cli::ReportArgs,
+    prep: &Prepared,
+) -> Result<crate::Status> {
+    let color = use_color(args.color, args.output.as_deref());
+    render(report, args.format, args.output.as_deref(), color)?;
+    if !prep.advisory_errors.is_empty() {
+        return Ok(crate::Status::Error);
+    }
+    let fail_on = args
+        .fail_on
+        .or(prep.config.fail_on)
+        .unwrap_or(tagwarden_findings::Severity::High);
+    Ok(if report.count_at_or_above(fail_on) > 0 {
+        crate::Status::Findings
+    } else {
+        crate::Status::Clean
+    })
+}
+
 /// Colours for human output: asked for, or a terminal without `NO_COLOR`.
 pub(crate) fn use_color(choice: crate::cli::ColorChoice, output: Option<&Path>) -> bool {
     use std::io::IsTerminal;

@@ -1,7 +1,6 @@
 //! `tagwarden scan`: every image reference in a tree, offline, judged against advisories.
 
 use anyhow::Result;
-use tagwarden_findings::Severity;
 
 use crate::Status;
 use crate::cli::ScanArgs;
@@ -22,18 +21,5 @@ pub(crate) fn run(args: ScanArgs) -> Result<Status> {
         keep_files: false,
     };
     let report = scan::scan(&args.paths, &prep.walk, &ctx).report;
-    let color = super::use_color(args.color, args.output.as_deref());
-    super::render(&report, args.format, args.output.as_deref(), color)?;
-    if !prep.advisory_errors.is_empty() {
-        return Ok(Status::Error);
-    }
-    let fail_on = args
-        .fail_on
-        .or(prep.config.fail_on)
-        .unwrap_or(Severity::High);
-    Ok(if report.count_at_or_above(fail_on) > 0 {
-        Status::Findings
-    } else {
-        Status::Clean
-    })
+    super::finish(&report, &args.report, &prep)
 }

@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use tagwarden_extract::text::LineIndex;
-use tagwarden_findings::{ByteSpan, Finding, Location, Rule, Severity, rules};
+use tagwarden_findings::{ByteSpan, Finding, Location, Rule, rules};
 use tagwarden_reference::Reference;
 
 use crate::Status;
@@ -54,20 +54,7 @@ pub(crate) fn run(args: VerifyArgs) -> Result<Status> {
         .retain(|r| pinned_images.contains(&(r.path.clone(), r.line)));
     report.findings.extend(judge(&pinned, &resolver));
 
-    let color = super::use_color(args.color, args.output.as_deref());
-    super::render(&report, args.format, args.output.as_deref(), color)?;
-    if !prep.advisory_errors.is_empty() {
-        return Ok(Status::Error);
-    }
-    let fail_on = args
-        .fail_on
-        .or(prep.config.fail_on)
-        .unwrap_or(Severity::High);
-    Ok(if report.count_at_or_above(fail_on) > 0 {
-        Status::Findings
-    } else {
-        Status::Clean
-    })
+    super::finish(&report, &args.report, &prep)
 }
 
 fn pinned_references(files: &[scan::ParsedFile], config: &crate::config::Config) -> Vec<Pinned> {
