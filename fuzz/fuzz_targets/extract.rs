@@ -5,16 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 use tagwarden_extract::{FileKind, extract};
 
-const KINDS: &[FileKind] = &[
-    FileKind::Dockerfile,
-    FileKind::Compose,
-    FileKind::Kubernetes,
-    FileKind::HelmValues,
-    FileKind::Kustomize,
-    FileKind::GithubWorkflow,
-    FileKind::GithubAction,
-    FileKind::GitlabCi,
-];
+const KINDS: &[FileKind] = FileKind::ALL;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else { return };

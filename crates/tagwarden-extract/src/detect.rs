@@ -13,6 +13,38 @@ pub enum FileKind {
     GithubWorkflow,
     GithubAction,
     GitlabCi,
+    /// `.circleci/config.yml`
+    CircleCi,
+    /// `azure-pipelines*.yml`, or a YAML with Azure's top-level keys
+    AzurePipelines,
+    /// `bitbucket-pipelines.yml`
+    BitbucketPipelines,
+    /// `Jenkinsfile`, `*.jenkinsfile`, `*.groovy`
+    Jenkinsfile,
+    /// `.drone.yml`
+    Drone,
+    /// `.woodpecker.yml`, `.woodpecker/*.yml`
+    Woodpecker,
+    /// `cloudbuild*.yaml` / `.json`
+    CloudBuild,
+    /// `devcontainer.json`, `.devcontainer.json` (JSON with comments)
+    Devcontainer,
+    /// Podman Quadlet units: `*.container`, `*.image`, `*.volume`, `*.build`, `*.pod`, `*.kube`
+    Quadlet,
+    /// `docker-bake*.hcl` / `docker-bake*.json`
+    Bake,
+    /// `*.tf`, `*.tf.json`
+    Terraform,
+    /// An ECS task or container definition in JSON (`*task-definition*.json`, `*container-definitions*.json`)
+    EcsTaskDefinition,
+    /// `skaffold*.yaml`, or `apiVersion: skaffold/…`
+    Skaffold,
+    /// `helmfile*.yaml`, `helmfile.d/*.yaml`
+    Helmfile,
+    /// `*.sh`, `*.bash`, or a file whose first line is a `sh`/`bash` shebang
+    ShellScript,
+    /// `Makefile`, `GNUmakefile`, `*.mk`
+    Makefile,
 }
 
 impl FileKind {
@@ -26,8 +58,52 @@ impl FileKind {
             Self::GithubWorkflow => "github-workflow",
             Self::GithubAction => "github-action",
             Self::GitlabCi => "gitlab-ci",
+            Self::CircleCi => "circleci",
+            Self::AzurePipelines => "azure-pipelines",
+            Self::BitbucketPipelines => "bitbucket-pipelines",
+            Self::Jenkinsfile => "jenkinsfile",
+            Self::Drone => "drone",
+            Self::Woodpecker => "woodpecker",
+            Self::CloudBuild => "cloudbuild",
+            Self::Devcontainer => "devcontainer",
+            Self::Quadlet => "quadlet",
+            Self::Bake => "bake",
+            Self::Terraform => "terraform",
+            Self::EcsTaskDefinition => "ecs-task-definition",
+            Self::Skaffold => "skaffold",
+            Self::Helmfile => "helmfile",
+            Self::ShellScript => "shell-script",
+            Self::Makefile => "makefile",
         }
     }
+
+    /// Every kind, in a stable order (for fuzzing and documentation).
+    pub const ALL: &'static [FileKind] = &[
+        Self::Dockerfile,
+        Self::Compose,
+        Self::Kubernetes,
+        Self::HelmValues,
+        Self::Kustomize,
+        Self::GithubWorkflow,
+        Self::GithubAction,
+        Self::GitlabCi,
+        Self::CircleCi,
+        Self::AzurePipelines,
+        Self::BitbucketPipelines,
+        Self::Jenkinsfile,
+        Self::Drone,
+        Self::Woodpecker,
+        Self::CloudBuild,
+        Self::Devcontainer,
+        Self::Quadlet,
+        Self::Bake,
+        Self::Terraform,
+        Self::EcsTaskDefinition,
+        Self::Skaffold,
+        Self::Helmfile,
+        Self::ShellScript,
+        Self::Makefile,
+    ];
 }
 
 /// What the name alone says about a file.
@@ -164,38 +240,14 @@ pub fn hint(path: &Path) -> NameHint {
     if is_dockerfile_name(&lower) {
         return NameHint::Kind(FileKind::Dockerfile);
     }
+    if let Some(kind) = kind_by_name(path, &lower) {
+        return NameHint::Kind(kind);
+    }
 
     let ext = lower.rsplit_once('.').map(|(_, e)| e);
     let is_yaml = matches!(ext, Some("yml" | "yaml"));
     if is_yaml {
-        let stem = lower.trim_end_matches(".yml").trim_end_matches(".yaml");
-        if in_github_workflows(path) {
-            return NameHint::Kind(FileKind::GithubWorkflow);
-        }
-        if stem == "action" {
-            return NameHint::Kind(FileKind::GithubAction);
-        }
-        if stem == "kustomization" {
-            return NameHint::Kind(FileKind::Kustomize);
-        }
-        if stem == ".gitlab-ci" || stem.ends_with(".gitlab-ci") || stem.ends_with("gitlab-ci") {
-            return NameHint::Kind(FileKind::GitlabCi);
-        }
-        if stem.starts_with("docker-compose")
-            || stem == "compose"
-            || stem.starts_with("compose.")
-            || stem.starts_with("compose-")
-            || stem.ends_with(".compose")
-        {
-            return NameHint::Kind(FileKind::Compose);
-        }
-        if stem == "values" || stem.starts_with("values.") || stem.starts_with("values-") {
-            return NameHint::Kind(FileKind::HelmValues);
-        }
         return NameHint::Sniff;
-    }
-    if lower == "kustomization" {
-        return NameHint::Kind(FileKind::Kustomize);
     }
     match ext {
         None => NameHint::Sniff,
@@ -203,6 +255,101 @@ pub fn hint(path: &Path) -> NameHint {
         // Names like `Dockerfile-windows` were handled above; anything else with an unknown
         // extension may still be a fixture named after what it tests (`v1_tag`, `bare`).
         Some(_) => NameHint::Sniff,
+    }
+}
+
+/// The kinds a file name (or its folder) decides on its own.
+fn kind_by_name(path: &Path, lower: &str) -> Option<FileKind> {
+    let (stem, ext) = match lower.rsplit_once('.') {
+        Some((s, e)) => (s, Some(e)),
+        None => (lower, None),
+    };
+    let parent = |n: usize| {
+        path.components()
+            .rev()
+            .nth(n)
+            .and_then(|c| c.as_os_str().to_str())
+            .map(str::to_ascii_lowercase)
+    };
+    let dir = parent(1);
+    let dir = dir.as_deref();
+    match ext {
+        Some("yml" | "yaml") => {
+            if in_github_workflows(path) {
+                return Some(FileKind::GithubWorkflow);
+            }
+            let kind = match stem {
+                "action" => FileKind::GithubAction,
+                "kustomization" => FileKind::Kustomize,
+                ".drone" => FileKind::Drone,
+                ".woodpecker" => FileKind::Woodpecker,
+                "bitbucket-pipelines" => FileKind::BitbucketPipelines,
+                _ if dir == Some(".circleci") => FileKind::CircleCi,
+                _ if dir == Some(".woodpecker") => FileKind::Woodpecker,
+                _ if dir == Some("helmfile.d") => FileKind::Helmfile,
+                _ if stem == ".gitlab-ci" || stem.ends_with("gitlab-ci") => FileKind::GitlabCi,
+                _ if stem.starts_with("azure-pipelines") || dir == Some(".azure-pipelines") => {
+                    FileKind::AzurePipelines
+                }
+                _ if stem.starts_with("cloudbuild") => FileKind::CloudBuild,
+                _ if stem.starts_with("skaffold") => FileKind::Skaffold,
+                _ if stem == "helmfile" || stem.starts_with("helmfile.") => FileKind::Helmfile,
+                _ if stem.starts_with("docker-compose")
+                    || stem == "compose"
+                    || stem.starts_with("compose.")
+                    || stem.starts_with("compose-")
+                    || stem.ends_with(".compose") =>
+                {
+                    FileKind::Compose
+                }
+                _ if stem == "values"
+                    || stem.starts_with("values.")
+                    || stem.starts_with("values-") =>
+                {
+                    FileKind::HelmValues
+                }
+                _ => return None,
+            };
+            Some(kind)
+        }
+        Some("json") => match stem {
+            "devcontainer" | ".devcontainer" => Some(FileKind::Devcontainer),
+            _ if stem.starts_with("docker-bake") => Some(FileKind::Bake),
+            _ if stem.starts_with("cloudbuild") => Some(FileKind::CloudBuild),
+            _ if stem.ends_with(".tf") => Some(FileKind::Terraform),
+            _ if [
+                "task-definition",
+                "taskdef",
+                "task_definition",
+                "container-definition",
+                "container_definition",
+                "containerdefinition",
+            ]
+            .iter()
+            .any(|n| stem.contains(n)) =>
+            {
+                Some(FileKind::EcsTaskDefinition)
+            }
+            _ => None,
+        },
+        Some("gotmpl") if stem == "helmfile.yaml" || stem == "helmfile" => Some(FileKind::Helmfile),
+        Some("hcl") if stem.starts_with("docker-bake") => Some(FileKind::Bake),
+        Some("tf") => Some(FileKind::Terraform),
+        Some("container" | "image" | "volume" | "build") => Some(FileKind::Quadlet),
+        Some("sh" | "bash") => Some(FileKind::ShellScript),
+        Some("mk") => Some(FileKind::Makefile),
+        Some("jenkinsfile" | "groovy") => Some(FileKind::Jenkinsfile),
+        _ => match lower {
+            "kustomization" => Some(FileKind::Kustomize),
+            "jenkinsfile" => Some(FileKind::Jenkinsfile),
+            "makefile" | "gnumakefile" => Some(FileKind::Makefile),
+            _ if (lower.starts_with("jenkinsfile.") || lower.starts_with("jenkinsfile-"))
+                && !ext.is_some_and(|e| SKIP_EXTENSIONS.contains(&e)) =>
+            {
+                Some(FileKind::Jenkinsfile)
+            }
+            _ => None,
+        },
     }
 }
 
@@ -248,8 +395,17 @@ pub fn sniff(path: &Path, content: &str) -> Option<FileKind> {
     if !yaml_ext && looks_like_dockerfile(content) {
         return Some(FileKind::Dockerfile);
     }
+    if !yaml_ext && looks_like_shell(content) {
+        return Some(FileKind::ShellScript);
+    }
     let keys = top_level_keys(content);
     let has = |k: &str| keys.contains(&k);
+    if content.contains("apiVersion: skaffold/") {
+        return Some(FileKind::Skaffold);
+    }
+    if let Some(kind) = sniff_ci(content, &has) {
+        return Some(kind);
+    }
     if has("apiVersion") && has("kind") {
         if content.contains("kind: Kustomization") {
             return Some(FileKind::Kustomize);
@@ -295,6 +451,95 @@ pub fn sniff(path: &Path, content: &str) -> Option<FileKind> {
         return Some(FileKind::HelmValues);
     }
     None
+}
+
+/// CI systems whose files have no fixed name, by their top-level keys.
+fn sniff_ci(content: &str, has: &dyn Fn(&str) -> bool) -> Option<FileKind> {
+    if has("orbs") || (has("version") && has("workflows") && has("jobs")) {
+        return Some(FileKind::CircleCi);
+    }
+    if has("pipelines") && (has("image") || has("definitions") || has("options") || has("clone")) {
+        return Some(FileKind::BitbucketPipelines);
+    }
+    if content.starts_with("kind: pipeline")
+        || (has("kind") && content.contains("\nkind: pipeline"))
+    {
+        return Some(FileKind::Drone);
+    }
+    let azure_top = [
+        "trigger",
+        "pr",
+        "pool",
+        "resources",
+        "extends",
+        "parameters",
+        "schedules",
+    ];
+    let azure_items = ["- job:", "- stage:", "- task:", "- deployment:"];
+    if !has("on")
+        && ((azure_top.iter().any(|k| has(k))
+            && (has("stages") || has("jobs") || has("steps") || has("extends")))
+            || ((has("jobs") || has("stages") || has("steps"))
+                && azure_items.iter().any(|i| content.contains(i))))
+    {
+        return Some(FileKind::AzurePipelines);
+    }
+    if has("releases")
+        && [
+            "repositories",
+            "helmDefaults",
+            "environments",
+            "helmfiles",
+            "bases",
+        ]
+        .iter()
+        .any(|k| has(k))
+    {
+        return Some(FileKind::Helmfile);
+    }
+    if has("steps") && !has("jobs") && !has("on") {
+        let cloudbuild = [
+            "substitutions",
+            "images",
+            "options",
+            "timeout",
+            "availableSecrets",
+            "artifacts",
+            "logsBucket",
+            "serviceAccount",
+        ];
+        if cloudbuild.iter().any(|k| has(k)) {
+            return Some(FileKind::CloudBuild);
+        }
+        if content.contains(" image:") {
+            return Some(FileKind::Woodpecker);
+        }
+        if content.contains("- name:") {
+            return Some(FileKind::CloudBuild);
+        }
+    }
+    if has("pipeline") && content.contains(" image:") && !has("jobs") && !has("stages") {
+        return Some(FileKind::Woodpecker);
+    }
+    None
+}
+
+/// A `#!` line naming a POSIX shell.
+fn looks_like_shell(content: &str) -> bool {
+    let Some(first) = content.lines().next().and_then(|l| l.strip_prefix("#!")) else {
+        return false;
+    };
+    let mut words = first.split_whitespace();
+    let interp = words.next().unwrap_or_default();
+    let interp = if interp.ends_with("/env") {
+        words.find(|w| !w.starts_with('-')).unwrap_or_default()
+    } else {
+        interp
+    };
+    matches!(
+        interp.rsplit('/').next().unwrap_or_default(),
+        "sh" | "bash" | "dash" | "ksh" | "zsh" | "ash"
+    )
 }
 
 /// An `image:` key opening a map whose next key is a `repository:`/`registry:`/`tag:` field, the
@@ -430,5 +675,37 @@ mod tests {
             ),
             Some(FileKind::HelmValues)
         );
+    }
+}
+
+#[cfg(test)]
+mod corpus_tests {
+    use super::*;
+
+    /// Every file of the corpus folders named after a CI system or format is detected as that kind.
+    #[test]
+    fn corpus_folders_are_detected() {
+        let expect: &[(&str, &[FileKind])] = &[
+            ("azure-pipelines", &[FileKind::AzurePipelines]),
+            ("bitbucket-pipelines", &[FileKind::BitbucketPipelines]),
+            ("circleci", &[FileKind::CircleCi]),
+            ("cloudbuild", &[FileKind::CloudBuild]),
+            ("devcontainer", &[FileKind::Devcontainer]),
+            ("drone", &[FileKind::Drone, FileKind::Woodpecker]),
+            ("jenkins", &[FileKind::Jenkinsfile]),
+            ("quadlet", &[FileKind::Quadlet]),
+            ("terraform", &[FileKind::Terraform]),
+            ("tekton", &[FileKind::Kubernetes]),
+        ];
+        let mut wrong = Vec::new();
+        for (dir, kinds) in expect {
+            for (path, text) in crate::test_corpus::files(dir) {
+                let got = detect(&path, &text);
+                if !got.is_some_and(|k| kinds.contains(&k)) {
+                    wrong.push(format!("{}: {got:?}", path.display()));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 }

@@ -9,14 +9,29 @@ pub mod text;
 pub mod vars;
 pub mod yaml;
 
+pub mod json;
+
+pub mod azure_pipelines;
+pub mod bake;
+pub mod bitbucket_pipelines;
+pub mod circleci;
+pub mod cloudbuild;
 pub mod compose;
+pub mod devcontainer;
 pub mod dockerfile;
+pub mod drone;
 pub mod github_actions;
 pub mod gitlab_ci;
 pub mod helm;
+pub mod helmfile;
+pub mod jenkinsfile;
 pub mod kubernetes;
 pub mod kustomize;
+pub mod quadlet;
+pub mod script;
 pub mod shell;
+pub mod skaffold;
+pub mod terraform;
 
 #[cfg(test)]
 mod test_corpus;
@@ -89,6 +104,56 @@ pub enum Source {
     GithubRunCommand,
     /// The image operand of `docker run`/`pull`/`create` in a GitLab CI `script:` entry
     GitlabScriptCommand,
+    /// CircleCI `docker: - image:` of a job or executor
+    CircleciImage,
+    /// The image operand of a container command in a CircleCI `run:` step
+    CircleciRunCommand,
+    /// Azure Pipelines `resources.containers[].image`, a job's `container:` or a service
+    AzureContainer,
+    /// The image operand of a container command in an Azure `script:`/`bash:` step
+    AzureScriptCommand,
+    /// Bitbucket Pipelines `image:` (string or `name:`)
+    BitbucketImage,
+    /// Bitbucket `definitions.services.*.image`
+    BitbucketService,
+    /// The image operand of a container command in a Bitbucket `script:` entry
+    BitbucketScriptCommand,
+    /// Jenkinsfile `agent { docker { image '…' } }` or `agent { docker '…' }`
+    JenkinsAgent,
+    /// Jenkinsfile scripted `docker.image('…')`
+    JenkinsDockerImage,
+    /// The image operand of a container command in a Jenkinsfile `sh` step
+    JenkinsShCommand,
+    /// Drone / Woodpecker step or service `image:`
+    DroneImage,
+    /// The image operand of a container command in Drone / Woodpecker `commands:`
+    DroneCommand,
+    /// Google Cloud Build `steps[].name`
+    CloudBuildStep,
+    /// The image operand of a container command in a Cloud Build step's script or args
+    CloudBuildCommand,
+    /// An Argo Workflows template's `container`, `script` or `containerSet` image
+    ArgoTemplate,
+    /// devcontainer.json `image`
+    DevcontainerImage,
+    /// Podman Quadlet `Image=`
+    QuadletImage,
+    /// Docker Bake `contexts` value `docker-image://…`
+    BakeContext,
+    /// `docker buildx build --build-context name=docker-image://…`
+    BuildContext,
+    /// An `image` attribute of a Terraform resource (docker, Kubernetes, Nomad, cloud services)
+    TerraformImage,
+    /// An ECS container definition's `image` (JSON file or `jsonencode(…)`)
+    EcsContainerImage,
+    /// An image Skaffold pulls (builder, base or run image, verify and custom action containers)
+    SkaffoldImage,
+    /// An image set by a Helmfile release (`values:` / `set:`)
+    HelmfileImage,
+    /// The image operand of a container command in a shell script
+    ScriptCommand,
+    /// The image operand of a container command in a Makefile recipe
+    MakefileCommand,
 }
 
 impl Source {
@@ -113,6 +178,31 @@ impl Source {
             Self::GitlabService => "gitlab-service",
             Self::GithubRunCommand => "github-run-command",
             Self::GitlabScriptCommand => "gitlab-script-command",
+            Self::CircleciImage => "circleci-image",
+            Self::CircleciRunCommand => "circleci-run-command",
+            Self::AzureContainer => "azure-container",
+            Self::AzureScriptCommand => "azure-script-command",
+            Self::BitbucketImage => "bitbucket-image",
+            Self::BitbucketService => "bitbucket-service",
+            Self::BitbucketScriptCommand => "bitbucket-script-command",
+            Self::JenkinsAgent => "jenkins-agent",
+            Self::JenkinsDockerImage => "jenkins-docker-image",
+            Self::JenkinsShCommand => "jenkins-sh-command",
+            Self::DroneImage => "drone-image",
+            Self::DroneCommand => "drone-command",
+            Self::CloudBuildStep => "cloudbuild-step",
+            Self::CloudBuildCommand => "cloudbuild-command",
+            Self::ArgoTemplate => "argo-template",
+            Self::DevcontainerImage => "devcontainer-image",
+            Self::QuadletImage => "quadlet-image",
+            Self::BakeContext => "bake-context",
+            Self::BuildContext => "build-context",
+            Self::TerraformImage => "terraform-image",
+            Self::EcsContainerImage => "ecs-container-image",
+            Self::SkaffoldImage => "skaffold-image",
+            Self::HelmfileImage => "helmfile-image",
+            Self::ScriptCommand => "script-command",
+            Self::MakefileCommand => "makefile-command",
         }
     }
 }
@@ -299,6 +389,21 @@ pub fn extract(kind: FileKind, text: &str) -> Extraction {
         FileKind::GithubWorkflow => github_actions::extract_workflow(text),
         FileKind::GithubAction => github_actions::extract_action(text),
         FileKind::GitlabCi => gitlab_ci::extract(text),
+        FileKind::CircleCi => circleci::extract(text),
+        FileKind::AzurePipelines => azure_pipelines::extract(text),
+        FileKind::BitbucketPipelines => bitbucket_pipelines::extract(text),
+        FileKind::Jenkinsfile => jenkinsfile::extract(text),
+        FileKind::Drone | FileKind::Woodpecker => drone::extract(text),
+        FileKind::CloudBuild => cloudbuild::extract(text),
+        FileKind::Devcontainer => devcontainer::extract(text),
+        FileKind::Quadlet => quadlet::extract(text),
+        FileKind::Bake => bake::extract(text),
+        FileKind::Terraform => terraform::extract(text),
+        FileKind::EcsTaskDefinition => terraform::extract_ecs_json(text),
+        FileKind::Skaffold => skaffold::extract(text),
+        FileKind::Helmfile => helmfile::extract(text),
+        FileKind::ShellScript => script::extract_shell(text),
+        FileKind::Makefile => script::extract_makefile(text),
     };
     out.images.sort_by_key(|o| (o.span.start, o.span.end));
     out.actions.sort_by_key(|a| a.span.start);

@@ -1,0 +1,1 @@
+//! Reading shared formats into tagwarden advisories.
