@@ -147,6 +147,49 @@ pub(crate) struct RegistryArgs {
     /// Requests in flight at once per registry.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub(crate) concurrency: usize,
+
+    /// Ask a mirror or pull-through cache instead of a registry, as `REGISTRY=HOST[:PORT][/PREFIX]`
+    /// (e.g. `docker.io=mirror.corp:5000/dockerhub`; repeatable). Files keep the registry's name.
+    #[arg(long = "registry-mirror", value_name = "REGISTRY=MIRROR", value_parser = parse_mirror)]
+    pub(crate) mirrors: Vec<Mirror>,
+}
+
+/// `--registry-mirror`: references to `registry` are asked of `host`, under `prefix`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Mirror {
+    /// The registry as references normalise it (`docker.io`, `ghcr.io`).
+    pub(crate) registry: String,
+    pub(crate) host: String,
+    pub(crate) prefix: Option<String>,
+}
+
+fn parse_mirror(s: &str) -> Result<Mirror, String> {
+    let (registry, mirror) = s
+        .split_once('=')
+        .ok_or_else(|| format!("{s:?}: expected REGISTRY=HOST[:PORT][/PREFIX]"))?;
+    let registry = match registry.trim().to_ascii_lowercase().as_str() {
+        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
+            "docker.io".to_string()
+        }
+        r => r.to_string(),
+    };
+    let mirror = mirror.trim().trim_end_matches('/');
+    let mirror = mirror
+        .strip_prefix("https://")
+        .or_else(|| mirror.strip_prefix("http://"))
+        .unwrap_or(mirror);
+    let (host, prefix) = match mirror.split_once('/') {
+        Some((h, p)) => (h, Some(p.to_string())),
+        None => (mirror, None),
+    };
+    if registry.is_empty() || host.is_empty() || registry.contains('/') {
+        return Err(format!("{s:?}: expected REGISTRY=HOST[:PORT][/PREFIX]"));
+    }
+    Ok(Mirror {
+        registry,
+        host: host.to_string(),
+        prefix,
+    })
 }
 
 #[derive(Debug, Args)]
@@ -323,4 +366,22 @@ pub(crate) struct HuntArgs {
 fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse::<Severity>()
         .map_err(|_| format!("unknown severity {s:?} (info, low, medium, high, critical)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirrors() {
+        let m = parse_mirror("index.docker.io=https://mirror.corp:5000/dockerhub/").unwrap();
+        assert_eq!(m.registry, "docker.io");
+        assert_eq!(m.host, "mirror.corp:5000");
+        assert_eq!(m.prefix.as_deref(), Some("dockerhub"));
+        let m = parse_mirror("ghcr.io=127.0.0.1:5000").unwrap();
+        assert_eq!((m.registry.as_str(), m.prefix), ("ghcr.io", None));
+        assert!(parse_mirror("docker.io").is_err());
+        assert!(parse_mirror("=x").is_err());
+        assert!(parse_mirror("a/b=x").is_err());
+    }
 }

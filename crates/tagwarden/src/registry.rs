@@ -10,18 +10,38 @@ use anyhow::{Context as _, Result};
 use tagwarden_reference::{Digest, Reference};
 use tagwarden_registry::{Client, ClientConfig, RegistryError};
 
-use crate::cli::RegistryArgs;
+use crate::cli::{Mirror, RegistryArgs};
 use crate::resolver::{ResolveError, Resolved, Resolver};
 
 pub(crate) struct RegistryResolver {
     runtime: tokio::runtime::Runtime,
     client: Client,
+    mirrors: Vec<Mirror>,
 }
 
 impl RegistryResolver {
     pub(crate) fn new(args: &RegistryArgs) -> Result<Self> {
         let (client, runtime) = client(args)?;
-        Ok(Self { runtime, client })
+        Ok(Self {
+            runtime,
+            client,
+            mirrors: args.mirrors.clone(),
+        })
+    }
+
+    /// The reference to ask for: on its mirror when one is configured for its registry. Digests
+    /// are checked against the bytes wherever they come from, so a mirror can only answer which
+    /// digest a tag points at, as the registry itself could.
+    fn route(&self, r: &Reference) -> Reference {
+        let Some(m) = self.mirrors.iter().find(|m| m.registry == r.domain()) else {
+            return r.clone();
+        };
+        let path = match &m.prefix {
+            Some(p) => format!("{p}/{}", r.path()),
+            None => r.path().to_string(),
+        };
+        Reference::from_parts(&m.host, &path, r.tag(), r.digest().cloned())
+            .unwrap_or_else(|_| r.clone())
     }
 }
 
@@ -160,7 +180,7 @@ impl Resolver for RegistryResolver {
             let mut set = tokio::task::JoinSet::new();
             for (i, r) in refs.iter().enumerate() {
                 let client = self.client.clone();
-                let r = r.clone();
+                let r = self.route(r);
                 set.spawn(async move { (i, resolve_one(&client, &r, with_children).await) });
             }
             let mut out: Vec<Option<Result<Resolved, ResolveError>>> = vec![None; total];
@@ -187,7 +207,8 @@ impl Resolver for RegistryResolver {
         self.runtime.block_on(async {
             let mut out = Vec::with_capacity(refs.len());
             for r in refs {
-                out.push(self.client.platform_of(r).await.map_err(|e| convert(&e)));
+                let r = self.route(r);
+                out.push(self.client.platform_of(&r).await.map_err(|e| convert(&e)));
             }
             out
         })
@@ -198,7 +219,7 @@ impl Resolver for RegistryResolver {
             let mut set = tokio::task::JoinSet::new();
             for (i, r) in refs.iter().enumerate() {
                 let client = self.client.clone();
-                let r = r.clone();
+                let r = self.route(r);
                 set.spawn(async move {
                     let res = match client.resolve(&r).await {
                         Ok(_) => Ok(true),
