@@ -383,6 +383,12 @@ impl Found {
         self.out.diagnostics.push(d);
     }
 
+    /// The extraction being built, for extractors that record through [`Extraction`] helpers
+    /// (`shell::scalar_images`) while reading documents with [`for_each_document`].
+    pub(crate) fn extraction(&mut self) -> &mut Extraction {
+        &mut self.out
+    }
+
     /// True the first time a container list (by node) is seen.
     fn first_visit(&mut self, list: NodeRef<'_, '_>) -> bool {
         list.resolve().is_none_or(|l| self.lists.insert(l.id()))
