@@ -1,9 +1,665 @@
 //! Drone and Woodpecker pipelines: step and service images, and container commands in `commands:`.
+//!
+//! One module reads both: Drone's multi-document `.drone.yml` (`kind: pipeline` documents with
+//! `steps:` and `services:` lists) and Woodpecker's `.woodpecker.yml` / `.woodpecker/*.yml`
+//! (`steps:` as a list or a map of name to step, the older `pipeline:` map, `services:` as a list
+//! or a map, `clone:` steps). Every step's `image:` is a reference, plugins included
+//! (`image: plugins/docker` runs that image); Drone's `kind: secret` and `kind: signature`
+//! documents hold none.
+//!
+//! YAML anchors are followed and reported once, at the anchored scalar, with the alias sites
+//! (Woodpecker files keep their images in a `variables:` list of anchors); merge keys (`<<:`) apply.
+//! Woodpecker's `matrix:` (keys with lists of values, or `include:` rows) is expanded: an image
+//! written with `${VAR}` yields one occurrence per distinct value, its origins at the matrix
+//! values. Other variables in an image (`${CI_COMMIT_TAG}`) are set by the CI: unresolved.
+//!
+//! In `commands:` (and an `entrypoint: [sh, -c, script]`), the image operands of
+//! `docker|podman|nerdctl run|create|pull` are reported; an operand that is exactly `$NAME` takes
+//! NAME's literal value from the step's or pipeline's `environment:`, unless the file assigns NAME
+//! somewhere (`NAME=…`), which may change it at run time. Images a step builds itself
+//! (`docker build -t x`) are not reported as pulled.
+//!
+//! Not read: plugin `settings:` (a plugin's `repo:` or `tags:` name what it builds and pushes) and
+//! `when:` / `depends_on:`.
 
-use crate::Extraction;
+use std::collections::{HashMap, HashSet};
+
+use crate::kubernetes::{Entry, Found, for_each_document, is_null, lookup, merged_entries, str_of};
+use crate::vars::{self, Syntax, Value};
+use crate::yaml::NodeRef;
+use crate::{Extraction, Form, ImageOccurrence, Origin, Source, Span, Unresolved, yaml_util};
+
+/// Matrix rows evaluated per file (Woodpecker itself caps matrices well below this).
+const MAX_MATRIX_ROWS: usize = 256;
+
+/// Document kinds that describe no pipeline.
+const NOT_PIPELINES: &[&str] = &["secret", "signature"];
 
 /// Finds the image references of one file.
 pub fn extract(text: &str) -> Extraction {
-    let _ = text;
-    Extraction::default()
+    let mut found = Found::default();
+    let assigned = crate::shell::assigned_names(text);
+    for_each_document(text, &mut found, |doc, file, found| {
+        let entries = merged_entries(doc);
+        if str_of(&entries, "kind").is_some_and(|k| NOT_PIPELINES.contains(&k)) {
+            return;
+        }
+        let (rows, note) = matrix_rows(lookup(&entries, "matrix").map(|e| e.value));
+        if let Some((span, message)) = note {
+            found.note(span, message);
+        }
+        let pipeline = Pipeline {
+            file,
+            assigned: &assigned,
+            rows,
+            env: literal_env(lookup(&entries, "environment").map(|e| e.value)),
+        };
+        pipeline.scan(&entries, found.extraction());
+    });
+    found.finish()
+}
+
+/// One matrix row: variable name to its value and where the value is written.
+type Row = HashMap<String, (String, Option<Span>)>;
+
+/// Literal environment values: name to (value, span of the value).
+type Env = HashMap<String, (String, Span)>;
+
+/// A pipeline document being read.
+struct Pipeline<'f> {
+    file: &'f str,
+    /// Names the file assigns somewhere: their `environment:` value may not hold at run time.
+    assigned: &'f HashSet<&'f str>,
+    /// Matrix rows; empty when there is no matrix.
+    rows: Vec<Row>,
+    /// The pipeline's own `environment:` (Drone), shared by its steps.
+    env: Env,
+}
+
+/// The collections of steps of a pipeline document and how their steps are named in contexts.
+const STEP_LISTS: &[(&str, &str)] = &[
+    ("steps", ""),
+    ("pipeline", ""),
+    ("services", "service "),
+    ("clone", "clone "),
+];
+
+impl Pipeline<'_> {
+    fn scan(&self, entries: &[Entry<'_, '_>], out: &mut Extraction) {
+        for (key, prefix) in STEP_LISTS {
+            let Some(list) = lookup(entries, key) else {
+                continue;
+            };
+            for (name, step) in steps_of(list.value) {
+                let context = format!("{prefix}{name}");
+                self.step(step, list.via, &context, out);
+            }
+        }
+    }
+
+    /// Reports one step's (or service's) image and the container commands it runs.
+    fn step(&self, step: NodeRef<'_, '_>, via: Option<Span>, context: &str, out: &mut Extraction) {
+        let entries = merged_entries(step);
+        if let Some(image) = lookup(&entries, "image") {
+            self.image(image, via, context, out);
+        }
+        let mut env = self.env.clone();
+        env.extend(literal_env(
+            lookup(&entries, "environment").map(|e| e.value),
+        ));
+        let lookup_env = |name: &str| {
+            if self.assigned.contains(name) {
+                return None;
+            }
+            env.get(name).cloned()
+        };
+        let mut scripts = Vec::new();
+        if let Some(commands) = lookup(&entries, "commands") {
+            if commands.value.is_sequence() {
+                scripts.extend(commands.value.items());
+            } else {
+                scripts.push(commands.value);
+            }
+        }
+        if let Some(entrypoint) = lookup(&entries, "entrypoint") {
+            scripts.extend(shell_c_script(entrypoint.value));
+        }
+        // An image one command builds may be run by a later one.
+        let built: Vec<String> = scripts
+            .iter()
+            .filter_map(|s| s.resolve()?.as_str())
+            .flat_map(crate::shell::built_images)
+            .collect();
+        for script in scripts {
+            crate::shell::scalar_images(
+                self.file,
+                script,
+                Source::DroneCommand,
+                Some(context),
+                &built,
+                &lookup_env,
+                out,
+            );
+        }
+    }
+
+    /// Reports an `image:` value, expanded for each matrix row when it holds variables.
+    fn image(&self, image: &Entry<'_, '_>, via: Option<Span>, context: &str, out: &mut Extraction) {
+        let node = image.value;
+        if is_null(node) {
+            return;
+        }
+        let (Some(value), Some((span, exact, mut alias_sites))) =
+            (node.as_str(), yaml_util::scalar_site(node))
+        else {
+            return;
+        };
+        if value.trim().is_empty() {
+            return;
+        }
+        for site in [via, image.via].into_iter().flatten() {
+            if !alias_sites.contains(&site) {
+                alias_sites.push(site);
+            }
+        }
+        let occurrence = |image: Result<String, Unresolved>, form: Form| ImageOccurrence {
+            span,
+            text: span.of(self.file).to_string(),
+            image,
+            source: Source::DroneImage,
+            form,
+            alias_sites: alias_sites.clone(),
+            context: Some(context.to_string()),
+            exact,
+        };
+        if !value.contains('$') {
+            out.push_image(occurrence(Ok(value.to_string()), Form::Literal));
+            return;
+        }
+        let empty = Row::new();
+        let rows: Vec<&Row> = if self.rows.is_empty() {
+            vec![&empty]
+        } else {
+            self.rows.iter().collect()
+        };
+        for row in rows {
+            let lookup_row = |name: &str| {
+                row.get(name).map(|(value, span)| Value {
+                    value: value.clone(),
+                    origin: span.map(|span| Origin {
+                        name: format!("matrix.{name}"),
+                        span,
+                    }),
+                })
+            };
+            let syntax = Syntax {
+                dollar_escape: true,
+            };
+            let (image, origins) = match vars::expand(value, span.start, syntax, &lookup_row) {
+                Ok(e) if e.value.trim().is_empty() => continue,
+                // Origins are offsets in the file only when the scalar is written as its value.
+                Ok(e) => (Ok(e.value), if exact { e.origins } else { Vec::new() }),
+                Err(e) => (
+                    Err(Unresolved::new(format!(
+                        "{}: set by the CI at run time",
+                        e.reason
+                    ))),
+                    Vec::new(),
+                ),
+            };
+            out.push_image(occurrence(image, Form::Expanded { origins }));
+        }
+    }
+}
+
+/// The steps of a `steps:`/`services:`/`clone:` collection: a list of mappings (named by their
+/// `name:`), or a map of name to step. Entries that are not mappings are not steps.
+fn steps_of<'y, 'a>(list: NodeRef<'y, 'a>) -> Vec<(String, NodeRef<'y, 'a>)> {
+    if list.is_sequence() {
+        list.items()
+            .into_iter()
+            .enumerate()
+            .filter(|(_, s)| s.is_mapping())
+            .map(|(i, s)| {
+                let name = str_of(&merged_entries(s), "name")
+                    .map_or_else(|| format!("#{}", i + 1), str::to_string);
+                (name, s)
+            })
+            .collect()
+    } else {
+        merged_entries(list)
+            .into_iter()
+            .filter(|e| e.value.is_mapping())
+            .map(|e| (e.key.to_string(), e.value))
+            .collect()
+    }
+}
+
+/// The script of an `entrypoint: [sh, -c, script]` list.
+fn shell_c_script<'y, 'a>(entrypoint: NodeRef<'y, 'a>) -> Option<NodeRef<'y, 'a>> {
+    let items = entrypoint.items();
+    let c = items.iter().position(|i| i.as_str() == Some("-c"))?;
+    items.get(c + 1).copied()
+}
+
+/// `environment:` entries written as literal scalars (not `from_secret:` maps, not variables).
+fn literal_env(env: Option<NodeRef<'_, '_>>) -> Env {
+    let mut map = Env::new();
+    let Some(env) = env else {
+        return map;
+    };
+    for e in merged_entries(env) {
+        if let (Some(v), Some(span)) = (e.value.as_str(), e.value.exact_span())
+            && !v.contains('$')
+            && !is_null(e.value)
+        {
+            map.insert(e.key.to_string(), (v.to_string(), span));
+        }
+    }
+    map
+}
+
+/// The rows of a Woodpecker `matrix:`: the product of its keys' lists, or its `include:` rows.
+/// Returns a note when the matrix is cut short.
+fn matrix_rows(matrix: Option<NodeRef<'_, '_>>) -> (Vec<Row>, Option<(Span, String)>) {
+    let Some(matrix) = matrix.filter(NodeRef::is_mapping) else {
+        return (Vec::new(), None);
+    };
+    let value_of = |n: NodeRef<'_, '_>| -> Option<(String, Option<Span>)> {
+        let v = n.as_str()?;
+        Some((v.to_string(), n.exact_span()))
+    };
+    let cut = || {
+        Some((
+            Span::new(matrix.start(), matrix.start()),
+            format!("matrix has more than {MAX_MATRIX_ROWS} rows; the rest are not expanded"),
+        ))
+    };
+    if let Some(include) = merged_entries(matrix)
+        .into_iter()
+        .find(|e| e.key == "include")
+    {
+        let items = include.value.items();
+        let note = (items.len() > MAX_MATRIX_ROWS).then(cut).flatten();
+        let rows = items
+            .into_iter()
+            .take(MAX_MATRIX_ROWS)
+            .map(|row| {
+                merged_entries(row)
+                    .into_iter()
+                    .filter_map(|e| Some((e.key.to_string(), value_of(e.value)?)))
+                    .collect()
+            })
+            .collect();
+        return (rows, note);
+    }
+    let mut rows: Vec<Row> = vec![Row::new()];
+    let mut note = None;
+    for e in merged_entries(matrix) {
+        let values = if e.value.is_sequence() {
+            e.value.items()
+        } else {
+            vec![e.value]
+        };
+        let mut next = Vec::new();
+        'rows: for row in &rows {
+            for v in values.iter().filter_map(|v| value_of(*v)) {
+                if next.len() >= MAX_MATRIX_ROWS {
+                    note = cut();
+                    break 'rows;
+                }
+                let mut r = row.clone();
+                r.insert(e.key.to_string(), v);
+                next.push(r);
+            }
+        }
+        rows = next;
+    }
+    rows.retain(|r| !r.is_empty());
+    (rows, note)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::DiagnosticKind;
+    use crate::test_corpus as corpus;
+
+    fn run(text: &str) -> Extraction {
+        let out = extract(text);
+        for o in &out.images {
+            assert_eq!(o.text, o.span.of(text), "span/text invariant");
+        }
+        out
+    }
+
+    /// (text at the span, image or `ERR`, source, context)
+    fn got(out: &Extraction) -> Vec<(&str, String, Source, &str)> {
+        out.images
+            .iter()
+            .map(|o| {
+                (
+                    o.text.as_str(),
+                    o.image.clone().unwrap_or_else(|_| "ERR".to_string()),
+                    o.source,
+                    o.context.as_deref().unwrap_or(""),
+                )
+            })
+            .collect()
+    }
+
+    const KICS: &str = "docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest scan -p /path";
+
+    #[test]
+    fn drone_pipeline_steps_services_and_commands() {
+        let src = format!(
+            "---\nkind: pipeline\ntype: docker\nname: default\n\nsteps:\n- name: test\n  image: golang:1.22\n  commands:\n  - go test ./...\n  - {KICS}\n- name: publish\n  image: plugins/docker\n  settings:\n    repo: octocat/hello-world\n\nservices:\n- name: db\n  image: \"postgres:16\"\n---\nkind: secret\nname: token\nget:\n  path: secret/data/x\n  name: image\n---\nkind: signature\nhmac: abc\n"
+        );
+        let out = run(&src);
+        assert_eq!(
+            got(&out),
+            vec![
+                (
+                    "golang:1.22",
+                    "golang:1.22".into(),
+                    Source::DroneImage,
+                    "test"
+                ),
+                (
+                    "checkmarx/kics:latest",
+                    "checkmarx/kics:latest".into(),
+                    Source::DroneCommand,
+                    "test"
+                ),
+                (
+                    "plugins/docker",
+                    "plugins/docker".into(),
+                    Source::DroneImage,
+                    "publish"
+                ),
+                (
+                    "postgres:16",
+                    "postgres:16".into(),
+                    Source::DroneImage,
+                    "service db"
+                ),
+            ]
+        );
+        assert!(out.images.iter().all(|o| o.exact));
+        assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+    }
+
+    #[test]
+    fn crlf_and_block_commands() {
+        let src = "steps:\r\n  - name: scan\r\n    image: alpine:3\r\n    commands:\r\n      - |\r\n        set -e\r\n        docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest scan -p /path\r\n";
+        let out = run(src);
+        assert_eq!(
+            got(&out),
+            vec![
+                ("alpine:3", "alpine:3".into(), Source::DroneImage, "scan"),
+                (
+                    "checkmarx/kics:latest",
+                    "checkmarx/kics:latest".into(),
+                    Source::DroneCommand,
+                    "scan"
+                ),
+            ]
+        );
+        assert!(out.images[1].exact);
+    }
+
+    #[test]
+    fn woodpecker_maps_services_clone_and_old_pipeline_key() {
+        let src = "clone:\n  git:\n    image: woodpeckerci/plugin-git:2.5\nsteps:\n  build:\n    image: golang\n    commands: go build\n  lint:\n    image: golangci/golangci-lint:v1\n    entrypoint: ['/bin/sh', '-c', 'docker pull aquasec/trivy:0.50.0']\nservices:\n  cache:\n    image: redis:7\n";
+        let out = run(src);
+        assert_eq!(
+            got(&out),
+            vec![
+                (
+                    "woodpeckerci/plugin-git:2.5",
+                    "woodpeckerci/plugin-git:2.5".into(),
+                    Source::DroneImage,
+                    "clone git"
+                ),
+                ("golang", "golang".into(), Source::DroneImage, "build"),
+                (
+                    "golangci/golangci-lint:v1",
+                    "golangci/golangci-lint:v1".into(),
+                    Source::DroneImage,
+                    "lint"
+                ),
+                (
+                    "aquasec/trivy:0.50.0",
+                    "aquasec/trivy:0.50.0".into(),
+                    Source::DroneCommand,
+                    "lint"
+                ),
+                (
+                    "redis:7",
+                    "redis:7".into(),
+                    Source::DroneImage,
+                    "service cache"
+                ),
+            ]
+        );
+        // Drone's `clone:` holds settings, not steps.
+        let out = run("clone:\n  disable: true\n  depth: 50\nsteps:\n- name: a\n  image: a:1\n");
+        assert_eq!(out.images.len(), 1);
+        let out = run("pipeline:\n  build:\n    image: node:20\n");
+        assert_eq!(
+            got(&out),
+            vec![("node:20", "node:20".into(), Source::DroneImage, "build")]
+        );
+    }
+
+    #[test]
+    fn anchors_and_merge_keys_report_the_anchor_once() {
+        let src = "variables:\n  - &golang 'docker.io/golang:1.22'\n  base: &base\n    image: alpine:3.20\nsteps:\n  a:\n    image: *golang\n  b:\n    image: *golang\n  c:\n    <<: *base\n  d:\n    <<: *base\n    image: alpine:edge\n";
+        // `variables:` as a list with a mapping entry in it is invalid YAML; use a valid shape.
+        let src = src.replace(
+            "  base: &base\n    image: alpine:3.20\n",
+            "  - base: &base\n      image: alpine:3.20\n",
+        );
+        let out = run(&src);
+        let golang = &out.images[0];
+        assert_eq!(golang.text, "docker.io/golang:1.22");
+        assert_eq!(golang.alias_sites.len(), 2);
+        assert!(golang.alias_sites.iter().all(|s| s.of(&src) == "*golang"));
+        let alpine = &out.images[1];
+        assert_eq!(alpine.text, "alpine:3.20");
+        assert_eq!(alpine.alias_sites.len(), 1);
+        assert_eq!(alpine.alias_sites[0].of(&src), "*base");
+        assert_eq!(out.images[2].text, "alpine:edge");
+        assert_eq!(out.images.len(), 3);
+    }
+
+    #[test]
+    fn matrix_rows_expand_images() {
+        let src = "steps:\n  test:\n    image: golang:${GO_VERSION}\n    commands:\n      - echo ${DATABASE}\nmatrix:\n  GO_VERSION:\n    - 1.21\n    - 1.22\n  DATABASE:\n    - mysql:8\n    - postgres:16\n";
+        let out = run(src);
+        let images: Vec<String> = out
+            .images
+            .iter()
+            .map(|o| o.image.clone().unwrap())
+            .collect();
+        assert_eq!(images, vec!["golang:1.21", "golang:1.22"]);
+        match &out.images[1].form {
+            Form::Expanded { origins } => {
+                assert_eq!(origins.len(), 1);
+                assert_eq!(origins[0].name, "matrix.GO_VERSION");
+                assert_eq!(origins[0].span.of(src), "1.22");
+            }
+            f => panic!("{f:?}"),
+        }
+        let src = "matrix:\n  include:\n    - IMAGE: node:20\n    - IMAGE: node:22\nsteps:\n  - name: t\n    image: ${IMAGE}\n";
+        let out = run(src);
+        let images: Vec<String> = out
+            .images
+            .iter()
+            .map(|o| o.image.clone().unwrap())
+            .collect();
+        assert_eq!(images, vec!["node:20", "node:22"]);
+        // Variables the CI sets are unresolved, naming the variable.
+        let out = run("steps:\n  - name: t\n    image: registry/app:${CI_COMMIT_TAG}\n");
+        let reason = &out.images[0].image.as_ref().unwrap_err().reason;
+        assert!(reason.contains("CI_COMMIT_TAG"), "{reason}");
+        assert_eq!(out.images[0].form, Form::Expanded { origins: vec![] });
+    }
+
+    #[test]
+    fn environment_values_expand_whole_operands() {
+        let src = "kind: pipeline\nenvironment:\n  SCANNER: checkmarx/kics:latest\nsteps:\n- name: scan\n  image: docker:27\n  environment:\n    TRIVY: aquasec/trivy:0.50.0\n    SECRET:\n      from_secret: x\n  commands:\n  - docker run --rm $SCANNER scan\n  - docker run --rm ${TRIVY} image x\n  - docker run --rm $SECRET\n- name: other\n  image: docker:27\n  commands:\n  - OVERRIDDEN=x:1\n  - docker pull $OVERRIDDEN\n  environment:\n    OVERRIDDEN: y:2\n";
+        let out = run(src);
+        let cmds: Vec<_> = out
+            .images
+            .iter()
+            .filter(|o| o.source == Source::DroneCommand)
+            .collect();
+        assert_eq!(cmds.len(), 4);
+        assert_eq!(cmds[0].image, Ok("checkmarx/kics:latest".into()));
+        match &cmds[0].form {
+            Form::Expanded { origins } => {
+                assert_eq!(origins[0].span.of(src), "checkmarx/kics:latest")
+            }
+            f => panic!("{f:?}"),
+        }
+        assert_eq!(cmds[1].image, Ok("aquasec/trivy:0.50.0".into()));
+        assert!(cmds[2].image.is_err());
+        assert!(cmds[3].image.is_err(), "assigned in the file: not expanded");
+    }
+
+    #[test]
+    fn built_images_are_not_pulled() {
+        let src = "steps:\n- name: b\n  image: docker\n  commands:\n  - docker build -t app:ci .\n  - docker run --rm app:ci test\n";
+        let out = run(src);
+        assert_eq!(out.images.len(), 1);
+    }
+
+    #[test]
+    fn parse_errors_and_hostile_input() {
+        let src = "steps:\n- name: a\n  image: a:1\n---\nsteps: [\n";
+        let out = run(src);
+        assert_eq!(out.images.len(), 1);
+        assert_eq!(out.diagnostics.len(), 1);
+        assert_eq!(out.diagnostics[0].kind, DiagnosticKind::ParseError);
+        assert!(out.diagnostics[0].span.start > 20);
+
+        let mut big = String::from("matrix:\n");
+        for k in 0..6 {
+            big.push_str(&format!("  K{k}: [a, b, c, d, e, f]\n"));
+        }
+        big.push_str("steps:\n  t:\n    image: x:${K0}${K1}${K2}${K3}${K4}${K5}\n");
+        let out = run(&big);
+        assert!(out.images.len() <= MAX_MATRIX_ROWS);
+        assert!(
+            out.diagnostics
+                .iter()
+                .any(|d| d.kind == DiagnosticKind::Note)
+        );
+
+        let mut bomb = String::from("a0: &a0 {image: x:1, commands: ['docker run y:1']}\n");
+        // Deep enough to be exponential if merges were expanded per path, within the merge limit.
+        for i in 1..30 {
+            let p = i - 1;
+            bomb.push_str(&format!(
+                "a{i}: &a{i} {{<<: [*a{p}, *a{p}, *a{p}, *a{p}]}}\n"
+            ));
+        }
+        bomb.push_str("steps:\n");
+        for i in 0..200 {
+            bomb.push_str(&format!("  s{i}: *a29\n"));
+        }
+        let start = std::time::Instant::now();
+        let out = run(&bomb);
+        assert_eq!(out.images.len(), 2);
+        assert!(start.elapsed().as_secs() < 10);
+        for input in [
+            "[".repeat(10_000),
+            "steps: *x\n".into(),
+            "\u{feff}".into(),
+            "- - -".into(),
+        ] {
+            run(&input);
+        }
+    }
+
+    #[test]
+    fn corpus() {
+        corpus::check_all("drone", extract);
+    }
+
+    #[test]
+    fn corpus_expectations() {
+        let images_of = |path: &str| -> Option<Vec<String>> {
+            let src = corpus::file(path)?;
+            Some(
+                run(&src)
+                    .images
+                    .iter()
+                    .map(|o| {
+                        o.image
+                            .clone()
+                            .unwrap_or_else(|e| format!("ERR {}", e.reason))
+                    })
+                    .collect(),
+            )
+        };
+        if let Some(got) = images_of("drone/drone-plugins__drone-docker/.drone.yml") {
+            assert_eq!(got.iter().filter(|i| *i == "golang:1.24.11").count(), 30);
+            assert!(got.contains(&"plugins/docker:18".to_string()));
+            assert!(got.contains(&"plugins/manifest".to_string()));
+            let pinned = "plugins/docker@sha256:f0233d950ae87ee6cb5500b2d5497fe02aa338201c0bdce2619f443fd174cfa4";
+            assert_eq!(got.iter().filter(|i| *i == pinned).count(), 10);
+        }
+        if let Some(src) = corpus::file("drone/woodpecker-ci__woodpecker/.woodpecker/binaries.yaml")
+        {
+            let out = run(&src);
+            let golang = out
+                .images
+                .iter()
+                .find(|o| o.image.as_deref() == Ok("docker.io/golang:1.27"))
+                .unwrap();
+            assert_eq!(golang.alias_sites.len(), 7);
+            assert_eq!(out.images.len(), 4);
+        }
+        if let Some(got) = images_of("drone/woodpecker-ci__woodpecker/.woodpecker/test.yaml") {
+            for want in [
+                "docker.io/golang:1.27",
+                "golangci/golangci-lint:v2.12.2",
+                "docker.io/woodpeckerci/plugin-codecov:2.3.2",
+                "docker.io/postgres:18",
+                "docker.io/mysql:26.7.0",
+            ] {
+                assert!(got.contains(&want.to_string()), "{want}: {got:?}");
+            }
+            assert_eq!(got.len(), 5);
+        }
+        let schema =
+            "drone/woodpecker-ci__woodpecker/pipeline/frontend/yaml/linter/schema/.woodpecker/";
+        if let Some(got) = images_of(&format!("{schema}test-matrix.yaml")) {
+            assert_eq!(got, vec!["golang:1.4", "golang:1.3"]);
+        }
+        if let Some(got) = images_of(&format!("{schema}test-merge-map-and-sequence.yaml")) {
+            assert_eq!(got, vec!["golang:1.19", "golang:latest"]);
+        }
+        if let Some(got) = images_of(&format!("{schema}test-service.yaml")) {
+            assert_eq!(got, vec!["golang", "mysql", "redis"]);
+        }
+        if let Some(got) = images_of(&format!("{schema}test-step.yaml")) {
+            // `docker build -t octocat/hello-world .` builds, it does not pull.
+            assert_eq!(got.len(), 9);
+            assert!(!got.iter().any(|i| i.contains("octocat")));
+        }
+        if let Some(src) =
+            corpus::file("drone/woodpecker-ci__woodpecker/.woodpecker/securityscan.yaml")
+        {
+            let out = run(&src);
+            assert_eq!(out.images.len(), 1);
+            assert_eq!(
+                out.images[0].image,
+                Ok("docker.io/woodpeckerci/plugin-trivy:1.6.0".into())
+            );
+            assert_eq!(out.images[0].alias_sites.len(), 4);
+        }
+    }
 }

@@ -5,9 +5,21 @@
 //! CronJob's `spec.jobTemplate.spec.template.spec`, PodTemplate's `template.spec`), `List` kinds and
 //! CRDs that embed a pod template (Argo Rollouts, Knative, …) without a table of kinds. A pod spec
 //! also yields `initContainers`, `ephemeralContainers` and image volumes (`volumes[].image`).
-//! In `tekton.dev` objects, task `steps`, `sidecars` and `stepTemplate` are containers too, and
-//! `$(params.x)` resolves to the task's parameter default. A `kind: Kustomization` document is
-//! read as a kustomization.
+//! In `tekton.dev` objects, task `steps`, `sidecars` and `stepTemplate` are containers too (in
+//! Tasks, Pipeline `tasks[].taskSpec` and `finally`, TaskRun / PipelineRun embedded specs), and a
+//! `StepAction`'s `spec.image`. `$(params.x)` resolves to the value a run or pipeline task passes
+//! an embedded spec (`params[].value`, `$(params.y)` of the pipeline followed), else to the
+//! spec's own default; a result or a matrix parameter is unresolved. A `kind: Kustomization`
+//! document is read as a kustomization.
+//!
+//! Argo Workflows (`Workflow`, `WorkflowTemplate`, `ClusterWorkflowTemplate`, `CronWorkflow`'s
+//! `spec.workflowSpec`): every template's `container`, `script`, `containerSet.containers`,
+//! `initContainers` and `sidecars`, inline templates of steps and DAG tasks, and
+//! `templateDefaults`, as [`Source::ArgoTemplate`]; `{{inputs.parameters.x}}` and
+//! `{{workflow.parameters.x}}` resolve to the literal `value`/`default` (origins there), other
+//! expressions are unresolved. Container commands in a shell's `-c` argument or a script's
+//! `source` are [`Source::ArgoCommand`]. `podSpecPatch` is a string merged at run time: not
+//! parsed (a note says so when it mentions an image).
 //!
 //! No other `image` key is read: ConfigMap/Secret data, annotations and comments are not
 //! references. Values with placeholders (`${X}`, `$(X)`, `<X>`, `ko://…`, `{{ … }}`) are reported
@@ -41,9 +53,24 @@ pub(crate) fn walk_document(doc: NodeRef<'_, '_>, file: &str, out: &mut Found) {
         crate::kustomize::extract_kustomization(doc, file, out);
         return;
     }
-    let tekton = str_of(&entries, "apiVersion").is_some_and(|v| v.starts_with("tekton.dev/"));
-    Manifest { file, tekton }.walk(doc, out);
+    let api = str_of(&entries, "apiVersion").unwrap_or_default();
+    let kind = str_of(&entries, "kind").unwrap_or_default();
+    if api.starts_with("argoproj.io/") && ARGO_WORKFLOW_KINDS.contains(&kind) {
+        Argo { file }.workflow(&entries, kind, out);
+        return;
+    }
+    let tekton = api.starts_with("tekton.dev/");
+    let manifest = Manifest { file, tekton };
+    if tekton && kind == "StepAction" {
+        manifest.report_step_action(&entries, out);
+        return;
+    }
+    manifest.walk(doc, &[], out);
 }
+
+/// Tekton parameters in scope: name to its known value, or `None` when it is set to something
+/// that cannot be known offline (a result, a matrix), which hides any default.
+type ParamScope = Vec<(String, Option<Scalar>)>;
 
 /// Container-list keys of a pod spec and the source each one reports as.
 const CONTAINER_LISTS: &[(&str, Source)] = &[
@@ -66,28 +93,33 @@ struct Manifest<'f> {
 
 impl Manifest<'_> {
     /// Walks a document once; alias nodes are not entered, so an anchored subtree is seen once.
-    fn walk(&self, node: NodeRef<'_, '_>, out: &mut Found) {
+    /// `scope` holds the Tekton parameters an embedded spec receives from its run or pipeline.
+    fn walk(&self, node: NodeRef<'_, '_>, scope: &[(String, Option<Scalar>)], out: &mut Found) {
         match node.kind() {
             NodeKind::Mapping(_) => {
                 let entries = merged_entries(node);
                 self.report_pod_spec(&entries, out);
-                if self.tekton {
-                    self.report_task_spec(&entries, out);
-                }
+                let here = if self.tekton {
+                    let here = param_scope(&entries, scope, self.file);
+                    self.report_task_spec(&entries, &here, out);
+                    here
+                } else {
+                    Vec::new()
+                };
                 let holds_data = matches!(str_of(&entries, "kind"), Some("ConfigMap" | "Secret"));
                 for (k, v) in node.own_entries() {
                     let key = k.as_str().unwrap_or_default();
                     let skipped = SKIPPED_KEYS.contains(&key)
                         || (holds_data && matches!(key, "data" | "stringData" | "binaryData"));
                     if !v.is_alias() && !skipped {
-                        self.walk(v, out);
+                        self.walk(v, &here, out);
                     }
                 }
             }
             NodeKind::Sequence(_) => {
                 for item in node.items() {
                     if !item.is_alias() {
-                        self.walk(item, out);
+                        self.walk(item, scope, out);
                     }
                 }
             }
@@ -113,16 +145,20 @@ impl Manifest<'_> {
     }
 
     /// A Tekton task spec: `steps`, `sidecars` and `stepTemplate`, with `$(params.x)` taken from
-    /// the defaults of the same spec's `params`.
-    fn report_task_spec(&self, entries: &[Entry<'_, '_>], out: &mut Found) {
+    /// the parameters in scope: values a TaskRun, PipelineRun or pipeline task gives an embedded
+    /// spec, else the defaults of the spec's own `params`.
+    fn report_task_spec(
+        &self,
+        entries: &[Entry<'_, '_>],
+        scope: &[(String, Option<Scalar>)],
+        out: &mut Found,
+    ) {
         if TEKTON_LISTS.iter().all(|k| lookup(entries, k).is_none())
             && lookup(entries, "stepTemplate").is_none()
         {
             return;
         }
-        let params = lookup(entries, "params")
-            .map(|p| param_defaults(p.value, self.file))
-            .unwrap_or_default();
+        let params = known_params(scope);
         for key in TEKTON_LISTS {
             if let Some(e) = lookup(entries, key) {
                 self.report_containers(e, Source::KubernetesContainer, &params, out);
@@ -200,22 +236,95 @@ impl Manifest<'_> {
     }
 }
 
-fn has_image_key(item: &NodeRef<'_, '_>) -> bool {
-    item.is_mapping() && lookup(&merged_entries(*item), "image").is_some()
+impl Manifest<'_> {
+    /// A Tekton `StepAction`: one container, `spec.image`, with the defaults of `spec.params`.
+    fn report_step_action(&self, entries: &[Entry<'_, '_>], out: &mut Found) {
+        let Some(spec) = lookup(entries, "spec") else {
+            return;
+        };
+        let spec_entries = merged_entries(spec.value);
+        let scope = param_scope(&spec_entries, &[], self.file);
+        let Some(image) = lookup(&spec_entries, "image") else {
+            return;
+        };
+        let context = lookup(entries, "metadata")
+            .and_then(|m| str_of(&merged_entries(m.value), "name"))
+            .map(str::to_string);
+        let via = spec.via.or(image.via);
+        let source = Source::KubernetesContainer;
+        if let Some(occ) = literal_occurrence(image.value, via, source, context, self.file) {
+            out.push(with_params(occ, &known_params(&scope)));
+        }
+    }
 }
 
-/// `params: [{name, default}]` of a Tekton task spec: the defaults that are strings.
-fn param_defaults(params: NodeRef<'_, '_>, file: &str) -> Vec<(String, Scalar)> {
-    params
-        .items()
-        .into_iter()
-        .filter_map(|p| {
-            let entries = merged_entries(p);
-            let name = str_of(&entries, "name")?;
-            let default = scalar_at(lookup(&entries, "default")?.value, file)?;
-            Some((name.to_string(), default))
-        })
+/// The parameters in scope inside a Tekton mapping: `params[].value` (a run or pipeline task
+/// setting them) override those received; `params[].default` (a task or pipeline declaring them)
+/// apply only where nothing was received; `matrix.params` are unknown.
+fn param_scope(
+    entries: &[Entry<'_, '_>],
+    received: &[(String, Option<Scalar>)],
+    file: &str,
+) -> ParamScope {
+    let mut scope = received.to_vec();
+    let set = |scope: &mut ParamScope, name: &str, value: Option<Scalar>| match scope
+        .iter_mut()
+        .find(|(n, _)| n == name)
+    {
+        Some(slot) => slot.1 = value,
+        None => scope.push((name.to_string(), value)),
+    };
+    for p in lookup(entries, "params")
+        .map(|p| p.value.items())
+        .unwrap_or_default()
+    {
+        let e = merged_entries(p);
+        let Some(name) = str_of(&e, "name") else {
+            continue;
+        };
+        if let Some(value) = lookup(&e, "value") {
+            let known = scalar_at(value.value, file).and_then(|v| {
+                // `$(params.x)` passes a parameter of the enclosing pipeline or run along.
+                match v
+                    .value
+                    .strip_prefix("$(params.")
+                    .and_then(|r| r.strip_suffix(')'))
+                {
+                    Some(outer) => received
+                        .iter()
+                        .find(|(n, _)| n == outer)
+                        .and_then(|(_, v)| v.clone()),
+                    None => (!v.value.contains("$(")).then_some(v),
+                }
+            });
+            set(&mut scope, name, known);
+        } else if let Some(default) = lookup(&e, "default")
+            && !received.iter().any(|(n, _)| n == name)
+        {
+            set(&mut scope, name, scalar_at(default.value, file));
+        }
+    }
+    let matrix_params = lookup(entries, "matrix")
+        .and_then(|m| lookup(&merged_entries(m.value), "params").map(|p| p.value.items()))
+        .unwrap_or_default();
+    for p in matrix_params {
+        if let Some(name) = str_of(&merged_entries(p), "name") {
+            set(&mut scope, name, None);
+        }
+    }
+    scope
+}
+
+/// The parameters of a scope whose values are known.
+fn known_params(scope: &[(String, Option<Scalar>)]) -> Vec<(String, Scalar)> {
+    scope
+        .iter()
+        .filter_map(|(n, v)| Some((n.clone(), v.clone()?)))
         .collect()
+}
+
+fn has_image_key(item: &NodeRef<'_, '_>) -> bool {
+    item.is_mapping() && lookup(&merged_entries(*item), "image").is_some()
 }
 
 /// Resolves Tekton `$(params.x)` references of an image from parameter defaults; the defaults
@@ -258,6 +367,328 @@ fn with_params(mut occ: ImageOccurrence, params: &[(String, Scalar)]) -> ImageOc
         occ.form = Form::Expanded { origins };
     }
     occ
+}
+
+// ---------------------------------------------------------------------------------------------
+// Argo Workflows.
+
+/// Argo kinds whose spec (or `spec.workflowSpec`) holds workflow templates.
+const ARGO_WORKFLOW_KINDS: &[&str] = &[
+    "Workflow",
+    "WorkflowTemplate",
+    "ClusterWorkflowTemplate",
+    "CronWorkflow",
+];
+
+/// Programs whose `-c` argument (or script `source`) is shell text.
+const ARGO_SHELLS: &[&str] = &["sh", "bash", "ash", "dash", "zsh"];
+
+/// How deep `inline:` templates of steps and DAG tasks are followed.
+const MAX_ARGO_INLINE_DEPTH: usize = 8;
+
+/// Why an Argo expression that is not a known parameter is unresolved.
+const ARGO_REASON: &str = "Argo expression ({{ … }}): the value is set when the workflow runs";
+
+/// Reads Argo Workflows templates: `container`, `script`, `containerSet.containers`,
+/// `initContainers` and `sidecars` of every template (inline ones of steps and DAG tasks too) and
+/// of `templateDefaults`, reported as [`Source::ArgoTemplate`].
+struct Argo<'f> {
+    file: &'f str,
+}
+
+impl Argo<'_> {
+    fn workflow(&self, entries: &[Entry<'_, '_>], kind: &str, out: &mut Found) {
+        let Some(mut spec) = lookup(entries, "spec").copied() else {
+            return;
+        };
+        if kind == "CronWorkflow" {
+            match lookup(&merged_entries(spec.value), "workflowSpec") {
+                Some(w) => spec = *w,
+                None => return,
+            }
+        }
+        let spec_entries = merged_entries(spec.value);
+        let workflow_params = lookup(&spec_entries, "arguments")
+            .map(|a| parameters(a.value, self.file))
+            .unwrap_or_default();
+        self.pod_spec_patch(&spec_entries, out);
+        if let Some(defaults) = lookup(&spec_entries, "templateDefaults") {
+            let at = At {
+                workflow: &workflow_params,
+                template: "templateDefaults",
+            };
+            self.template(defaults.value, &at, 0, out);
+        }
+        for template in lookup(&spec_entries, "templates")
+            .map(|t| t.value.items())
+            .unwrap_or_default()
+        {
+            let name = str_of(&merged_entries(template), "name").unwrap_or("template");
+            let at = At {
+                workflow: &workflow_params,
+                template: name,
+            };
+            self.template(template, &at, 0, out);
+        }
+    }
+
+    /// One template: its containers, then the inline templates of its steps and DAG tasks.
+    fn template(&self, template: NodeRef<'_, '_>, at: &At<'_>, depth: usize, out: &mut Found) {
+        if depth > MAX_ARGO_INLINE_DEPTH || !template.is_mapping() {
+            return;
+        }
+        let entries = merged_entries(template);
+        let inputs = lookup(&entries, "inputs")
+            .map(|i| parameters(i.value, self.file))
+            .unwrap_or_default();
+        let params = Params {
+            inputs: &inputs,
+            workflow: at.workflow,
+        };
+        for key in ["container", "script"] {
+            if let Some(c) = lookup(&entries, key) {
+                self.container(
+                    c.value,
+                    c.via,
+                    &format!("{} {key}", at.template),
+                    &params,
+                    out,
+                );
+            }
+        }
+        let set = lookup(&entries, "containerSet")
+            .and_then(|c| lookup(&merged_entries(c.value), "containers").copied());
+        let lists = [
+            ("containerSet", set),
+            (
+                "initContainers",
+                lookup(&entries, "initContainers").copied(),
+            ),
+            ("sidecars", lookup(&entries, "sidecars").copied()),
+        ];
+        for (what, list) in lists {
+            let Some(list) = list else { continue };
+            for item in list.value.items() {
+                let name = str_of(&merged_entries(item), "name").unwrap_or("-");
+                let context = format!("{} {what} {name}", at.template);
+                let via = list.via.or_else(|| item.alias_span());
+                self.container(item, via, &context, &params, out);
+            }
+        }
+        self.pod_spec_patch(&entries, out);
+        // Steps are a list of parallel groups (lists); DAG tasks a list.
+        let mut calls = Vec::new();
+        if let Some(steps) = lookup(&entries, "steps") {
+            for group in steps.value.items() {
+                if group.is_sequence() {
+                    calls.extend(group.items());
+                } else {
+                    calls.push(group);
+                }
+            }
+        }
+        if let Some(dag) = lookup(&entries, "dag")
+            && let Some(tasks) = lookup(&merged_entries(dag.value), "tasks")
+        {
+            calls.extend(tasks.value.items());
+        }
+        for call in calls {
+            let call_entries = merged_entries(call);
+            if let Some(inline) = lookup(&call_entries, "inline") {
+                let name = str_of(&call_entries, "name").unwrap_or("inline");
+                let context = format!("{} / {name}", at.template);
+                let inner = At {
+                    workflow: at.workflow,
+                    template: &context,
+                };
+                self.template(inline.value, &inner, depth + 1, out);
+            }
+        }
+    }
+
+    /// Reports the `image` of one container mapping, with Argo parameters resolved.
+    fn container(
+        &self,
+        container: NodeRef<'_, '_>,
+        via: Option<Span>,
+        context: &str,
+        params: &Params<'_>,
+        out: &mut Found,
+    ) {
+        if !container.is_mapping() {
+            return;
+        }
+        let entries = merged_entries(container);
+        let Some(image) = lookup(&entries, "image") else {
+            return;
+        };
+        let via = via.or(image.via);
+        let source = Source::ArgoTemplate;
+        if let Some(occ) = literal_occurrence(
+            image.value,
+            via,
+            source,
+            Some(context.to_string()),
+            self.file,
+        ) {
+            out.push(params.resolve(occ));
+        }
+        self.commands(&entries, context, out);
+    }
+
+    /// Container commands in the shell script a container runs: the argument after `-c` of a
+    /// shell in `command` + `args`, or a script template's `source` run by a shell.
+    fn commands(&self, entries: &[Entry<'_, '_>], context: &str, out: &mut Found) {
+        let items = |key: &str| {
+            lookup(entries, key)
+                .map(|e| e.value.items())
+                .unwrap_or_default()
+        };
+        let mut argv = items("command");
+        let runs_shell = argv
+            .first()
+            .and_then(|c| c.as_str())
+            .is_some_and(|c| ARGO_SHELLS.contains(&c.rsplit('/').next().unwrap_or(c)));
+        if !runs_shell {
+            return;
+        }
+        let mut scripts: Vec<NodeRef<'_, '_>> = lookup(entries, "source")
+            .map(|s| s.value)
+            .into_iter()
+            .collect();
+        argv.extend(items("args"));
+        if let Some(c) = argv.iter().position(|a| a.as_str() == Some("-c")) {
+            scripts.extend(argv.get(c + 1).copied());
+        }
+        let env: HashMap<String, (String, Span)> = lookup(entries, "env")
+            .map(|e| e.value.items())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|var| {
+                let e = merged_entries(var);
+                let value = scalar_at(lookup(&e, "value")?.value, self.file)?;
+                let literal = value.exact && !value.value.contains(['$', '{']);
+                let name = str_of(&e, "name")?.to_string();
+                literal.then_some((name, (value.value, value.span)))
+            })
+            .collect();
+        let assigned = crate::shell::assigned_names(self.file);
+        let lookup_env = |name: &str| {
+            if assigned.contains(name) {
+                return None;
+            }
+            env.get(name).cloned()
+        };
+        let built: Vec<String> = scripts
+            .iter()
+            .filter_map(|s| s.resolve()?.as_str())
+            .flat_map(crate::shell::built_images)
+            .collect();
+        for script in scripts {
+            crate::shell::scalar_images(
+                self.file,
+                script,
+                Source::ArgoCommand,
+                Some(context),
+                &built,
+                &lookup_env,
+                out.extraction(),
+            );
+        }
+    }
+
+    /// `podSpecPatch` is a string holding YAML or JSON merged into the pod: not parsed here.
+    fn pod_spec_patch(&self, entries: &[Entry<'_, '_>], out: &mut Found) {
+        let Some(patch) = lookup(entries, "podSpecPatch") else {
+            return;
+        };
+        if patch.value.as_str().is_some_and(|p| p.contains("image")) {
+            let at = patch.value.start();
+            out.note(
+                Span::new(at, at),
+                "podSpecPatch is a string merged into the pod at run time; images it sets are not read",
+            );
+        }
+    }
+}
+
+/// Where a template is, for contexts.
+struct At<'p> {
+    workflow: &'p [(String, Scalar)],
+    template: &'p str,
+}
+
+/// The parameters an Argo template's expressions may read.
+struct Params<'p> {
+    inputs: &'p [(String, Scalar)],
+    workflow: &'p [(String, Scalar)],
+}
+
+impl Params<'_> {
+    /// Resolves `{{inputs.parameters.x}}` and `{{workflow.parameters.x}}` from the literal values
+    /// or defaults; the values become the origins. Any other expression stays unresolved.
+    fn resolve(&self, mut occ: ImageOccurrence) -> ImageOccurrence {
+        if !occ.text.contains("{{") {
+            return occ;
+        }
+        occ.image = Err(Unresolved::new(ARGO_REASON));
+        occ.form = Form::Expanded { origins: vec![] };
+        if !occ.exact {
+            return occ;
+        }
+        let mut value = String::new();
+        let mut origins = Vec::new();
+        let mut rest = occ.text.as_str();
+        while let Some(open) = rest.find("{{") {
+            value.push_str(rest.get(..open).unwrap_or_default());
+            let after = rest.get(open + 2..).unwrap_or_default();
+            let Some(close) = after.find("}}") else {
+                return occ;
+            };
+            let expr = after.get(..close).unwrap_or_default().trim();
+            let found = if let Some(name) = expr.strip_prefix("inputs.parameters.") {
+                self.inputs.iter().find(|(n, _)| n == name)
+            } else if let Some(name) = expr.strip_prefix("workflow.parameters.") {
+                self.workflow.iter().find(|(n, _)| n == name)
+            } else {
+                None
+            };
+            let Some((_, param)) = found else {
+                return occ;
+            };
+            value.push_str(&param.value);
+            if param.exact {
+                origins.push(Origin {
+                    name: expr.to_string(),
+                    span: param.span,
+                });
+            }
+            rest = after.get(close + 2..).unwrap_or_default();
+        }
+        value.push_str(rest);
+        if placeholder_reason(&value).is_none() && !value.contains("{{") && !value.trim().is_empty()
+        {
+            occ.image = Ok(value);
+            occ.form = Form::Expanded { origins };
+        }
+        occ
+    }
+}
+
+/// `parameters: [{name, value | default}]` under `arguments` or `inputs`: the literal ones.
+fn parameters(holder: NodeRef<'_, '_>, file: &str) -> Vec<(String, Scalar)> {
+    lookup(&merged_entries(holder), "parameters")
+        .map(|p| p.value.items())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| {
+            let e = merged_entries(p);
+            let name = str_of(&e, "name")?;
+            let value = lookup(&e, "value").or_else(|| lookup(&e, "default"))?;
+            let value = scalar_at(value.value, file)?;
+            (!value.templated).then(|| (name.to_string(), value))
+        })
+        .collect()
 }
 
 /// An occurrence for a scalar that holds a whole image reference (no variable syntax of its own).
@@ -381,6 +812,12 @@ impl Found {
 
     pub(crate) fn diagnostic(&mut self, d: Diagnostic) {
         self.out.diagnostics.push(d);
+    }
+
+    /// The extraction being built, for extractors that record through [`Extraction`] helpers
+    /// (`shell::scalar_images`) while reading documents with [`for_each_document`].
+    pub(crate) fn extraction(&mut self) -> &mut Extraction {
+        &mut self.out
     }
 
     /// True the first time a container list (by node) is seen.
@@ -841,6 +1278,12 @@ mod tests {
                 Ok("us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo/frontend:v0.10.6".into())
             );
         }
+        // The TaskRun gives the embedded task's parameter its value.
+        let path =
+            "tekton/tektoncd__pipeline/examples/v1/taskruns/steptemplate-variable-interop.yaml";
+        if let Some(src) = corpus::file(path) {
+            assert_eq!(just_images(&run(&src)), vec!["ubuntu"]);
+        }
         let path = "tekton/tektoncd__catalog/task/git-clone/0.10/git-clone.yaml";
         if let Some(src) = corpus::file(path) {
             let out = run(&src);
@@ -1096,6 +1539,210 @@ spec:
             Ok("docker.io/library/golang:1.22".into())
         );
         assert!(out.images[2].image.is_err());
+    }
+
+    #[test]
+    fn tekton_run_params_reach_embedded_specs() {
+        // A TaskRun's value wins over the embedded task's default, and is the origin to pin.
+        let src = "apiVersion: tekton.dev/v1\nkind: TaskRun\nspec:\n  params:\n  - name: image\n    value: ubuntu:24.04\n  taskSpec:\n    params:\n    - name: image\n      default: alpine:3\n    - name: other\n      default: busybox:1\n    steps:\n    - name: a\n      image: $(params.image)\n    - name: b\n      image: $(params.other)\n";
+        let out = run(src);
+        assert_eq!(just_images(&out), vec!["ubuntu:24.04", "busybox:1"]);
+        match &out.images[0].form {
+            Form::Expanded { origins } => assert_eq!(origins[0].span.of(src), "ubuntu:24.04"),
+            f => panic!("{f:?}"),
+        }
+        // Pipeline defaults pass through a task's `$(params.x)` value; a result or a matrix is unknown.
+        let src = "apiVersion: tekton.dev/v1\nkind: Pipeline\nspec:\n  params:\n  - name: img\n    default: golang:1.22\n  tasks:\n  - name: t1\n    params:\n    - name: builder\n      value: $(params.img)\n    taskSpec:\n      params:\n      - name: builder\n        default: golang:1.0\n      steps:\n      - image: $(params.builder)\n  - name: t2\n    params:\n    - name: builder\n      value: $(tasks.t1.results.image)\n    taskSpec:\n      params:\n      - name: builder\n        default: golang:1.0\n      steps:\n      - image: $(params.builder)\n  finally:\n  - name: f\n    matrix:\n      params:\n      - name: builder\n        value: [a:1, b:2]\n    taskSpec:\n      params:\n      - name: builder\n        default: golang:1.0\n      steps:\n      - image: $(params.builder)\n";
+        let out = run(src);
+        let got = just_images(&out);
+        assert_eq!(got[0], "golang:1.22");
+        assert!(got[1].starts_with("ERR"), "{got:?}");
+        assert!(got[2].starts_with("ERR"), "{got:?}");
+        // PipelineRun values reach pipelineSpec tasks (propagated parameters).
+        let src = "apiVersion: tekton.dev/v1\nkind: PipelineRun\nspec:\n  params:\n  - name: img\n    value: mirror.gcr.io/ubuntu\n  pipelineSpec:\n    params:\n    - name: img\n      default: nope\n    tasks:\n    - name: echo\n      taskSpec:\n        steps:\n        - name: echo\n          image: $(params.img)\n";
+        assert_eq!(just_images(&run(src)), vec!["mirror.gcr.io/ubuntu"]);
+    }
+
+    #[test]
+    fn tekton_step_action() {
+        let src = "apiVersion: tekton.dev/v1beta1\nkind: StepAction\nmetadata:\n  name: kics\nspec:\n  params:\n  - name: image\n    default: checkmarx/kics:latest\n  image: $(params.image)\n  script: kics scan -p .\n";
+        let out = run(src);
+        assert_eq!(just_images(&out), vec!["checkmarx/kics:latest"]);
+        assert_eq!(out.images[0].context.as_deref(), Some("kics"));
+    }
+
+    const ARGO: &str = "\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: dind-
+spec:
+  entrypoint: main
+  arguments:
+    parameters:
+    - name: tool
+      value: aquasec/trivy:0.50.0
+  templateDefaults:
+    sidecars:
+    - name: dind
+      image: docker:27-dind
+  templates:
+  - name: main
+    inputs:
+      parameters:
+      - name: image
+        default: \"python:3.12\"
+      - name: tag
+        value: '3.20'
+    container:
+      image: \"{{inputs.parameters.image}}\"
+      command: [sh, -c]
+      args: ['docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest scan -p /path']
+    initContainers:
+    - name: init
+      image: alpine:{{ inputs.parameters.tag }}
+  - name: tool
+    script:
+      image: '{{workflow.parameters.tool}}'
+      command: [bash]
+      source: |
+        docker pull redis:7
+  - name: set
+    containerSet:
+      containers:
+      - name: a
+        image: argoproj/argosay:v2
+      - name: b
+        image: '{{workflow.outputs.parameters.x}}'
+  - name: steps
+    steps:
+    - - name: inline
+        inline:
+          container:
+            image: busybox:1.36
+    dag:
+      tasks:
+      - name: d
+        inline:
+          script:
+            image: node:20
+            command: [node]
+            source: console.log(1)
+    podSpecPatch: '{\"containers\":[{\"name\":\"main\",\"image\":\"x\"}]}'
+";
+
+    #[test]
+    fn argo_templates() {
+        let out = run(ARGO);
+        let got: Vec<(String, Source, String)> = out
+            .images
+            .iter()
+            .map(|o| {
+                (
+                    o.image.clone().unwrap_or_else(|_| "ERR".into()),
+                    o.source,
+                    o.context.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        let want = |i: &str, s: Source, c: &str| (i.to_string(), s, c.to_string());
+        assert_eq!(
+            got,
+            vec![
+                want(
+                    "docker:27-dind",
+                    Source::ArgoTemplate,
+                    "templateDefaults sidecars dind"
+                ),
+                want("python:3.12", Source::ArgoTemplate, "main container"),
+                want(
+                    "checkmarx/kics:latest",
+                    Source::ArgoCommand,
+                    "main container"
+                ),
+                want(
+                    "alpine:3.20",
+                    Source::ArgoTemplate,
+                    "main initContainers init"
+                ),
+                want("aquasec/trivy:0.50.0", Source::ArgoTemplate, "tool script"),
+                want("redis:7", Source::ArgoCommand, "tool script"),
+                want(
+                    "argoproj/argosay:v2",
+                    Source::ArgoTemplate,
+                    "set containerSet a"
+                ),
+                want("ERR", Source::ArgoTemplate, "set containerSet b"),
+                want(
+                    "busybox:1.36",
+                    Source::ArgoTemplate,
+                    "steps / inline container"
+                ),
+                want("node:20", Source::ArgoTemplate, "steps / d script"),
+            ]
+        );
+        let kics = &out.images[2];
+        assert_eq!(kics.span.of(ARGO), "checkmarx/kics:latest");
+        assert!(kics.exact);
+        let python = &out.images[1];
+        assert_eq!(python.text, "{{inputs.parameters.image}}");
+        match &python.form {
+            Form::Expanded { origins } => {
+                assert_eq!(origins[0].span.of(ARGO), "python:3.12");
+                assert_eq!(origins[0].name, "inputs.parameters.image");
+            }
+            f => panic!("{f:?}"),
+        }
+        match &out.images[4].form {
+            Form::Expanded { origins } => {
+                assert_eq!(origins[0].span.of(ARGO), "aquasec/trivy:0.50.0")
+            }
+            f => panic!("{f:?}"),
+        }
+        assert!(
+            out.images[7]
+                .image
+                .as_ref()
+                .unwrap_err()
+                .reason
+                .contains("Argo")
+        );
+        // podSpecPatch is a string: a note says its images are not read.
+        assert_eq!(out.diagnostics.len(), 1);
+        assert_eq!(out.diagnostics[0].kind, DiagnosticKind::Note);
+        assert!(out.diagnostics[0].message.contains("podSpecPatch"));
+    }
+
+    #[test]
+    fn argo_cron_and_templates_kinds() {
+        let src = "apiVersion: argoproj.io/v1alpha1\nkind: CronWorkflow\nspec:\n  schedule: '0 * * * *'\n  workflowSpec:\n    arguments:\n      parameters:\n      - name: img\n        value: alpine:3\n    templates:\n    - name: t\n      container:\n        image: '{{workflow.parameters.img}}'\n---\napiVersion: argoproj.io/v1alpha1\nkind: ClusterWorkflowTemplate\nspec:\n  templates:\n  - name: c\n    container: {image: 'nginx:1.27'}\n---\napiVersion: argoproj.io/v1alpha1\nkind: WorkflowTemplate\nspec:\n  templates:\n  - name: w\n    container:\n      image: '{{inputs.parameters.missing}}'\n";
+        let out = run(src);
+        assert_eq!(
+            just_images(&out)[..2],
+            ["alpine:3".to_string(), "nginx:1.27".to_string()]
+        );
+        assert!(out.images[2].image.is_err());
+        assert!(out.images.iter().all(|o| o.source == Source::ArgoTemplate));
+        // Argo Rollouts (argoproj.io, a pod template) stays a Kubernetes workload.
+        let src = "apiVersion: argoproj.io/v1alpha1\nkind: Rollout\nspec:\n  template:\n    spec:\n      containers:\n      - name: r\n        image: r:1\n";
+        assert_eq!(run(src).images[0].source, Source::KubernetesContainer);
+    }
+
+    #[test]
+    fn argo_hostile_inline_nesting_is_bounded() {
+        let mut src = String::from(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nspec:\n  templates:\n  - name: t\n",
+        );
+        let mut indent = String::from("    ");
+        for _ in 0..40 {
+            src.push_str(&format!(
+                "{indent}steps:\n{indent}- - name: s\n{indent}    inline:\n"
+            ));
+            indent.push_str("        ");
+        }
+        src.push_str(&format!("{indent}container: {{image: deep:1}}\n"));
+        let out = run(&src);
+        assert!(out.images.is_empty());
     }
 
     #[test]

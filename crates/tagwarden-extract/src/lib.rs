@@ -154,6 +154,8 @@ pub enum Source {
     ScriptCommand,
     /// The image operand of a container command in a Makefile recipe
     MakefileCommand,
+    /// The image operand of a container command in an Argo template's `sh -c` args or script
+    ArgoCommand,
 }
 
 impl Source {
@@ -203,6 +205,7 @@ impl Source {
             Self::HelmfileImage => "helmfile-image",
             Self::ScriptCommand => "script-command",
             Self::MakefileCommand => "makefile-command",
+            Self::ArgoCommand => "argo-command",
         }
     }
 }

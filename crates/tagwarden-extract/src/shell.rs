@@ -366,7 +366,9 @@ fn operand(w: &Word, script: &str, base: usize) -> Option<ShellImage> {
     if w.dynamic {
         // A `$VAR` or `${{ … }}` in a plain word or a double-quoted one.
         let text = script.get(w.inner.0..w.inner.1)?;
-        if !looks_like_image(&text.replace(['$', '{', '}', ' '], "")) {
+        // `${_TAG}`: a name may start with `_` (Cloud Build substitutions always do).
+        let stripped = text.replace(['$', '{', '}', ' '], "");
+        if !looks_like_image(stripped.trim_start_matches('_')) {
             return None;
         }
         return Some(ShellImage {
