@@ -1,0 +1,58 @@
+//! Pins CircleCI, Azure Pipelines and Bitbucket Pipelines files with a synthetic digest and
+//! compares the output byte for byte: the rewrite verifies, only the edits changed bytes, and a
+//! second plan has nothing left to do.
+
+use tagwarden_extract::{FileKind, extract};
+use tagwarden_pin::{Skip, apply, edits, plan, verify_rewrite};
+use tagwarden_reference::{Digest, Reference};
+
+fn digest() -> Digest {
+    Digest::parse(&format!("sha256:{}", "b".repeat(64))).expect("a valid digest")
+}
+
+/// `%D` in expected texts stands for the synthetic digest.
+fn expand(s: &str) -> String {
+    s.replace("%D", &format!("sha256:{}", "b".repeat(64)))
+}
+
+/// Pins `before`, checks the exact output and the invariants; returns the outcomes in order.
+fn expect(kind: FileKind, before: &str, after: &str) -> Vec<Result<usize, Skip>> {
+    let ex = extract(kind, before);
+    let planned = plan(before, &ex, &|_| Some(digest()));
+    let all = edits(&planned);
+    let got = apply(before, &all).expect("a plan applies");
+    assert_eq!(got, expand(after));
+    verify_rewrite(kind, before, &got, &all).expect("the rewrite verifies");
+    let ex2 = extract(kind, &got);
+    assert_eq!(ex.images.len(), ex2.images.len());
+    for p in &planned {
+        if p.outcome.is_ok() {
+            let new = &ex2.images[p.occurrence_index];
+            let image = new.image.as_ref().expect("a pinned reference is resolved");
+            let n = Reference::parse(image).expect("a pinned reference parses");
+            assert!(n.is_pinned(), "{new:?}");
+        }
+    }
+    let again = plan(&got, &ex2, &|_| Some(digest()));
+    assert_eq!(edits(&again), vec![], "second plan: {again:#?}");
+    planned
+        .into_iter()
+        .map(|p| p.outcome.map(|e| e.len()))
+        .collect()
+}
+
+fn pinned(outcomes: &[Result<usize, Skip>]) -> usize {
+    outcomes.iter().filter(|o| **o == Ok(1)).count()
+}
+
+#[test]
+fn circleci_images_runs_and_parameters() {
+    for nl in ["\n", "\r\n"] {
+        let before = "version: 2.1\nexecutors:\n  go:\n    docker:\n      - image: cimg/go:1.23\njobs:\n  scan:\n    parameters:\n      trivy: {type: string, default: \"aquasec/trivy:0.69.4\"}\n    docker:\n      - image: 'cimg/base:2024.01'\n      - image: postgres\n    steps:\n      - run: docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest scan -p /path\n      - run:\n          command: |\n            docker run --rm << parameters.trivy >> image x\n  vm:\n    machine:\n      image: ubuntu-2204:current\n"
+            .replace('\n', nl);
+        let after = "version: 2.1\nexecutors:\n  go:\n    docker:\n      - image: cimg/go:1.23@%D\njobs:\n  scan:\n    parameters:\n      trivy: {type: string, default: \"aquasec/trivy:0.69.4@%D\"}\n    docker:\n      - image: 'cimg/base:2024.01@%D'\n      - image: postgres:latest@%D\n    steps:\n      - run: docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest@%D scan -p /path\n      - run:\n          command: |\n            docker run --rm << parameters.trivy >> image x\n  vm:\n    machine:\n      image: ubuntu-2204:current\n"
+            .replace('\n', nl);
+        let got = expect(FileKind::CircleCi, &before, &after);
+        assert_eq!(pinned(&got), 5, "{got:?}");
+    }
+}
