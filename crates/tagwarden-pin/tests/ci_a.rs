@@ -56,3 +56,16 @@ fn circleci_images_runs_and_parameters() {
         assert_eq!(pinned(&got), 5, "{got:?}");
     }
 }
+
+#[test]
+fn bitbucket_images_services_scripts_and_pipes() {
+    for nl in ["\n", "\r\n"] {
+        let before = "image: atlassian/default-image:4\ndefinitions:\n  services:\n    db:\n      image:\n        name: \"postgres:16\"\n  steps:\n    - step: &scan\n        name: scan\n        image: alpine:3\n        script:\n          - docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest scan -p /path\n          - pipe: docker://ghcr.io/acme/pipe:1.0\n          - pipe: atlassian/aws-s3-deploy:1.1.0\npipelines:\n  default:\n    - step: *scan\n  branches:\n    main:\n      - parallel:\n          - step:\n              image: node\n              script: [docker pull \"$IMAGE\"]\n"
+            .replace('\n', nl);
+        let after = "image: atlassian/default-image:4@%D\ndefinitions:\n  services:\n    db:\n      image:\n        name: \"postgres:16@%D\"\n  steps:\n    - step: &scan\n        name: scan\n        image: alpine:3@%D\n        script:\n          - docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest@%D scan -p /path\n          - pipe: docker://ghcr.io/acme/pipe:1.0@%D\n          - pipe: atlassian/aws-s3-deploy:1.1.0\npipelines:\n  default:\n    - step: *scan\n  branches:\n    main:\n      - parallel:\n          - step:\n              image: node:latest@%D\n              script: [docker pull \"$IMAGE\"]\n"
+            .replace('\n', nl);
+        let got = expect(FileKind::BitbucketPipelines, &before, &after);
+        assert_eq!(pinned(&got), 6, "{got:?}");
+        assert_eq!(got.len(), 7, "{got:?}");
+    }
+}
