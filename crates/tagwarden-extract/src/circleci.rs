@@ -342,7 +342,7 @@ fn macros(value: &str, params: Params<'_, '_>) -> Vec<Macro> {
 }
 
 /// The literal default of the parameter an expression names.
-fn parameter(expr: &str, params: Params<'_, '_>) -> Result<(String, Option<Origin>), Unresolved> {
+fn parameter(expr: &str, params: Params<'_, '_>) -> Expansion {
     let (declared, name) = if let Some(name) = expr.strip_prefix("pipeline.parameters.") {
         (params.pipeline, name)
     } else if let Some(name) = expr.strip_prefix("parameters.") {
@@ -366,7 +366,7 @@ fn parameter(expr: &str, params: Params<'_, '_>) -> Result<(String, Option<Origi
         name: expr.to_string(),
         span,
     });
-    Ok((value, origin))
+    Ok((value, origin.into_iter().collect()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -383,8 +383,8 @@ pub(crate) struct Macro {
     pub(crate) end: usize,
     /// A name for the shell placeholder (a word such as `flags` keeps its meaning).
     pub(crate) name: String,
-    /// Its value and the place that value is written, or why it is unknown.
-    pub(crate) value: Result<(String, Option<Origin>), Unresolved>,
+    /// Its value and the places that value is written, or why it is unknown.
+    pub(crate) value: Expansion,
 }
 
 /// Substitutes the macros (sorted, offsets in `value`) into `value`.
@@ -397,9 +397,9 @@ pub(crate) fn substitute(
     let mut at = 0;
     for m in macros {
         image.push_str(value.get(at..m.start).unwrap_or(""));
-        let (v, origin) = m.value.clone()?;
+        let (v, from) = m.value.clone()?;
         image.push_str(&v);
-        origins.extend(origin);
+        origins.extend(from);
         at = m.end;
     }
     image.push_str(value.get(at..).unwrap_or(""));

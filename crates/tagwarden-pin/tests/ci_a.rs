@@ -69,3 +69,19 @@ fn bitbucket_images_services_scripts_and_pipes() {
         assert_eq!(got.len(), 7, "{got:?}");
     }
 }
+
+#[test]
+fn azure_containers_scripts_and_variables() {
+    for nl in ["\n", "\r\n"] {
+        let before = "parameters:\n- name: trivy\n  default: aquasec/trivy:0.69.4\nvariables:\n  KICS: checkmarx/kics:latest\n  REG: ghcr.io/acme\nresources:\n  containers:\n  - container: builder\n    image: ubuntu:24.04\njobs:\n- job: scan\n  container: builder\n  services:\n    db: postgres\n    app: $(REG)/app:1\n  steps:\n  - script: docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest scan -p /path\n  - bash: |\n      docker run --rm \"$(KICS)\" scan -p .\n      docker run --rm ${{ parameters.trivy }} image x\n  - task: Docker@2\n    inputs:\n      command: pull\n      arguments: 'alpine:3.22'\n"
+            .replace('\n', nl);
+        let after = "parameters:\n- name: trivy\n  default: aquasec/trivy:0.69.4@%D\nvariables:\n  KICS: checkmarx/kics:latest@%D\n  REG: ghcr.io/acme\nresources:\n  containers:\n  - container: builder\n    image: ubuntu:24.04@%D\njobs:\n- job: scan\n  container: builder\n  services:\n    db: postgres:latest@%D\n    app: $(REG)/app:1\n  steps:\n  - script: docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest@%D scan -p /path\n  - bash: |\n      docker run --rm \"$(KICS)\" scan -p .\n      docker run --rm ${{ parameters.trivy }} image x\n  - task: Docker@2\n    inputs:\n      command: pull\n      arguments: 'alpine:3.22@%D'\n"
+            .replace('\n', nl);
+        let got = expect(FileKind::AzurePipelines, &before, &after);
+        assert_eq!(pinned(&got), 6, "{got:?}");
+        assert!(
+            got.contains(&Err(Skip::ArgNotWholeReference { name: "REG".into() })),
+            "{got:?}"
+        );
+    }
+}
