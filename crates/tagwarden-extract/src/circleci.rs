@@ -1,9 +1,1009 @@
-//! CircleCI `.circleci/config.yml`: `docker: - image:` of jobs and executors, and container commands in `run:` steps. Orbs' executors are out of scope.
+//! CircleCI `.circleci/config.yml` (version 2 and 2.1).
+//!
+//! Read: every `docker: - image:` entry of `jobs.<id>` (the first is the primary container, the
+//! others are services) and of `executors.<id>`, also through YAML anchors and merge keys (such
+//! as a top-level `_defaults: &defaults` block, reported once where it is written); and the image
+//! operands of container commands (`docker|podman|nerdctl run|create|pull`) in `run:` steps, in the
+//! string form `run: cmd` and the map form `run: {command: …}`, of jobs and of reusable
+//! `commands:`, inside `when:` / `unless:` blocks too.
+//!
+//! `<< parameters.x >>` takes the `default:` of the parameter declared by the job, executor or
+//! command that holds the value, and `<< pipeline.parameters.x >>` the default of the top-level
+//! `parameters:`; the default is the origin a pin rewrites. Without a literal default (or for
+//! `<< pipeline.git.* >>` and other run-time values) the reference is unresolved. Shell variables
+//! in `run:` commands take the literal `environment:` of the step, the job, the job's primary
+//! container and the job's executor (the nearest wins), unless the file assigns the name
+//! somewhere (`NAME=…`), as GitHub's `env:` is read.
+//!
+//! Not read: `machine: image:` and `macos:` name VM images, not container images; executors and
+//! jobs of orbs are resolved by CircleCI from the orb registry, so an orb job's images are not in
+//! this file; values passed to a job by a workflow (`- build: {tag: x}`) are not followed, only
+//! the declared default is.
 
-use crate::Extraction;
+use std::collections::{HashMap, HashSet};
+
+use crate::shell::{self, BlockMap};
+use crate::yaml::{NodeRef, Style};
+use crate::{Extraction, Form, ImageOccurrence, Origin, Source, Span, Unresolved, yaml_util};
+
+/// Top-level keys that hold neither jobs nor images.
+const KNOWN_TOP: &[&str] = &[
+    "version",
+    "orbs",
+    "executors",
+    "jobs",
+    "commands",
+    "workflows",
+    "parameters",
+    "setup",
+];
+/// `when:` / `unless:` blocks nested deeper than this are not read (bounded work).
+const MAX_STEP_DEPTH: usize = 16;
+/// Template expressions read per value; more are treated as unreadable.
+const MAX_MACROS: usize = 256;
+/// Names of images a job builds, kept per job.
+const MAX_BUILT: usize = 1000;
 
 /// Finds the image references of one file.
 pub fn extract(text: &str) -> Extraction {
-    let _ = text;
-    Extraction::default()
+    let mut out = Extraction::default();
+    let yaml = yaml_util::parse(text, &mut out);
+    let assigned = shell::assigned_names(text);
+    for doc in yaml.documents() {
+        if doc.is_mapping() {
+            Config {
+                text,
+                root: doc,
+                assigned: &assigned,
+            }
+            .scan(&mut out);
+        }
+    }
+    out.images.sort_by_key(|o| (o.span.start, o.span.end));
+    out
+}
+
+/// Literal values by name: (value, span of the value).
+type Env = HashMap<String, (String, Span)>;
+
+struct Config<'c, 'y, 'a> {
+    text: &'a str,
+    root: NodeRef<'y, 'a>,
+    assigned: &'c HashSet<&'a str>,
+}
+
+/// Where `<< parameters.x >>` is looked up: the declaring job, executor or command, and the
+/// pipeline's own `parameters:`.
+#[derive(Clone, Copy)]
+struct Params<'y, 'a> {
+    own: Option<NodeRef<'y, 'a>>,
+    pipeline: Option<NodeRef<'y, 'a>>,
+}
+
+impl<'y, 'a> Config<'_, 'y, 'a> {
+    fn scan(&self, out: &mut Extraction) {
+        let pipeline = self.root.get("parameters");
+        let executors = self.root.get("executors");
+        for (name, executor) in executors.map(|e| e.entries()).unwrap_or_default() {
+            let params = Params {
+                own: executor.get("parameters"),
+                pipeline,
+            };
+            self.docker_images(executor, &format!("executor {name}"), params, out);
+        }
+        for (id, job) in self
+            .root
+            .get("jobs")
+            .map(|j| j.entries())
+            .unwrap_or_default()
+        {
+            if !job.is_mapping() {
+                continue;
+            }
+            let params = Params {
+                own: job.get("parameters"),
+                pipeline,
+            };
+            self.docker_images(job, id, params, out);
+            let Some(steps) = job.get("steps") else {
+                continue;
+            };
+            // The nearest definition wins: executor, then primary container, then job.
+            let mut env = Env::new();
+            if let Some(executor) = job_executor(job, executors) {
+                env.extend(literal_env(executor.get("environment")));
+                env.extend(literal_env(primary_environment(executor)));
+            }
+            env.extend(literal_env(primary_environment(job)));
+            env.extend(literal_env(job.get("environment")));
+            let mut built = Vec::new();
+            collect_built(steps, 0, &mut built);
+            self.steps(steps, id, params, &env, &built, 0, out);
+        }
+        for (name, command) in self
+            .root
+            .get("commands")
+            .map(|c| c.entries())
+            .unwrap_or_default()
+        {
+            let Some(steps) = command.get("steps") else {
+                continue;
+            };
+            let params = Params {
+                own: command.get("parameters"),
+                pipeline,
+            };
+            let mut built = Vec::new();
+            collect_built(steps, 0, &mut built);
+            let context = format!("command {name}");
+            self.steps(steps, &context, params, &Env::new(), &built, 0, out);
+        }
+        // Blocks kept for anchors (`_defaults: &defaults`) name images too.
+        for (key, node) in self.root.entries() {
+            if !KNOWN_TOP.contains(&key) && node.is_mapping() {
+                let params = Params {
+                    own: None,
+                    pipeline,
+                };
+                self.docker_images(node, key, params, out);
+            }
+        }
+    }
+
+    /// The `docker:` images of a job or executor: the primary container, then the services.
+    fn docker_images(
+        &self,
+        holder: NodeRef<'y, 'a>,
+        name: &str,
+        params: Params<'y, 'a>,
+        out: &mut Extraction,
+    ) {
+        let Some(docker) = holder.get("docker") else {
+            return;
+        };
+        let aliases: Vec<Span> = docker.alias_span().into_iter().collect();
+        for (n, entry) in docker.items().into_iter().enumerate() {
+            let Some(image) = entry.get("image") else {
+                continue;
+            };
+            let context = if n == 0 {
+                name.to_string()
+            } else {
+                format!("{name} (service)")
+            };
+            let expand = |value: &str| {
+                let macros = macros(value, params);
+                (!macros.is_empty()).then(|| substitute(value, &macros))
+            };
+            if let Some(occ) = occurrence(
+                self.text,
+                image,
+                Source::CircleciImage,
+                &context,
+                &aliases,
+                &expand,
+            ) {
+                out.push_image(occ);
+            }
+        }
+    }
+
+    /// The `run:` steps of a job or command, inside `when:` / `unless:` blocks too.
+    #[allow(clippy::too_many_arguments)]
+    fn steps(
+        &self,
+        steps: NodeRef<'y, 'a>,
+        owner: &str,
+        params: Params<'y, 'a>,
+        env: &Env,
+        built: &[String],
+        depth: usize,
+        out: &mut Extraction,
+    ) {
+        if depth > MAX_STEP_DEPTH {
+            return;
+        }
+        for step in steps.items() {
+            for key in ["when", "unless"] {
+                if let Some(inner) = step.get(key).and_then(|b| b.get("steps")) {
+                    self.steps(inner, owner, params, env, built, depth + 1, out);
+                }
+            }
+            let Some(run) = step.get("run") else {
+                continue;
+            };
+            let (command, step_env, name) = if run.is_mapping() {
+                (
+                    run.get("command"),
+                    literal_env(run.get("environment")),
+                    run.get_str("name"),
+                )
+            } else {
+                (Some(run), Env::new(), None)
+            };
+            let Some(command) = command else {
+                continue;
+            };
+            let context = match name {
+                Some(name) => format!("{owner} / {name}"),
+                None => owner.to_string(),
+            };
+            let lookup = |var: &str| {
+                if self.assigned.contains(var) {
+                    return None;
+                }
+                step_env.get(var).or_else(|| env.get(var)).cloned()
+            };
+            let script = Script {
+                text: self.text,
+                source: Source::CircleciRunCommand,
+                context: &context,
+                built,
+                env: &lookup,
+                powershell: false,
+            };
+            script_node_images(&script, command, &|value| macros(value, params), out);
+        }
+    }
+}
+
+/// The local executor a job names (`executor: name` or `executor: {name: …}`), if any.
+fn job_executor<'y, 'a>(
+    job: NodeRef<'y, 'a>,
+    executors: Option<NodeRef<'y, 'a>>,
+) -> Option<NodeRef<'y, 'a>> {
+    let executor = job.get("executor")?;
+    let name = executor
+        .as_str()
+        .or_else(|| executor.get("name").and_then(|n| n.as_str()))?;
+    executors?.get(name)
+}
+
+/// The `environment:` of the primary (first) `docker:` container.
+fn primary_environment<'y, 'a>(holder: NodeRef<'y, 'a>) -> Option<NodeRef<'y, 'a>> {
+    holder.get("docker")?.items().first()?.get("environment")
+}
+
+/// The names images are built under by the `run:` commands of these steps.
+fn collect_built(steps: NodeRef<'_, '_>, depth: usize, built: &mut Vec<String>) {
+    if depth > MAX_STEP_DEPTH {
+        return;
+    }
+    for step in steps.items() {
+        for key in ["when", "unless"] {
+            if let Some(inner) = step.get(key).and_then(|b| b.get("steps")) {
+                collect_built(inner, depth + 1, built);
+            }
+        }
+        let run = step.get("run");
+        let command = match run {
+            Some(r) if r.is_mapping() => r.get("command"),
+            other => other,
+        };
+        if let Some(script) = command.and_then(|c| c.as_str()) {
+            built.extend(shell::built_images(script));
+        }
+    }
+    built.truncate(MAX_BUILT);
+}
+
+/// The `environment:` entries written literally, with the spans of their values.
+fn literal_env(env: Option<NodeRef<'_, '_>>) -> Env {
+    let mut map = Env::new();
+    for (name, value) in env.map(|e| e.entries()).unwrap_or_default() {
+        if let (Some(v), Some(span)) = (value.as_str(), value.exact_span())
+            && !v.contains('$')
+            && !v.contains("<<")
+        {
+            map.insert(name.to_string(), (v.to_string(), span));
+        }
+    }
+    map
+}
+
+/// The `<< parameters.x >>` / `<< pipeline.… >>` expressions of a value, with their values.
+fn macros(value: &str, params: Params<'_, '_>) -> Vec<Macro> {
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(open) = value
+        .get(from..)
+        .and_then(|r| r.find("<<"))
+        .map(|n| from + n)
+    {
+        if found.len() >= MAX_MACROS {
+            break;
+        }
+        let Some(close) = value
+            .get(open + 2..)
+            .and_then(|r| r.find(">>"))
+            .map(|n| open + 2 + n)
+        else {
+            break;
+        };
+        let inner = value.get(open + 2..close).unwrap_or("").trim();
+        // Only parameter expressions are CircleCI's; `<<EOF` and the like are the shell's.
+        let is_expr = (inner.starts_with("parameters.") || inner.starts_with("pipeline."))
+            && inner
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if !is_expr {
+            from = open + 2;
+            continue;
+        }
+        found.push(Macro {
+            start: open,
+            end: close + 2,
+            name: inner.rsplit('.').next().unwrap_or(inner).to_string(),
+            value: parameter(inner, params),
+        });
+        from = close + 2;
+    }
+    found
+}
+
+/// The literal default of the parameter an expression names.
+fn parameter(expr: &str, params: Params<'_, '_>) -> Expansion {
+    let (declared, name) = if let Some(name) = expr.strip_prefix("pipeline.parameters.") {
+        (params.pipeline, name)
+    } else if let Some(name) = expr.strip_prefix("parameters.") {
+        (params.own, name)
+    } else {
+        return Err(Unresolved::new(format!(
+            "<< {expr} >> is only known when the pipeline runs"
+        )));
+    };
+    let default = declared
+        .and_then(|p| p.get(name))
+        .and_then(|p| p.get("default"))
+        .filter(|d| d.is_scalar());
+    let Some(default) = default else {
+        return Err(Unresolved::new(format!(
+            "parameter {name} has no default; its value is passed where the job is used"
+        )));
+    };
+    let value = default.as_str().unwrap_or_default().to_string();
+    let origin = default.exact_span().map(|span| Origin {
+        name: expr.to_string(),
+        span,
+    });
+    Ok((value, origin.into_iter().collect()))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared by the CI extractors whose systems substitute template expressions into values and
+// scripts before anything runs (CircleCI `<< parameters.x >>`, Azure `$(var)` / `${{ … }}`).
+
+/// A value with its template expressions substituted, and the origins of their values.
+pub(crate) type Expansion = Result<(String, Vec<Origin>), Unresolved>;
+
+/// A template expression in a value, substituted before the value is used.
+pub(crate) struct Macro {
+    /// Where the expression is, in the value.
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+    /// A name for the shell placeholder (a word such as `flags` keeps its meaning).
+    pub(crate) name: String,
+    /// Its value and the places that value is written, or why it is unknown.
+    pub(crate) value: Expansion,
+}
+
+/// Substitutes the macros (sorted, offsets in `value`) into `value`.
+pub(crate) fn substitute(
+    value: &str,
+    macros: &[Macro],
+) -> Result<(String, Vec<Origin>), Unresolved> {
+    let mut image = String::new();
+    let mut origins = Vec::new();
+    let mut at = 0;
+    for m in macros {
+        image.push_str(value.get(at..m.start).unwrap_or(""));
+        let (v, from) = m.value.clone()?;
+        image.push_str(&v);
+        origins.extend(from);
+        at = m.end;
+    }
+    image.push_str(value.get(at..).unwrap_or(""));
+    if image.contains('$') {
+        return Err(Unresolved::new(format!(
+            "{value:?} depends on variables with no known value"
+        )));
+    }
+    Ok((image, origins))
+}
+
+/// The occurrence for an image-valued scalar. `expand` gives the value with its template
+/// expressions substituted, or None when it has none (the value is then literal).
+pub(crate) fn occurrence(
+    text: &str,
+    node: NodeRef<'_, '_>,
+    source: Source,
+    context: &str,
+    aliases: &[Span],
+    expand: &dyn Fn(&str) -> Option<Expansion>,
+) -> Option<ImageOccurrence> {
+    let value = node.as_str()?;
+    if value.trim().is_empty() {
+        return None;
+    }
+    let (span, exact, mut alias_sites) = yaml_util::scalar_site(node)?;
+    for a in aliases {
+        if !alias_sites.contains(a) {
+            alias_sites.push(*a);
+        }
+    }
+    let (image, form) = match expand(value) {
+        None => (Ok(value.to_string()), Form::Literal),
+        Some(Ok((image, origins))) => {
+            if image.trim().is_empty() {
+                return None;
+            }
+            (Ok(image), Form::Expanded { origins })
+        }
+        Some(Err(e)) => (
+            Err(e),
+            Form::Expanded {
+                origins: Vec::new(),
+            },
+        ),
+    };
+    Some(ImageOccurrence {
+        span,
+        text: span.of(text).to_string(),
+        image,
+        source,
+        form,
+        alias_sites,
+        context: Some(context.to_string()),
+        exact,
+    })
+}
+
+/// How to report the container commands of one script.
+pub(crate) struct Script<'s> {
+    pub(crate) text: &'s str,
+    pub(crate) source: Source,
+    pub(crate) context: &'s str,
+    /// Images the job builds itself: running them pulls nothing.
+    pub(crate) built: &'s [String],
+    /// Literal values of shell variables: (value, span of the value).
+    pub(crate) env: &'s dyn Fn(&str) -> Option<(String, Span)>,
+    /// PowerShell: lines with a backtick (its escape and continuation character) are not read.
+    pub(crate) powershell: bool,
+}
+
+/// The container commands of a script held in a YAML scalar (plain, quoted or block).
+pub(crate) fn script_node_images(
+    s: &Script<'_>,
+    node: NodeRef<'_, '_>,
+    macros: &dyn Fn(&str) -> Vec<Macro>,
+    out: &mut Extraction,
+) {
+    let Some(target) = node.resolve() else {
+        return;
+    };
+    let Some(value) = target.as_str() else {
+        return;
+    };
+    if !has_engine(value) {
+        return;
+    }
+    let exact = target.exact_span();
+    let block = match (exact, target.style()) {
+        (None, Some(Style::Literal | Style::Folded)) => {
+            BlockMap::new(s.text, target.start(), value)
+        }
+        _ => None,
+    };
+    let to_file = |span: Span| match (exact, &block) {
+        (Some(e), _) => Some(Span::new(e.start + span.start, e.start + span.end)),
+        (None, Some(m)) => m.to_source(span),
+        (None, None) => None,
+    };
+    let aliases: Vec<Span> = node.alias_span().into_iter().collect();
+    script_images(
+        s,
+        value,
+        &to_file,
+        &macros(value),
+        &aliases,
+        target.start(),
+        out,
+    );
+}
+
+/// True when a script may run a container engine.
+pub(crate) fn has_engine(value: &str) -> bool {
+    ["docker", "podman", "nerdctl"]
+        .iter()
+        .any(|e| value.contains(e))
+}
+
+/// Reports the image operands of the container commands in `value`, a script whose offsets
+/// `to_file` maps to the file. Macros are replaced by a shell word of the same length before
+/// the script is read, so an operand built from them is one word; its image is the operand
+/// with the macros' values substituted.
+pub(crate) fn script_images(
+    s: &Script<'_>,
+    value: &str,
+    to_file: &dyn Fn(Span) -> Option<Span>,
+    macros: &[Macro],
+    aliases: &[Span],
+    note_at: usize,
+    out: &mut Extraction,
+) {
+    let Some(masked) = mask(value, macros, s.powershell) else {
+        return;
+    };
+    let mut built = s.built.to_vec();
+    built.extend(shell::built_images(&masked));
+    for f in shell::commands(&masked, 0) {
+        let Some(raw) = value.get(f.span.start..f.span.end) else {
+            continue;
+        };
+        let inside: Vec<&Macro> = macros
+            .iter()
+            .filter(|m| m.start < f.span.end && m.end > f.span.start)
+            .collect();
+        // An expression cut by a word boundary cannot be read.
+        if inside
+            .iter()
+            .any(|m| m.start < f.span.start || m.end > f.span.end)
+        {
+            continue;
+        }
+        let (image, form, exact) = if inside.is_empty() {
+            match f.image {
+                Ok(image) => (Ok(image), Form::Literal, f.exact),
+                Err(reason) => {
+                    match shell::variable_name(raw).and_then(|n| Some((n, (s.env)(n)?))) {
+                        // A variable the file defines as a whole literal reference.
+                        Some((name, (v, at))) if plausible_image(&v) => (
+                            Ok(v),
+                            Form::Expanded {
+                                origins: vec![Origin {
+                                    name: name.to_string(),
+                                    span: at,
+                                }],
+                            },
+                            false,
+                        ),
+                        _ => (
+                            Err(reason),
+                            Form::Expanded {
+                                origins: Vec::new(),
+                            },
+                            false,
+                        ),
+                    }
+                }
+            }
+        } else {
+            let quoted = raw.contains(['"', '\'', '\\']);
+            let relative: Vec<Macro> = inside
+                .iter()
+                .map(|m| Macro {
+                    start: m.start - f.span.start,
+                    end: m.end - f.span.start,
+                    name: m.name.clone(),
+                    value: m.value.clone(),
+                })
+                .collect();
+            match substitute(raw, &relative) {
+                Ok((image, origins)) => {
+                    let image = if quoted {
+                        image.replace(['"', '\''], "")
+                    } else {
+                        image
+                    };
+                    if image.contains(['$', '`', '\\']) {
+                        (
+                            Err(format!("shell word {raw} depends on shell variables")),
+                            Form::Expanded {
+                                origins: Vec::new(),
+                            },
+                            false,
+                        )
+                    } else if !plausible_image(&image) {
+                        continue;
+                    } else {
+                        (Ok(image), Form::Expanded { origins }, !quoted)
+                    }
+                }
+                Err(e) => (
+                    Err(e.reason),
+                    Form::Expanded {
+                        origins: Vec::new(),
+                    },
+                    false,
+                ),
+            }
+        };
+        if image.as_ref().is_ok_and(|i| shell::is_built(i, &built))
+            || built.iter().any(|b| b == raw)
+        {
+            continue;
+        }
+        let Some(span) = to_file(f.span).filter(|m| s.text.get(m.start..m.end) == Some(raw)) else {
+            out.note(
+                Span::new(note_at, note_at),
+                format!(
+                    "image operand {raw:?} of a shell command is not reported: its place in the \
+                     file cannot be determined exactly (escapes or folding)"
+                ),
+            );
+            continue;
+        };
+        out.push_image(ImageOccurrence {
+            span,
+            text: raw.to_string(),
+            image: image.map_err(Unresolved::new),
+            source: s.source,
+            form,
+            alias_sites: aliases.to_vec(),
+            context: Some(s.context.to_string()),
+            exact,
+        });
+    }
+}
+
+/// `value` with each macro replaced by `${name___}` of the same length, and for PowerShell the
+/// lines holding a backtick blanked out. None when it cannot be built (overlapping macros).
+fn mask(value: &str, macros: &[Macro], powershell: bool) -> Option<String> {
+    let mut bytes = value.as_bytes().to_vec();
+    let mut last_end = 0;
+    for m in macros {
+        let len = m.end.checked_sub(m.start)?;
+        if m.start < last_end || len < 3 || m.end > bytes.len() {
+            return None;
+        }
+        last_end = m.end;
+        let mut word = String::from("${");
+        let mut name: String = m
+            .name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        // The shell reads a name starting with a letter; an image word starts with one too.
+        if !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            name.insert(0, 'm');
+        }
+        name.truncate(len - 3);
+        word.push_str(&name);
+        while word.len() < len - 1 {
+            word.push('_');
+        }
+        word.push('}');
+        bytes
+            .get_mut(m.start..m.end)?
+            .copy_from_slice(word.as_bytes());
+    }
+    if powershell {
+        let mut line_start = 0;
+        while line_start < bytes.len() {
+            let line_end =
+                memchr::memchr(b'\n', &bytes[line_start..]).map_or(bytes.len(), |n| line_start + n);
+            if bytes[line_start..line_end].contains(&b'`') {
+                for b in &mut bytes[line_start..line_end] {
+                    if *b != b'\r' {
+                        *b = b' ';
+                    }
+                }
+            }
+            line_start = line_end + 1;
+        }
+    }
+    String::from_utf8(bytes).ok()
+}
+
+/// Characters of a reference: rejects paths, options and other shell words.
+fn plausible_image(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 512
+        && v.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && v.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/' | b':' | b'@')
+        })
+        && !v.ends_with([':', '/', '@', '.'])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::DiagnosticKind;
+
+    /// Text at the span, image or reason, source, context, exact.
+    type Row<'t> = (&'t str, Result<String, String>, Source, String, bool);
+
+    fn got(t: &str) -> Vec<Row<'_>> {
+        let out = extract(t);
+        out.images
+            .iter()
+            .map(|o| {
+                assert_eq!(o.text, o.span.of(t));
+                (
+                    o.span.of(t),
+                    o.image.clone().map_err(|e| e.reason),
+                    o.source,
+                    o.context.clone().unwrap_or_default(),
+                    o.exact,
+                )
+            })
+            .collect()
+    }
+
+    fn origins<'t>(t: &'t str, o: &ImageOccurrence) -> Vec<(String, &'t str)> {
+        match &o.form {
+            Form::Expanded { origins } => origins
+                .iter()
+                .map(|x| (x.name.clone(), x.span.of(t)))
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    const IMG: Source = Source::CircleciImage;
+    const RUN: Source = Source::CircleciRunCommand;
+
+    #[test]
+    fn jobs_executors_and_services() {
+        for nl in ["\n", "\r\n"] {
+            let t = "version: 2.1\nexecutors:\n  go:\n    docker:\n      - image: cimg/go:1.23\njobs:\n  build:\n    docker:\n      - image: \"cimg/go:1.23\"\n      - image: 'postgres:17'\n        environment: {POSTGRES_USER: u}\n      - auth: {username: u}\n  vm:\n    machine:\n      image: ubuntu-2204:current\n  mac:\n    macos: {xcode: 15.4.0}\n  orb-job:\n    executor: node/default\n  short: orb/job\n"
+                .replace('\n', nl);
+            assert_eq!(
+                got(&t),
+                vec![
+                    (
+                        "cimg/go:1.23",
+                        Ok("cimg/go:1.23".into()),
+                        IMG,
+                        "executor go".into(),
+                        true
+                    ),
+                    (
+                        "cimg/go:1.23",
+                        Ok("cimg/go:1.23".into()),
+                        IMG,
+                        "build".into(),
+                        true
+                    ),
+                    (
+                        "postgres:17",
+                        Ok("postgres:17".into()),
+                        IMG,
+                        "build (service)".into(),
+                        true
+                    ),
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn anchors_are_reported_once() {
+        let t = "_defaults: &defaults\n  docker:\n    - image: cimg/python:3.12\njobs:\n  a:\n    <<: *defaults\n  b:\n    <<: *defaults\n  c:\n    docker:\n      - image: &img redis:7\n  d:\n    docker:\n      - image: *img\n";
+        let out = extract(t);
+        let g = got(t);
+        assert_eq!(g.len(), 2, "{g:?}");
+        assert_eq!(g[0].0, "cimg/python:3.12");
+        assert_eq!(g[0].3, "a");
+        assert_eq!(g[1].0, "redis:7");
+        assert_eq!(out.images[1].alias_sites.len(), 1);
+        assert_eq!(out.images[1].alias_sites[0].of(t), "*img");
+    }
+
+    #[test]
+    fn kics_in_run_steps() {
+        for nl in ["\n", "\r\n"] {
+            let t = "version: 2.1\njobs:\n  scan:\n    docker: [{image: cimg/base:2024.01}]\n    steps:\n      - checkout\n      - setup_remote_docker\n      - run: docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest scan -p /path\n      - run:\n          name: trivy\n          command: |\n            docker pull aquasec/trivy:0.69.4\n            echo docker run not:1\n            docker build -t mine .\n            docker run --rm mine\n"
+                .replace('\n', nl);
+            let g = got(&t);
+            assert_eq!(
+                g[1..],
+                [
+                    (
+                        "checkmarx/kics:latest",
+                        Ok("checkmarx/kics:latest".into()),
+                        RUN,
+                        "scan".into(),
+                        true
+                    ),
+                    (
+                        "aquasec/trivy:0.69.4",
+                        Ok("aquasec/trivy:0.69.4".into()),
+                        RUN,
+                        "scan / trivy".into(),
+                        true
+                    ),
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn run_environment_is_expanded_when_literal() {
+        let t = "executors:\n  e:\n    docker: [{image: a:1}]\n    environment: {FROM_EXECUTOR: x/e:1}\njobs:\n  j:\n    executor: e\n    environment:\n      KICS: checkmarx/kics:latest\n      OTHER: $HOME/x\n      REASSIGNED: x/r:1\n    steps:\n      - run:\n          environment: {STEP: x/s:1}\n          command: |\n            docker run \"$KICS\" scan\n            docker run ${STEP}\n            docker run $FROM_EXECUTOR\n            docker run $OTHER\n            REASSIGNED=y/r:2\n            docker run $REASSIGNED\n      - run: docker run $STEP\n";
+        let out = extract(t);
+        let runs: Vec<_> = out.images.iter().filter(|o| o.source == RUN).collect();
+        let images: Vec<_> = runs
+            .iter()
+            .map(|o| o.image.clone().map_err(|_| ()))
+            .collect();
+        assert_eq!(
+            images,
+            [
+                Ok("checkmarx/kics:latest".into()),
+                Ok("x/s:1".into()),
+                Ok("x/e:1".into()),
+                Err(()),
+                Err(()),
+                Err(()),
+            ]
+        );
+        assert_eq!(
+            origins(t, runs[0]),
+            [("KICS".to_string(), "checkmarx/kics:latest")]
+        );
+        assert_eq!(runs[0].span.of(t), "$KICS");
+    }
+
+    #[test]
+    fn parameters_take_their_default() {
+        let t = "version: 2.1\nparameters:\n  registry: {type: string, default: ghcr.io/acme}\nexecutors:\n  py:\n    parameters:\n      tag: {type: string, default: \"3.12\"}\n    docker:\n      - image: cimg/python:<< parameters.tag >>\njobs:\n  j:\n    parameters:\n      image: {type: string, default: checkmarx/kics:latest}\n      free: {type: string}\n    docker:\n      - image: << parameters.image >>\n      - image: << pipeline.parameters.registry >>/db:1\n      - image: <<parameters.free>>\n      - image: << pipeline.git.tag >>\n    steps:\n      - run: docker run --rm << parameters.image >> scan -p .\n      - run: docker run --rm \"<< pipeline.parameters.registry >>/tool:2\"\n      - run: docker run << parameters.free >> x\n      - run: cat <<EOF >> out\n";
+        let out = extract(t);
+        let g = got(t);
+        assert_eq!(g[0].1, Ok("cimg/python:3.12".into()));
+        assert_eq!(
+            origins(t, &out.images[0]),
+            [("parameters.tag".to_string(), "3.12")]
+        );
+        assert_eq!(g[1].0, "<< parameters.image >>");
+        assert_eq!(g[1].1, Ok("checkmarx/kics:latest".into()));
+        assert_eq!(
+            origins(t, &out.images[1]),
+            [("parameters.image".to_string(), "checkmarx/kics:latest")]
+        );
+        assert_eq!(g[2].1, Ok("ghcr.io/acme/db:1".into()));
+        assert!(g[3].1.as_ref().unwrap_err().contains("free"), "{g:?}");
+        assert!(g[4].1.is_err());
+        // Run commands: the parameter word is the operand.
+        assert_eq!(g[5].0, "<< parameters.image >>");
+        assert_eq!(g[5].1, Ok("checkmarx/kics:latest".into()));
+        assert_eq!(g[5].2, RUN);
+        assert_eq!(
+            origins(t, &out.images[5]),
+            [("parameters.image".to_string(), "checkmarx/kics:latest")]
+        );
+        assert_eq!(g[6].0, "<< pipeline.parameters.registry >>/tool:2");
+        assert_eq!(g[6].1, Ok("ghcr.io/acme/tool:2".into()));
+        assert!(g[7].1.is_err());
+        assert_eq!(g.len(), 8, "{g:?}");
+    }
+
+    #[test]
+    fn commands_and_conditional_steps() {
+        let t = "commands:\n  scan:\n    parameters:\n      img: {default: alpine:3}\n    steps:\n      - when:\n          condition: true\n          steps:\n            - run: docker pull << parameters.img >>\njobs:\n  j:\n    docker: [{image: a:1}]\n    steps:\n      - unless:\n          condition: false\n          steps:\n            - run: {command: podman pull quay.io/x/y:1}\n";
+        let g = got(t);
+        assert_eq!(g[0].1, Ok("alpine:3".into()));
+        assert_eq!(g[0].3, "command scan");
+        assert_eq!(g[2].0, "quay.io/x/y:1");
+    }
+
+    #[test]
+    fn parse_errors_and_hostile_input() {
+        let t = "jobs:\n  a:\n    docker:\n      - image: alpine:3\n  b: [\n";
+        let out = extract(t);
+        assert_eq!(out.images.len(), 1);
+        assert_eq!(out.diagnostics.len(), 1);
+        assert_eq!(out.diagnostics[0].kind, DiagnosticKind::ParseError);
+        assert!(out.diagnostics[0].span.start >= t.find("b: [").unwrap());
+        for t in [
+            "",
+            "---\n",
+            "jobs: 1\n",
+            "jobs:\n  a: [1]\n",
+            "jobs:\n  a:\n    docker: x\n",
+            "jobs:\n  a:\n    docker: [1, [2], {image: [x]}]\n    steps: {run: 1}\n",
+            "jobs:\n  a:\n    steps:\n      - run: {command: [x]}\n      - run: \"docker run << parameters.\"\n      - run: docker run <<>>\n",
+            "executors: [1]\ncommands: x\n",
+        ] {
+            extract(t);
+        }
+        // Deep `when:` nesting and long scripts stay bounded.
+        let mut t = String::from("jobs:\n  a:\n    steps:\n");
+        let mut indent = String::from("      ");
+        for _ in 0..100 {
+            t.push_str(&format!("{indent}- when:\n{indent}    steps:\n"));
+            indent.push_str("      ");
+        }
+        t.push_str(&format!("{indent}- run: docker pull x\n"));
+        extract(&t);
+        let long = format!(
+            "jobs:\n  a:\n    steps:\n      - run: \"{}\"\n",
+            "docker run << parameters.x >> ".repeat(5000)
+        );
+        extract(&long);
+    }
+
+    #[test]
+    fn corpus() {
+        let n = crate::test_corpus::check_all("circleci", extract);
+        let Some(t) = crate::test_corpus::file("circleci/sethvargo__ratchet/testdata/circleci.yml")
+        else {
+            return;
+        };
+        assert!(n >= 23, "{n}");
+        let g = got(&t);
+        assert_eq!(
+            g,
+            vec![
+                (
+                    "cimg/base:2022.05-22.04",
+                    Ok("cimg/base:2022.05-22.04".into()),
+                    IMG,
+                    "executor my-executor".into(),
+                    true
+                ),
+                (
+                    "cimg/base:2022.05-22.04",
+                    Ok("cimg/base:2022.05-22.04".into()),
+                    IMG,
+                    "build".into(),
+                    true
+                ),
+                (
+                    "ubuntu:20.04",
+                    Ok("ubuntu:20.04".into()),
+                    IMG,
+                    "build (service)".into(),
+                    true
+                ),
+            ]
+        );
+        let t = crate::test_corpus::file(
+            "circleci/bridgecrewio__checkov/tests/circleci_pipelines/resources/.circleci/config.yml",
+        )
+        .unwrap();
+        let images: Vec<_> = got(&t).into_iter().map(|g| g.0).collect();
+        assert_eq!(
+            images,
+            [
+                "mongo:2.6.8",
+                "redis@sha256:54057dd7e125ca41afe526a877e8bd35ec2cdd33b9217e022ed37bdcf7d09673",
+                "buildpack-deps:latest",
+                "mongo:2.6.8",
+                "postgres:14.2",
+                "cimg/python:latest",
+                "cimg/python:latest",
+                "cimg/python:latest",
+                "cimg/python:latest",
+                "cimg/python:latest",
+            ]
+        );
+        // `machine:` VM images are not container images.
+        let t =
+            crate::test_corpus::file("circleci/conda-forge__numpy-feedstock/.circleci/config.yml")
+                .unwrap();
+        assert!(got(&t).is_empty());
+        let t =
+            crate::test_corpus::file("circleci/pypa__cibuildwheel/.circleci/config.yml").unwrap();
+        assert_eq!(got(&t).len(), 1);
+        // An anchored `_defaults` block used by two jobs: one occurrence.
+        let t = crate::test_corpus::file("circleci/numpy__numpy/.circleci/config.yml").unwrap();
+        let g = got(&t);
+        assert_eq!(g.len(), 1);
+        assert_eq!(g[0].0, "cimg/python:3.12.12");
+        let t = crate::test_corpus::file(
+            "circleci/CircleCI-Public__circleci-demo-go/.circleci/config.yml",
+        )
+        .unwrap();
+        let g: Vec<_> = got(&t).into_iter().map(|g| (g.0, g.3)).collect();
+        assert_eq!(
+            g,
+            [
+                ("cimg/go:1.23", "executor go".to_string()),
+                ("cimg/go:1.23", "build".to_string()),
+                ("cimg/postgres:17.0", "build (service)".to_string()),
+            ]
+        );
+    }
 }
