@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use: python3-jsonschema validates SARIF against the official schema;
 # the CNCF Distribution registry (docker-registry), skopeo and umoci build and serve test images;
 # openssl makes a throwaway CA for the TLS tests; podman serves the Docker Engine API for the
-# engine tests.
-packages=(python3-jsonschema docker-registry skopeo umoci openssl podman)
+# engine tests; python3-venv holds the interchange validators (below).
+packages=(python3-jsonschema docker-registry skopeo umoci openssl podman python3-venv)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -21,6 +21,25 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+# The reference validators of the interchange exports (stix2-validator, sigma-cli with the Splunk
+# and Elasticsearch backends, PyMISP), pinned in a venv; pip runs only when the pins changed.
+venv=target/pyvenv
+requirements=crates/tagwarden-interchange/tests/requirements.txt
+stamp="$venv/.tagwarden-requirements.sha256"
+want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "installing the interchange validators into $venv"
+  # Debian's interpreter: the one python3-venv serves, whatever else is on PATH.
+  python=/usr/bin/python3
+  [ -x "$python" ] || python=python3
+  rm -rf "$venv"
+  "$python" -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r "$requirements"
+  echo "$want" >"$stamp"
+fi
+export TAGWARDEN_PYTHON="$PWD/$venv/bin/python"
+export TAGWARDEN_REQUIRE_INTERCHANGE_CHECK=1
 
 # The SARIF schema test must not skip itself here: the validator was installed above.
 export TAGWARDEN_REQUIRE_SCHEMA_CHECK=1

@@ -1,18 +1,104 @@
 //! Writing advisories in shared formats. Output is deterministic: ids and timestamps derive from
 //! the advisory, so exporting twice gives the same bytes.
+//!
+//! # Ids and times
+//!
+//! Every id (STIX objects, the MISP event and its attributes, Sigma rules) is a UUID made from
+//! SHA-256 of a name such as `stix/<advisory id>/digest/<digest>`: its first 16 bytes with the
+//! RFC 4122 version-4 and variant bits set (validators expect v4 for these objects; the bits are
+//! a hash, not random). Re-exporting an updated advisory keeps the ids and moves `modified`.
+//! STIX `created`/`modified`, the Sigma `date`: the advisory's `updated` date (00:00:00Z).
+//!
+//! # Confidence
+//!
+//! STIX `confidence` from the value's provenance: `P` 90, `P2` 85, `S` 60, `C` 30, `I` 15; a
+//! disputed value is capped at 30; a weak network indicator gets half (and `indicator_types`
+//! `anomalous-activity` instead of `malicious-activity`).
+//!
+//! # STIX 2.1 bundle ([`stix_bundle`])
+//!
+//! One `identity` (tagwarden, `identity_class: system`, the `created_by_ref` of everything), one
+//! `extension-definition` (a `toplevel-property-extension` declaring the `x_tagwarden*`
+//! properties; every object carrying them lists it under `extensions`), then per advisory its
+//! indicators and a `report` whose `object_refs` lists them. The report carries the summary, the
+//! `published` date, `external_references` (`tagwarden` + advisory id, CVE/GHSA/GO aliases,
+//! every source) and `x_tagwarden_other_indicators` (`[{kind, value, description, confidence,
+//! sources, disputed, note?}]`: indicators tagwarden does not match on).
+//!
+//! Indicators (`pattern_type: stix`), by `x_tagwarden_kind`:
+//!
+//! | `x_tagwarden_kind` | pattern | `valid_from` / `valid_until` |
+//! |---|---|---|
+//! | `malicious_digest` | `[file:hashes.'SHA-256' = '<hex>']` (`SHA-512` for sha512) | first window of an exposure sharing a repository and tag, else the incident start / none (a digest is a hit at any time) |
+//! | `image_exposure` | `[x-oci-image:repository IN (…) AND x-oci-image:tag IN (…)]` | window start / window end |
+//! | `action_tags` | `[x-github-action:repository = '…' AND (x-github-action:ref IN (…) OR x-github-action:ref MATCHES '^v[0-9]+(\.[0-9]+){0,2}$')]`; `MATCHES` over-approximates a tag rule, `x_tagwarden.tag_rules` is exact | window start / window end |
+//! | `action_commits` | `[x-github-action:repository = '…' AND x-github-action:commit IN (…)]` | window start / none |
+//! | `network_indicator` | `domain-name:value`, `ipv4-addr:value` / `ipv6-addr:value`, `url:value`, `network-traffic:extensions.'http-request-ext'.request_header.'User-Agent'` (and `.'<Name>'` for an `http_header`) | incident start (earliest window start, else `published`) / none |
+//! | `file_hash` | `[file:hashes.'SHA-256' = … OR file:hashes.'SHA-1' = … OR file:hashes.MD5 = …]` | incident start / none |
+//! | `host_artifact` | `[file:name = … AND file:parent_directory_ref.path = …]` (`directory:path` for a path ending in `/`) | incident start / none |
+//!
+//! `x-oci-image` (properties `repository`, normalised as `docker.io/checkmarx/kics`, and `tag`)
+//! and `x-github-action` (`repository` as `owner/repo`, matched case-insensitively by tagwarden;
+//! `ref`; `commit`, 40 lower-case hex) are custom observable types: STIX has none for images or
+//! actions, and stix2-validator accepts custom types in patterns.
+//!
+//! Custom properties on indicators (stable: the STIX importer reads them back):
+//!
+//! - `x_tagwarden_advisory_id`: the advisory id (also on the report).
+//! - `x_tagwarden_kind`: the table above.
+//! - `x_tagwarden_confidence` (`P`/`P2`/`S`/`C`/`I`), `x_tagwarden_sources` (source ids, each an
+//!   `external_references[].source_name` of the report), `x_tagwarden_disputed` (bool),
+//!   `x_tagwarden_note` (when the value has one): the value's provenance, verbatim.
+//! - `x_tagwarden_weak: true`: on weak network indicators only (absent means false).
+//! - `x_tagwarden_network_kind`: `domain`, `ip`, `url`, `user_agent`, `http_header`.
+//! - `x_tagwarden_digest` (`sha256:<hex>`), `x_tagwarden_digest_kind` (`index`, `manifest`,
+//!   `signature`), `x_tagwarden_platform` (`os/arch[/variant]`, manifests only).
+//! - `x_tagwarden`: an object with `repositories` and `tags` (digests, exposures, actions: the
+//!   action's `owner/repo` is the one repository), plus per kind `window` and `disputed_window`
+//!   (`{start, end, confidence, sources, disputed, note?}` with RFC 3339 times, or `null`),
+//!   `tag_rules` (`[{prefix, below | up_to: "X.Y.Z"}]`), `commits` (SHAs); for host artifacts
+//!   `{path}`.
+//!
+//! Not exported to STIX: known-good digests and commits (a consumer would treat any indicator as
+//! malicious).
+//!
+//! # MISP event ([`misp_event`])
+//!
+//! `{"Event": {uuid, info, date (incident start), threat_level_id 1, analysis 2, distribution 3,
+//! Tag [tlp:clear, tagwarden:advisory="<id>"], Attribute, Object}}`. Attributes: the summary
+//! (`comment`), each source URL (`link`), aliases (`vulnerability` for CVEs, else `text`), network
+//! indicators (`domain`, `ip-dst`, `url`, `user-agent`, `pattern-in-traffic` for a header),
+//! file hashes (`sha256`, `sha1`, `md5`), host artifacts (`filename`), other indicators (`text`),
+//! affected action tags (`text`) and malicious commits (`git-commit-id`). `to_ids` is false for
+//! weak indicators and for context. Every comment names the value's confidence and sources.
+//! Objects: a `container-image` (registry, image-name, first tag, digest, os, architecture) per
+//! malicious digest and repository, and one (registry, image-name, tag) per exposed tag, its
+//! window in the comment.
+//!
+//! # Sigma ([`sigma_rules`])
+//!
+//! Up to three rules per advisory, from its non-weak network indicators (weak ones are named in
+//! the description): `dns` (`query` equal to each domain or URL host, or ending with `.` + it),
+//! `proxy` (`cs-host` likewise, `c-uri|contains` host + path of each URL, `c-useragent`) and
+//! `firewall` (`dst_ip`). `http_header` indicators have no standard proxy field and are left out.
+//! Level `high`, `medium` when every value is disputed.
+
+mod common;
+mod misp;
+mod sigma;
+mod stix;
 
 use tagwarden_advisory::Advisory;
 
-/// A STIX 2.1 bundle (JSON text) holding the advisories' indicators.
+/// A STIX 2.1 bundle (JSON text) holding the advisories' indicators. An advisory whose id
+/// appears earlier in the slice is left out (its object ids would repeat).
 pub fn stix_bundle(advisories: &[&Advisory]) -> String {
-    let _ = advisories;
-    unimplemented!("STIX export")
+    stix::bundle(advisories)
 }
 
 /// A MISP event (JSON text, `{"Event": …}`) for one advisory.
 pub fn misp_event(advisory: &Advisory) -> String {
-    let _ = advisory;
-    unimplemented!("MISP export")
+    misp::event(advisory)
 }
 
 /// One Sigma rule, as a YAML document.
@@ -20,12 +106,12 @@ pub fn misp_event(advisory: &Advisory) -> String {
 pub struct SigmaRule {
     /// A file name for the rule, e.g. `kics-2026-04-22-dns.yml`.
     pub file_name: String,
+    /// The rule, a complete YAML document.
     pub yaml: String,
 }
 
 /// Sigma rules for the advisory's network indicators: DNS queries for its domains, proxy
 /// requests to its domains, URLs and user agents, and connections to its (non-weak) addresses.
 pub fn sigma_rules(advisory: &Advisory) -> Vec<SigmaRule> {
-    let _ = advisory;
-    unimplemented!("Sigma export")
+    sigma::rules(advisory)
 }

@@ -1,0 +1,164 @@
+"""Checks tagwarden's exports with the reference tools; run by tests/export.rs.
+
+Usage: validate.py WORKDIR SIGMA_SCHEMA
+
+WORKDIR holds stix/*.json, misp/*.json, sigma/<advisory>/*.yml and expectations.json
+({"sigma": {"<advisory>": ["value the converted queries must mention", ...]},
+  "sigma_allowed_issues": {"<advisory>": ["EscapedWildcardIssue", ...]},
+  "misp_weak": {"<file>": ["value whose attribute must have to_ids false", ...]}}).
+Prints one line per problem and exits 1 if there is any.
+"""
+
+import json
+import pathlib
+import re
+import subprocess
+import sys
+
+import warnings
+
+import jsonschema
+import pymisp
+import stix2validator
+import yaml
+from pymisp import MISPEvent
+
+# PyMISP no longer validates events against a schema (its bundled one predates objects), so the
+# object attributes are checked against the misp-objects template it ships.
+CONTAINER_IMAGE = json.loads(
+    (pathlib.Path(pymisp.__file__).parent / "data" / "misp-objects" / "objects" / "container-image" / "definition.json").read_text()
+)
+
+# stix2-validator's check 302 wants a hash of every external reference that has a URL; tagwarden
+# cites web pages it never downloaded, so it has no hash to give.
+ALLOWED_STIX_WARNINGS = {"302"}
+
+problems = []
+
+
+def problem(msg):
+    problems.append(msg)
+    print("PROBLEM: " + msg)
+
+
+def check_stix(path):
+    results = stix2validator.validate_file(str(path), stix2validator.ValidationOptions(version="2.1"))
+    if not results.is_valid:
+        problem(f"{path.name}: stix2-validator says invalid")
+    for obj in results.object_results:
+        for e in obj.errors:
+            problem(f"{path.name}: STIX error: {e}")
+        for w in obj.warnings:
+            text = str(w)
+            if not any(f"{{{code}}}" in text for code in ALLOWED_STIX_WARNINGS):
+                problem(f"{path.name}: STIX warning: {text}")
+    print(f"stix2-validator {stix2validator.__version__ if hasattr(stix2validator, '__version__') else ''}: {path.name} checked")
+
+
+def check_misp(path, weak_values):
+    text = path.read_text()
+    doc = json.loads(text)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        event = MISPEvent()
+        event.load(text)
+        again = MISPEvent()
+        again.load(event.to_json())
+    for w in caught:
+        problem(f"{path.name}: PyMISP warning: {w.message}")
+    original = doc["Event"]
+
+    def attrs(ev):
+        return sorted((a.uuid, a.type, a.category, str(a.value), bool(a.to_ids)) for a in ev.attributes)
+
+    want = sorted(
+        (a["uuid"], a["type"], a["category"], a["value"], a["to_ids"]) for a in original["Attribute"]
+    )
+    for name, ev in (("load", event), ("round trip", again)):
+        if attrs(ev) != want:
+            problem(f"{path.name}: MISP attributes changed on {name}")
+        if len(ev.objects) != len(original["Object"]):
+            problem(f"{path.name}: MISP objects lost on {name}")
+        if str(ev.uuid) != original["uuid"]:
+            problem(f"{path.name}: MISP event uuid changed on {name}")
+        for obj in ev.objects:
+            if obj.name != "container-image":
+                problem(f"{path.name}: unexpected object {obj.name}")
+                continue
+            if obj.template_uuid != CONTAINER_IMAGE["uuid"]:
+                problem(f"{path.name}: container-image template uuid {obj.template_uuid}")
+            relations = [a.object_relation for a in obj.attributes]
+            if not any(r in relations for r in CONTAINER_IMAGE["requiredOneOf"]):
+                problem(f"{path.name}: container-image without {CONTAINER_IMAGE['requiredOneOf']}")
+            for a in obj.attributes:
+                spec = CONTAINER_IMAGE["attributes"].get(a.object_relation)
+                if spec is None:
+                    problem(f"{path.name}: container-image has no relation {a.object_relation}")
+                elif a.type != spec["misp-attribute"] and not (a.object_relation == "digest" and a.type == "sha512"):
+                    problem(f"{path.name}: {a.object_relation} is {a.type}, template says {spec['misp-attribute']}")
+                elif relations.count(a.object_relation) > 1 and not spec.get("multiple"):
+                    problem(f"{path.name}: relation {a.object_relation} repeated")
+    for a in again.attributes:
+        if str(a.value) in weak_values and a.to_ids:
+            problem(f"{path.name}: weak value {a.value} has to_ids true")
+    print(f"pymisp: {path.name} loaded, round trip kept {len(want)} attributes and {len(original['Object'])} objects")
+
+
+def run(cmd):
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    return out.returncode, out.stdout + out.stderr
+
+
+def check_sigma(directory, schema, expected, allowed_issues):
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    for rule_file in sorted(directory.glob("*.yml")):
+        rule = yaml.safe_load(rule_file.read_text())
+        for err in validator.iter_errors(rule):
+            problem(f"{rule_file.name}: Sigma schema: {err.message} at {list(err.absolute_path)}")
+    sigma = str(pathlib.Path(sys.executable).parent / "sigma")
+    code, out = run([sigma, "check", str(directory)])
+    issues = set(re.findall(r"^issue=(\w+)", out, re.MULTILINE))
+    if code != 0 or "Found 0 errors, 0 condition errors" not in out or issues - set(allowed_issues):
+        problem(f"sigma check {directory.name}: {out.strip()}")
+    # Splunk's only data-model pipeline (CIM) has no DNS/proxy mapping: plain SPL on Sigma field
+    # names. Elasticsearch gets the ECS mapping of Zeek logs.
+    targets = [
+        ("splunk", ["--without-pipeline"]),
+        ("lucene", ["-p", "ecs_zeek_beats"]),
+        ("eql", ["-p", "ecs_zeek_beats"]),
+    ]
+    for target, pipeline in targets:
+        code, out = run([sigma, "convert", "-t", target, *pipeline, str(directory)])
+        if code != 0:
+            problem(f"sigma convert -t {target} {directory.name}: {out.strip()}")
+            continue
+        plain = out.replace("\\", "")
+        for value in expected:
+            if value not in plain:
+                problem(f"sigma convert -t {target} {directory.name}: query does not mention {value!r}")
+        print(f"sigma convert -t {target} {directory.name}: ok")
+
+
+def main():
+    work = pathlib.Path(sys.argv[1])
+    schema = json.loads(pathlib.Path(sys.argv[2]).read_text())
+    expectations = json.loads((work / "expectations.json").read_text())
+    for path in sorted((work / "stix").glob("*.json")):
+        check_stix(path)
+    for path in sorted((work / "misp").glob("*.json")):
+        check_misp(path, set(expectations["misp_weak"].get(path.name, [])))
+    for directory in sorted((work / "sigma").iterdir()):
+        check_sigma(
+            directory,
+            schema,
+            expectations["sigma"].get(directory.name, []),
+            expectations["sigma_allowed_issues"].get(directory.name, []),
+        )
+    if problems:
+        print(f"{len(problems)} problem(s)")
+        sys.exit(1)
+    print("all interchange checks passed")
+
+
+if __name__ == "__main__":
+    main()
