@@ -1182,8 +1182,13 @@ impl Walker<'_, '_> {
                             }
                             (Ok(value), Form::Expanded { origins }, false)
                         }
-                        Ok(_) | Err(_) => (
+                        Ok(_) => (
                             Err(Unresolved::new(reason)),
+                            Form::Expanded { origins: vec![] },
+                            false,
+                        ),
+                        Err(why) => (
+                            Err(Unresolved::new(why)),
                             Form::Expanded { origins: vec![] },
                             false,
                         ),
