@@ -30,6 +30,9 @@ use crate::{Extraction, Form, ImageOccurrence, Origin, Source, Span, Unresolved}
 /// Tokens read per file, and nesting followed (bounded work on hostile input).
 const MAX_TOKENS: usize = 1_000_000;
 const MAX_DEPTH: usize = 256;
+/// Tokens one step call's arguments are searched through (an unclosed `(` must not make every
+/// later call scan to the end of the file).
+const MAX_CALL_TOKENS: usize = 1_000;
 
 /// Finds the image references of one Jenkinsfile.
 pub fn extract(text: &str) -> Extraction {
@@ -947,7 +950,14 @@ impl Walker<'_, '_> {
     /// The token index of the bracket closing the one at `open`.
     fn matching(&self, open: usize) -> Option<usize> {
         let mut depth = 0usize;
-        for (k, t) in self.lx.toks.iter().enumerate().skip(open) {
+        for (k, t) in self
+            .lx
+            .toks
+            .iter()
+            .enumerate()
+            .skip(open)
+            .take(MAX_CALL_TOKENS)
+        {
             match t.kind {
                 Kind::Open(_) => depth += 1,
                 Kind::Close(_) => {
@@ -1217,7 +1227,7 @@ fn sh_script<'l>(lx: &'l Lexed, i: usize, text: &str) -> Option<&'l GroovyString
     // Named arguments, within the parentheses or up to the end of the line.
     let mut depth = 0usize;
     let mut k = first;
-    while let Some(t) = lx.toks.get(k) {
+    while let Some(t) = lx.toks.get(k).filter(|_| k < first + MAX_CALL_TOKENS) {
         if k > first && !open && depth == 0 && t.nl_before {
             return None;
         }
@@ -1596,6 +1606,9 @@ podTemplate(yaml: \"\"\"\nspec:\n  containers:\n  - image: x/${V}\n\"\"\") {}\n"
         }
         let deep = "{".repeat(100_000) + "docker { image 'a:1' }" + &"}".repeat(100_000);
         assert_eq!(extract(&deep).images.len(), 1);
+        // Unclosed calls: each search for the arguments is bounded.
+        let unclosed = "docker.image(x\nsh(script\n".repeat(30_000);
+        let _ = extract(&unclosed);
         let many = "sh 'docker pull a:1'\n".repeat(20_000);
         assert_eq!(extract(&many).images.len(), 20_000);
         let out = extract("pipeline { agent { docker { image 'a:1\n} } }");
