@@ -1,10 +1,13 @@
 //! Image operands of container commands in shell text (`docker run … image`, `podman pull image`),
-//! as written in CI `run:` / `script:` steps, plus the byte mapping of YAML block scalars so that a
-//! span found in a block's value can be reported in the file.
+//! and the images a build pulls as named contexts (`docker buildx build --build-context
+//! name=docker-image://image`), as written in CI `run:` / `script:` steps, shell scripts and
+//! Makefile recipes, plus the byte mapping of YAML block scalars so that a span found in a block's
+//! value can be reported in the file.
 //!
 //! The lexer is deliberately small: words, quotes, escapes, line continuations, separators
-//! (`;`, `&&`, `||`, `|`, `&`, newlines), comments; `$(…)`, backticks and `${{ … }}` stay inside
-//! their word. Only words in command position count, so `echo "docker run x"` is not a command.
+//! (`;`, `&&`, `||`, `|`, `&`, newlines), comments and heredoc bodies (skipped: they are data);
+//! `$(…)`, backticks and `${{ … }}` stay inside their word. Only words in command position count,
+//! so `echo "docker run x"` is not a command.
 
 use crate::yaml::{NodeRef, Style};
 use crate::{Extraction, Form, ImageOccurrence, Source, Span, Unresolved};
@@ -18,16 +21,33 @@ pub struct ShellImage {
     pub image: Result<String, String>,
     /// True when `span` holds exactly the image text, so a rewrite may splice it.
     pub exact: bool,
+    /// Which part of the command names the image.
+    pub kind: ShellImageKind,
 }
 
-/// Finds the image operands of `docker`/`podman`/`nerdctl` `run`/`create`/`pull` commands.
-/// Spans are offsets into `script` plus `base`.
+/// How a container command uses an image it names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShellImageKind {
+    /// The image operand of `run`, `create` or `pull`.
+    Operand,
+    /// `--build-context name=docker-image://image` of a `build`: the build pulls it.
+    BuildContext,
+}
+
+/// The URL scheme of a build context that is an image.
+const DOCKER_IMAGE_SCHEME: &str = "docker-image://";
+
+/// Finds the image operands of `docker`/`podman`/`nerdctl` `run`/`create`/`pull` commands and
+/// the `docker-image://` build contexts of their `build`s. Spans are offsets into `script` plus
+/// `base`.
 pub fn commands(script: &str, base: usize) -> Vec<ShellImage> {
     let tokens = lex(script);
-    engine_args(&tokens, script)
-        .into_iter()
-        .filter_map(|k| image_operand(&tokens, k, script, base))
-        .collect()
+    let mut found = Vec::new();
+    for k in engine_args(&tokens, script) {
+        found.extend(image_operand(&tokens, k, script, base));
+        found.extend(build_contexts(&tokens, k, script, base));
+    }
+    found
 }
 
 /// Names the script gives to images it makes itself (`docker build -t name`, `docker commit c
@@ -36,6 +56,12 @@ pub fn built_images(script: &str) -> Vec<String> {
     let tokens = lex(script);
     let mut names = Vec::new();
     let value = |k: usize| match tokens.get(k) {
+        Some(Tok::Word(w)) => w.value.clone(),
+        _ => None,
+    };
+    // A tag built from variables is kept as written (`$IMAGE`), to match an operand written so.
+    let tag = |k: usize| match tokens.get(k) {
+        Some(Tok::Word(w)) if w.dynamic => script.get(w.inner.0..w.inner.1).map(str::to_string),
         Some(Tok::Word(w)) => w.value.clone(),
         _ => None,
     };
@@ -50,7 +76,7 @@ pub fn built_images(script: &str) -> Vec<String> {
         let Some(mut sub) = value(k) else {
             continue;
         };
-        if matches!(sub.as_str(), "buildx" | "image" | "container") {
+        if matches!(sub.as_str(), "buildx" | "builder" | "image" | "container") {
             k += 1;
             sub = value(k).unwrap_or_default();
         }
@@ -63,7 +89,7 @@ pub fn built_images(script: &str) -> Vec<String> {
             };
             if sub == "build" {
                 if v == "-t" || v == "--tag" {
-                    names.extend(value(k));
+                    names.extend(tag(k));
                     k += 1;
                 } else if let Some(t) = v.strip_prefix("--tag=").or(v.strip_prefix("-t")) {
                     names.push(t.to_string());
@@ -127,6 +153,11 @@ fn engine_args(tokens: &[Tok], script: &str) -> Vec<usize> {
 }
 
 const ENGINES: &[&str] = &["docker", "podman", "nerdctl"];
+
+/// True for a command word that runs a container engine (`docker`, `/usr/bin/podman`).
+pub fn is_engine(word: &str) -> bool {
+    ENGINES.contains(&word.rsplit('/').next().unwrap_or(word))
+}
 /// Words after which the next word is still in command position.
 const PREFIXES: &[&str] = &[
     "sudo", "time", "exec", "env", "nohup", "then", "do", "else", "elif", "if", "while", "until",
@@ -375,6 +406,7 @@ fn operand(w: &Word, script: &str, base: usize) -> Option<ShellImage> {
             span,
             image: Err(format!("shell word {raw} depends on variables")),
             exact: false,
+            kind: ShellImageKind::Operand,
         });
     }
     let value = w.value.as_deref()?;
@@ -385,6 +417,74 @@ fn operand(w: &Word, script: &str, base: usize) -> Option<ShellImage> {
         span,
         image: Ok(value.to_string()),
         exact: w.simple,
+        kind: ShellImageKind::Operand,
+    })
+}
+
+/// The `docker-image://` build contexts of a `build` / `buildx build` / `builder build` whose
+/// arguments start at `k`.
+fn build_contexts(tokens: &[Tok], mut k: usize, script: &str, base: usize) -> Vec<ShellImage> {
+    let word = |k: usize| match tokens.get(k) {
+        Some(Tok::Word(w)) => Some(w),
+        _ => None,
+    };
+    let plain = |k: usize| word(k).and_then(|w| w.plain.as_deref());
+    while let Some(v) = plain(k).filter(|v| v.starts_with('-')) {
+        k += if GLOBAL_VALUE.contains(&v) { 2 } else { 1 };
+    }
+    match plain(k) {
+        Some("build") => k += 1,
+        Some("buildx" | "builder" | "image") if plain(k + 1) == Some("build") => k += 2,
+        _ => return Vec::new(),
+    }
+    let mut found = Vec::new();
+    while let Some(w) = word(k) {
+        k += 1;
+        let flag = w.value.as_deref().or(w.plain.as_deref()).unwrap_or("");
+        let context = if flag == "--build-context" {
+            k += 1;
+            word(k - 1)
+        } else if flag.starts_with("--build-context=")
+            || script
+                .get(w.inner.0..w.inner.1)
+                .is_some_and(|r| r.starts_with("--build-context="))
+        {
+            Some(w)
+        } else {
+            None
+        };
+        found.extend(context.and_then(|c| context_image(c, script, base)));
+    }
+    found
+}
+
+/// The image of one `name=docker-image://image` build context word.
+fn context_image(w: &Word, script: &str, base: usize) -> Option<ShellImage> {
+    let inner = script.get(w.inner.0..w.inner.1)?;
+    let at = inner.find(DOCKER_IMAGE_SCHEME)? + DOCKER_IMAGE_SCHEME.len();
+    // The image runs to the end of the word: there is nothing after it in a context value.
+    let raw = inner.get(at..)?;
+    let span = Span::new(base + w.inner.0 + at, base + w.inner.1);
+    if w.dynamic {
+        return Some(ShellImage {
+            span,
+            image: Err(format!("build context {raw} depends on variables")),
+            exact: false,
+            kind: ShellImageKind::BuildContext,
+        });
+    }
+    let value = w.value.as_deref()?;
+    let image = value
+        .find(DOCKER_IMAGE_SCHEME)
+        .and_then(|n| value.get(n + DOCKER_IMAGE_SCHEME.len()..))?;
+    if !looks_like_image(image) {
+        return None;
+    }
+    Some(ShellImage {
+        span,
+        image: Ok(image.to_string()),
+        exact: w.simple && raw == image,
+        kind: ShellImageKind::BuildContext,
     })
 }
 
@@ -417,6 +517,219 @@ pub fn assigned_names(text: &str) -> std::collections::HashSet<&str> {
         }
     }
     names
+}
+
+/// A shell variable set by a command of the script.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Assignment {
+    pub name: String,
+    /// The value and where its bytes are written (offset by `base`), when it is written literally:
+    /// `X=v`, `X="v"`, `X='v'`, `X=${X:-v}`, `: "${X:=v}"`. `None` for a value built from
+    /// expansions, and for `read X`, `for X in …`, `unset X`.
+    pub literal: Option<(String, Span)>,
+    /// True outside functions, loops, conditionals and `case`: the assignment always happens.
+    pub top_level: bool,
+}
+
+/// Commands whose `NAME=value` arguments assign shell variables.
+const DECLARATIONS: &[&str] = &["export", "readonly", "declare", "typeset", "local"];
+/// Reserved words that open a compound command and those that close one.
+const OPENERS: &[&str] = &["if", "while", "until", "for", "case", "select", "{"];
+const CLOSERS: &[&str] = &["fi", "done", "esac", "}"];
+/// Reserved words after which the next word is in command position again.
+const CONTINUERS: &[&str] = &["then", "else", "elif", "do", "!", "time"];
+
+/// Every assignment of a shell variable in `script` (offsets plus `base`), in order. Heredoc
+/// bodies and comments assign nothing; `X=v cmd` sets `X` for `cmd` only and is not listed.
+pub fn assignments(script: &str, base: usize) -> Vec<Assignment> {
+    let tokens = lex(script);
+    let mut out = Vec::new();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < tokens.len() {
+        let mut words = Vec::new();
+        while let Some(Tok::Word(w)) = tokens.get(i) {
+            words.push(w);
+            i += 1;
+        }
+        i += 1;
+        let mut j = 0;
+        // Reserved words first: they change the depth and leave the next word in command position.
+        while let Some(v) = words.get(j).and_then(|w| w.plain.as_deref()) {
+            if OPENERS.contains(&v) {
+                depth += 1;
+                if v == "for" || v == "select" {
+                    if let Some(w) = words.get(j + 1) {
+                        out.push(non_literal(w, script, depth == 0));
+                    }
+                    break;
+                }
+                if v == "case" {
+                    break;
+                }
+            } else if CLOSERS.contains(&v) {
+                depth = depth.saturating_sub(1);
+            } else if !CONTINUERS.contains(&v) {
+                break;
+            }
+            j += 1;
+        }
+        let Some(rest) = words.get(j..) else {
+            continue;
+        };
+        let top_level = depth == 0;
+        let assigning = rest
+            .iter()
+            .take_while(|w| assignment_name(w, script).is_some());
+        let count = assigning.clone().count();
+        match rest.get(count).and_then(|w| w.plain.as_deref()) {
+            // Only assignments: they set shell variables.
+            None if count > 0 => {
+                out.extend(
+                    rest.iter()
+                        .filter_map(|w| literal_assignment(w, script, base, top_level)),
+                );
+            }
+            Some(cmd) if count == 0 && DECLARATIONS.contains(&cmd) => {
+                let top_level = top_level && cmd != "local";
+                out.extend(
+                    rest.iter()
+                        .skip(1)
+                        .filter_map(|w| literal_assignment(w, script, base, top_level)),
+                );
+            }
+            // `function f {`: the body's brace is in this command.
+            Some("function")
+                if count == 0 && rest.iter().any(|w| w.plain.as_deref() == Some("{")) =>
+            {
+                depth += 1;
+            }
+            Some(":") if count == 0 => {
+                out.extend(
+                    rest.iter()
+                        .skip(1)
+                        .filter_map(|w| default_assignment(w, script, base, top_level)),
+                );
+            }
+            Some("read" | "unset" | "getopts") if count == 0 => {
+                for w in rest.iter().skip(1) {
+                    if w.plain.as_deref().is_some_and(is_name) {
+                        out.push(non_literal(w, script, top_level));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// The name of an `NAME=…` word.
+fn assignment_name<'s>(w: &Word, script: &'s str) -> Option<&'s str> {
+    let raw = script.get(w.start..w.end)?;
+    let (name, _) = raw.split_once('=')?;
+    is_name(name).then_some(name)
+}
+
+/// An assignment whose value is not known.
+fn non_literal(w: &Word, script: &str, top_level: bool) -> Assignment {
+    Assignment {
+        name: script.get(w.start..w.end).unwrap_or("").to_string(),
+        literal: None,
+        top_level,
+    }
+}
+
+/// `NAME=value` with the value's literal text, when it has one.
+fn literal_assignment(w: &Word, script: &str, base: usize, top_level: bool) -> Option<Assignment> {
+    let name = assignment_name(w, script)?;
+    let at = w.start + name.len() + 1;
+    let rhs = script.get(at..w.end)?;
+    let literal = literal_value(rhs, at, base).or_else(|| self_default(rhs, at, base, name));
+    Some(Assignment {
+        name: name.to_string(),
+        literal,
+        top_level,
+    })
+}
+
+/// `${NAME:=value}` (or `${NAME=value}`) as an argument of `:`: assigns the default when unset.
+fn default_assignment(w: &Word, script: &str, base: usize, top_level: bool) -> Option<Assignment> {
+    let raw = script.get(w.start..w.end)?;
+    let (inner, at) = match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+        Some(r) => (r, w.start + 1),
+        None => (raw, w.start),
+    };
+    let body = inner.strip_prefix("${")?.strip_suffix('}')?;
+    let name_len = body.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))?;
+    let name = body.get(..name_len)?;
+    let rest = body.get(name_len..)?;
+    let op = [":=", "="].into_iter().find(|op| rest.starts_with(op))?;
+    let value = rest.get(op.len()..)?;
+    let start = at + 2 + name_len + op.len();
+    let literal = plain_literal(value).then(|| {
+        (
+            value.to_string(),
+            Span::new(base + start, base + start + value.len()),
+        )
+    });
+    is_name(name).then(|| Assignment {
+        name: name.to_string(),
+        literal,
+        top_level,
+    })
+}
+
+/// A value written without expansions: bare, or wholly in quotes.
+fn literal_value(rhs: &str, at: usize, base: usize) -> Option<(String, Span)> {
+    let (value, start) = if let Some(v) = rhs.strip_prefix('\'').and_then(|r| r.strip_suffix('\''))
+    {
+        (v, at + 1)
+    } else if let Some(v) = rhs.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+        (v, at + 1)
+    } else {
+        (rhs, at)
+    };
+    let quoted_single = rhs.starts_with('\'');
+    let ok = if quoted_single {
+        !value.contains('\'')
+    } else {
+        plain_literal(value)
+    };
+    ok.then(|| {
+        (
+            value.to_string(),
+            Span::new(base + start, base + start + value.len()),
+        )
+    })
+}
+
+/// `${NAME:-value}` assigned to NAME itself (`IMAGE=${IMAGE:-x}`): the value is the default's.
+fn self_default(rhs: &str, at: usize, base: usize, name: &str) -> Option<(String, Span)> {
+    let (inner, at) = match rhs.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+        Some(r) => (r, at + 1),
+        None => (rhs, at),
+    };
+    let body = inner
+        .strip_prefix("${")?
+        .strip_suffix('}')?
+        .strip_prefix(name)?;
+    let op = [":-", "-", ":=", "="]
+        .into_iter()
+        .find(|op| body.starts_with(op))?;
+    let value = body.get(op.len()..)?;
+    let start = at + 2 + name.len() + op.len();
+    plain_literal(value).then(|| {
+        (
+            value.to_string(),
+            Span::new(base + start, base + start + value.len()),
+        )
+    })
+}
+
+/// Text the shell takes as it is: no quotes, escapes, expansions or braces.
+fn plain_literal(v: &str) -> bool {
+    !v.contains(['\'', '"', '\\', '$', '`', '{', '}'])
 }
 
 /// The variable a word consists of: `$NAME`, `${NAME}` or `${{ env.NAME }}`.
@@ -477,6 +790,7 @@ fn lex(s: &str) -> Vec<Tok> {
     let mut toks = Vec::new();
     let mut i = 0;
     let mut cur: Option<(usize, String, bool, bool, usize)> = None; // start, value, dynamic, quoted, quote segments
+    let mut pending: Vec<(String, bool)> = Vec::new(); // heredoc delimiters of the current line
     let flush = |toks: &mut Vec<Tok>, cur: &mut Option<(usize, String, bool, bool, usize)>, end| {
         if let Some((start, value, dynamic, quoted, segments)) = cur.take() {
             let raw = s.get(start..end).unwrap_or("");
@@ -518,10 +832,56 @@ fn lex(s: &str) -> Vec<Tok> {
                 flush(&mut toks, &mut cur, i);
                 i += 3;
             }
-            b'\n' | b';' | b'&' | b'|' | b'(' | b')' => {
+            b'\n' => {
                 flush(&mut toks, &mut cur, i);
                 toks.push(Tok::Sep);
                 i += 1;
+                // The bodies of the line's heredocs follow it: data, not commands.
+                for (delimiter, strip_tabs) in pending.drain(..) {
+                    i = heredoc_end(s, i, &delimiter, strip_tabs);
+                }
+            }
+            b';' | b'&' | b'|' | b'(' | b')' => {
+                flush(&mut toks, &mut cur, i);
+                toks.push(Tok::Sep);
+                i += 1;
+            }
+            b'<' if b.get(i + 1) == Some(&b'<') && b.get(i + 2) != Some(&b'<') => {
+                // `<<EOF` / `<<-EOF` / `<<'EOF'`: remember the delimiter; the command goes on.
+                flush(&mut toks, &mut cur, i);
+                i += 2;
+                let strip_tabs = b.get(i) == Some(&b'-');
+                i += usize::from(strip_tabs);
+                while matches!(b.get(i), Some(b' ' | b'\t')) {
+                    i += 1;
+                }
+                let start = i;
+                while i < b.len()
+                    && !matches!(
+                        b[i],
+                        b' ' | b'\t'
+                            | b'\r'
+                            | b'\n'
+                            | b';'
+                            | b'|'
+                            | b'&'
+                            | b'<'
+                            | b'>'
+                            | b'('
+                            | b')'
+                    )
+                {
+                    i += 1;
+                }
+                let delimiter: String = s
+                    .get(start..i)
+                    .unwrap_or("")
+                    .chars()
+                    .filter(|c| !matches!(c, '\'' | '"' | '\\'))
+                    .collect();
+                if !delimiter.is_empty() && pending.len() < MAX_HEREDOCS_PER_LINE {
+                    pending.push((delimiter, strip_tabs));
+                }
             }
             b'<' | b'>' => {
                 // A redirection: its target is a word, then the command goes on.
@@ -627,6 +987,28 @@ fn lex(s: &str) -> Vec<Tok> {
     }
     flush(&mut toks, &mut cur, b.len().min(i));
     toks
+}
+
+/// Heredocs one line may open (`cmd <<A <<B`); more are read as commands (bounded work).
+const MAX_HEREDOCS_PER_LINE: usize = 8;
+
+/// The offset after the line that closes a heredoc whose body starts at `i` (the end of the text
+/// when no line closes it). With `<<-`, leading tabs of the closing line are ignored.
+fn heredoc_end(s: &str, mut i: usize, delimiter: &str, strip_tabs: bool) -> usize {
+    while let Some(rest) = s.get(i..).filter(|r| !r.is_empty()) {
+        let len = rest.find('\n').unwrap_or(rest.len());
+        let line = rest.get(..len).unwrap_or("").trim_end_matches('\r');
+        let line = if strip_tabs {
+            line.trim_start_matches('\t')
+        } else {
+            line
+        };
+        i += (len + 1).min(rest.len());
+        if line == delimiter {
+            break;
+        }
+    }
+    i
 }
 
 /// The end of a `$…` expansion starting at `i`: `${{ … }}`, `$(…)`, `${…}` or `$NAME`.
@@ -740,6 +1122,10 @@ pub fn scalar_images(
                     },
                 ),
             },
+        };
+        let source = match f.kind {
+            ShellImageKind::Operand => source,
+            ShellImageKind::BuildContext => Source::BuildContext,
         };
         out.push_image(ImageOccurrence {
             span,
@@ -1000,6 +1386,125 @@ mod tests {
     }
 
     #[test]
+    fn heredoc_bodies_are_not_commands() {
+        let s = "cat <<EOF > x\ndocker pull a\nEOF\ndocker pull b\n";
+        assert_eq!(ok(s), ["b"]);
+        let s = "cat <<-'END' | docker run -i c sh\n\tdocker pull a\n\tEND\ndocker pull d\n";
+        assert_eq!(ok(s), ["c", "d"]);
+        let s = "cat <<\"A\" <<B\ndocker pull a\nA\ndocker pull b\nB\r\ndocker pull e";
+        assert_eq!(ok(s), ["e"]);
+        // Here-strings and redirections are not heredocs.
+        assert_eq!(ok("cat <<< x; docker pull f"), ["f"]);
+        // An unterminated heredoc runs to the end.
+        assert!(ok("cat <<EOF\ndocker pull a\n").is_empty());
+    }
+
+    #[test]
+    fn build_contexts() {
+        let s = "docker buildx build --build-context base=docker-image://alpine:3.20 \\\n  --build-context=src=../src --build-context 'k=docker-image://checkmarx/kics:latest' -t app .";
+        let got: Vec<_> = commands(s, 0)
+            .into_iter()
+            .map(|f| (f.span.of(s), f.image, f.exact, f.kind))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "alpine:3.20",
+                    Ok("alpine:3.20".to_string()),
+                    true,
+                    ShellImageKind::BuildContext
+                ),
+                (
+                    "checkmarx/kics:latest",
+                    Ok("checkmarx/kics:latest".to_string()),
+                    true,
+                    ShellImageKind::BuildContext
+                ),
+            ]
+        );
+        let s = "docker build --build-context=b=docker-image://nginx:1 .\npodman build --build-context x=docker-image://$IMG .";
+        let got = commands(s, 0);
+        assert_eq!(got[0].span.of(s), "nginx:1");
+        assert!(got[0].exact);
+        assert_eq!(got[1].span.of(s), "$IMG");
+        assert!(got[1].image.is_err() && !got[1].exact);
+        // Not a build: the flag means nothing.
+        assert!(
+            commands("docker run --build-context a=docker-image://x y", 0)
+                .iter()
+                .all(|f| f.kind == ShellImageKind::Operand)
+        );
+        assert!(commands("echo --build-context a=docker-image://x", 0).is_empty());
+    }
+
+    #[test]
+    fn scalar_build_contexts_are_reported_as_build_context() {
+        let t = "run: |\n  docker buildx build --build-context b=docker-image://alpine:3 .\n  docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest scan -p /path\n";
+        let mut out = Extraction::default();
+        let y = crate::yaml_util::parse(t, &mut out);
+        let doc = y.documents().next().unwrap();
+        let run = doc.get("run").unwrap();
+        scalar_images(
+            t,
+            run,
+            Source::GithubRunCommand,
+            Some("job"),
+            &[],
+            &|_| None,
+            &mut out,
+        );
+        let got: Vec<_> = out
+            .images
+            .iter()
+            .map(|o| (o.span.of(t), o.source, o.exact))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("alpine:3", Source::BuildContext, true),
+                ("checkmarx/kics:latest", Source::GithubRunCommand, true)
+            ]
+        );
+    }
+
+    #[test]
+    fn assignments_and_their_levels() {
+        let s = "IMAGE=checkmarx/kics:latest\nexport T=\"aquasec/trivy:0.69.4\"\nR='r:1'\nD=${D:-d:2}\n: \"${E:=e:3}\"\nX=$Y\nP=1 docker pull p\nf() {\n  L=l\n}\nif true; then M=m; fi\nfor F in a b; do :; done\nread -r Q\ncat <<EOF\nH=h\nEOF\n";
+        let got: Vec<_> = assignments(s, 0)
+            .into_iter()
+            .map(|a| {
+                (
+                    a.name,
+                    a.literal.map(|(v, span)| {
+                        assert_eq!(span.of(s), v);
+                        v
+                    }),
+                    a.top_level,
+                )
+            })
+            .collect();
+        let lit = |n: &str, v: &str, t: bool| (n.to_string(), Some(v.to_string()), t);
+        let dynamic = |n: &str, t: bool| (n.to_string(), None, t);
+        assert_eq!(
+            got,
+            [
+                lit("IMAGE", "checkmarx/kics:latest", true),
+                lit("T", "aquasec/trivy:0.69.4", true),
+                lit("R", "r:1", true),
+                lit("D", "d:2", true),
+                lit("E", "e:3", true),
+                dynamic("X", true),
+                lit("L", "l", false),
+                lit("M", "m", false),
+                dynamic("F", false),
+                dynamic("Q", true),
+            ]
+        );
+        assert!(assignments("\"\\${{((", 0).is_empty());
+    }
+
+    #[test]
     fn variable_names() {
         assert_eq!(variable_name("$A"), Some("A"));
         assert_eq!(variable_name("${A_1}"), Some("A_1"));
@@ -1015,6 +1520,7 @@ mod tests {
             built_images(s),
             ["app", "reg/app:1", "x:2", "the_container"]
         );
+        assert_eq!(built_images("docker build -t \"$IMAGE\" ."), ["$IMAGE"]);
         assert!(is_built("app:latest", &built_images(s)));
         assert!(!is_built("app:2", &built_images(s)));
     }
