@@ -27,8 +27,9 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::circleci::{Expansion, Macro, Script, occurrence, script_images, script_node_images};
-use crate::shell::{self, BlockMap};
-use crate::yaml::{NodeRef, Style};
+use crate::shell;
+use crate::value_map::ValueMap;
+use crate::yaml::NodeRef;
 use crate::{Extraction, Origin, Source, Span, Unresolved, yaml_util};
 
 /// Mappings and sequences deeper than this are not walked.
@@ -528,22 +529,11 @@ impl<'c, 'y, 'a> Pipeline<'c, 'y, 'a> {
         };
         let prefix = format!("docker {command} ");
         let line = format!("{prefix}{value}");
-        let exact = target.exact_span();
-        let block = match (exact, target.style()) {
-            (None, Some(Style::Literal | Style::Folded)) => {
-                BlockMap::new(self.text, target.start(), value)
-            }
-            _ => None,
-        };
+        let map = ValueMap::of(target);
         let to_file = |span: Span| {
             let start = span.start.checked_sub(prefix.len())?;
             let end = span.end.checked_sub(prefix.len())?;
-            let inner = Span::new(start, end);
-            match (exact, &block) {
-                (Some(e), _) => Some(Span::new(e.start + start, e.start + end)),
-                (None, Some(m)) => m.to_source(inner),
-                (None, None) => None,
-            }
+            map.as_ref()?.to_source(Span::new(start, end))
         };
         let context = format!("{} / Docker@2", script.context);
         let s = Script {

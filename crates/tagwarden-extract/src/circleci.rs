@@ -22,8 +22,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::shell::{self, BlockMap};
-use crate::yaml::{NodeRef, Style};
+use crate::shell;
+use crate::value_map::ValueMap;
+use crate::yaml::NodeRef;
 use crate::{Extraction, Form, ImageOccurrence, Origin, Source, Span, Unresolved, yaml_util};
 
 /// Top-level keys that hold neither jobs nor images.
@@ -487,18 +488,8 @@ pub(crate) fn script_node_images(
     if !has_engine(value) {
         return;
     }
-    let exact = target.exact_span();
-    let block = match (exact, target.style()) {
-        (None, Some(Style::Literal | Style::Folded)) => {
-            BlockMap::new(s.text, target.start(), value)
-        }
-        _ => None,
-    };
-    let to_file = |span: Span| match (exact, &block) {
-        (Some(e), _) => Some(Span::new(e.start + span.start, e.start + span.end)),
-        (None, Some(m)) => m.to_source(span),
-        (None, None) => None,
-    };
+    let map = ValueMap::of(target);
+    let to_file = |span: Span| map.as_ref()?.to_source(span);
     let aliases: Vec<Span> = node.alias_span().into_iter().collect();
     script_images(
         s,

@@ -16,8 +16,9 @@ use crate::kubernetes::{
     Entry, Found, Scalar, TEMPLATE_REASON, for_each_document, is_null, lookup, merged_entries,
     scalar_at, with_via,
 };
+use crate::value_map::ValueMap;
 use crate::vars::{self, Syntax};
-use crate::yaml::{NodeRef, Style};
+use crate::yaml::NodeRef;
 use crate::{Extraction, Form, ImageOccurrence, Source, Span, Unresolved};
 
 /// Top-level keys of a Compose file that are not services (for v1 files without `services:`).
@@ -223,25 +224,18 @@ fn report_inline_dockerfile(service: &str, node: NodeRef<'_, '_>, file: &str, ou
     let Some(value) = target.as_str() else {
         return;
     };
-    let map = match target.style() {
-        Some(Style::Literal) => LiteralBlockMap::new(file, target.start(), value),
-        // Plain or quoted without escapes: the bytes are the value.
-        _ => target
-            .exact_span()
-            .map(|s| LiteralBlockMap::verbatim(s.start)),
-    };
-    let Some(map) = map else {
+    let Some(map) = ValueMap::of(target) else {
         return;
     };
     let inner = crate::dockerfile::extract(value);
     for mut occ in inner.images {
-        let Some(span) = map.span(occ.span) else {
+        let Some(span) = map.to_source(occ.span) else {
             continue;
         };
         occ.span = span;
         occ.text = span.of(file).to_string();
         if let Form::Expanded { origins } = &mut occ.form {
-            origins.retain_mut(|o| match map.span(o.span) {
+            origins.retain_mut(|o| match map.to_source(o.span) {
                 Some(s) => {
                     o.span = s;
                     true
@@ -257,74 +251,10 @@ fn report_inline_dockerfile(service: &str, node: NodeRef<'_, '_>, file: &str, ou
         out.push(occ);
     }
     for mut d in inner.diagnostics {
-        if let Some(s) = map.span(d.span) {
+        if let Some(s) = map.to_source(d.span) {
             d.span = s;
             out.diagnostic(d);
         }
-    }
-}
-
-/// Maps offsets in a block scalar's value to offsets in the file.
-struct LiteralBlockMap {
-    /// File offset of the first content byte of each value line (after its indentation).
-    line_starts: Vec<usize>,
-    /// Value offset where each line starts.
-    value_starts: Vec<usize>,
-}
-
-impl LiteralBlockMap {
-    fn verbatim(start: usize) -> Self {
-        Self {
-            line_starts: vec![start],
-            value_starts: vec![0],
-        }
-    }
-
-    /// Literal block (`|`): every value line is a file line with the block's indentation removed.
-    /// `content` is where the parser says the scalar starts: its first line, after indentation.
-    fn new(file: &str, content: usize, value: &str) -> Option<Self> {
-        let body = file.get(..content)?.rfind('\n').map_or(0, |n| n + 1);
-        let indent = content - body;
-        let mut line_starts = Vec::new();
-        let mut value_starts = Vec::new();
-        let mut file_pos = body;
-        let mut value_pos = 0;
-        for line in value.split_inclusive('\n') {
-            let file_line = file.get(file_pos..)?;
-            let file_line_len = file_line.find('\n').map_or(file_line.len(), |n| n + 1);
-            let content = line.trim_end_matches(['\n', '\r']);
-            // Blank value lines may be shorter than the indentation in the file.
-            let start = (file_pos + indent).min(file_pos + file_line_len.saturating_sub(1));
-            if !content.is_empty() && file.get(start..start + content.len()) != Some(content) {
-                return None;
-            }
-            line_starts.push(start);
-            value_starts.push(value_pos);
-            file_pos += file_line_len;
-            value_pos += line.len();
-        }
-        Some(Self {
-            line_starts,
-            value_starts,
-        })
-    }
-
-    fn offset(&self, v: usize) -> Option<usize> {
-        let i = self
-            .value_starts
-            .partition_point(|&s| s <= v)
-            .checked_sub(1)?;
-        Some(self.line_starts.get(i)? + (v - self.value_starts.get(i)?))
-    }
-
-    fn span(&self, s: Span) -> Option<Span> {
-        let start = self.offset(s.start)?;
-        let end = start + s.len();
-        if s.is_empty() {
-            return Some(Span::new(start, end));
-        }
-        // A span crossing a line break is not contiguous in the file.
-        (self.offset(s.end - 1)? + 1 == end).then(|| Span::new(start, end))
     }
 }
 
@@ -562,15 +492,17 @@ services:
             .get("dockerfile_inline")
             .unwrap();
         let value = node.as_str().unwrap();
-        let map = LiteralBlockMap::new(src, node.start(), value).unwrap();
+        let map = ValueMap::of(node).unwrap();
         let from = value.find("mariadb").unwrap();
         let s = map
-            .span(Span::new(from, from + "mariadb:10.11".len()))
+            .to_source(Span::new(from, from + "mariadb:10.11".len()))
             .unwrap();
         assert_eq!(s.of(src), "mariadb:10.11");
         let run_at = value.find("echo").unwrap();
         assert_eq!(
-            map.span(Span::new(run_at, run_at + 4)).unwrap().of(src),
+            map.to_source(Span::new(run_at, run_at + 4))
+                .unwrap()
+                .of(src),
             "echo"
         );
         // Whatever the Dockerfile extractor finds keeps the span invariant.

@@ -215,16 +215,21 @@ mod tests {
         let got = images(t);
         assert_eq!(
             got,
-            ["alpine:3", "aquasec/trivy:0.69.4", "checkmarx/kics:latest"]
+            [
+                "alpine:3",
+                "aquasec/trivy:0.69.4",
+                "checkmarx/kics:latest",
+                "checkmarx/kics:latest"
+            ]
         );
-        // The escaped string cannot be mapped byte for byte: noted, not guessed.
-        assert_eq!(out.diagnostics.len(), 1);
+        // The string with `\"` escapes is mapped between them, byte for byte.
+        assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
         let kics = out
             .images
             .iter()
             .find(|o| o.text == "checkmarx/kics:latest")
             .unwrap();
-        assert!(kics.exact);
+        assert!(out.images.iter().all(|o| o.exact && o.span.of(t) == o.text));
         assert_eq!(kics.context.as_deref(), Some("postCreateCommand"));
     }
 

@@ -10,6 +10,7 @@ pub mod vars;
 pub mod yaml;
 
 pub mod json;
+pub mod value_map;
 
 pub mod azure_pipelines;
 pub mod bake;

@@ -9,7 +9,8 @@
 //! `$(…)`, backticks and `${{ … }}` stay inside their word. Only words in command position count,
 //! so `echo "docker run x"` is not a command.
 
-use crate::yaml::{NodeRef, Style};
+use crate::value_map::ValueMap;
+use crate::yaml::NodeRef;
 use crate::{Extraction, Form, ImageOccurrence, Source, Span, Unresolved};
 
 /// An image operand found in shell text.
@@ -1076,18 +1077,10 @@ pub fn scalar_images(
     if found.is_empty() {
         return;
     }
-    let block = match (target.exact_span(), target.style()) {
-        (Some(_), _) => None,
-        (None, Some(Style::Literal | Style::Folded)) => BlockMap::new(text, target.start(), value),
-        _ => None,
-    };
+    let map = ValueMap::of(target);
     let alias_sites: Vec<Span> = node.alias_span().into_iter().collect();
     for f in found {
-        let mapped = match (target.exact_span(), &block) {
-            (Some(s), _) => Some(Span::new(s.start + f.span.start, s.start + f.span.end)),
-            (None, Some(m)) => m.to_source(f.span),
-            (None, None) => None,
-        };
+        let mapped = map.as_ref().and_then(|m| m.to_source(f.span));
         let Some(span) =
             mapped.filter(|s| text.get(s.start..s.end) == value.get(f.span.start..f.span.end))
         else {
@@ -1137,110 +1130,6 @@ pub fn scalar_images(
             context: context.map(str::to_string),
             exact: f.exact,
         });
-    }
-}
-
-/// The offset of the `|`/`>` indicator of the block scalar whose content starts at `start`:
-/// the last non-blank line before it, with an optional comment, must end in the header.
-fn header_before(src: &str, start: usize) -> Option<usize> {
-    let mut line_start = src.get(..start)?.rfind('\n').map_or(0, |n| n + 1);
-    // Only indentation may precede the content on its line.
-    if src.get(line_start..start)?.bytes().any(|c| c != b' ') {
-        return None;
-    }
-    loop {
-        let prev_end = line_start.checked_sub(1)?;
-        let prev_start = src.get(..prev_end)?.rfind('\n').map_or(0, |n| n + 1);
-        let line = src.get(prev_start..prev_end)?.trim_end_matches('\r');
-        line_start = prev_start;
-        if line.trim().is_empty() {
-            continue;
-        }
-        // Strip a comment (`# …` after white space), then the indicators.
-        let code = match line.find(" #") {
-            Some(n) => line.get(..n)?,
-            None => line,
-        }
-        .trim_end();
-        let head = code.trim_end_matches(['+', '-', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
-        if !head.ends_with(['|', '>']) {
-            return None;
-        }
-        return Some(prev_start + head.len() - 1);
-    }
-}
-
-/// Maps offsets in a YAML block scalar's value back to the file, line by line.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct BlockMap {
-    /// (offset of the line in the value, offset in the source, length).
-    lines: Vec<(usize, usize, usize)>,
-}
-
-impl BlockMap {
-    /// Builds the map of the block scalar (`|` or `>`) whose header is at `start` in `src`, or
-    /// None when its lines cannot be matched one to one with the value's.
-    pub fn new(src: &str, start: usize, value: &str) -> Option<Self> {
-        let b = src.as_bytes();
-        let mut i = match b.get(start) {
-            Some(b'|' | b'>') => start,
-            _ => header_before(src, start)?,
-        };
-        i += 1;
-        while let Some(c) = b.get(i) {
-            match c {
-                b'+' | b'-' => i += 1,
-                // An explicit indentation indicator needs the parent's indentation: not handled.
-                b'1'..=b'9' => return None,
-                _ => break,
-            }
-        }
-        let line_end = src.get(i..)?.find('\n').map(|n| i + n)?;
-        let header_rest = src.get(i..line_end)?.trim();
-        if !(header_rest.is_empty() || header_rest.starts_with('#')) {
-            return None;
-        }
-        let body = line_end + 1;
-        // Indentation: that of the first non-empty line.
-        let indent = src
-            .get(body..)?
-            .split('\n')
-            .map(|l| l.trim_end_matches('\r'))
-            .find(|l| !l.trim().is_empty())
-            .map(|l| l.len() - l.trim_start_matches(' ').len())?;
-        let mut lines = Vec::new();
-        let mut src_at = body;
-        let mut val_at = 0;
-        let value_lines: Vec<&str> = value.split('\n').collect();
-        let count = value_lines
-            .len()
-            .saturating_sub(usize::from(value.ends_with('\n')));
-        for v in value_lines.iter().take(count) {
-            let rest = src.get(src_at..)?;
-            let line_len = rest.find('\n').unwrap_or(rest.len());
-            let line = rest.get(..line_len)?.trim_end_matches('\r');
-            if v.is_empty() && line.trim().is_empty() {
-                // An empty line may carry fewer spaces than the block.
-            } else {
-                let content = line.get(indent..)?;
-                if line.get(..indent)?.bytes().any(|c| c != b' ') || content != *v {
-                    return None;
-                }
-                lines.push((val_at, src_at + indent, v.len()));
-            }
-            val_at += v.len() + 1;
-            src_at += line_len + 1;
-        }
-        Some(Self { lines })
-    }
-
-    /// The source span of `span` (offsets in the value), when it lies within one line.
-    pub fn to_source(&self, span: Span) -> Option<Span> {
-        let &(val, src, _) = self
-            .lines
-            .iter()
-            .find(|(val, _, len)| *val <= span.start && span.end <= val + len)?;
-        Some(Span::new(src + span.start - val, src + span.end - val))
     }
 }
 
@@ -1523,23 +1412,5 @@ mod tests {
         assert_eq!(built_images("docker build -t \"$IMAGE\" ."), ["$IMAGE"]);
         assert!(is_built("app:latest", &built_images(s)));
         assert!(!is_built("app:2", &built_images(s)));
-    }
-
-    #[test]
-    fn block_map() {
-        let src = "run: |\n  docker pull a\n\n  docker run b\n";
-        let value = "docker pull a\n\ndocker run b\n";
-        let m = BlockMap::new(src, 5, value).unwrap();
-        for f in commands(value, 0) {
-            let s = m.to_source(f.span).unwrap();
-            assert_eq!(s.of(src), f.span.of(value));
-        }
-        let crlf = "run: |-\r\n    docker pull a\r\n    docker run b\r\n";
-        let m = BlockMap::new(crlf, 5, "docker pull a\ndocker run b").unwrap();
-        assert_eq!(m.to_source(Span::new(21, 26)).unwrap().of(crlf), "run b");
-        // A folded value that was folded does not match.
-        assert!(BlockMap::new("r: >\n  a\n  b\n", 3, "a b\n").is_none());
-        assert!(BlockMap::new("r: |2\n  a\n", 3, "a\n").is_none());
-        assert!(BlockMap::new("r: x", 3, "x").is_none());
     }
 }
