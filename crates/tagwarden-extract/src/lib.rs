@@ -9,6 +9,7 @@ pub mod text;
 pub mod vars;
 pub mod yaml;
 
+pub mod hcl;
 pub mod json;
 
 pub mod azure_pipelines;

@@ -126,7 +126,8 @@ fn engine_args(tokens: &[Tok], script: &str) -> Vec<usize> {
     out
 }
 
-const ENGINES: &[&str] = &["docker", "podman", "nerdctl"];
+/// The container engines whose commands name images.
+pub const ENGINES: &[&str] = &["docker", "podman", "nerdctl"];
 /// Words after which the next word is still in command position.
 const PREFIXES: &[&str] = &[
     "sudo", "time", "exec", "env", "nohup", "then", "do", "else", "elif", "if", "while", "until",
