@@ -155,6 +155,8 @@ pub enum Source {
     ScriptCommand,
     /// The image operand of a container command in a Makefile recipe
     MakefileCommand,
+    /// A Docker Bake target's build argument named like an image (`BASE_IMAGE = "node:22"`)
+    BakeArg,
 }
 
 impl Source {
@@ -204,6 +206,7 @@ impl Source {
             Self::HelmfileImage => "helmfile-image",
             Self::ScriptCommand => "script-command",
             Self::MakefileCommand => "makefile-command",
+            Self::BakeArg => "bake-arg",
         }
     }
 }

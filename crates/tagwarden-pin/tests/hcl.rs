@@ -341,3 +341,94 @@ fn terraform_json_and_ecs_task_definition_files() {
     assert_eq!(got[..2], [Ok(1), Ok(1)]);
     assert!(matches!(got[2], Err(Skip::Unresolvable(_))));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Docker Bake
+
+#[test]
+fn bake_contexts_args_and_inline_dockerfiles() {
+    let got = expect(
+        FileKind::Bake,
+        r#"variable "BASE" {
+  default = "alpine:3.20"
+}
+variable "TAG" {
+  default = "22"
+}
+
+target "app" {
+  contexts = {
+    golang = "docker-image://golang:1.23"
+    base   = "docker-image://${BASE}"
+    node   = "docker-image://node:${TAG}"
+    src    = "../src"
+  }
+  args = {
+    RUNTIME_IMAGE = "gcr.io/distroless/static-debian12"
+  }
+  tags = ["me/app:latest"]
+}
+
+target "docs" {
+  dockerfile-inline = <<-EOT
+    FROM python:3.12-slim
+    RUN pip install mkdocs
+  EOT
+}
+"#,
+        r#"variable "BASE" {
+  default = "alpine:3.20@%D"
+}
+variable "TAG" {
+  default = "22"
+}
+
+target "app" {
+  contexts = {
+    golang = "docker-image://golang:1.23@%D"
+    base   = "docker-image://${BASE}"
+    node   = "docker-image://node:${TAG}"
+    src    = "../src"
+  }
+  args = {
+    RUNTIME_IMAGE = "gcr.io/distroless/static-debian12:latest@%D"
+  }
+  tags = ["me/app:latest"]
+}
+
+target "docs" {
+  dockerfile-inline = <<-EOT
+    FROM python:3.12-slim@%D
+    RUN pip install mkdocs
+  EOT
+}
+"#,
+    );
+    assert_eq!(got[..2], [Ok(1), Ok(1)]);
+    assert!(matches!(&got[2], Err(Skip::ArgNotWholeReference { name }) if name == "TAG"));
+    assert_eq!(got[3..], [Ok(1), Ok(1)]);
+}
+
+#[test]
+fn bake_json() {
+    let got = expect(
+        FileKind::Bake,
+        r#"{
+  "target": {
+    "app": {
+      "contexts": { "alpine": "docker-image://alpine:3.20" }
+    }
+  }
+}
+"#,
+        r#"{
+  "target": {
+    "app": {
+      "contexts": { "alpine": "docker-image://alpine:3.20@%D" }
+    }
+  }
+}
+"#,
+    );
+    assert_eq!(got, vec![Ok(1)]);
+}
