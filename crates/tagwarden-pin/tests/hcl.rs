@@ -432,3 +432,68 @@ fn bake_json() {
     );
     assert_eq!(got, vec![Ok(1)]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Skaffold
+
+#[test]
+fn skaffold_images_it_pulls() {
+    let got = expect(
+        FileKind::Skaffold,
+        r#"apiVersion: skaffold/v4beta11
+kind: Config
+build:
+  artifacts:
+    - image: shop/web
+      docker:
+        cacheFrom: [shop/web, "golang:1.23"]
+      hooks:
+        before:
+          - command: ["sh", "-c", "docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest scan -p /path"]
+          - command: ['sh', '-c', 'docker run --rm -v "$PWD:/path" checkmarx/kics:latest scan -p /path']
+    - image: shop/api
+      buildpacks:
+        builder: gcr.io/buildpacks/builder:v1
+verify:
+  - name: smoke
+    container:
+      name: curl
+      image: curlimages/curl
+profiles:
+  - name: ci
+    build:
+      artifacts:
+        - image: shop/java
+          jib:
+            fromImage: 'eclipse-temurin:21-jre'
+"#,
+        r#"apiVersion: skaffold/v4beta11
+kind: Config
+build:
+  artifacts:
+    - image: shop/web
+      docker:
+        cacheFrom: [shop/web, "golang:1.23@%D"]
+      hooks:
+        before:
+          - command: ["sh", "-c", "docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest@%D scan -p /path"]
+          - command: ['sh', '-c', 'docker run --rm -v "$PWD:/path" checkmarx/kics:latest@%D scan -p /path']
+    - image: shop/api
+      buildpacks:
+        builder: gcr.io/buildpacks/builder:v1@%D
+verify:
+  - name: smoke
+    container:
+      name: curl
+      image: curlimages/curl:latest@%D
+profiles:
+  - name: ci
+    build:
+      artifacts:
+        - image: shop/java
+          jib:
+            fromImage: 'eclipse-temurin:21-jre@%D'
+"#,
+    );
+    assert_eq!(got, vec![Ok(1); 6]);
+}
