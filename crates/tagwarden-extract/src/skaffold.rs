@@ -176,10 +176,9 @@ impl Skaffold<'_> {
 
 /// A cache image of the artifact itself: its name with another tag (`my-app:cache`).
 fn is_own(value: &str, built: &[String]) -> bool {
-    let name =
-        value
-            .rsplit_once(':')
-            .map_or(value, |(n, t)| if t.contains('/') { value } else { n });
+    let name = value
+        .rsplit_once(':')
+        .map_or(value, |(n, t)| if t.contains('/') { value } else { n });
     built.iter().any(|b| b == name)
 }
 

@@ -497,3 +497,51 @@ profiles:
     );
     assert_eq!(got, vec![Ok(1); 6]);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Helmfile
+
+#[test]
+fn helmfile_values_set_and_hooks() {
+    let got = expect(
+        FileKind::Helmfile,
+        r#"releases:
+  - name: app
+    chart: oci://ghcr.io/acme/charts/app
+    values:
+      - image: ghcr.io/acme/app:2.0.1
+        worker:
+          image:
+            repository: ghcr.io/acme/worker
+            tag: "2.0.1"
+    set:
+      - name: sidecar.image
+        value: envoyproxy/envoy:v1.31.0
+    hooks:
+      - events: ["presync"]
+        command: docker
+        args: ["run", "--rm", "-v", "$PWD:/path", "checkmarx/kics:latest", "scan", "-p", "/path"]
+"#,
+        r#"releases:
+  - name: app
+    chart: oci://ghcr.io/acme/charts/app
+    values:
+      - image: ghcr.io/acme/app:2.0.1@%D
+        worker:
+          image:
+            repository: ghcr.io/acme/worker
+            tag: "2.0.1"
+    set:
+      - name: sidecar.image
+        value: envoyproxy/envoy:v1.31.0@%D
+    hooks:
+      - events: ["presync"]
+        command: docker
+        args: ["run", "--rm", "-v", "$PWD:/path", "checkmarx/kics:latest@%D", "scan", "-p", "/path"]
+"#,
+    );
+    assert_eq!(got[0], Ok(1));
+    // Repository and tag in two fields of a Helmfile release: not rewritten by pin.
+    assert!(matches!(got[1], Err(Skip::Unsupported(_))), "{:?}", got[1]);
+    assert_eq!(got[2..], [Ok(1), Ok(1)]);
+}
