@@ -1447,68 +1447,88 @@ pub fn evaluate(
     src: &str,
     lookup: &Lookup<'_, '_>,
 ) -> Result<(String, Vec<Origin>), Unresolved> {
-    let mut value = String::new();
-    let mut origins = Vec::new();
-    eval_into(expr, src, lookup, &mut value, &mut origins, 0)?;
-    Ok((value, origins))
+    let mut e = Eval {
+        src,
+        lookup,
+        value: String::new(),
+        origins: Vec::new(),
+        steps: 0,
+    };
+    e.eval(expr, 0)?;
+    Ok((e.value, e.origins))
 }
 
-fn eval_into(
-    expr: &Expr,
-    src: &str,
-    lookup: &Lookup<'_, '_>,
-    value: &mut String,
-    origins: &mut Vec<Origin>,
-    depth: usize,
-) -> Result<(), Unresolved> {
-    if depth > MAX_EVAL_DEPTH {
-        return Err(Unresolved::new("definitions nested too deeply"));
-    }
-    match &expr.kind {
-        ExprKind::Template(t) => {
-            for p in &t.parts {
-                match p {
-                    TemplatePart::Literal { value: v, .. } => value.push_str(v),
-                    TemplatePart::Interpolation { expr, .. } => {
-                        eval_into(expr, src, lookup, value, origins, depth + 1)?;
+/// How many expressions one evaluation visits: definitions that each repeat another many
+/// times would otherwise grow exponentially.
+const MAX_EVAL_STEPS: usize = 1_000;
+/// Longer values are no image reference.
+const MAX_VALUE_LEN: usize = 4_096;
+
+struct Eval<'s, 'l, 'x, 'h> {
+    src: &'s str,
+    lookup: &'l Lookup<'x, 'h>,
+    value: String,
+    origins: Vec<Origin>,
+    steps: usize,
+}
+
+impl Eval<'_, '_, '_, '_> {
+    fn eval(&mut self, expr: &Expr, depth: usize) -> Result<(), Unresolved> {
+        self.steps += 1;
+        if self.steps > MAX_EVAL_STEPS || self.value.len() > MAX_VALUE_LEN {
+            return Err(Unresolved::new("the value is built from too many parts"));
+        }
+        let (src, lookup) = (self.src, self.lookup);
+        let ev = self;
+        if depth > MAX_EVAL_DEPTH {
+            return Err(Unresolved::new("definitions nested too deeply"));
+        }
+        match &expr.kind {
+            ExprKind::Template(t) => {
+                for p in &t.parts {
+                    match p {
+                        TemplatePart::Literal { value: v, .. } => ev.value.push_str(v),
+                        TemplatePart::Interpolation { expr, .. } => {
+                            ev.eval(expr, depth + 1)?;
+                        }
+                        TemplatePart::Directive(span) => {
+                            return Err(Unresolved::new(format!(
+                                "template directive {:?} is evaluated when the configuration is applied",
+                                span.of(src)
+                            )));
+                        }
                     }
-                    TemplatePart::Directive(span) => {
+                }
+                Ok(())
+            }
+            ExprKind::Number | ExprKind::Bool(_) => {
+                ev.value.push_str(expr.span.of(src));
+                Ok(())
+            }
+            ExprKind::Traversal(path) => {
+                let (def, name) = match lookup(path) {
+                    Some(found) => found?,
+                    None => {
                         return Err(Unresolved::new(format!(
-                            "template directive {:?} is evaluated when the configuration is applied",
-                            span.of(src)
+                            "{} is known only when the configuration is applied",
+                            path.join(".")
                         )));
                     }
+                };
+                if let Some(t) = def.as_template()
+                    && let (Some(v), Some(span)) = (t.literal(), t.exact_span())
+                {
+                    ev.value.push_str(&v);
+                    ev.origins.push(Origin { name, span });
+                    return Ok(());
                 }
+                ev.eval(def, depth + 1)
             }
-            Ok(())
+            _ => Err(Unresolved::new(format!(
+                "expression {:?} is evaluated when the configuration is applied",
+                first_line(expr.span.of(src))
+            ))),
         }
-        ExprKind::Number | ExprKind::Bool(_) => {
-            value.push_str(expr.span.of(src));
-            Ok(())
-        }
-        ExprKind::Traversal(path) => {
-            let (def, name) = match lookup(path) {
-                Some(found) => found?,
-                None => {
-                    return Err(Unresolved::new(format!(
-                        "{} is known only when the configuration is applied",
-                        path.join(".")
-                    )));
-                }
-            };
-            if let Some(t) = def.as_template()
-                && let (Some(v), Some(span)) = (t.literal(), t.exact_span())
-            {
-                value.push_str(&v);
-                origins.push(Origin { name, span });
-                return Ok(());
-            }
-            eval_into(def, src, lookup, value, origins, depth + 1)
-        }
-        _ => Err(Unresolved::new(format!(
-            "expression {:?} is evaluated when the configuration is applied",
-            first_line(expr.span.of(src))
-        ))),
     }
 }
 

@@ -1719,6 +1719,17 @@ resource "google_compute_instance" "vm" {
                     .collect::<String>()
                 + "}\nresource \"docker_container\" \"c\" { image = local.l0 }\n",
             "\u{0}\u{feff}é\"${".repeat(10_000),
+            // Each local repeats the next one: evaluation must not grow exponentially.
+            "locals {\n".to_string()
+                + &(0..8)
+                    .map(|i| {
+                        format!(
+                            "  l{i} = \"{}\"\n",
+                            format!("${{local.l{}}}", i + 1).repeat(50)
+                        )
+                    })
+                    .collect::<String>()
+                + "  l8 = \"x\"\n}\nresource \"docker_container\" \"c\" { image = local.l0 }\n",
             "{".repeat(100_000),
         ];
         for t in &cases {
