@@ -22,51 +22,68 @@ const MAX_ERRORS: usize = 16;
 /// A parse error at a byte offset.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Error {
+    /// Where the problem is, in bytes from the start of the text.
     pub offset: usize,
+    /// What is wrong, for a reader.
     pub message: String,
 }
 
 /// A parsed file (or a parsed part of one, such as a heredoc holding a jobspec).
 #[derive(Clone, Debug, Default)]
 pub struct File {
+    /// What was read (everything but the lines that did not parse).
     pub body: Body,
+    /// The problems met, in order (at most a few).
     pub errors: Vec<Error>,
 }
 
 /// The attributes and blocks of a file or of a block, in order.
 #[derive(Clone, Debug, Default)]
 pub struct Body {
+    /// Attributes and blocks as written.
     pub items: Vec<Item>,
 }
 
 /// One entry of a body.
 #[derive(Clone, Debug)]
 pub enum Item {
+    /// `name = value`
     Attribute(Attribute),
+    /// `kind "label" { … }`
     Block(Block),
 }
 
 /// `name = value`
 #[derive(Clone, Debug)]
 pub struct Attribute {
+    /// The attribute's name.
     pub name: String,
+    /// Where the name is written.
     pub name_span: Span,
+    /// Its value.
     pub value: Expr,
 }
 
 /// `kind "label" label { body }`
 #[derive(Clone, Debug)]
 pub struct Block {
+    /// The block type (`resource`, `target`, `container`).
     pub kind: String,
+    /// Where the type is written.
     pub kind_span: Span,
+    /// The labels' values and where they are written (inside the quotes).
     pub labels: Vec<(String, Span)>,
+    /// What the braces hold.
     pub body: Body,
 }
 
 /// An expression and where it is written.
 #[derive(Clone, Debug)]
 pub struct Expr {
+    /// The expression's bytes (quotes included for a string). For a value read from JSON, where
+    /// only strings keep exact bytes, an object or list span is empty at its start.
     pub span: Span,
+    /// What it is.
     pub kind: ExprKind,
 }
 
@@ -75,14 +92,21 @@ pub struct Expr {
 pub enum ExprKind {
     /// A quoted string or a heredoc.
     Template(Template),
+    /// A number, kept as its bytes.
     Number,
+    /// `true` or `false`.
     Bool(bool),
+    /// `null`
     Null,
+    /// `{ key = value, … }`
     Object(Vec<ObjectItem>),
+    /// `[a, b, …]`
     Tuple(Vec<Expr>),
     /// `name(args…)`
     Call {
+        /// The function's name (`jsonencode`, `provider::p::f`).
         name: String,
+        /// Its arguments.
         args: Vec<Expr>,
     },
     /// `a.b.c` or `a["b"][0]`: the root name and each step as text.
@@ -96,23 +120,29 @@ pub enum ExprKind {
 /// `key = value` (or `key: value`) in an object.
 #[derive(Clone, Debug)]
 pub struct ObjectItem {
+    /// The key.
     pub key: ObjectKey,
+    /// The value.
     pub value: Expr,
 }
 
 /// An object key: a bare name or literal string, or an expression (`(local.name) = …`).
 #[derive(Clone, Debug)]
 pub enum ObjectKey {
+    /// A bare name or a plain string, and where it is written.
     Name(String, Span),
+    /// A computed key.
     Expr(Expr),
 }
 
 /// A string template: literal text, interpolations and directives.
 #[derive(Clone, Debug, Default)]
 pub struct Template {
+    /// Literal text, interpolations and directives, in order.
     pub parts: Vec<TemplatePart>,
     /// The bytes between the quotes, or a heredoc's lines between its header and terminator.
     pub content: Span,
+    /// Written as a heredoc (`<<EOF`), where a backslash is plain text.
     pub heredoc: bool,
     /// `<<-`: the value has the lines' common indentation removed.
     pub indented: bool,
@@ -123,13 +153,20 @@ pub struct Template {
 pub enum TemplatePart {
     /// Literal text, after escapes (`\"`, `$${`) are applied.
     Literal {
+        /// The text.
         value: String,
+        /// Where it is written.
         span: Span,
         /// True when the bytes at `span` are `value` (no escapes).
         exact: bool,
     },
     /// `${ expr }`; the span is that of the whole `${…}`.
-    Interpolation { expr: Expr, span: Span },
+    Interpolation {
+        /// The expression inside.
+        expr: Expr,
+        /// The whole `${…}`.
+        span: Span,
+    },
     /// `%{ if … }`, `%{ for … }` and their ends.
     Directive(Span),
 }
@@ -1333,7 +1370,9 @@ pub const EXPR_KEY: &str = "(…)";
 /// A block body or an object value: native blocks and JSON objects are read alike.
 #[derive(Clone, Copy, Debug)]
 pub enum Node<'h> {
+    /// A block's body.
     Body(&'h Body),
+    /// A value (an object, when it has entries).
     Expr(&'h Expr),
 }
 
