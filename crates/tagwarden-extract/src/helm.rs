@@ -34,17 +34,23 @@ pub fn extract(text: &str) -> Extraction {
             walk_document(doc, file, out);
             return;
         }
-        let global = lookup(&entries, "global")
-            .map(|g| merged_entries(g.value))
-            .unwrap_or_default();
-        let walker = Walker {
-            file,
-            global_registry: field_of(&global, "imageRegistry", file),
-            global_tag: field_of(&global, "imageTag", file),
-        };
-        walker.walk(doc, &mut Vec::new(), out);
+        walk_values(doc, file, out);
     });
     out.finish()
+}
+
+/// Reads one mapping as chart values (also a Helmfile release's inline `values:` entry).
+pub(crate) fn walk_values(values: NodeRef<'_, '_>, file: &str, out: &mut Found) {
+    let entries = merged_entries(values);
+    let global = lookup(&entries, "global")
+        .map(|g| merged_entries(g.value))
+        .unwrap_or_default();
+    let walker = Walker {
+        file,
+        global_registry: field_of(&global, "imageRegistry", file),
+        global_tag: field_of(&global, "imageTag", file),
+    };
+    walker.walk(values, &mut Vec::new(), out);
 }
 
 struct Walker<'f> {

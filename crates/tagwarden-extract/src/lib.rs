@@ -9,6 +9,7 @@ pub mod text;
 pub mod vars;
 pub mod yaml;
 
+pub mod hcl;
 pub mod json;
 pub mod value_map;
 
@@ -157,6 +158,8 @@ pub enum Source {
     MakefileCommand,
     /// The image operand of a container command in an Argo template's `sh -c` args or script
     ArgoCommand,
+    /// A Docker Bake target's build argument named like an image (`BASE_IMAGE = "node:22"`)
+    BakeArg,
 }
 
 impl Source {
@@ -207,6 +210,7 @@ impl Source {
             Self::ScriptCommand => "script-command",
             Self::MakefileCommand => "makefile-command",
             Self::ArgoCommand => "argo-command",
+            Self::BakeArg => "bake-arg",
         }
     }
 }

@@ -153,12 +153,14 @@ fn engine_args(tokens: &[Tok], script: &str) -> Vec<usize> {
     out
 }
 
-const ENGINES: &[&str] = &["docker", "podman", "nerdctl"];
+/// The container engines whose commands name images.
+pub const ENGINES: &[&str] = &["docker", "podman", "nerdctl"];
 
 /// True for a command word that runs a container engine (`docker`, `/usr/bin/podman`).
 pub fn is_engine(word: &str) -> bool {
     ENGINES.contains(&word.rsplit('/').next().unwrap_or(word))
 }
+
 /// Words after which the next word is still in command position.
 const PREFIXES: &[&str] = &[
     "sudo", "time", "exec", "env", "nohup", "then", "do", "else", "elif", "if", "while", "until",
