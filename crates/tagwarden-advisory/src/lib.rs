@@ -17,8 +17,9 @@ pub use indicator::{normalize as normalize_network_indicator, refang};
 pub use matching::{ActionMatch, ActionVerdict, AdvisorySet, ImageMatch, ImageVerdict};
 pub use model::{
     ActionAdvisory, Advisory, Commit, Confidence, DigestKind, Example, Examples, ExpectedVerdict,
-    FileHash, HostArtifact, ImageExposure, KnownGoodDigest, MaliciousDigest, NetworkIndicator,
-    NetworkKind, OtherIndicator, Provenance, Source, Sourced, TagRule, VersionBound, Window,
+    FileHash, HostArtifact, ImageExposure, ImportInfo, KnownGoodDigest, MaliciousDigest,
+    NetworkIndicator, NetworkKind, OtherIndicator, Provenance, Source, Sourced, TagRule,
+    VersionBound, Window,
 };
 pub use selftest::{SelfTestFailure, self_test};
 
@@ -39,10 +40,23 @@ impl Advisory {
         load::from_toml(path, text)
     }
 
+    /// Line and column (1-based) where an example reference is written in the file.
+    pub fn example_position(&self, reference: &str) -> Option<(usize, usize)> {
+        self.example_positions
+            .iter()
+            .find(|(r, _)| r == reference)
+            .map(|(_, at)| *at)
+    }
+
     /// The source declared with this id, to show where a value comes from.
     pub fn source(&self, id: &str) -> Option<&Source> {
         self.sources.iter().find(|s| s.id == id)
     }
+}
+
+/// 1-based line and column (in characters) of byte offset `at` in `text`, as in every error.
+pub fn line_column(text: &str, at: usize) -> (usize, usize) {
+    load::line_column(text, at)
 }
 
 #[cfg(test)]
