@@ -11,6 +11,7 @@ mod load;
 mod matching;
 mod model;
 mod selftest;
+pub mod syntax;
 
 pub use builtin::FILES as BUILTIN_FILES;
 pub use indicator::{normalize as normalize_network_indicator, refang};

@@ -10,9 +10,9 @@ use serde::Deserialize;
 use tagwarden_reference::{Digest, Reference, normalize_repository};
 use toml::Spanned;
 
-use crate::indicator;
 use crate::model::*;
 use crate::{AdvisoryError, action_ref};
+use crate::{indicator, syntax};
 
 /// The only format version this crate reads.
 const SCHEMA_VERSION: i64 = 1;
@@ -467,11 +467,7 @@ impl Loader<'_> {
     /// Letters, digits, `.`, `_`, `-`; starts with a letter or digit; at most 100 characters.
     fn identifier(&self, v: &Spanned<String>, what: &str) -> Result<String> {
         let s = v.get_ref();
-        let ok = s.len() <= 100
-            && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-        if !ok {
+        if !syntax::is_identifier(s) {
             return Err(self.error(
                 v.span(),
                 format!(
@@ -607,13 +603,7 @@ impl Loader<'_> {
     /// An image tag: a letter, digit or `_`, then up to 127 letters, digits, `_`, `.` or `-`.
     fn tag(&self, v: &Spanned<String>) -> Result<String> {
         let s = v.get_ref();
-        let ok = s.len() <= 128
-            && s.chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
-        if !ok {
+        if !syntax::is_tag(s) {
             return Err(self.error(
                 v.span(),
                 format!(
@@ -648,14 +638,7 @@ impl Loader<'_> {
     /// `os/arch[/variant]`, lower-case.
     fn platform(&self, v: &Spanned<String>) -> Result<String> {
         let s = v.get_ref();
-        let parts: Vec<&str> = s.split('/').collect();
-        let ok = (2..=3).contains(&parts.len())
-            && parts.iter().all(|p| {
-                !p.is_empty()
-                    && p.bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-            });
-        if !ok {
+        if !syntax::is_platform(s) {
             return Err(self.error(
                 v.span(),
                 format!(
