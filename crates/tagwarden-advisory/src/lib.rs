@@ -41,12 +41,13 @@ impl Advisory {
         load::from_toml(path, text)
     }
 
-    /// Line and column (1-based) where an example reference is written in the file.
-    pub fn example_position(&self, reference: &str) -> Option<(usize, usize)> {
+    /// Line and column (1-based) where an example reference is written in the file, among the
+    /// must-match (`true`) or must-not-match examples.
+    pub fn example_position(&self, reference: &str, must_match: bool) -> Option<(usize, usize)> {
         self.example_positions
             .iter()
-            .find(|(r, _)| r == reference)
-            .map(|(_, at)| *at)
+            .find(|(r, m, _)| r == reference && *m == must_match)
+            .map(|(_, _, at)| *at)
     }
 
     /// The source declared with this id, to show where a value comes from.

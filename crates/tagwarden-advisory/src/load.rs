@@ -305,7 +305,7 @@ struct Loader<'a> {
     /// The file has an `[imported]` table: examples, windows and repositories may be missing.
     imported: bool,
     /// Where each example reference is written, for self-test failures.
-    example_positions: Vec<(String, (usize, usize))>,
+    example_positions: Vec<(String, bool, (usize, usize))>,
 }
 
 type Result<T> = std::result::Result<T, AdvisoryError>;
@@ -1041,16 +1041,22 @@ impl Loader<'_> {
             return Ok(Examples::default());
         };
         let ex = raw.get_ref();
-        let refs = ex
+        let positives = ex
             .images_must_match
             .iter()
             .chain(&ex.actions_must_match)
-            .map(|e| &e.reference)
-            .chain(ex.images_must_not_match.iter())
-            .chain(ex.actions_must_not_match.iter());
-        for r in refs {
-            self.example_positions
-                .push((r.get_ref().clone(), line_column(self.text, r.span().start)));
+            .map(|e| (&e.reference, true));
+        let negatives = ex
+            .images_must_not_match
+            .iter()
+            .chain(&ex.actions_must_not_match)
+            .map(|r| (r, false));
+        for (r, must_match) in positives.chain(negatives) {
+            self.example_positions.push((
+                r.get_ref().clone(),
+                must_match,
+                line_column(self.text, r.span().start),
+            ));
         }
         let image = |v: &Spanned<String>| {
             Reference::parse(v.get_ref())

@@ -46,8 +46,9 @@ pub struct Advisory {
     pub imported: Option<ImportInfo>,
     /// Where the `id` value sits in the file, for duplicate-id errors.
     pub(crate) id_position: (usize, usize),
-    /// Line and column of each example reference, for self-test failures.
-    pub(crate) example_positions: Vec<(String, (usize, usize))>,
+    /// Line and column of each example reference (and whether it must match), for self-test
+    /// failures.
+    pub(crate) example_positions: Vec<(String, bool, (usize, usize))>,
 }
 
 /// Where an imported advisory came from: the `[imported]` table.

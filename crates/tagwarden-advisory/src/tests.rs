@@ -762,8 +762,9 @@ fn example_positions_are_kept() {
     let text = sample();
     let a = load(&text).unwrap();
     assert_eq!(
-        a.example_position("example/tool:1.2.2"),
+        a.example_position("example/tool:1.2.2", false),
         Some(position_of(&text, "\"example/tool:1.2.2\""))
     );
-    assert_eq!(a.example_position("nope"), None);
+    assert_eq!(a.example_position("example/tool:1.2.2", true), None);
+    assert_eq!(a.example_position("nope", false), None);
 }
