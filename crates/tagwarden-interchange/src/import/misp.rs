@@ -172,6 +172,11 @@ fn attribute(a: &Node, doc: &Doc<'_>, draft: &mut Draft) {
             let description = a
                 .str_of("comment")
                 .unwrap_or("File (MISP sha256 attribute)");
+            // The comment is the description here; the note would only repeat it.
+            let prov = Prov {
+                note: prov.note.filter(|n| n.trim() != description.trim()),
+                ..prov
+            };
             draft.file_hash(doc, at, value, None, None, description, prov);
         }
         "filename|sha256" => draft.file_hash(doc, at, second, None, None, first, prov),

@@ -236,6 +236,20 @@ pub fn import(path: &str, text: &str, format: Format) -> Result<Imported, Import
 /// and `[imported]` table unless `options` says otherwise.
 pub fn import_all(inputs: &[Input<'_>], options: &Options) -> Result<Imported, ImportError> {
     let mut draft = Draft::default();
+    let first_path = inputs.first().map_or("", |i| i.path);
+    if let Some(id) = &options.id
+        && !tagwarden_advisory::syntax::is_identifier(id)
+    {
+        return Err(ImportError {
+            path: first_path.to_string(),
+            line: 1,
+            column: 1,
+            message: format!(
+                "invalid advisory id {id:?}: use letters, digits, '.', '_' or '-' (starting with a letter or digit, at most 100)"
+            ),
+            unmapped: Vec::new(),
+        });
+    }
     let error = |path: &str, text: &str, at: usize, message: String, draft: &Draft| {
         let (line, column) = tagwarden_advisory::line_column(text, at);
         ImportError {
@@ -295,7 +309,7 @@ pub fn import_all(inputs: &[Input<'_>], options: &Options) -> Result<Imported, I
             return Err(error(input.path, input.text, at, message, &draft));
         }
     }
-    let (first_path, first_text) = inputs.first().map_or(("", ""), |i| (i.path, i.text));
+    let first_text = inputs.first().map_or("", |i| i.text);
     if draft.is_empty() {
         return Err(error(
             first_path,

@@ -534,6 +534,17 @@ fn wrong_format_and_garbage_give_positions() {
     )
     .unwrap_err();
     assert!(e.message.contains("not a format tagwarden imports"));
+    let bad_id = Options {
+        id: Some("no spaces".to_string()),
+        ..options()
+    };
+    let input = Input {
+        path: "m.json",
+        text: &misp,
+        format: None,
+    };
+    let e = import_all(&[input], &bad_id).unwrap_err();
+    assert!(e.message.contains("invalid advisory id"), "{e}");
 }
 
 #[test]
@@ -600,17 +611,5 @@ fn hostile_input_is_bounded() {
             }],
             &options(),
         );
-    }
-}
-
-#[test]
-#[ignore = "prints the converted examples, for reading"]
-fn print_examples() {
-    for (name, format) in [
-        ("misp_event.json", Format::Misp),
-        ("osv_mal_example.json", Format::Osv),
-        ("openvex.json", Format::OpenVex),
-    ] {
-        println!("{}", run(name, format).unwrap().advisory_toml);
     }
 }
