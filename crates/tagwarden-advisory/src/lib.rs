@@ -11,14 +11,16 @@ mod load;
 mod matching;
 mod model;
 mod selftest;
+pub mod syntax;
 
 pub use builtin::FILES as BUILTIN_FILES;
 pub use indicator::{normalize as normalize_network_indicator, refang};
 pub use matching::{ActionMatch, ActionVerdict, AdvisorySet, ImageMatch, ImageVerdict};
 pub use model::{
     ActionAdvisory, Advisory, Commit, Confidence, DigestKind, Example, Examples, ExpectedVerdict,
-    FileHash, HostArtifact, ImageExposure, KnownGoodDigest, MaliciousDigest, NetworkIndicator,
-    NetworkKind, OtherIndicator, Provenance, Source, Sourced, TagRule, VersionBound, Window,
+    FileHash, HostArtifact, ImageExposure, ImportInfo, KnownGoodDigest, MaliciousDigest,
+    NetworkIndicator, NetworkKind, OtherIndicator, Provenance, Source, Sourced, TagRule,
+    VersionBound, Window,
 };
 pub use selftest::{SelfTestFailure, self_test};
 
@@ -39,10 +41,24 @@ impl Advisory {
         load::from_toml(path, text)
     }
 
+    /// Line and column (1-based) where an example reference is written in the file, among the
+    /// must-match (`true`) or must-not-match examples.
+    pub fn example_position(&self, reference: &str, must_match: bool) -> Option<(usize, usize)> {
+        self.example_positions
+            .iter()
+            .find(|(r, m, _)| r == reference && *m == must_match)
+            .map(|(_, _, at)| *at)
+    }
+
     /// The source declared with this id, to show where a value comes from.
     pub fn source(&self, id: &str) -> Option<&Source> {
         self.sources.iter().find(|s| s.id == id)
     }
+}
+
+/// 1-based line and column (in characters) of byte offset `at` in `text`, as in every error.
+pub fn line_column(text: &str, at: usize) -> (usize, usize) {
+    load::line_column(text, at)
 }
 
 #[cfg(test)]

@@ -10,9 +10,9 @@ use serde::Deserialize;
 use tagwarden_reference::{Digest, Reference, normalize_repository};
 use toml::Spanned;
 
-use crate::indicator;
 use crate::model::*;
 use crate::{AdvisoryError, action_ref};
+use crate::{indicator, syntax};
 
 /// The only format version this crate reads.
 const SCHEMA_VERSION: i64 = 1;
@@ -49,6 +49,18 @@ struct RawAdvisory {
     #[serde(default)]
     other_indicators: Vec<RawOther>,
     examples: Option<Spanned<RawExamples>>,
+    imported: Option<RawImported>,
+}
+
+/// Where an imported advisory came from (see FORMAT.md, "Imported advisories").
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawImported {
+    format: Spanned<String>,
+    file: Spanned<String>,
+    document_id: Option<Spanned<String>>,
+    author: Option<Spanned<String>>,
+    imported: Spanned<String>,
 }
 
 #[derive(Deserialize)]
@@ -62,8 +74,9 @@ struct RawSource {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawWindow {
-    start: Spanned<String>,
-    end: Spanned<String>,
+    // Both required, except in imported files where an open end is allowed (see `window`).
+    start: Option<Spanned<String>>,
+    end: Option<Spanned<String>>,
     sources: Option<Vec<Spanned<String>>>,
     confidence: Option<Confidence>,
     note: Option<String>,
@@ -74,8 +87,8 @@ struct RawWindow {
 struct RawExposure {
     repositories: Spanned<Vec<Spanned<String>>>,
     tags: Spanned<Vec<Spanned<String>>>,
-    window: RawWindow,
-    disputed_window: Option<RawWindow>,
+    window: Option<Spanned<RawWindow>>,
+    disputed_window: Option<Spanned<RawWindow>>,
     sources: Spanned<Vec<Spanned<String>>>,
     confidence: Confidence,
     #[serde(default)]
@@ -140,7 +153,7 @@ struct RawAction {
     tags: Vec<Spanned<String>>,
     #[serde(default)]
     tag_rules: Vec<Spanned<RawTagRule>>,
-    window: RawWindow,
+    window: Option<Spanned<RawWindow>>,
     #[serde(default)]
     malicious_commits: Vec<RawCommitGroup>,
     #[serde(default)]
@@ -266,6 +279,8 @@ pub(crate) fn from_toml(path: &str, text: &str) -> Result<Advisory> {
         path,
         text,
         source_ids: HashSet::new(),
+        imported: false,
+        example_positions: Vec::new(),
     }
     .advisory(raw)
 }
@@ -287,6 +302,10 @@ struct Loader<'a> {
     path: &'a str,
     text: &'a str,
     source_ids: HashSet<String>,
+    /// The file has an `[imported]` table: examples, windows and repositories may be missing.
+    imported: bool,
+    /// Where each example reference is written, for self-test failures.
+    example_positions: Vec<(String, bool, (usize, usize))>,
 }
 
 type Result<T> = std::result::Result<T, AdvisoryError>;
@@ -303,6 +322,7 @@ impl Loader<'_> {
     }
 
     fn advisory(mut self, raw: RawAdvisory) -> Result<Advisory> {
+        self.imported = raw.imported.is_some();
         if *raw.schema_version.get_ref() != SCHEMA_VERSION {
             return Err(self.error(
                 raw.schema_version.span(),
@@ -330,6 +350,11 @@ impl Loader<'_> {
         }
 
         let sources = self.sources(&raw.sources)?;
+        let imported = raw
+            .imported
+            .as_ref()
+            .map(|i| self.import_info(i))
+            .transpose()?;
 
         let mut seen = Seen::default();
         let image_exposures = raw
@@ -392,11 +417,12 @@ impl Loader<'_> {
             .collect::<Result<Vec<_>>>()?;
 
         let has_images = !image_exposures.is_empty() || !malicious_digests.is_empty();
+        // An import cannot invent examples; its values are checked one by one instead.
         let examples = self.examples(
             raw.examples.as_ref(),
             &raw.id,
-            has_images,
-            !actions.is_empty(),
+            has_images && !self.imported,
+            !actions.is_empty() && !self.imported,
         )?;
 
         Ok(Advisory {
@@ -418,6 +444,21 @@ impl Loader<'_> {
             host_artifacts,
             other_indicators,
             examples,
+            imported,
+            example_positions: self.example_positions,
+        })
+    }
+
+    fn import_info(&self, raw: &RawImported) -> Result<ImportInfo> {
+        let optional = |v: &Option<Spanned<String>>, what: &str| {
+            v.as_ref().map(|v| self.text_value(v, what)).transpose()
+        };
+        Ok(ImportInfo {
+            format: self.identifier(&raw.format, "import format")?,
+            file: self.text_value(&raw.file, "imported file")?,
+            document_id: optional(&raw.document_id, "document_id")?,
+            author: optional(&raw.author, "author")?,
+            imported: self.date(&raw.imported)?,
         })
     }
 
@@ -426,11 +467,7 @@ impl Loader<'_> {
     /// Letters, digits, `.`, `_`, `-`; starts with a letter or digit; at most 100 characters.
     fn identifier(&self, v: &Spanned<String>, what: &str) -> Result<String> {
         let s = v.get_ref();
-        let ok = s.len() <= 100
-            && s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
-        if !ok {
+        if !syntax::is_identifier(s) {
             return Err(self.error(
                 v.span(),
                 format!(
@@ -473,17 +510,42 @@ impl Loader<'_> {
             .map_err(|e| self.error(v.span(), format!("invalid timestamp {s:?}: {e}")))
     }
 
-    fn window(&self, w: &RawWindow, parent: &Provenance) -> Result<Sourced<Window>> {
-        let start = self.timestamp(&w.start)?;
-        let end = self.timestamp(&w.end)?;
+    /// A record's window. Imported files may leave it out (the source gave none): the window
+    /// is then open at both ends, so tag-only evidence counts whenever it happened.
+    fn required_window(
+        &self,
+        w: &Option<Spanned<RawWindow>>,
+        record: Range<usize>,
+        parent: &Provenance,
+    ) -> Result<Sourced<Window>> {
+        match w {
+            Some(w) => self.window(w, parent),
+            None if self.imported => Ok(Sourced {
+                value: Window::OPEN,
+                provenance: Provenance {
+                    note: Some("The source gives no time window: any time counts.".to_string()),
+                    ..parent.clone()
+                },
+            }),
+            None => Err(self.error(record, "missing field `window`")),
+        }
+    }
+
+    fn window(&self, spanned: &Spanned<RawWindow>, parent: &Provenance) -> Result<Sourced<Window>> {
+        let w = spanned.get_ref();
+        // Imported files may give one end only; the other stays open.
+        let end_point = |v: &Option<Spanned<String>>, name: &str, open: Timestamp| match v {
+            Some(v) => self.timestamp(v),
+            None if self.imported => Ok(open),
+            None => Err(self.error(spanned.span(), format!("missing field `{name}`"))),
+        };
+        let start = end_point(&w.start, "start", Window::OPEN.start)?;
+        let end = end_point(&w.end, "end", Window::OPEN.end)?;
         if end <= start {
+            let at = w.end.as_ref().map_or(spanned.span(), |e| e.span());
             return Err(self.error(
-                w.end.span(),
-                format!(
-                    "window end {} is not after its start {}",
-                    w.end.get_ref(),
-                    w.start.get_ref()
-                ),
+                at,
+                format!("window end {end} is not after its start {start}"),
             ));
         }
         let sources = match &w.sources {
@@ -514,6 +576,15 @@ impl Loader<'_> {
         })
     }
 
+    /// The repositories of a digest group: informational (digests match anywhere), so an
+    /// import whose source names none may leave the list empty.
+    fn image_repositories(&self, list: &Spanned<Vec<Spanned<String>>>) -> Result<Vec<String>> {
+        if self.imported && list.get_ref().is_empty() {
+            return Ok(Vec::new());
+        }
+        self.repositories(list)
+    }
+
     fn repositories(&self, list: &Spanned<Vec<Spanned<String>>>) -> Result<Vec<String>> {
         if list.get_ref().is_empty() {
             return Err(self.error(list.span(), "list at least one repository"));
@@ -532,13 +603,7 @@ impl Loader<'_> {
     /// An image tag: a letter, digit or `_`, then up to 127 letters, digits, `_`, `.` or `-`.
     fn tag(&self, v: &Spanned<String>) -> Result<String> {
         let s = v.get_ref();
-        let ok = s.len() <= 128
-            && s.chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
-        if !ok {
+        if !syntax::is_tag(s) {
             return Err(self.error(
                 v.span(),
                 format!(
@@ -573,14 +638,7 @@ impl Loader<'_> {
     /// `os/arch[/variant]`, lower-case.
     fn platform(&self, v: &Spanned<String>) -> Result<String> {
         let s = v.get_ref();
-        let parts: Vec<&str> = s.split('/').collect();
-        let ok = (2..=3).contains(&parts.len())
-            && parts.iter().all(|p| {
-                !p.is_empty()
-                    && p.bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-            });
-        if !ok {
+        if !syntax::is_platform(s) {
             return Err(self.error(
                 v.span(),
                 format!(
@@ -715,7 +773,7 @@ impl Loader<'_> {
         if e.tags.get_ref().is_empty() {
             return Err(self.error(e.tags.span(), "list at least one tag"));
         }
-        let window = self.window(&e.window, &provenance)?;
+        let window = self.required_window(&e.window, e.repositories.span(), &provenance)?;
         let disputed_window = match &e.disputed_window {
             Some(w) => {
                 let mut w = self.window(w, &provenance)?;
@@ -735,7 +793,7 @@ impl Loader<'_> {
 
     fn malicious_group(&self, g: &RawImageGroup, seen: &mut Seen) -> Result<Vec<MaliciousDigest>> {
         let provenance = self.provenance(&g.sources, g.confidence, g.disputed, &g.note)?;
-        let repositories = self.repositories(&g.repositories)?;
+        let repositories = self.image_repositories(&g.repositories)?;
         let tags = self.tags(&g.tags)?;
         if g.digests.get_ref().is_empty() {
             return Err(self.error(g.digests.span(), "list at least one digest"));
@@ -773,6 +831,8 @@ impl Loader<'_> {
     ) -> Result<Option<String>> {
         match (kind, platform) {
             (DigestKind::Manifest, Some(p)) => Ok(Some(self.platform(p)?)),
+            // A shared format may name a platform manifest without saying which platform.
+            (DigestKind::Manifest, None) if self.imported => Ok(None),
             (DigestKind::Manifest, None) => Err(self.error(
                 kind_span.span(),
                 "a platform manifest needs platform = \"os/arch\"",
@@ -791,7 +851,7 @@ impl Loader<'_> {
         seen: &mut Seen,
     ) -> Result<Vec<KnownGoodDigest>> {
         let provenance = self.provenance(&g.sources, g.confidence, g.disputed, &g.note)?;
-        let repositories = self.repositories(&g.repositories)?;
+        let repositories = self.image_repositories(&g.repositories)?;
         let tags = self.tags(&g.tags)?;
         if g.digests.get_ref().is_empty() {
             return Err(self.error(g.digests.span(), "list at least one digest"));
@@ -844,7 +904,7 @@ impl Loader<'_> {
                 "an action needs tags, tag_rules or malicious_commits",
             ));
         }
-        let window = self.window(&a.window, &provenance)?;
+        let window = self.required_window(&a.window, a.repository.span(), &provenance)?;
         let mut shas = HashSet::new();
         let malicious_commits = self.commits(&a.malicious_commits, &mut shas)?;
         let known_good_commits = self.commits(&a.known_good_commits, &mut shas)?;
@@ -965,7 +1025,7 @@ impl Loader<'_> {
     // --- examples ------------------------------------------------------------------------------
 
     fn examples(
-        &self,
+        &mut self,
         raw: Option<&Spanned<RawExamples>>,
         id: &Spanned<String>,
         has_images: bool,
@@ -981,6 +1041,23 @@ impl Loader<'_> {
             return Ok(Examples::default());
         };
         let ex = raw.get_ref();
+        let positives = ex
+            .images_must_match
+            .iter()
+            .chain(&ex.actions_must_match)
+            .map(|e| (&e.reference, true));
+        let negatives = ex
+            .images_must_not_match
+            .iter()
+            .chain(&ex.actions_must_not_match)
+            .map(|r| (r, false));
+        for (r, must_match) in positives.chain(negatives) {
+            self.example_positions.push((
+                r.get_ref().clone(),
+                must_match,
+                line_column(self.text, r.span().start),
+            ));
+        }
         let image = |v: &Spanned<String>| {
             Reference::parse(v.get_ref())
                 .map(|_| v.get_ref().clone())

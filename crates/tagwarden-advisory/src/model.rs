@@ -42,8 +42,28 @@ pub struct Advisory {
     pub other_indicators: Vec<OtherIndicator>,
     /// References the advisory must and must not match (checked by [`crate::self_test`]).
     pub examples: Examples,
+    /// Set when the file was converted from a shared format (its `[imported]` table).
+    pub imported: Option<ImportInfo>,
     /// Where the `id` value sits in the file, for duplicate-id errors.
     pub(crate) id_position: (usize, usize),
+    /// Line and column of each example reference (and whether it must match), for self-test
+    /// failures.
+    pub(crate) example_positions: Vec<(String, bool, (usize, usize))>,
+}
+
+/// Where an imported advisory came from: the `[imported]` table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportInfo {
+    /// The shared format it was converted from: `stix`, `misp`, `osv`, `openvex`, `csaf`.
+    pub format: String,
+    /// The file it was converted from, as given to the importer.
+    pub file: String,
+    /// The document's own identifier (bundle id, event uuid, OSV id, VEX `@id`…).
+    pub document_id: Option<String>,
+    /// Who wrote the document, as it says.
+    pub author: Option<String>,
+    /// When the conversion was made.
+    pub imported: Date,
 }
 
 /// A cited source.
@@ -120,6 +140,13 @@ pub struct Window {
 }
 
 impl Window {
+    /// The window of a value whose source gives no time: from 1970 to the end of year 9999, so
+    /// every pull counts. Only imported advisories have it (see FORMAT.md).
+    pub const OPEN: Window = Window {
+        start: Timestamp::UNIX_EPOCH,
+        end: Timestamp::constant(253_402_128_000, 0),
+    };
+
     /// True when `t` falls inside the window, both ends included.
     pub fn contains(&self, t: Timestamp) -> bool {
         self.start <= t && t <= self.end
@@ -128,7 +155,20 @@ impl Window {
 
 impl fmt::Display for Window {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} – {}", self.start, self.end)
+        // An open end reads as "…" rather than as a made-up date.
+        let end = |t: Timestamp, open: Timestamp| {
+            if t == open {
+                "…".to_string()
+            } else {
+                t.to_string()
+            }
+        };
+        write!(
+            f,
+            "{} – {}",
+            end(self.start, Window::OPEN.start),
+            end(self.end, Window::OPEN.end)
+        )
     }
 }
 

@@ -12,6 +12,8 @@ use crate::model::ExpectedVerdict;
 pub struct SelfTestFailure {
     pub advisory_id: String,
     pub example: String,
+    /// True for a must-match example, false for a must-not-match one.
+    pub must_match: bool,
     pub message: String,
 }
 
@@ -19,9 +21,10 @@ pub struct SelfTestFailure {
 pub fn self_test(set: &AdvisorySet) -> Vec<SelfTestFailure> {
     let mut failures = Vec::new();
     for a in set.advisories() {
-        let fail = |example: &str, message: String| SelfTestFailure {
+        let fail = |example: &str, must_match: bool, message: String| SelfTestFailure {
             advisory_id: a.id.clone(),
             example: example.to_string(),
+            must_match,
             message,
         };
         let image_kinds = |example: &str| -> Result<Vec<ExpectedVerdict>, String> {
@@ -56,9 +59,10 @@ pub fn self_test(set: &AdvisorySet) -> Vec<SelfTestFailure> {
             );
         for (e, kinds) in positives {
             match kinds {
-                Err(m) => failures.push(fail(&e.reference, m)),
+                Err(m) => failures.push(fail(&e.reference, true, m)),
                 Ok(k) if !k.contains(&e.verdict) => failures.push(fail(
                     &e.reference,
+                    true,
                     format!("expected {}, got {}", e.verdict.as_str(), describe(&k)),
                 )),
                 Ok(_) => {}
@@ -76,10 +80,12 @@ pub fn self_test(set: &AdvisorySet) -> Vec<SelfTestFailure> {
             );
         for (e, kinds) in negatives {
             match kinds {
-                Err(m) => failures.push(fail(e, m)),
-                Ok(k) if k.iter().any(|v| *v != ExpectedVerdict::KnownGood) => {
-                    failures.push(fail(e, format!("must not match, got {}", describe(&k))))
-                }
+                Err(m) => failures.push(fail(e, false, m)),
+                Ok(k) if k.iter().any(|v| *v != ExpectedVerdict::KnownGood) => failures.push(fail(
+                    e,
+                    false,
+                    format!("must not match, got {}", describe(&k)),
+                )),
                 Ok(_) => {}
             }
         }

@@ -671,3 +671,100 @@ fn format_md_example_loads_and_passes_its_self_test() {
     set.add(a).unwrap();
     assert!(self_test(&set).is_empty());
 }
+
+/// An imported advisory: no examples, no windows, a manifest without platform, no repositories.
+fn imported_sample() -> String {
+    format!(
+        r#"schema_version = 1
+id = "misp-0b6e5f7a"
+title = "Imported"
+summary = "Imported from a MISP event."
+published = "2026-04-22"
+updated = "2026-04-22"
+
+[imported]
+format = "misp"
+file = "event.json"
+document_id = "0b6e5f7a-4c1d-4e2f-9a8b-7c6d5e4f3a21"
+imported = "2026-12-03"
+
+[[sources]]
+id = "document"
+title = "MISP event 0b6e5f7a"
+
+[[image_exposures]]
+repositories = ["example/tool"]
+tags = ["latest"]
+sources = ["document"]
+confidence = "S"
+
+[[malicious_images]]
+repositories = []
+sources = ["document"]
+confidence = "S"
+digests = [{{ digest = "{BAD_AMD64}", kind = "manifest" }}]
+
+[[actions]]
+repository = "example/tool-action"
+tags = ["0.24.0"]
+sources = ["document"]
+confidence = "S"
+
+[actions.window]
+start = "2026-03-19T17:43:00Z"
+"#
+    )
+}
+
+#[test]
+fn imported_files_may_leave_out_examples_windows_and_repositories() {
+    let a = load(&imported_sample()).unwrap();
+    let info = a.imported.as_ref().unwrap();
+    assert_eq!(info.format, "misp");
+    assert_eq!(info.file, "event.json");
+    assert_eq!(info.imported.to_string(), "2026-12-03");
+    assert_eq!(a.image_exposures[0].window.value, Window::OPEN);
+    assert_eq!(a.image_exposures[0].window.value.to_string(), "… – …");
+    assert!(a.malicious_digests[0].repositories.is_empty());
+    assert_eq!(a.malicious_digests[0].platform, None);
+    let w = a.actions[0].window.value;
+    assert_eq!(w.start.to_string(), "2026-03-19T17:43:00Z");
+    assert_eq!(w.end, Window::OPEN.end);
+    let mut set = AdvisorySet::empty();
+    set.add(a).unwrap();
+    assert!(self_test(&set).is_empty());
+    assert!(matches!(
+        image(&set, "example/tool")[..],
+        [ImageVerdict::AffectedTag { .. }]
+    ));
+}
+
+#[test]
+fn only_imported_files_get_the_relaxations() {
+    let hand_written = imported_sample().replace(
+        "[imported]\nformat = \"misp\"\nfile = \"event.json\"\ndocument_id = \"0b6e5f7a-4c1d-4e2f-9a8b-7c6d5e4f3a21\"\nimported = \"2026-12-03\"\n",
+        "",
+    );
+    assert_error(
+        &hand_written,
+        "[\"example/tool\"]",
+        "missing field `window`",
+    );
+    let text = sample().replace("end = \"2026-04-22T12:59:59Z\"\n", "");
+    let err = load(&text).unwrap_err();
+    assert!(err.message.contains("missing field `end`"), "{err}");
+    let text = imported_sample().replace("imported = \"2026-12-03\"", "imported = \"soon\"");
+    assert_error(&text, "\"soon\"", "YYYY-MM-DD");
+}
+
+#[test]
+fn example_positions_are_kept() {
+    let text = sample();
+    let a = load(&text).unwrap();
+    assert_eq!(
+        a.example_position("example/tool:1.2.2", false),
+        Some(position_of(&text, "\"example/tool:1.2.2\""))
+    );
+    assert_eq!(a.example_position("example/tool:1.2.2", true), None);
+    assert_eq!(a.example_position("nope", false), None);
+}

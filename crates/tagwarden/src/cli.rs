@@ -31,6 +31,9 @@ pub(crate) enum Command {
     Verify(VerifyArgs),
     /// Were we hit? Search files, container engines, registries, CI logs and network logs.
     Hunt(HuntArgs),
+    /// List, show, check, import (STIX, MISP, OSV, OpenVEX, CSAF) and export advisories.
+    #[command(subcommand)]
+    Advisory(AdvisoryCommand),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -95,7 +98,8 @@ pub(crate) struct ReportArgs {
 /// Options shared by commands that judge references against advisories.
 #[derive(Debug, Args)]
 pub(crate) struct AdvisoryArgs {
-    /// Add advisories from a TOML file or a directory of them (repeatable).
+    /// Add advisories from a file or a directory (repeatable): TOML, or JSON in a shared format
+    /// (STIX 2.1, MISP, OSV, OpenVEX, CSAF VEX), imported on the fly.
     #[arg(long = "advisories", value_name = "PATH")]
     pub(crate) advisories: Vec<PathBuf>,
 
@@ -361,6 +365,117 @@ pub(crate) struct HuntArgs {
 
     #[command(flatten)]
     pub(crate) registry: RegistryArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AdvisoryCommand {
+    /// Every loaded advisory: id, title, what it holds, where it was loaded from.
+    List(AdvisoryListArgs),
+    /// Everything an advisory says, with each value's sources and confidence.
+    Show(AdvisoryShowArgs),
+    /// Validate advisory files and run their self-tests (exit 1 when one fails).
+    Check(AdvisoryCheckArgs),
+    /// Convert STIX 2.1, MISP, OSV, OpenVEX or CSAF VEX documents to a tagwarden advisory.
+    Import(AdvisoryImportArgs),
+    /// Write an advisory as a STIX 2.1 bundle, a MISP event or Sigma rules.
+    Export(AdvisoryExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AdvisoryListArgs {
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Human)]
+    pub(crate) format: ListFormat,
+
+    #[command(flatten)]
+    pub(crate) advisory: AdvisoryArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ShowFormat {
+    Human,
+    /// The advisory file itself (for an import: the converted file).
+    Toml,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AdvisoryShowArgs {
+    /// The advisory id (see `tagwarden advisory list`).
+    pub(crate) id: String,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = ShowFormat::Human)]
+    pub(crate) format: ShowFormat,
+
+    #[command(flatten)]
+    pub(crate) advisory: AdvisoryArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AdvisoryCheckArgs {
+    /// Advisory files: TOML, or JSON in an importable format.
+    #[arg(required = true, value_name = "FILE")]
+    pub(crate) files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ImportFrom {
+    /// Detect the format of each file.
+    Auto,
+    Stix,
+    Misp,
+    Osv,
+    Openvex,
+    Csaf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AdvisoryImportArgs {
+    /// Documents about one incident; together they make one advisory.
+    #[arg(required = true, value_name = "FILE")]
+    pub(crate) files: Vec<PathBuf>,
+
+    /// The format of the documents.
+    #[arg(long, value_enum, default_value_t = ImportFrom::Auto)]
+    pub(crate) from: ImportFrom,
+
+    /// The advisory id [default: derived from the first document].
+    #[arg(long, value_name = "ID")]
+    pub(crate) id: Option<String>,
+
+    /// Write the advisory to this file (atomically) instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ExportTo {
+    /// A STIX 2.1 bundle.
+    Stix,
+    /// A MISP event.
+    Misp,
+    /// Sigma rules for DNS and proxy logs.
+    Sigma,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AdvisoryExportArgs {
+    /// An advisory id, or an advisory file (TOML or an importable JSON document).
+    #[arg(value_name = "ID|FILE")]
+    pub(crate) advisory_ref: String,
+
+    /// The format to write.
+    #[arg(long, value_enum, default_value_t = ExportTo::Stix)]
+    pub(crate) to: ExportTo,
+
+    /// Write to this file (for sigma: this directory, one file per rule) instead of standard
+    /// output.
+    #[arg(long, short = 'o', value_name = "PATH")]
+    pub(crate) output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) advisory: AdvisoryArgs,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {

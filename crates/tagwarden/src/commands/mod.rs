@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub(crate) mod advisory;
 pub(crate) mod hunt;
 mod hunt_sources;
 pub(crate) mod pin;
@@ -66,52 +67,143 @@ pub(crate) fn prepare(
 }
 
 /// Loads the built-in advisories and the user's. A bad user file is reported with its line and
-/// column and the others still load; the caller exits 2 at the end so CI notices.
+/// column and the others still load; the caller exits 2 at the end so CI notices. What an
+/// on-the-fly import could not map is printed as a warning.
 pub(crate) fn load_advisories(
     args: &AdvisoryArgs,
     extra: &[PathBuf],
     errors: &mut Vec<String>,
 ) -> AdvisorySet {
-    let mut set = if args.no_builtin_advisories {
-        AdvisorySet::empty()
-    } else {
-        AdvisorySet::builtin()
-    };
+    let mut set = AdvisorySet::empty();
+    for loaded in load_all(args, extra, errors) {
+        if let Err(e) = set.add(loaded.advisory) {
+            errors.push(e.to_string());
+        }
+    }
+    set
+}
+
+/// Where a loaded advisory came from.
+#[derive(Clone, Debug)]
+pub(crate) enum Origin {
+    /// Compiled into the binary (its path under `advisories/`).
+    Builtin,
+    /// A TOML file the user gave.
+    File,
+    /// A shared-format document converted on load.
+    Imported(tagwarden_interchange::import::Format),
+}
+
+/// An advisory with the TOML text it was loaded from (for `advisory show --format toml`).
+pub(crate) struct Loaded {
+    pub(crate) advisory: Advisory,
+    pub(crate) toml: String,
+    pub(crate) origin: Origin,
+}
+
+/// The built-in advisories (unless turned off) and every user file, in order; bad files are
+/// reported in `errors` and skipped.
+pub(crate) fn load_all(
+    args: &AdvisoryArgs,
+    extra: &[PathBuf],
+    errors: &mut Vec<String>,
+) -> Vec<Loaded> {
+    let mut out = Vec::new();
+    if !args.no_builtin_advisories {
+        for (path, text) in tagwarden_advisory::BUILTIN_FILES {
+            // The tests load every built-in, so none is skipped in practice.
+            if let Ok(advisory) = Advisory::from_toml(path, text) {
+                out.push(Loaded {
+                    advisory,
+                    toml: (*text).to_string(),
+                    origin: Origin::Builtin,
+                });
+            }
+        }
+    }
     for path in args.advisories.iter().chain(extra) {
         match advisory_files(path) {
             Ok(files) => {
-                for f in files {
-                    if let Err(e) = load_one(&f, &mut set) {
-                        errors.push(format!("{e:#}"));
+                for (f, named) in files {
+                    match load_file(&f, named) {
+                        Ok(Some(loaded)) => out.push(loaded),
+                        Ok(None) => {}
+                        Err(e) => errors.push(format!("{e:#}")),
                     }
                 }
             }
             Err(e) => errors.push(format!("{e:#}")),
         }
     }
-    set
+    out
 }
 
-fn load_one(path: &Path, set: &mut AdvisorySet) -> Result<()> {
+/// Reads one advisory file: TOML, or a `.json` document in a shared format, imported on the fly
+/// (its unmapped items printed as warnings). A `.json` file of another kind found in a directory
+/// (`named` false) is skipped with a warning; named on the command line, it is an error.
+pub(crate) fn load_file(path: &Path, named: bool) -> Result<Option<Loaded>> {
+    use tagwarden_interchange::import;
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read advisory {}", path.display()))?;
-    let advisory = Advisory::from_toml(&path.display().to_string(), &text)?;
-    set.add(advisory)?;
-    Ok(())
+    let shown = path.display().to_string();
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
+        let Some(format) = import::detect(&text) else {
+            if !named {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "warning: {shown}: not an advisory format tagwarden imports: skipped"
+                );
+                return Ok(None);
+            }
+            // Detection failed: an import without a format gives the error and its position.
+            let input = import::Input {
+                path: &shown,
+                text: &text,
+                format: None,
+            };
+            return match import::import_all(&[input], &import::Options::default()) {
+                Err(e) => Err(e.into()),
+                Ok(_) => anyhow::bail!("{shown}: not an advisory format tagwarden imports"),
+            };
+        };
+        let imported = import::import(&shown, &text, format)?;
+        for u in &imported.unmapped {
+            let _ = writeln!(std::io::stderr(), "warning: {u}");
+        }
+        return Ok(Some(Loaded {
+            advisory: imported.advisory,
+            toml: imported.advisory_toml,
+            origin: Origin::Imported(format),
+        }));
+    }
+    let advisory = Advisory::from_toml(&shown, &text)?;
+    Ok(Some(Loaded {
+        advisory,
+        toml: text,
+        origin: Origin::File,
+    }))
 }
 
-/// A file, or the `*.toml` files of a directory in name order.
-fn advisory_files(path: &Path) -> Result<Vec<PathBuf>> {
+/// A file, or the `*.toml` and `*.json` files of a directory in name order; `true` marks a file
+/// named by the user.
+fn advisory_files(path: &Path) -> Result<Vec<(PathBuf, bool)>> {
     if path.is_dir() {
         let mut files: Vec<PathBuf> = std::fs::read_dir(path)
             .with_context(|| format!("cannot read advisory directory {}", path.display()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
+            .filter(|p| {
+                p.extension()
+                    .is_some_and(|e| e == "toml" || e.eq_ignore_ascii_case("json"))
+                    && p.is_file()
+            })
             .collect();
         files.sort();
-        Ok(files)
+        Ok(files.into_iter().map(|f| (f, false)).collect())
     } else if path.exists() {
-        Ok(vec![path.to_path_buf()])
+        Ok(vec![(path.to_path_buf(), true)])
     } else {
         anyhow::bail!("advisory path {} does not exist", path.display())
     }

@@ -1,6 +1,7 @@
 //! Integration tests: the real binary on real trees.
 #![allow(clippy::unwrap_used)] // Test helpers outside #[test] functions.
 
+mod advisory;
 mod ci_commands;
 mod common;
 mod env;

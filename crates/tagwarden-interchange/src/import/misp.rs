@@ -1,0 +1,351 @@
+//! MISP events: `{"Event": …}`, a bare event, or a search result `{"response": [{"Event": …}]}`.
+//!
+//! Mapping of attributes (top-level, and inside objects other than those below):
+//!
+//! | MISP type | becomes |
+//! |---|---|
+//! | `domain`, `hostname` (`hostname\|port`) | `domain` indicator |
+//! | `url` | `url` indicator |
+//! | `ip-dst`, `ip-src` (`ip-dst\|port`, `ip-src\|port`: the port is dropped, noted) | `ip` indicator |
+//! | `domain\|ip` | a `domain` and an `ip` indicator |
+//! | `user-agent` | `user_agent` indicator |
+//! | `sha256`, `filename\|sha256` | a file hash (the comment or file name as description) |
+//! | `link` | a source (URL) cited by the event's values |
+//! | `github-repository`, `filename` | an other indicator (kept for humans) |
+//!
+//! Objects: `file` (its `sha256` with `sha1`/`md5`/`filename`) is one file hash;
+//! `container-image` (`registry`, `image-name`, `tag`, `digest`) is a malicious image digest
+//! (kind `index` assumed unless the object says `manifest`/`platform`, noted), plus an image
+//! exposure for its tag when the object or its tag attribute has `first_seen`/`last_seen` (the
+//! window); without a window only the digest is imported.
+//!
+//! Provenance: the event is the source (its `Orgc` as author); confidence `S`; `to_ids: false`
+//! makes a network indicator weak (and is noted on other values); the attribute's `comment` is
+//! the note; event tags (`tlp:…`) are kept in the summary.
+//!
+//! Unmapped (with position): other attribute types (`sha1`/`md5` alone, `text`, `email`…),
+//! deleted attributes, other object templates' unknown attributes, invalid values.
+
+use tagwarden_advisory::{Confidence, DigestKind, NetworkKind};
+
+use super::draft::{Doc, Draft, DraftWindow, Prov, clip, date, one_line, timestamp};
+use super::json::Node;
+use super::{Format, ReadResult, Src};
+
+/// Most events read from one search result.
+const MAX_EVENTS: usize = 100;
+
+pub(crate) fn read(root: &Node, src: Src<'_>, draft: &mut Draft) -> ReadResult {
+    let events: Vec<&Node> = if let Some(e) = root.get("Event") {
+        vec![e]
+    } else if let Some(r) = root.get("response") {
+        r.items()
+            .iter()
+            .take(MAX_EVENTS)
+            .filter_map(|x| x.get("Event"))
+            .collect()
+    } else {
+        vec![root]
+    };
+    if events.is_empty() || !events.iter().all(|e| e.is_object()) {
+        return Err((
+            root.at,
+            "not a MISP event: expected {\"Event\": {…}}".to_string(),
+        ));
+    }
+    for event in events {
+        read_event(event, src, draft);
+    }
+    Ok(())
+}
+
+fn read_event(event: &Node, src: Src<'_>, draft: &mut Draft) {
+    let author = event
+        .get("Orgc")
+        .or(event.get("Org"))
+        .and_then(|o| o.str_of("name"));
+    let mut doc = draft.document(
+        src,
+        Format::Misp,
+        event.str_of("uuid"),
+        author,
+        None,
+        Confidence::Secondary,
+    );
+    let published = event.str_of("date").and_then(date);
+    let updated = event.str_of("timestamp").and_then(date);
+    draft.dates(published, updated);
+    let info = event.str_of("info").map(one_line);
+    if let Some(i) = &info {
+        draft.titles.push(i.clone());
+    }
+    // `link` attributes are sources of the whole event.
+    let links: Vec<(&str, String)> = event
+        .items_of("Attribute")
+        .iter()
+        .filter(|a| a.str_of("type") == Some("link"))
+        .filter_map(|a| {
+            a.str_of("value")
+                .map(|u| (u, a.str_of("comment").unwrap_or(u).to_string()))
+        })
+        .collect();
+    for id in draft.references(links) {
+        if !doc.prov.sources.contains(&id) {
+            doc.prov.sources.push(id);
+        }
+    }
+    let tags: Vec<&str> = event
+        .items_of("Tag")
+        .iter()
+        .filter_map(|t| t.str_of("name"))
+        .collect();
+    let mut summary = format!(
+        "Imported from the MISP event {}: {}.",
+        event.str_of("uuid").unwrap_or("without uuid"),
+        info.as_deref().unwrap_or("no description")
+    );
+    if !tags.is_empty() {
+        summary.push_str(&format!(" Tags: {}.", tags.join(", ")));
+    }
+    draft.summaries.push(clip(&summary));
+
+    for a in event.items_of("Attribute") {
+        attribute(a, &doc, draft);
+    }
+    for o in event.items_of("Object") {
+        object(o, &doc, draft);
+    }
+}
+
+/// Provenance of one attribute: the event's, with the comment and `to_ids` as notes.
+fn attribute_prov(a: &Node, doc: &Doc<'_>) -> (Prov, bool) {
+    let weak = a.get("to_ids").and_then(Node::as_bool) == Some(false);
+    let mut prov = doc.prov.clone();
+    if let Some(c) = a.str_of("comment").map(str::trim).filter(|c| !c.is_empty()) {
+        prov = prov.with_note(c.to_string());
+    }
+    if weak {
+        prov = prov.with_note("MISP to_ids is false (not meant for detection).");
+    }
+    (prov, weak)
+}
+
+fn attribute(a: &Node, doc: &Doc<'_>, draft: &mut Draft) {
+    if a.get("deleted").and_then(Node::as_bool) == Some(true) {
+        draft.unmapped(doc, a, "deleted MISP attribute");
+        return;
+    }
+    let kind = a.str_of("type").unwrap_or_default();
+    let Some(value) = a.str_of("value") else {
+        draft.unmapped(doc, a, format!("MISP {kind} attribute without a value"));
+        return;
+    };
+    let (prov, weak) = attribute_prov(a, doc);
+    let at = a.get("value").unwrap_or(a);
+    let (first, second) = value.split_once('|').unwrap_or((value, ""));
+    match kind {
+        "domain" | "hostname" => draft.network(doc, at, NetworkKind::Domain, value, weak, prov),
+        "hostname|port" => draft.network(
+            doc,
+            at,
+            NetworkKind::Domain,
+            first,
+            weak,
+            prov.with_note(format!("Port {second}.")),
+        ),
+        "url" => draft.network(doc, at, NetworkKind::Url, value, weak, prov),
+        "ip-dst" | "ip-src" => draft.network(doc, at, NetworkKind::Ip, value, weak, prov),
+        "ip-dst|port" | "ip-src|port" => draft.network(
+            doc,
+            at,
+            NetworkKind::Ip,
+            first,
+            weak,
+            prov.with_note(format!("Port {second}.")),
+        ),
+        "domain|ip" => {
+            draft.network(doc, at, NetworkKind::Domain, first, weak, prov.clone());
+            draft.network(doc, at, NetworkKind::Ip, second, weak, prov);
+        }
+        "user-agent" => draft.network(doc, at, NetworkKind::UserAgent, value, weak, prov),
+        "sha256" => {
+            let description = a
+                .str_of("comment")
+                .unwrap_or("File (MISP sha256 attribute)");
+            // The comment is the description here; the note would only repeat it.
+            let prov = Prov {
+                note: prov.note.filter(|n| n.trim() != description.trim()),
+                ..prov
+            };
+            draft.file_hash(doc, at, value, None, None, description, prov);
+        }
+        "filename|sha256" => draft.file_hash(doc, at, second, None, None, first, prov),
+        // Read above as sources.
+        "link" => {}
+        "github-repository" => draft.other(
+            "github_repository_name",
+            value,
+            a.str_of("comment")
+                .unwrap_or("GitHub repository (MISP attribute)"),
+            prov,
+        ),
+        "filename" => draft.other(
+            "file_name",
+            value,
+            a.str_of("comment").unwrap_or("File name (MISP attribute)"),
+            prov,
+        ),
+        "sha1" | "md5" | "filename|md5" | "filename|sha1" => draft.unmapped(
+            doc,
+            a,
+            format!("MISP {kind} attribute: a file hash is imported only with its SHA-256"),
+        ),
+        other => draft.unmapped(doc, a, format!("MISP {other} attribute {:?}", clip(value))),
+    }
+}
+
+fn object(o: &Node, doc: &Doc<'_>, draft: &mut Draft) {
+    if o.get("deleted").and_then(Node::as_bool) == Some(true) {
+        draft.unmapped(doc, o, "deleted MISP object");
+        return;
+    }
+    let relation = |name: &str| {
+        o.items_of("Attribute")
+            .iter()
+            .find(|a| a.str_of("object_relation") == Some(name))
+    };
+    let value = |name: &str| relation(name).and_then(|a| a.str_of("value"));
+    match o.str_of("name") {
+        Some("container-image") => container_image(o, doc, draft),
+        Some("file") => {
+            let Some(sha256) = relation("sha256") else {
+                draft.unmapped(doc, o, "MISP file object without a sha256");
+                return;
+            };
+            let (prov, _) = attribute_prov(sha256, doc);
+            let description = value("filename").unwrap_or("File (MISP file object)");
+            draft.file_hash(
+                doc,
+                sha256,
+                sha256.str_of("value").unwrap_or_default(),
+                value("sha1"),
+                value("md5"),
+                description,
+                prov,
+            );
+        }
+        name => {
+            // Any other template: its attributes of known types are imported one by one.
+            for a in o.items_of("Attribute") {
+                match a.str_of("type") {
+                    Some(
+                        "domain" | "hostname" | "url" | "ip-dst" | "ip-src" | "user-agent"
+                        | "ip-dst|port" | "ip-src|port" | "domain|ip" | "sha256",
+                    ) => attribute(a, doc, draft),
+                    Some(t) => draft.unmapped(
+                        doc,
+                        a,
+                        format!(
+                            "{t} attribute of a MISP {} object",
+                            name.unwrap_or("unnamed")
+                        ),
+                    ),
+                    None => draft.unmapped(doc, a, "MISP attribute without a type"),
+                }
+            }
+        }
+    }
+}
+
+fn container_image(o: &Node, doc: &Doc<'_>, draft: &mut Draft) {
+    let relation = |name: &str| {
+        o.items_of("Attribute")
+            .iter()
+            .find(|a| a.str_of("object_relation") == Some(name))
+    };
+    let value = |name: &str| {
+        relation(name)
+            .and_then(|a| a.str_of("value"))
+            .map(str::trim)
+    };
+    let Some(digest_attr) = relation("digest") else {
+        // Without a digest only a windowed tag could be imported.
+        if let Some(repository) = repository(value("registry"), value("image-name")) {
+            let window = window_of(o, relation("tag"));
+            if let (Some(tag), false) = (value("tag"), window == DraftWindow::default()) {
+                draft.exposure(
+                    doc,
+                    o,
+                    &[repository],
+                    &[tag.to_string()],
+                    window,
+                    doc.prov.clone(),
+                );
+                return;
+            }
+        }
+        draft.unmapped(
+            doc,
+            o,
+            "MISP container-image object without a digest or a tag with first_seen/last_seen",
+        );
+        return;
+    };
+    let (mut prov, _) = attribute_prov(digest_attr, doc);
+    let repositories: Vec<String> = repository(value("registry"), value("image-name"))
+        .into_iter()
+        .collect();
+    let tags: Vec<String> = value("tag").map(str::to_string).into_iter().collect();
+    let platform = value("platform").map(str::to_string);
+    let kind = match value("kind").or(value("digest-kind")) {
+        Some("manifest") => DigestKind::Manifest,
+        Some("signature") => DigestKind::Signature,
+        Some("index") => DigestKind::Index,
+        _ if platform.is_some() => DigestKind::Manifest,
+        _ => {
+            prov = prov.with_note("MISP does not say index or manifest: index assumed (matching does not depend on it).");
+            DigestKind::Index
+        }
+    };
+    draft.malicious_digest(
+        doc,
+        digest_attr,
+        digest_attr.str_of("value").unwrap_or_default(),
+        kind,
+        platform,
+        &repositories,
+        &tags,
+        prov.clone(),
+    );
+    let window = window_of(o, relation("tag"));
+    if window != DraftWindow::default() && !tags.is_empty() && !repositories.is_empty() {
+        draft.exposure(doc, o, &repositories, &tags, window, doc.prov.clone());
+    }
+}
+
+/// `registry` + `image-name` → `registry/name` (the name alone when it already has a registry).
+fn repository(registry: Option<&str>, name: Option<&str>) -> Option<String> {
+    let name = name?.trim_matches('/');
+    Some(
+        match registry
+            .map(|r| r.trim_end_matches('/'))
+            .filter(|r| !r.is_empty())
+        {
+            Some(r) if !name.starts_with(&format!("{r}/")) => format!("{r}/{name}"),
+            _ => name.to_string(),
+        },
+    )
+}
+
+/// `first_seen`/`last_seen` of the object, else of its tag attribute.
+fn window_of(o: &Node, tag: Option<&Node>) -> DraftWindow {
+    let of = |n: &Node| DraftWindow {
+        start: n.str_of("first_seen").and_then(timestamp),
+        end: n.str_of("last_seen").and_then(timestamp),
+    };
+    let w = of(o);
+    if w != DraftWindow::default() {
+        return w;
+    }
+    tag.map(of).unwrap_or_default()
+}

@@ -1,0 +1,254 @@
+//! `tagwarden advisory list|show|check|import`, and imported documents used by `scan`.
+
+use crate::common::*;
+
+fn example(name: &str) -> String {
+    let path = shared().join("formats/examples").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn scan_with_an_imported_misp_event_flags_the_kics_digest() {
+    let tree = Tree::new()
+        .file(
+            ".gitlab-ci.yml",
+            format!("kics:\n  image: checkmarx/kics@{KICS_LATEST_DIGEST}\n  script: [kics scan]\n"),
+        )
+        .file("intel/event.json", example("misp_event.json"));
+    let (run, json) = scan_json(
+        &tree,
+        &[
+            "--no-builtin-advisories",
+            "--advisories",
+            "intel/event.json",
+        ],
+    );
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert_eq!(rules(&json), ["compromised-digest"]);
+    assert_eq!(
+        json["findings"][0]["advisory"],
+        "misp-0b6e5f7a-4c1d-4e2f-9a8b-7c6d5e4f3a21"
+    );
+    // A directory's *.json is imported too; its unmapped items are warnings, not errors.
+    let tree = tree.file("intel/bundle.json", example("stix_bundle.json"));
+    let (run, json) = scan_json(&tree, &["--no-builtin-advisories", "--advisories", "intel"]);
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert_eq!(json["advisories"].as_array().unwrap().len(), 2);
+    assert!(
+        run.stderr
+            .contains("warning: intel/bundle.json:99:9: not imported: STIX malware object"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn list_shows_counts_and_origins() {
+    let tree = Tree::new().file("event.json", example("misp_event.json"));
+    let run = tagwarden(
+        &[
+            "advisory",
+            "list",
+            "--format",
+            "json",
+            "--advisories",
+            "event.json",
+        ],
+        tree.path(),
+    );
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let json = run.json();
+    let list = json["advisories"].as_array().unwrap();
+    let kics = list.iter().find(|a| a["id"] == "kics-2026-04-22").unwrap();
+    assert_eq!(kics["origin"]["kind"], "builtin");
+    assert_eq!(kics["counts"]["malicious_digests"], 9);
+    let misp = list.last().unwrap();
+    assert_eq!(misp["origin"]["kind"], "imported");
+    assert_eq!(misp["origin"]["import_format"], "misp");
+    assert_eq!(misp["counts"]["network_indicators"], 4);
+    let run = tagwarden(&["advisory", "list"], tree.path());
+    assert!(
+        run.stdout
+            .contains("from built-in (advisories/trivy-2026-03.toml)"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn show_in_every_format() {
+    let tree = Tree::new();
+    let run = tagwarden(&["advisory", "show", "kics-2026-04-22"], tree.path());
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains(
+            "sha256:a0d9366f6f0166dcbf92fcdc98e1a03d2e6210e8d7e8573f74d50849130651a0 index"
+        )
+    );
+    assert!(
+        run.stdout.contains("(P2: docker-blog, socket)"),
+        "{}",
+        run.stdout
+    );
+    let run = tagwarden(
+        &["advisory", "show", "kics-2026-04-22", "-f", "toml"],
+        tree.path(),
+    );
+    assert!(run.stdout.starts_with("# Malicious checkmarx/kics images"));
+    let run = tagwarden(
+        &["advisory", "show", "kics-2026-04-22", "-f", "json"],
+        tree.path(),
+    );
+    let json = run.json();
+    let ua = json["network_indicators"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"] == "user_agent")
+        .unwrap();
+    assert_eq!(ua["value"], "KICS-Telemetry/2.0");
+    assert_eq!(ua["provenance"]["confidence"], "P2");
+    assert_eq!(ua["provenance"]["sources"][0], "docker-blog");
+    let run = tagwarden(&["advisory", "show", "nope"], tree.path());
+    assert_eq!(run.status, 2);
+    assert!(run.stderr.contains("no advisory with id \"nope\""));
+}
+
+#[test]
+fn check_reports_every_file() {
+    let good = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../advisories/kics-2026-04-22.toml"),
+    )
+    .unwrap();
+    // The built-in file, with one must-not-match example that does match.
+    let failing = good.replacen("\"checkmarx/kics:v2.1.19\"", "\"checkmarx/kics:alpine\"", 1);
+    let broken = good.replacen("confidence = \"P2\"", "confidence = \"Z\"", 1);
+    let tree = Tree::new()
+        .file("good.toml", &good)
+        .file("failing.toml", &failing)
+        .file("broken.toml", &broken)
+        .file("event.json", example("misp_event.json"))
+        .file("empty.json", example("osv_minimal.json"));
+    let run = tagwarden(
+        &[
+            "advisory",
+            "check",
+            "broken.toml",
+            "failing.toml",
+            "good.toml",
+            "event.json",
+            "empty.json",
+        ],
+        tree.path(),
+    );
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("good.toml: ok (kics-2026-04-22)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("event.json: ok (misp-0b6e5f7a"),
+        "{}",
+        run.stdout
+    );
+    let line = failing
+        .lines()
+        .position(|l| l.trim_start().starts_with("\"checkmarx/kics:alpine\""))
+        .unwrap()
+        + 1;
+    assert!(
+        run.stderr.contains(&format!(
+            "failing.toml:{line}:3: self-test: checkmarx/kics:alpine: must not match"
+        )),
+        "{}",
+        run.stderr
+    );
+    let line = broken
+        .lines()
+        .position(|l| l.contains("confidence = \"Z\""))
+        .unwrap()
+        + 1;
+    assert!(
+        run.stderr.contains(&format!("broken.toml:{line}:14:")),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("empty.json:1:1: nothing could be imported"),
+        "{}",
+        run.stderr
+    );
+    let run = tagwarden(&["advisory", "check", "good.toml"], tree.path());
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let run = tagwarden(&["advisory", "check"], tree.path());
+    assert_eq!(run.status, 2, "no file is a usage error");
+}
+
+#[test]
+fn import_prints_or_writes_the_advisory() {
+    let tree = Tree::new()
+        .file("bundle.json", example("stix_bundle.json"))
+        .file("vex.json", example("openvex.json"))
+        .file("osv.json", example("osv_minimal.json"));
+    let run = tagwarden(&["advisory", "import", "bundle.json"], tree.path());
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("[imported]\nformat = \"stix\""),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("# bundle.json:99:9: not imported: STIX malware object")
+    );
+    assert!(
+        run.stderr
+            .starts_with("bundle.json:99:9: not imported: STIX malware object"),
+        "{}",
+        run.stderr
+    );
+
+    let run = tagwarden(
+        &[
+            "advisory",
+            "import",
+            "--from",
+            "openvex",
+            "--id",
+            "trivy-vex",
+            "-o",
+            "trivy-vex.toml",
+            "vex.json",
+        ],
+        tree.path(),
+    );
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+    let written = std::fs::read_to_string(tree.join("trivy-vex.toml")).unwrap();
+    assert!(written.contains("id = \"trivy-vex\""));
+    // The written file is an advisory like any other.
+    let run = tagwarden(&["advisory", "check", "trivy-vex.toml"], tree.path());
+    assert_eq!(run.status, 0, "{}", run.stderr);
+
+    let run = tagwarden(&["advisory", "import", "osv.json"], tree.path());
+    assert_eq!(run.status, 1);
+    assert!(
+        run.stderr
+            .contains("osv.json:1:1: nothing could be imported"),
+        "{}",
+        run.stderr
+    );
+    let run = tagwarden(
+        &["advisory", "import", "--from", "misp", "bundle.json"],
+        tree.path(),
+    );
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    let run = tagwarden(
+        &["advisory", "import", "--from", "yaml", "bundle.json"],
+        tree.path(),
+    );
+    assert_eq!(run.status, 2);
+}
