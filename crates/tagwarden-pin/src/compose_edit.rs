@@ -121,7 +121,8 @@ pub(crate) fn edits(
         .yaml
         .ok_or_else(|| unsupported("the YAML was not parsed"))?;
     let primary_role = match occ.source {
-        Source::HelmImage => PartRole::Repository,
+        // A Helmfile release's inline values are Helm values.
+        Source::HelmImage | Source::HelmfileImage => PartRole::Repository,
         Source::KustomizeImage => {
             if parts.iter().any(|p| p.role == PartRole::NewName) {
                 PartRole::NewName

@@ -530,7 +530,7 @@ fn helmfile_values_set_and_hooks() {
         worker:
           image:
             repository: ghcr.io/acme/worker
-            tag: "2.0.1"
+            tag: "2.0.1@%D"
     set:
       - name: sidecar.image
         value: envoyproxy/envoy:v1.31.0@%D
@@ -540,8 +540,6 @@ fn helmfile_values_set_and_hooks() {
         args: ["run", "--rm", "-v", "$PWD:/path", "checkmarx/kics:latest@%D", "scan", "-p", "/path"]
 "#,
     );
-    assert_eq!(got[0], Ok(1));
-    // Repository and tag in two fields of a Helmfile release: not rewritten by pin.
-    assert!(matches!(got[1], Err(Skip::Unsupported(_))), "{:?}", got[1]);
-    assert_eq!(got[2..], [Ok(1), Ok(1)]);
+    // Repository and tag in two fields of a release's values are pinned as Helm values are.
+    assert_eq!(got, [Ok(1), Ok(1), Ok(1), Ok(1)]);
 }
