@@ -32,6 +32,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+pub(crate) mod substitute;
+
 use crate::yaml::{NodeKind, NodeRef, Style, Yaml, YamlError};
 use crate::{
     Diagnostic, Extraction, Form, ImageOccurrence, Origin, Source, Span, Unresolved, yaml_util,
@@ -59,13 +61,18 @@ pub(crate) fn walk_document(doc: NodeRef<'_, '_>, file: &str, out: &mut Found) {
         Argo { file }.workflow(&entries, kind, out);
         return;
     }
-    let tekton = api.starts_with("tekton.dev/");
+    let tekton = is_tekton_api(api);
     let manifest = Manifest { file, tekton };
     if tekton && kind == "StepAction" {
         manifest.report_step_action(&entries, out);
         return;
     }
-    manifest.walk(doc, &[], out);
+    manifest.walk(doc, &[], "", out);
+}
+
+/// Tekton Pipelines objects, and Triggers templates that embed them.
+fn is_tekton_api(api: &str) -> bool {
+    api.starts_with("tekton.dev/") || api.starts_with("triggers.tekton.dev/")
 }
 
 /// Tekton parameters in scope: name to its known value, or `None` when it is set to something
@@ -93,15 +100,37 @@ struct Manifest<'f> {
 
 impl Manifest<'_> {
     /// Walks a document once; alias nodes are not entered, so an anchored subtree is seen once.
-    /// `scope` holds the Tekton parameters an embedded spec receives from its run or pipeline.
-    fn walk(&self, node: NodeRef<'_, '_>, scope: &[(String, Option<Scalar>)], out: &mut Found) {
+    /// `scope` holds the Tekton parameters an embedded spec receives from its run or pipeline;
+    /// `parent` is the key the node is under (items of a list: the list's key).
+    fn walk(
+        &self,
+        node: NodeRef<'_, '_>,
+        scope: &[(String, Option<Scalar>)],
+        parent: &str,
+        out: &mut Found,
+    ) {
         match node.kind() {
             NodeKind::Mapping(_) => {
                 let entries = merged_entries(node);
-                self.report_pod_spec(&entries, out);
-                let here = if self.tekton {
+                // A `List` or a Triggers template may hold Tekton objects.
+                let tekton = self.tekton
+                    || str_of(&entries, "apiVersion").is_some_and(|a| a.starts_with("tekton.dev/"));
+                let this = Manifest {
+                    file: self.file,
+                    tekton,
+                };
+                this.report_pod_spec(&entries, out);
+                let here = if tekton {
                     let here = param_scope(&entries, scope, self.file);
-                    self.report_task_spec(&entries, &here, out);
+                    this.report_task_spec(&entries, &here, out);
+                    // A pipeline task's or a step's own `params` go to the task or StepAction, not
+                    // to its resolver: those read the enclosing pipeline's or task's parameters.
+                    let ref_scope = if matches!(parent, "tasks" | "finally" | "steps") {
+                        scope
+                    } else {
+                        &here
+                    };
+                    this.report_refs(&entries, ref_scope, parent, out);
                     here
                 } else {
                     Vec::new()
@@ -112,14 +141,14 @@ impl Manifest<'_> {
                     let skipped = SKIPPED_KEYS.contains(&key)
                         || (holds_data && matches!(key, "data" | "stringData" | "binaryData"));
                     if !v.is_alias() && !skipped {
-                        self.walk(v, &here, out);
+                        this.walk(v, &here, key, out);
                     }
                 }
             }
             NodeKind::Sequence(_) => {
                 for item in node.items() {
                     if !item.is_alias() {
-                        self.walk(item, scope, out);
+                        self.walk(item, scope, parent, out);
                     }
                 }
             }
@@ -164,8 +193,191 @@ impl Manifest<'_> {
                 self.report_containers(e, Source::KubernetesContainer, &params, out);
             }
         }
-        if let Some(e) = lookup(entries, "stepTemplate") {
+        let template = lookup(entries, "stepTemplate");
+        if let Some(e) = template {
             self.report_container(e.value, e.via, Source::KubernetesContainer, &params, out);
+        }
+        let template_env = template
+            .map(|t| self.tekton_env(&merged_entries(t.value), &params))
+            .unwrap_or_default();
+        for key in TEKTON_LISTS {
+            let Some(list) = lookup(entries, key) else {
+                continue;
+            };
+            // Like containers, a list reused through an alias is read once.
+            if !out.first_script_visit(list.value) {
+                continue;
+            }
+            for step in list.value.items() {
+                self.report_step_scripts(&merged_entries(step), &params, &template_env, out);
+            }
+        }
+    }
+
+    /// Container commands of a Tekton step or sidecar: its `script:` when a shell runs it (no
+    /// shebang, or a shell's), and the argument after `-c` of a shell `command:`. Tekton replaces
+    /// `$(params.x)` before the shell runs, so known parameters are substituted first.
+    fn report_step_scripts(
+        &self,
+        step: &[Entry<'_, '_>],
+        params: &[(String, Scalar)],
+        template_env: &HashMap<String, (String, Span)>,
+        out: &mut Found,
+    ) {
+        let mut scripts = Vec::new();
+        if let Some(script) = lookup(step, "script")
+            && script
+                .value
+                .resolve()
+                .and_then(|s| s.as_str())
+                .is_some_and(runs_in_shell)
+        {
+            scripts.push(script.value);
+        }
+        let mut argv = lookup(step, "command")
+            .map(|e| e.value.items())
+            .unwrap_or_default();
+        let runs_shell = argv
+            .first()
+            .and_then(|c| c.as_str())
+            .is_some_and(|c| ARGO_SHELLS.contains(&c.rsplit('/').next().unwrap_or(c)));
+        if runs_shell {
+            argv.extend(
+                lookup(step, "args")
+                    .map(|e| e.value.items())
+                    .unwrap_or_default(),
+            );
+            if let Some(c) = argv.iter().position(|a| a.as_str() == Some("-c")) {
+                scripts.extend(argv.get(c + 1).copied());
+            }
+        }
+        let engine = |n: &NodeRef<'_, '_>| {
+            n.resolve().and_then(|s| s.as_str()).is_some_and(|s| {
+                ["docker", "podman", "nerdctl"]
+                    .iter()
+                    .any(|e| s.contains(e))
+            })
+        };
+        if !scripts.iter().any(engine) {
+            return;
+        }
+        let mut env = template_env.clone();
+        env.extend(self.tekton_env(step, params));
+        let assigned = out.assigned_names(self.file);
+        let lookup_env = |name: &str| {
+            if assigned.contains(name) {
+                return None;
+            }
+            env.get(name).cloned()
+        };
+        let built: Vec<String> = scripts
+            .iter()
+            .filter_map(|s| s.resolve()?.as_str())
+            .flat_map(crate::shell::built_images)
+            .collect();
+        let context = str_of(step, "name");
+        let site = substitute::ScriptSite {
+            file: self.file,
+            source: Source::TektonScriptCommand,
+            context,
+            built: &built,
+            env: &lookup_env,
+        };
+        let rewrites = |value: &str| tekton_rewrites(value, params);
+        for script in scripts {
+            substitute::script_images(&site, script, &rewrites, out.extraction());
+        }
+    }
+
+    /// A step's `env:` values that are literal, or a whole `$(params.x)` with a known value.
+    fn tekton_env(
+        &self,
+        step: &[Entry<'_, '_>],
+        params: &[(String, Scalar)],
+    ) -> HashMap<String, (String, Span)> {
+        let mut env = HashMap::new();
+        for var in lookup(step, "env")
+            .map(|e| e.value.items())
+            .unwrap_or_default()
+        {
+            let e = merged_entries(var);
+            let (Some(name), Some(value)) = (
+                str_of(&e, "name"),
+                lookup(&e, "value").and_then(|v| scalar_at(v.value, self.file)),
+            ) else {
+                continue;
+            };
+            let known = match tekton_param_name(&value.value) {
+                Some(param) => params
+                    .iter()
+                    .find(|(n, _)| n == param)
+                    .map(|(_, s)| s)
+                    .filter(|s| s.exact && !s.value.contains('$'))
+                    .map(|s| (s.value.clone(), s.span)),
+                None => (value.exact && !value.value.contains('$'))
+                    .then(|| (value.value.clone(), value.span)),
+            };
+            if let Some(known) = known {
+                env.insert(name.to_string(), known);
+            }
+        }
+        env
+    }
+
+    /// Tekton bundles named by a `taskRef` or `pipelineRef` (a pipeline task, a run, a nested
+    /// pipeline) or a step's StepAction `ref`: the `bundle:` field (older API) or the `bundle`
+    /// parameter of the `bundles` resolver.
+    fn report_refs(
+        &self,
+        entries: &[Entry<'_, '_>],
+        scope: &[(String, Option<Scalar>)],
+        parent: &str,
+        out: &mut Found,
+    ) {
+        let holder = str_of(entries, "name");
+        for key in ["taskRef", "pipelineRef", "ref"] {
+            // `ref` names a StepAction only in a step; elsewhere it is someone else's field.
+            if key == "ref" && parent != "steps" {
+                continue;
+            }
+            let Some(reference) = lookup(entries, key) else {
+                continue;
+            };
+            let ref_entries = merged_entries(reference.value);
+            let mut resource = str_of(&ref_entries, "name");
+            let mut bundles = Vec::new();
+            if let Some(b) = lookup(&ref_entries, "bundle") {
+                bundles.push((b.value, b.via));
+            }
+            if str_of(&ref_entries, "resolver") == Some("bundles") {
+                for p in lookup(&ref_entries, "params")
+                    .map(|p| p.value.items())
+                    .unwrap_or_default()
+                {
+                    let e = merged_entries(p);
+                    let value = lookup(&e, "value");
+                    match (str_of(&e, "name"), value) {
+                        (Some("bundle"), Some(v)) => bundles.push((v.value, v.via)),
+                        (Some("name"), Some(v)) => resource = resource.or(v.value.as_str()),
+                        _ => {}
+                    }
+                }
+            }
+            let context = [holder, Some(key), resource]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let params = known_params(scope);
+            for (node, via) in bundles {
+                let via = reference.via.or(via);
+                let source = Source::TektonBundle;
+                if let Some(occ) =
+                    literal_occurrence(node, via, source, Some(context.clone()), self.file)
+                {
+                    out.push(with_params(occ, &params));
+                }
+            }
         }
     }
 
@@ -252,9 +464,11 @@ impl Manifest<'_> {
             .map(str::to_string);
         let via = spec.via.or(image.via);
         let source = Source::KubernetesContainer;
+        let params = known_params(&scope);
         if let Some(occ) = literal_occurrence(image.value, via, source, context, self.file) {
-            out.push(with_params(occ, &known_params(&scope)));
+            out.push(with_params(occ, &params));
         }
+        self.report_step_scripts(&spec_entries, &params, &HashMap::new(), out);
     }
 }
 
@@ -343,12 +557,7 @@ fn with_params(mut occ: ImageOccurrence, params: &[(String, Scalar)]) -> ImageOc
             return occ;
         };
         let expr = after.get(..close).unwrap_or_default();
-        let name = expr.strip_prefix("params.").or_else(|| {
-            expr.strip_prefix("params[")?
-                .strip_suffix(']')?
-                .strip_prefix(['"', '\''])?
-                .strip_suffix(['"', '\''])
-        });
+        let name = param_of_expression(expr);
         let Some((name, default)) = name.and_then(|n| params.iter().find(|(p, _)| p == n)) else {
             return occ;
         };
@@ -367,6 +576,115 @@ fn with_params(mut occ: ImageOccurrence, params: &[(String, Scalar)]) -> ImageOc
         occ.form = Form::Expanded { origins };
     }
     occ
+}
+
+/// The parameter `params.x`, `params["x"]` or `params['x']` names (inside `$(…)`).
+fn param_of_expression(expr: &str) -> Option<&str> {
+    expr.strip_prefix("params.").or_else(|| {
+        expr.strip_prefix("params[")?
+            .strip_suffix(']')?
+            .strip_prefix(['"', '\''])?
+            .strip_suffix(['"', '\''])
+    })
+}
+
+/// The parameter a value consisting of one `$(params.x)` names.
+fn tekton_param_name(value: &str) -> Option<&str> {
+    let expr = value.strip_prefix("$(")?.strip_suffix(')')?;
+    param_of_expression(expr).filter(|n| !n.contains([')', '(']))
+}
+
+/// The roots of the variables Tekton substitutes in a step (`$(params.x)`, `$(workspaces.w.path)`,
+/// `$(results.r.path)`, `$(context.taskRun.name)`, …); any other `$(…)` is the shell's.
+const TEKTON_VARIABLE_ROOTS: &[&str] = &[
+    "params",
+    "context",
+    "workspaces",
+    "results",
+    "steps",
+    "step",
+    "tasks",
+    "inputs",
+    "outputs",
+    "resources",
+    "credentials",
+];
+
+/// What Tekton replaces in a script before the shell runs: `$(params.x)` with a known value (its
+/// definition as origin), any other Tekton variable with an unknown value.
+fn tekton_rewrites(value: &str, params: &[(String, Scalar)]) -> Vec<substitute::Rewrite> {
+    use substitute::{Piece, Rewrite};
+    let mut rewrites = Vec::new();
+    let mut from = 0;
+    while rewrites.len() < substitute::MAX_REWRITES
+        && let Some(n) = value.get(from..).and_then(|r| r.find("$("))
+    {
+        let start = from + n;
+        let after = start + 2;
+        let Some(close) = value.get(after..).and_then(|r| r.find(')')) else {
+            break;
+        };
+        let expr = value.get(after..after + close).unwrap_or_default();
+        let end = after + close + 1;
+        let root = expr.split(['.', '[']).next().unwrap_or_default();
+        let well_formed = !expr.contains(['(', '$', ' ', '\n', '\t']);
+        if !TEKTON_VARIABLE_ROOTS.contains(&root) || !well_formed {
+            from = after;
+            continue;
+        }
+        let known = param_of_expression(expr)
+            .and_then(|name| params.iter().find(|(n, _)| n == name))
+            .filter(|(_, v)| !v.value.contains("$("));
+        let piece = match known {
+            Some((name, v)) => Piece::Known {
+                value: v.value.clone(),
+                origin: v.exact.then(|| Origin {
+                    name: format!("params.{name}"),
+                    span: v.span,
+                }),
+            },
+            None => Piece::Unknown {
+                // A shell variable for the lexer, named after the expression (`…_flags` keeps
+                // reading as options).
+                lexed: format!(
+                    "${{{}}}",
+                    expr.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+                ),
+                reason: format!("$({expr}) is set by Tekton when the task runs"),
+            },
+        };
+        rewrites.push(Rewrite {
+            range: Span::new(start, end),
+            piece,
+        });
+        from = end;
+    }
+    rewrites
+}
+
+/// Interpreters that run a script as shell text.
+const SHELLS: &[&str] = &["sh", "bash", "ash", "dash", "zsh", "ksh", "mksh"];
+
+/// True when Tekton runs `script` with a shell: no shebang (Tekton uses `/bin/sh`), or a
+/// shebang naming a shell directly or through `env`.
+fn runs_in_shell(script: &str) -> bool {
+    let Some(shebang) = script.trim_start().strip_prefix("#!") else {
+        return true;
+    };
+    let line = shebang.lines().next().unwrap_or_default();
+    let mut words = line.split_whitespace();
+    let Some(program) = words.next() else {
+        return false;
+    };
+    let base = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+    let mut interpreter = base(program);
+    if interpreter == "env" {
+        interpreter = words
+            .find(|w| !w.starts_with('-'))
+            .map(base)
+            .unwrap_or_default();
+    }
+    SHELLS.contains(&interpreter.as_str())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -775,6 +1093,10 @@ pub(crate) struct Found {
     index: HashMap<(Span, Source, Result<String, String>), usize>,
     /// Container lists already reported (an aliased list is reported once).
     lists: HashSet<usize>,
+    /// Step lists whose scripts were read.
+    script_lists: HashSet<usize>,
+    /// Names the file assigns somewhere (`NAME=`), computed once when a script needs them.
+    assigned: Option<std::rc::Rc<HashSet<String>>>,
 }
 
 impl Found {
@@ -823,6 +1145,27 @@ impl Found {
     /// True the first time a container list (by node) is seen.
     fn first_visit(&mut self, list: NodeRef<'_, '_>) -> bool {
         list.resolve().is_none_or(|l| self.lists.insert(l.id()))
+    }
+
+    /// True the first time the scripts of a step list (by node) are read.
+    fn first_script_visit(&mut self, list: NodeRef<'_, '_>) -> bool {
+        list.resolve()
+            .is_none_or(|l| self.script_lists.insert(l.id()))
+    }
+
+    /// Every `NAME` the file assigns (`NAME=…`): such a variable may hold another value at run
+    /// time than its `env:` definition.
+    fn assigned_names(&mut self, file: &str) -> std::rc::Rc<HashSet<String>> {
+        self.assigned
+            .get_or_insert_with(|| {
+                std::rc::Rc::new(
+                    crate::shell::assigned_names(file)
+                        .into_iter()
+                        .map(str::to_string)
+                        .collect(),
+                )
+            })
+            .clone()
     }
 
     /// The extraction, in file order.

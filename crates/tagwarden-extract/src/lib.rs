@@ -156,6 +156,11 @@ pub enum Source {
     MakefileCommand,
     /// The image operand of a container command in an Argo template's `sh -c` args or script
     ArgoCommand,
+    /// A Tekton bundle (an OCI image holding Tasks or Pipelines): `taskRef`/`pipelineRef`/step
+    /// `ref` `bundle:` or the `bundles` resolver's `bundle` parameter
+    TektonBundle,
+    /// The image operand of a container command in a Tekton step's `script:` or `sh -c` args
+    TektonScriptCommand,
 }
 
 impl Source {
@@ -206,6 +211,8 @@ impl Source {
             Self::ScriptCommand => "script-command",
             Self::MakefileCommand => "makefile-command",
             Self::ArgoCommand => "argo-command",
+            Self::TektonBundle => "tekton-bundle",
+            Self::TektonScriptCommand => "tekton-script-command",
         }
     }
 }
