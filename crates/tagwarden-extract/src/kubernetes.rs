@@ -1914,6 +1914,360 @@ spec:
         assert_eq!(out.images[0].context.as_deref(), Some("kics"));
     }
 
+    const TEKTON_BUNDLES: &str = "\
+apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata:
+  name: release
+spec:
+  params:
+  - name: catalog
+    default: quay.io/konflux-ci/tekton-catalog/task-git-clone:0.1
+  - name: tag
+    default: '0.4'
+  tasks:
+  - name: clone
+    params:
+    - name: catalog
+      value: not-the-bundle:1
+    taskRef:
+      resolver: bundles
+      params:
+      - name: name
+        value: git-clone
+      - name: bundle
+        value: $(params.catalog)
+      - name: kind
+        value: task
+  - name: build
+    taskRef:
+      name: golang-build
+      bundle: \"gcr.io/tekton-releases/catalog/upstream/golang-build:$(params.tag)\"
+  - name: nested
+    pipelineRef:
+      resolver: bundles
+      params:
+      - {name: bundle, value: 'ghcr.io/acme/pipelines:v1'}
+      - {name: name, value: inner}
+  - name: from-git
+    taskRef:
+      resolver: git
+      params:
+      - {name: bundle, value: not-an-image}
+  finally:
+  - name: notify
+    taskRef:
+      resolver: bundles
+      params:
+      - name: bundle
+        value: $(params.missing)
+---
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+spec:
+  params:
+  - name: ref
+    value: registry.example.com/pipelines/ci@sha256:3f9a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f
+  pipelineRef:
+    resolver: bundles
+    params:
+    - name: bundle
+      value: $(params.ref)
+---
+apiVersion: tekton.dev/v1beta1
+kind: TaskRun
+spec:
+  taskRef:
+    name: echo
+    bundle: docker.io/ptasci67/example-oci:latest
+---
+apiVersion: tekton.dev/v1
+kind: Task
+metadata:
+  name: uses-step-actions
+spec:
+  params:
+  - name: actions
+    default: ghcr.io/acme/step-actions:1.2
+  steps:
+  - name: scan
+    params:
+    - name: actions
+      value: ignored:0
+    ref:
+      resolver: bundles
+      params:
+      - name: bundle
+        value: $(params.actions)
+      - name: name
+        value: kics-scan
+---
+apiVersion: triggers.tekton.dev/v1beta1
+kind: TriggerTemplate
+spec:
+  resourcetemplates:
+  - apiVersion: tekton.dev/v1
+    kind: PipelineRun
+    spec:
+      pipelineRef:
+        resolver: bundles
+        params:
+        - name: bundle
+          value: quay.io/acme/triggered:2
+---
+apiVersion: v1
+kind: ConfigMap
+data:
+  ref: 'taskRef: {bundle: not/me:1}'
+";
+
+    #[test]
+    fn tekton_bundles() {
+        let out = run(TEKTON_BUNDLES);
+        let got: Vec<(String, Source, Option<String>)> = images(&out);
+        let want = |i: &str, c: &str| (i.to_string(), Source::TektonBundle, Some(c.to_string()));
+        assert_eq!(got.len(), 8, "{got:#?}");
+        assert_eq!(
+            got[0],
+            want(
+                "quay.io/konflux-ci/tekton-catalog/task-git-clone:0.1",
+                "clone taskRef git-clone"
+            )
+        );
+        assert_eq!(
+            got[1],
+            want(
+                "gcr.io/tekton-releases/catalog/upstream/golang-build:0.4",
+                "build taskRef golang-build"
+            )
+        );
+        assert_eq!(
+            got[2],
+            want("ghcr.io/acme/pipelines:v1", "nested pipelineRef inner")
+        );
+        assert_eq!(got[3].2.as_deref(), Some("notify taskRef"));
+        assert!(got[3].0.starts_with("ERR"), "{got:?}");
+        assert!(
+            got[4]
+                .0
+                .starts_with("registry.example.com/pipelines/ci@sha256:3f9a")
+        );
+        assert_eq!(
+            got[5],
+            want("docker.io/ptasci67/example-oci:latest", "taskRef echo")
+        );
+        assert_eq!(
+            got[6],
+            want("ghcr.io/acme/step-actions:1.2", "scan ref kics-scan")
+        );
+        assert_eq!(got[7], want("quay.io/acme/triggered:2", "pipelineRef"));
+        // Spans: the expression for parameters (origin at the default), the value otherwise.
+        let clone = &out.images[0];
+        assert_eq!(clone.span.of(TEKTON_BUNDLES), "$(params.catalog)");
+        match &clone.form {
+            Form::Expanded { origins } => assert_eq!(
+                origins[0].span.of(TEKTON_BUNDLES),
+                "quay.io/konflux-ci/tekton-catalog/task-git-clone:0.1"
+            ),
+            f => panic!("{f:?}"),
+        }
+        let run_ref = &out.images[4];
+        match &run_ref.form {
+            Form::Expanded { origins } => assert!(
+                origins[0]
+                    .span
+                    .of(TEKTON_BUNDLES)
+                    .starts_with("registry.example.com/pipelines/ci@")
+            ),
+            f => panic!("{f:?}"),
+        }
+        let nested = &out.images[2];
+        assert_eq!(nested.span.of(TEKTON_BUNDLES), "ghcr.io/acme/pipelines:v1");
+        assert!(nested.exact);
+        assert_eq!(nested.form, Form::Literal);
+        assert_eq!(
+            out.images[5].span.of(TEKTON_BUNDLES),
+            "docker.io/ptasci67/example-oci:latest"
+        );
+    }
+
+    const TEKTON_SCRIPTS: &str = "\
+apiVersion: tekton.dev/v1
+kind: Task
+metadata:
+  name: scan
+spec:
+  params:
+  - name: scanner
+    default: \"aquasec/trivy:0.50.0\"
+  - name: tag
+    default: '3.20'
+  - name: unknown
+  stepTemplate:
+    env:
+    - name: FROM_TEMPLATE
+      value: redis:7
+  steps:
+  - name: kics
+    image: docker:27
+    script: |
+      #!/bin/sh
+      set -e
+      cd $(workspaces.source.path)
+      docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest scan -p /path
+      docker run --rm $(params.scanner) image x
+      docker pull alpine:$(params.tag)
+      docker pull $(params.unknown)
+      docker run --rm \"$SCANNER\" fs .
+      docker run --rm $FROM_TEMPLATE
+      echo $(date) && docker run --rm busybox:1.36 true
+    env:
+    - name: SCANNER
+      value: $(params.scanner)
+  - name: python
+    image: python:3.12
+    script: |
+      #!/usr/bin/env python3
+      import os; os.system('docker run not/shell:1')
+  - name: bash
+    image: docker:27
+    script: |-
+      #!/usr/bin/env bash
+      docker run --rm ghcr.io/acme/tool:1
+  - name: sh-c
+    image: docker:27
+    command: [/bin/sh, -c]
+    args: ['docker pull quay.io/acme/args:2']
+  sidecars:
+  - name: dind
+    image: docker:27-dind
+    script: docker pull nginx:1.27
+";
+
+    #[test]
+    fn tekton_step_scripts() {
+        let out = run(TEKTON_SCRIPTS);
+        let cmds: Vec<&ImageOccurrence> = out
+            .images
+            .iter()
+            .filter(|o| o.source == Source::TektonScriptCommand)
+            .collect();
+        let got: Vec<(String, &str, String)> = cmds
+            .iter()
+            .map(|o| {
+                (
+                    o.image.clone().unwrap_or_else(|_| "ERR".into()),
+                    o.text.as_str(),
+                    o.context.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        let w = |i: &str, t: &'static str, c: &str| (i.to_string(), t, c.to_string());
+        assert_eq!(
+            got,
+            vec![
+                w("checkmarx/kics:latest", "checkmarx/kics:latest", "kics"),
+                w("aquasec/trivy:0.50.0", "$(params.scanner)", "kics"),
+                w("alpine:3.20", "alpine:$(params.tag)", "kics"),
+                w("ERR", "$(params.unknown)", "kics"),
+                w("aquasec/trivy:0.50.0", "$SCANNER", "kics"),
+                w("redis:7", "$FROM_TEMPLATE", "kics"),
+                w("busybox:1.36", "busybox:1.36", "kics"),
+                w("ghcr.io/acme/tool:1", "ghcr.io/acme/tool:1", "bash"),
+                w("quay.io/acme/args:2", "quay.io/acme/args:2", "sh-c"),
+                w("nginx:1.27", "nginx:1.27", "dind"),
+            ]
+        );
+        let kics = cmds[0];
+        assert!(kics.exact);
+        assert_eq!(kics.form, Form::Literal);
+        let origin = |o: &ImageOccurrence| match &o.form {
+            Form::Expanded { origins } => origins
+                .iter()
+                .map(|x| (x.name.clone(), x.span.of(TEKTON_SCRIPTS).to_string()))
+                .collect::<Vec<_>>(),
+            f => panic!("{f:?}"),
+        };
+        let trivy = vec![(
+            "params.scanner".to_string(),
+            "aquasec/trivy:0.50.0".to_string(),
+        )];
+        assert_eq!(origin(cmds[1]), trivy);
+        assert!(!cmds[1].exact);
+        assert_eq!(origin(cmds[2]), vec![("params.tag".into(), "3.20".into())]);
+        assert!(
+            cmds[3]
+                .image
+                .as_ref()
+                .unwrap_err()
+                .reason
+                .contains("$(params.unknown)")
+        );
+        assert_eq!(
+            origin(cmds[4]),
+            vec![("SCANNER".into(), "aquasec/trivy:0.50.0".into())]
+        );
+        assert!(
+            cmds.iter()
+                .skip(6)
+                .all(|o| o.exact && o.form == Form::Literal)
+        );
+    }
+
+    #[test]
+    fn tekton_scripts_crlf_runs_and_step_actions() {
+        let src = "apiVersion: tekton.dev/v1\r\nkind: TaskRun\r\nspec:\r\n  params:\r\n  - name: img\r\n    value: ubuntu:24.04\r\n  taskSpec:\r\n    params:\r\n    - name: img\r\n      default: alpine:3\r\n    steps:\r\n    - name: s\r\n      image: docker\r\n      script: |\r\n        docker pull $(params.img)\r\n        docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest scan -p /path\r\n";
+        let out = run(src);
+        let cmds: Vec<&ImageOccurrence> = out
+            .images
+            .iter()
+            .filter(|o| o.source == Source::TektonScriptCommand)
+            .collect();
+        assert_eq!(cmds.len(), 2);
+        assert_eq!(cmds[0].image, Ok("ubuntu:24.04".into()));
+        match &cmds[0].form {
+            Form::Expanded { origins } => assert_eq!(origins[0].span.of(src), "ubuntu:24.04"),
+            f => panic!("{f:?}"),
+        }
+        assert_eq!(cmds[1].span.of(src), "checkmarx/kics:latest");
+        assert!(cmds[1].exact);
+        let src = "apiVersion: tekton.dev/v1beta1\nkind: StepAction\nmetadata:\n  name: kics\nspec:\n  params:\n  - name: image\n    default: checkmarx/kics:latest\n  image: docker:27\n  script: docker run --rm -v \"$PWD:/path\" $(params.image) scan -p /path\n";
+        let out = run(src);
+        assert_eq!(
+            just_images(&out),
+            vec!["docker:27", "checkmarx/kics:latest"]
+        );
+        assert_eq!(out.images[1].source, Source::TektonScriptCommand);
+        assert_eq!(out.images[1].text, "$(params.image)");
+    }
+
+    #[test]
+    fn tekton_hostile_scripts_are_bounded() {
+        // Thousands of parameter references, one of them huge, and unterminated expressions.
+        let big = "x".repeat(200_000);
+        let mut script = String::from("docker pull $(params.big)");
+        for _ in 0..30 {
+            script.push_str(" $(params.big)");
+        }
+        for _ in 0..20_000 {
+            script.push_str(" $(params.p) $(context.taskRun.name) $(");
+        }
+        let src = format!(
+            "apiVersion: tekton.dev/v1\nkind: Task\nspec:\n  params:\n  - name: big\n    default: {big}\n  - name: p\n    default: alpine\n  steps:\n  - image: docker\n    script: '{script}'\n"
+        );
+        let start = std::time::Instant::now();
+        let out = run(&src);
+        assert!(start.elapsed().as_secs() < 20);
+        assert!(out.images.len() <= 3, "{}", out.images.len());
+        for input in [
+            "apiVersion: tekton.dev/v1\nkind: Task\nspec:\n  steps:\n  - script: 'docker run $(params.'\n",
+            "apiVersion: tekton.dev/v1\nkind: Task\nspec:\n  steps:\n  - script: \"#!\"\n  - script: \"docker run $(params[\\\"x\\\"])\"\n",
+            "apiVersion: tekton.dev/v1\nkind: Pipeline\nspec:\n  tasks:\n  - taskRef: {resolver: bundles, params: [{name: bundle}]}\n  - taskRef: {resolver: bundles, params: bundle}\n  - taskRef: bundle\n  - taskRef: {bundle: ''}\n",
+        ] {
+            run(input);
+        }
+    }
+
     const ARGO: &str = "\
 apiVersion: argoproj.io/v1alpha1
 kind: Workflow
