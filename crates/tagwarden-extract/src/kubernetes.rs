@@ -9,8 +9,25 @@
 //! Tasks, Pipeline `tasks[].taskSpec` and `finally`, TaskRun / PipelineRun embedded specs), and a
 //! `StepAction`'s `spec.image`. `$(params.x)` resolves to the value a run or pipeline task passes
 //! an embedded spec (`params[].value`, `$(params.y)` of the pipeline followed), else to the
-//! spec's own default; a result or a matrix parameter is unresolved. A `kind: Kustomization`
-//! document is read as a kustomization.
+//! spec's own default; a result or a matrix parameter is unresolved. Tekton objects are also
+//! recognised inside `List`s and Triggers `TriggerTemplate`s.
+//!
+//! Tekton bundles are OCI images that hold Tasks, Pipelines or StepActions, pulled by tag like
+//! any image: a `taskRef`, `pipelineRef` (pipeline tasks, `finally`, runs, nested pipelines) or a
+//! step's StepAction `ref` names one in `bundle:` (older API) or in the `bundle` parameter of the
+//! `bundles` resolver, reported as [`Source::TektonBundle`]. `$(params.x)` there reads the
+//! enclosing pipeline's or task's parameters (a run's own for a run), not the ones the task is
+//! given. Other resolvers (git, hub, cluster, http) name no image.
+//!
+//! A step's, sidecar's or StepAction's `script:` run by a shell (no shebang, or a shell's; a
+//! `#!/usr/bin/env python` script is skipped) and the `-c` argument of a shell `command:` are
+//! read for container commands, [`Source::TektonScriptCommand`]. Tekton replaces `$(params.x)`
+//! before the shell runs, so a known parameter's value is substituted (its definition is the
+//! origin) and other Tekton variables (`$(workspaces.w.path)`, a parameter without a known value)
+//! leave an operand unresolved; a `$NAME` takes the step's (or `stepTemplate`'s) `env:` value when
+//! that is literal or a whole `$(params.x)`.
+//!
+//! A `kind: Kustomization` document is read as a kustomization.
 //!
 //! Argo Workflows (`Workflow`, `WorkflowTemplate`, `ClusterWorkflowTemplate`, `CronWorkflow`'s
 //! `spec.workflowSpec`): every template's `container`, `script`, `containerSet.containers`,
@@ -1634,6 +1651,60 @@ mod tests {
                 just_images(&out),
                 vec!["ghcr.io/tektoncd-catalog/git-clone:v1.1.0"]
             );
+        }
+    }
+
+    /// The Tekton corpus read by eye: step images only. Its scripts run no container command
+    /// (buildah `manifest push` pushes), one is Python, and its pipelines name tasks in the
+    /// cluster (`taskRef: {name: …}`), not bundles.
+    #[test]
+    fn corpus_tekton_expectations() {
+        let files = corpus::files("tekton");
+        let mut total = 0;
+        for (path, text) in &files {
+            let out = run(text);
+            let extra: Vec<_> = out
+                .images
+                .iter()
+                .filter(|o| o.source != Source::KubernetesContainer)
+                .collect();
+            assert!(extra.is_empty(), "{}: {extra:?}", path.display());
+            total += out.images.len();
+        }
+        if !files.is_empty() {
+            assert_eq!(total, 36);
+        }
+        let catalog = "tekton/tektoncd__catalog/";
+        let cases: &[(&str, &[&str])] = &[
+            (
+                "task/github-open-pr/0.2/github-open-pr.yaml",
+                &["registry.access.redhat.com/ubi8/python-38:1-34.1599745032"],
+            ),
+            (
+                "task/buildah-manifest-push/0.1/buildah-manifest-push.yaml",
+                &["quay.io/buildah/stable:v1"],
+            ),
+            (
+                "task/orka-deploy/0.2/orka-deploy.yaml",
+                &[
+                    "ghcr.io/macstadium/orka-tekton-runner:2022-06-29-ec3440a7@sha256:d7cfb75ea082a927e36c131aa96e96bfcacd23f62fdaf33f5b37320b86baf50e",
+                    "ghcr.io/macstadium/orka-tekton-runner:2022-06-29-ec3440a7@sha256:d7cfb75ea082a927e36c131aa96e96bfcacd23f62fdaf33f5b37320b86baf50e",
+                ],
+            ),
+            (
+                "task/gcloud/0.3/gcloud.yaml",
+                &["gcr.io/google.com/cloudsdktool/cloud-sdk:slim"],
+            ),
+            ("pipeline/buildpacks/0.1/buildpacks.yaml", &[]),
+            (
+                "pipeline/build-push-gke-deploy/0.1/build-push-gke-deploy.yaml",
+                &[],
+            ),
+        ];
+        for (path, want) in cases {
+            if let Some(src) = corpus::file(&format!("{catalog}{path}")) {
+                assert_eq!(just_images(&run(&src)), *want, "{path}");
+            }
         }
     }
 
