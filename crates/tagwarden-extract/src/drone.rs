@@ -17,8 +17,9 @@
 //! `environment:` does not feed that substitution (an unknown name becomes empty); it only sets
 //! variables the shell sees, so in commands a bare `$NAME` (or `$$NAME`, `$${NAME}`) is the
 //! shell's and takes `environment:`, while `${NAME}` is the CI's. Woodpecker's `matrix:` (keys
-//! with lists of values, or `include:` rows) is expanded in images and commands alike: a
-//! `${VAR}` yields one occurrence per distinct value, its origins at the matrix values. Other
+//! with lists of values, or `include:` rows) is expanded in images and commands alike (its row
+//! is also set in each step's environment, so a shell's `$VAR` sees it): a `${VAR}` yields one
+//! occurrence per distinct value, its origins at the matrix values. Other
 //! `${…}` (set by the CI) are unresolved, and so is a bare `$NAME` in an image (not substituted).
 //!
 //! In `commands:` (and an `entrypoint: [sh, -c, script]`), the image operands of
@@ -118,12 +119,6 @@ impl Pipeline<'_> {
         env.extend(literal_env(
             lookup(&entries, "environment").map(|e| e.value),
         ));
-        let lookup_env = |name: &str| {
-            if self.assigned.contains(name) {
-                return None;
-            }
-            env.get(name).cloned()
-        };
         let mut scripts = Vec::new();
         if let Some(commands) = lookup(&entries, "commands") {
             if commands.value.is_sequence() {
@@ -141,18 +136,29 @@ impl Pipeline<'_> {
             .filter_map(|s| s.resolve()?.as_str())
             .flat_map(crate::shell::built_images)
             .collect();
-        let site = ScriptSite {
-            file: self.file,
-            source: Source::DroneCommand,
-            context: Some(context),
-            built: &built,
-            env: &lookup_env,
-        };
         for script in scripts {
             let Some(value) = script.resolve().and_then(|s| s.as_str()) else {
                 continue;
             };
-            for row in self.rows_for(value, out, script.start()) {
+            for row in self.rows_for(value, true, out, script.start()) {
+                // Woodpecker also sets the row's values in the step's environment, where
+                // `environment:` wins.
+                let lookup_env = |name: &str| {
+                    if self.assigned.contains(name) {
+                        return None;
+                    }
+                    env.get(name).cloned().or_else(|| {
+                        let (value, span) = row.get(name)?;
+                        Some((value.clone(), (*span)?))
+                    })
+                };
+                let site = ScriptSite {
+                    file: self.file,
+                    source: Source::DroneCommand,
+                    context: Some(context),
+                    built: &built,
+                    env: &lookup_env,
+                };
                 let rewrites = |value: &str| ci_rewrites(value, row);
                 substitute::script_images(&site, script, &rewrites, out);
             }
@@ -160,12 +166,15 @@ impl Pipeline<'_> {
     }
 
     /// The matrix rows a text must be read with: all of them when it names a matrix variable as
-    /// `${NAME}` (bounded by the bytes lexed), else one empty row.
-    fn rows_for(&self, value: &str, out: &mut Extraction, at: usize) -> Vec<&Row> {
+    /// `${NAME}` (or as `$NAME` for a shell, which sees the row in its environment), bounded by
+    /// the bytes lexed; else one empty row.
+    fn rows_for(&self, value: &str, shell: bool, out: &mut Extraction, at: usize) -> Vec<&Row> {
         static EMPTY: std::sync::LazyLock<Row> = std::sync::LazyLock::new(Row::new);
         let uses_matrix = self.rows.iter().any(|row| {
-            row.keys()
-                .any(|name| value.contains(&format!("${{{name}}}")))
+            row.keys().any(|name| {
+                value.contains(&format!("${{{name}}}"))
+                    || (shell && value.contains(&format!("${name}")))
+            })
         });
         if !uses_matrix {
             return vec![&EMPTY];
@@ -216,7 +225,7 @@ impl Pipeline<'_> {
             out.push_image(occurrence(Ok(value.to_string()), Form::Literal));
             return;
         }
-        for row in self.rows_for(value, out, span.start) {
+        for row in self.rows_for(value, false, out, span.start) {
             let (image, origins) = match substituted(value, row) {
                 Ok((v, _)) if v.trim().is_empty() => continue,
                 Ok((v, _)) if v.contains('$') => (
@@ -720,6 +729,19 @@ mod tests {
             }
         }
         assert_eq!(cmds[2].text, "registry.example.com/app:${TAG}");
+        // Woodpecker puts the row in the step's environment too: `$SCANNER` is the shell's.
+        let shell = src.replace(
+            "docker run --rm ${SCANNER} scan",
+            "docker run --rm \"$SCANNER\" scan",
+        );
+        let out = run(&shell);
+        let first: Vec<_> = out
+            .images
+            .iter()
+            .filter(|o| o.text == "$SCANNER")
+            .map(|o| o.image.clone().unwrap())
+            .collect();
+        assert_eq!(first, vec!["checkmarx/kics:latest", "aquasec/trivy:0.50.0"]);
         assert!(cmds[4].exact);
         assert_eq!(cmds[4].span.of(src), "checkmarx/kics:latest");
         // A bare `$NAME` in an image is not substituted by the CI.
