@@ -268,6 +268,7 @@ impl Manifest<'_> {
                 scripts.extend(argv.get(c + 1).copied());
             }
         }
+        // Most scripts run no container engine: skip the env and assignment scans for them.
         let engine = |n: &NodeRef<'_, '_>| {
             n.resolve().and_then(|s| s.as_str()).is_some_and(|s| {
                 ["docker", "podman", "nerdctl"]
