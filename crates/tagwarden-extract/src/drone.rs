@@ -9,28 +9,40 @@
 //!
 //! YAML anchors are followed and reported once, at the anchored scalar, with the alias sites
 //! (Woodpecker files keep their images in a `variables:` list of anchors); merge keys (`<<:`) apply.
-//! Woodpecker's `matrix:` (keys with lists of values, or `include:` rows) is expanded: an image
-//! written with `${VAR}` yields one occurrence per distinct value, its origins at the matrix
-//! values. Other variables in an image (`${CI_COMMIT_TAG}`) are set by the CI: unresolved.
+//!
+//! Variables are expanded as the CI does. Before the YAML is used, Drone and Woodpecker replace
+//! every `${NAME}` (with bash-like operations, `${NAME##v}`) by a value of their own: build
+//! metadata (`${DRONE_TAG}`, `${CI_COMMIT_SHA}`), the server's global environment, a build's
+//! parameters, and in Woodpecker the `matrix:` row; `$$` stands for a `$`. A step's
+//! `environment:` does not feed that substitution (an unknown name becomes empty); it only sets
+//! variables the shell sees, so in commands a bare `$NAME` (or `$$NAME`, `$${NAME}`) is the
+//! shell's and takes `environment:`, while `${NAME}` is the CI's. Woodpecker's `matrix:` (keys
+//! with lists of values, or `include:` rows) is expanded in images and commands alike (its row
+//! is also set in each step's environment, so a shell's `$VAR` sees it): a `${VAR}` yields one
+//! occurrence per distinct value, its origins at the matrix values. Other
+//! `${…}` (set by the CI) are unresolved, and so is a bare `$NAME` in an image (not substituted).
 //!
 //! In `commands:` (and an `entrypoint: [sh, -c, script]`), the image operands of
-//! `docker|podman|nerdctl run|create|pull` are reported; an operand that is exactly `$NAME` takes
-//! NAME's literal value from the step's or pipeline's `environment:`, unless the file assigns NAME
-//! somewhere (`NAME=…`), which may change it at run time. Images a step builds itself
-//! (`docker build -t x`) are not reported as pulled.
+//! `docker|podman|nerdctl run|create|pull` are reported after that substitution; an operand that
+//! is a shell variable takes its literal value from the step's or pipeline's `environment:`,
+//! unless the file assigns the name somewhere (`NAME=…`), which may change it at run time. Images
+//! a step builds itself (`docker build -t x`) are not reported as pulled.
 //!
 //! Not read: plugin `settings:` (a plugin's `repo:` or `tags:` name what it builds and pushes) and
 //! `when:` / `depends_on:`.
 
 use std::collections::{HashMap, HashSet};
 
+use crate::kubernetes::substitute::{self, Piece, Rewrite, ScriptSite};
 use crate::kubernetes::{Entry, Found, for_each_document, is_null, lookup, merged_entries, str_of};
-use crate::vars::{self, Syntax, Value};
 use crate::yaml::NodeRef;
 use crate::{Extraction, Form, ImageOccurrence, Origin, Source, Span, Unresolved, yaml_util};
 
 /// Matrix rows evaluated per file (Woodpecker itself caps matrices well below this).
 const MAX_MATRIX_ROWS: usize = 256;
+
+/// Bytes of script lexed per step across matrix rows; further rows are not read.
+const MAX_MATRIX_SCRIPT_BYTES: usize = 32 << 20;
 
 /// Document kinds that describe no pipeline.
 const NOT_PIPELINES: &[&str] = &["secret", "signature"];
@@ -107,12 +119,6 @@ impl Pipeline<'_> {
         env.extend(literal_env(
             lookup(&entries, "environment").map(|e| e.value),
         ));
-        let lookup_env = |name: &str| {
-            if self.assigned.contains(name) {
-                return None;
-            }
-            env.get(name).cloned()
-        };
         let mut scripts = Vec::new();
         if let Some(commands) = lookup(&entries, "commands") {
             if commands.value.is_sequence() {
@@ -131,16 +137,59 @@ impl Pipeline<'_> {
             .flat_map(crate::shell::built_images)
             .collect();
         for script in scripts {
-            crate::shell::scalar_images(
-                self.file,
-                script,
-                Source::DroneCommand,
-                Some(context),
-                &built,
-                &lookup_env,
-                out,
+            let Some(value) = script.resolve().and_then(|s| s.as_str()) else {
+                continue;
+            };
+            for row in self.rows_for(value, true, out, script.start()) {
+                // Woodpecker also sets the row's values in the step's environment, where
+                // `environment:` wins.
+                let lookup_env = |name: &str| {
+                    if self.assigned.contains(name) {
+                        return None;
+                    }
+                    env.get(name).cloned().or_else(|| {
+                        let (value, span) = row.get(name)?;
+                        Some((value.clone(), (*span)?))
+                    })
+                };
+                let site = ScriptSite {
+                    file: self.file,
+                    source: Source::DroneCommand,
+                    context: Some(context),
+                    built: &built,
+                    env: &lookup_env,
+                };
+                let rewrites = |value: &str| ci_rewrites(value, row);
+                substitute::script_images(&site, script, &rewrites, out);
+            }
+        }
+    }
+
+    /// The matrix rows a text must be read with: all of them when it names a matrix variable as
+    /// `${NAME}` (or as `$NAME` for a shell, which sees the row in its environment), bounded by
+    /// the bytes lexed; else one empty row.
+    fn rows_for(&self, value: &str, shell: bool, out: &mut Extraction, at: usize) -> Vec<&Row> {
+        static EMPTY: std::sync::LazyLock<Row> = std::sync::LazyLock::new(Row::new);
+        let uses_matrix = self.rows.iter().any(|row| {
+            row.keys().any(|name| {
+                value.contains(&format!("${{{name}}}"))
+                    || (shell && value.contains(&format!("${name}")))
+            })
+        });
+        if !uses_matrix {
+            return vec![&EMPTY];
+        }
+        let fit = (MAX_MATRIX_SCRIPT_BYTES / value.len().max(1)).max(1);
+        if fit < self.rows.len() {
+            out.note(
+                Span::new(at, at),
+                format!(
+                    "script read for the first {fit} of {} matrix rows only",
+                    self.rows.len()
+                ),
             );
         }
+        self.rows.iter().take(fit).collect()
     }
 
     /// Reports an `image:` value, expanded for each matrix row when it holds variables.
@@ -176,40 +225,116 @@ impl Pipeline<'_> {
             out.push_image(occurrence(Ok(value.to_string()), Form::Literal));
             return;
         }
-        let empty = Row::new();
-        let rows: Vec<&Row> = if self.rows.is_empty() {
-            vec![&empty]
-        } else {
-            self.rows.iter().collect()
-        };
-        for row in rows {
-            let lookup_row = |name: &str| {
-                row.get(name).map(|(value, span)| Value {
-                    value: value.clone(),
-                    origin: span.map(|span| Origin {
-                        name: format!("matrix.{name}"),
-                        span,
-                    }),
-                })
-            };
-            let syntax = Syntax {
-                dollar_escape: true,
-            };
-            let (image, origins) = match vars::expand(value, span.start, syntax, &lookup_row) {
-                Ok(e) if e.value.trim().is_empty() => continue,
-                // Origins are offsets in the file only when the scalar is written as its value.
-                Ok(e) => (Ok(e.value), if exact { e.origins } else { Vec::new() }),
-                Err(e) => (
+        for row in self.rows_for(value, false, out, span.start) {
+            let (image, origins) = match substituted(value, row) {
+                Ok((v, _)) if v.trim().is_empty() => continue,
+                Ok((v, _)) if v.contains('$') => (
                     Err(Unresolved::new(format!(
-                        "{}: set by the CI at run time",
-                        e.reason
+                        "{value:?} holds a `$` the CI does not substitute (only `${{NAME}}` is)"
                     ))),
                     Vec::new(),
                 ),
+                // Origins are offsets in the file only when the scalar is written as its value.
+                Ok((v, origins)) => (Ok(v), if exact { origins } else { Vec::new() }),
+                Err(reason) => (Err(Unresolved::new(reason)), Vec::new()),
             };
             out.push_image(occurrence(image, Form::Expanded { origins }));
         }
     }
+}
+
+/// What Drone and Woodpecker replace in a text before using it: `$$` (a `$`), and every `${…}`:
+/// a plain `${NAME}` of the matrix row with its value (origin at the matrix value), any other
+/// with a value set by the CI. A bare `$NAME` is left alone (the shell's).
+fn ci_rewrites(value: &str, row: &Row) -> Vec<Rewrite> {
+    let bytes = value.as_bytes();
+    let mut rewrites = Vec::new();
+    let mut i = 0;
+    while rewrites.len() < substitute::MAX_REWRITES
+        && let Some(n) = bytes.get(i..).and_then(|r| memchr::memchr(b'$', r))
+    {
+        let at = i + n;
+        match bytes.get(at + 1) {
+            Some(b'$') => {
+                rewrites.push(Rewrite {
+                    range: Span::new(at, at + 2),
+                    piece: Piece::Escape,
+                });
+                i = at + 2;
+            }
+            Some(b'{') => {
+                let Some(close) = closing_brace(bytes, at + 1) else {
+                    // Unterminated: the CI refuses the file ("bad substitution"); read as written.
+                    break;
+                };
+                let expr = value.get(at..=close).unwrap_or_default();
+                let inner = value.get(at + 2..close).unwrap_or_default();
+                let piece = match row.get(inner) {
+                    Some((v, span)) => Piece::Known {
+                        value: v.clone(),
+                        origin: span.map(|span| Origin {
+                            name: format!("matrix.{inner}"),
+                            span,
+                        }),
+                    },
+                    None => Piece::Unknown {
+                        lexed: expr.to_string(),
+                        reason: format!(
+                            "{expr} is substituted by the CI with its own variables (build \
+                             metadata, server or build parameters; `environment:` does not feed it)"
+                        ),
+                    },
+                };
+                rewrites.push(Rewrite {
+                    range: Span::new(at, close + 1),
+                    piece,
+                });
+                i = close + 1;
+            }
+            _ => i = at + 1,
+        }
+    }
+    rewrites
+}
+
+/// The byte index of the `}` closing the `{` at `open` (nested `${…}` allowed).
+fn closing_brace(bytes: &[u8], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    for (j, b) in bytes.iter().enumerate().skip(open) {
+        match b {
+            b'{' => depth += 1,
+            b'}' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return Some(j);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A text after the CI's substitution with the origins of the matrix values it took, or why it
+/// cannot be known offline.
+fn substituted(value: &str, row: &Row) -> Result<(String, Vec<Origin>), String> {
+    let mut text = String::with_capacity(value.len());
+    let mut origins = Vec::new();
+    let mut at = 0;
+    for r in ci_rewrites(value, row) {
+        text.push_str(value.get(at..r.range.start).unwrap_or_default());
+        match r.piece {
+            Piece::Escape => text.push('$'),
+            Piece::Known { value, origin } => {
+                text.push_str(&value);
+                origins.extend(origin);
+            }
+            Piece::Unknown { reason, .. } => return Err(reason),
+        }
+        at = r.range.end;
+    }
+    text.push_str(value.get(at..).unwrap_or_default());
+    Ok((text, origins))
 }
 
 /// The steps of a `steps:`/`services:`/`clone:` collection: a list of mappings (named by their
@@ -508,14 +633,14 @@ mod tests {
 
     #[test]
     fn environment_values_expand_whole_operands() {
-        let src = "kind: pipeline\nenvironment:\n  SCANNER: checkmarx/kics:latest\nsteps:\n- name: scan\n  image: docker:27\n  environment:\n    TRIVY: aquasec/trivy:0.50.0\n    SECRET:\n      from_secret: x\n  commands:\n  - docker run --rm $SCANNER scan\n  - docker run --rm ${TRIVY} image x\n  - docker run --rm $SECRET\n- name: other\n  image: docker:27\n  commands:\n  - OVERRIDDEN=x:1\n  - docker pull $OVERRIDDEN\n  environment:\n    OVERRIDDEN: y:2\n";
+        let src = "kind: pipeline\nenvironment:\n  SCANNER: checkmarx/kics:latest\nsteps:\n- name: scan\n  image: docker:27\n  environment:\n    TRIVY: aquasec/trivy:0.50.0\n    SECRET:\n      from_secret: x\n  commands:\n  - docker run --rm $SCANNER scan\n  - docker run --rm $${TRIVY} image x\n  - docker run --rm $SECRET\n  - docker run --rm $$TRIVY image y\n- name: other\n  image: docker:27\n  commands:\n  - OVERRIDDEN=x:1\n  - docker pull $OVERRIDDEN\n  environment:\n    OVERRIDDEN: y:2\n";
         let out = run(src);
         let cmds: Vec<_> = out
             .images
             .iter()
             .filter(|o| o.source == Source::DroneCommand)
             .collect();
-        assert_eq!(cmds.len(), 4);
+        assert_eq!(cmds.len(), 5);
         assert_eq!(cmds[0].image, Ok("checkmarx/kics:latest".into()));
         match &cmds[0].form {
             Form::Expanded { origins } => {
@@ -523,9 +648,162 @@ mod tests {
             }
             f => panic!("{f:?}"),
         }
-        assert_eq!(cmds[1].image, Ok("aquasec/trivy:0.50.0".into()));
+        // `$${TRIVY}` and `$$TRIVY` reach the shell as `${TRIVY}` and `$TRIVY`.
+        for o in [cmds[1], cmds[3]] {
+            assert_eq!(o.image, Ok("aquasec/trivy:0.50.0".into()));
+            assert!(!o.exact);
+            match &o.form {
+                Form::Expanded { origins } => {
+                    assert_eq!(origins[0].span.of(src), "aquasec/trivy:0.50.0")
+                }
+                f => panic!("{f:?}"),
+            }
+        }
+        assert_eq!(cmds[1].text, "$${TRIVY}");
+        assert_eq!(cmds[3].text, "$$TRIVY");
         assert!(cmds[2].image.is_err());
-        assert!(cmds[3].image.is_err(), "assigned in the file: not expanded");
+        assert!(cmds[4].image.is_err(), "assigned in the file: not expanded");
+    }
+
+    #[test]
+    fn braced_variables_are_the_ci_s_not_the_environment_s() {
+        // Drone and Woodpecker replace `${TRIVY}` before the shell runs, with their own variables:
+        // `environment:` does not feed it, so the value is not known offline.
+        let src = "steps:\n- name: scan\n  image: docker:27\n  environment:\n    TRIVY: aquasec/trivy:0.50.0\n  commands:\n  - docker run --rm ${TRIVY} image x\n  - docker run --rm \"${DRONE_REPO}:${DRONE_TAG}\" test\n  - echo $${HOME} $$PATH && docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest scan -p /path\n";
+        let out = run(src);
+        let cmds: Vec<_> = out
+            .images
+            .iter()
+            .filter(|o| o.source == Source::DroneCommand)
+            .collect();
+        assert_eq!(cmds.len(), 3);
+        assert_eq!(cmds[0].text, "${TRIVY}");
+        let reason = &cmds[0].image.as_ref().unwrap_err().reason;
+        assert!(
+            reason.contains("${TRIVY}") && reason.contains("environment:"),
+            "{reason}"
+        );
+        assert_eq!(cmds[0].form, Form::Expanded { origins: vec![] });
+        assert_eq!(cmds[1].text, "${DRONE_REPO}:${DRONE_TAG}");
+        assert!(cmds[1].image.is_err());
+        // Escapes before an operand leave its bytes exact.
+        assert_eq!(cmds[2].span.of(src), "checkmarx/kics:latest");
+        assert_eq!(cmds[2].image, Ok("checkmarx/kics:latest".into()));
+        assert_eq!(cmds[2].form, Form::Literal);
+        assert!(cmds[2].exact);
+    }
+
+    #[test]
+    fn matrix_values_reach_commands() {
+        let src = "matrix:\n  SCANNER:\n    - checkmarx/kics:latest\n    - aquasec/trivy:0.50.0\n  TAG: ['1.0', '2.0']\nsteps:\n  scan:\n    image: docker:27\n    commands:\n      - |\n        docker run --rm ${SCANNER} scan\n        docker pull registry.example.com/app:${TAG}\n        docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest scan -p /path\n";
+        let out = run(src);
+        let cmds: Vec<_> = out
+            .images
+            .iter()
+            .filter(|o| o.source == Source::DroneCommand)
+            .collect();
+        let images: Vec<&str> = cmds.iter().map(|o| o.image.as_deref().unwrap()).collect();
+        assert_eq!(
+            images,
+            vec![
+                "checkmarx/kics:latest",
+                "aquasec/trivy:0.50.0",
+                "registry.example.com/app:1.0",
+                "registry.example.com/app:2.0",
+                "checkmarx/kics:latest",
+            ]
+        );
+        for (o, want) in cmds
+            .iter()
+            .take(2)
+            .zip(["checkmarx/kics:latest", "aquasec/trivy:0.50.0"])
+        {
+            assert_eq!(o.text, "${SCANNER}");
+            match &o.form {
+                Form::Expanded { origins } => {
+                    assert_eq!(origins.len(), 1);
+                    assert_eq!(origins[0].name, "matrix.SCANNER");
+                    assert_eq!(origins[0].span.of(src), want);
+                }
+                f => panic!("{f:?}"),
+            }
+        }
+        assert_eq!(cmds[2].text, "registry.example.com/app:${TAG}");
+        // Woodpecker puts the row in the step's environment too: `$SCANNER` is the shell's.
+        let shell = src.replace(
+            "docker run --rm ${SCANNER} scan",
+            "docker run --rm \"$SCANNER\" scan",
+        );
+        let out = run(&shell);
+        let first: Vec<_> = out
+            .images
+            .iter()
+            .filter(|o| o.text == "$SCANNER")
+            .map(|o| o.image.clone().unwrap())
+            .collect();
+        assert_eq!(first, vec!["checkmarx/kics:latest", "aquasec/trivy:0.50.0"]);
+        assert!(cmds[4].exact);
+        assert_eq!(cmds[4].span.of(src), "checkmarx/kics:latest");
+        // A bare `$NAME` in an image is not substituted by the CI.
+        let out = run("matrix:\n  GO: ['1.22']\nsteps:\n  t:\n    image: golang:$GO\n");
+        let reason = &out.images[0].image.as_ref().unwrap_err().reason;
+        assert!(reason.contains("only `${NAME}`"), "{reason}");
+        // `$$` is a `$`: an image cannot hold one.
+        let out = run("steps:\n  t:\n    image: golang:$${GO}\n");
+        assert!(out.images[0].image.is_err());
+    }
+
+    #[test]
+    fn crlf_matrix_commands() {
+        let src = "matrix:\r\n  IMG: [alpine:3, 'busybox:1']\r\nsteps:\r\n  - name: t\r\n    image: docker\r\n    commands:\r\n      - |\r\n        docker pull ${IMG}\r\n        docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest scan -p /path\r\n";
+        let out = run(src);
+        let got = got(&out);
+        assert_eq!(
+            got[1],
+            ("${IMG}", "alpine:3".into(), Source::DroneCommand, "t")
+        );
+        assert_eq!(
+            got[2],
+            ("${IMG}", "busybox:1".into(), Source::DroneCommand, "t")
+        );
+        assert_eq!(
+            got[3],
+            (
+                "checkmarx/kics:latest",
+                "checkmarx/kics:latest".into(),
+                Source::DroneCommand,
+                "t"
+            )
+        );
+        assert!(out.images[3].exact);
+        match &out.images[2].form {
+            Form::Expanded { origins } => assert_eq!(origins[0].span.of(src), "busybox:1"),
+            f => panic!("{f:?}"),
+        }
+    }
+
+    #[test]
+    fn hostile_substitutions_are_bounded() {
+        // Many `${…}` and `$$`, an unterminated `${`, a matrix times a large script.
+        let mut script = String::from("docker run ${A} ");
+        for _ in 0..20_000 {
+            script.push_str("$$x ${Y} ");
+        }
+        script.push_str("${unterminated");
+        let src = format!(
+            "matrix:\n  A: [a:1, b:2, c:3]\nsteps:\n  t:\n    image: x\n    commands:\n      - '{script}'\n"
+        );
+        let start = std::time::Instant::now();
+        let out = run(&src);
+        assert!(start.elapsed().as_secs() < 10);
+        assert!(out.images.len() <= 4);
+        for input in [
+            "steps: {t: {image: '${', commands: ['docker run ${']}}\n",
+            "steps: {t: {commands: ['docker run ${{}}}']}}\n",
+            "steps: {t: {image: '$$$', commands: ['docker run $$$ $${']}}\n",
+        ] {
+            run(input);
+        }
     }
 
     #[test]

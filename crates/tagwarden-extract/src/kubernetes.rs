@@ -9,8 +9,25 @@
 //! Tasks, Pipeline `tasks[].taskSpec` and `finally`, TaskRun / PipelineRun embedded specs), and a
 //! `StepAction`'s `spec.image`. `$(params.x)` resolves to the value a run or pipeline task passes
 //! an embedded spec (`params[].value`, `$(params.y)` of the pipeline followed), else to the
-//! spec's own default; a result or a matrix parameter is unresolved. A `kind: Kustomization`
-//! document is read as a kustomization.
+//! spec's own default; a result or a matrix parameter is unresolved. Tekton objects are also
+//! recognised inside `List`s and Triggers `TriggerTemplate`s.
+//!
+//! Tekton bundles are OCI images that hold Tasks, Pipelines or StepActions, pulled by tag like
+//! any image: a `taskRef`, `pipelineRef` (pipeline tasks, `finally`, runs, nested pipelines) or a
+//! step's StepAction `ref` names one in `bundle:` (older API) or in the `bundle` parameter of the
+//! `bundles` resolver, reported as [`Source::TektonBundle`]. `$(params.x)` there reads the
+//! enclosing pipeline's or task's parameters (a run's own for a run), not the ones the task is
+//! given. Other resolvers (git, hub, cluster, http) name no image.
+//!
+//! A step's, sidecar's or StepAction's `script:` run by a shell (no shebang, or a shell's; a
+//! `#!/usr/bin/env python` script is skipped) and the `-c` argument of a shell `command:` are
+//! read for container commands, [`Source::TektonScriptCommand`]. Tekton replaces `$(params.x)`
+//! before the shell runs, so a known parameter's value is substituted (its definition is the
+//! origin) and other Tekton variables (`$(workspaces.w.path)`, a parameter without a known value)
+//! leave an operand unresolved; a `$NAME` takes the step's (or `stepTemplate`'s) `env:` value when
+//! that is literal or a whole `$(params.x)`.
+//!
+//! A `kind: Kustomization` document is read as a kustomization.
 //!
 //! Argo Workflows (`Workflow`, `WorkflowTemplate`, `ClusterWorkflowTemplate`, `CronWorkflow`'s
 //! `spec.workflowSpec`): every template's `container`, `script`, `containerSet.containers`,
@@ -31,6 +48,8 @@
 //! the parser refuses, and masks Helm template actions so chart templates can be read.
 
 use std::collections::{HashMap, HashSet};
+
+pub(crate) mod substitute;
 
 use crate::yaml::{NodeKind, NodeRef, Style, Yaml, YamlError};
 use crate::{
@@ -59,13 +78,18 @@ pub(crate) fn walk_document(doc: NodeRef<'_, '_>, file: &str, out: &mut Found) {
         Argo { file }.workflow(&entries, kind, out);
         return;
     }
-    let tekton = api.starts_with("tekton.dev/");
+    let tekton = is_tekton_api(api);
     let manifest = Manifest { file, tekton };
     if tekton && kind == "StepAction" {
         manifest.report_step_action(&entries, out);
         return;
     }
-    manifest.walk(doc, &[], out);
+    manifest.walk(doc, &[], "", out);
+}
+
+/// Tekton Pipelines objects, and Triggers templates that embed them.
+fn is_tekton_api(api: &str) -> bool {
+    api.starts_with("tekton.dev/") || api.starts_with("triggers.tekton.dev/")
 }
 
 /// Tekton parameters in scope: name to its known value, or `None` when it is set to something
@@ -93,15 +117,37 @@ struct Manifest<'f> {
 
 impl Manifest<'_> {
     /// Walks a document once; alias nodes are not entered, so an anchored subtree is seen once.
-    /// `scope` holds the Tekton parameters an embedded spec receives from its run or pipeline.
-    fn walk(&self, node: NodeRef<'_, '_>, scope: &[(String, Option<Scalar>)], out: &mut Found) {
+    /// `scope` holds the Tekton parameters an embedded spec receives from its run or pipeline;
+    /// `parent` is the key the node is under (items of a list: the list's key).
+    fn walk(
+        &self,
+        node: NodeRef<'_, '_>,
+        scope: &[(String, Option<Scalar>)],
+        parent: &str,
+        out: &mut Found,
+    ) {
         match node.kind() {
             NodeKind::Mapping(_) => {
                 let entries = merged_entries(node);
-                self.report_pod_spec(&entries, out);
-                let here = if self.tekton {
+                // A `List` or a Triggers template may hold Tekton objects.
+                let tekton = self.tekton
+                    || str_of(&entries, "apiVersion").is_some_and(|a| a.starts_with("tekton.dev/"));
+                let this = Manifest {
+                    file: self.file,
+                    tekton,
+                };
+                this.report_pod_spec(&entries, out);
+                let here = if tekton {
                     let here = param_scope(&entries, scope, self.file);
-                    self.report_task_spec(&entries, &here, out);
+                    this.report_task_spec(&entries, &here, out);
+                    // A pipeline task's or a step's own `params` go to the task or StepAction, not
+                    // to its resolver: those read the enclosing pipeline's or task's parameters.
+                    let ref_scope = if matches!(parent, "tasks" | "finally" | "steps") {
+                        scope
+                    } else {
+                        &here
+                    };
+                    this.report_refs(&entries, ref_scope, parent, out);
                     here
                 } else {
                     Vec::new()
@@ -112,14 +158,14 @@ impl Manifest<'_> {
                     let skipped = SKIPPED_KEYS.contains(&key)
                         || (holds_data && matches!(key, "data" | "stringData" | "binaryData"));
                     if !v.is_alias() && !skipped {
-                        self.walk(v, &here, out);
+                        this.walk(v, &here, key, out);
                     }
                 }
             }
             NodeKind::Sequence(_) => {
                 for item in node.items() {
                     if !item.is_alias() {
-                        self.walk(item, scope, out);
+                        self.walk(item, scope, parent, out);
                     }
                 }
             }
@@ -164,8 +210,192 @@ impl Manifest<'_> {
                 self.report_containers(e, Source::KubernetesContainer, &params, out);
             }
         }
-        if let Some(e) = lookup(entries, "stepTemplate") {
+        let template = lookup(entries, "stepTemplate");
+        if let Some(e) = template {
             self.report_container(e.value, e.via, Source::KubernetesContainer, &params, out);
+        }
+        let template_env = template
+            .map(|t| self.tekton_env(&merged_entries(t.value), &params))
+            .unwrap_or_default();
+        for key in TEKTON_LISTS {
+            let Some(list) = lookup(entries, key) else {
+                continue;
+            };
+            // Like containers, a list reused through an alias is read once.
+            if !out.first_script_visit(list.value) {
+                continue;
+            }
+            for step in list.value.items() {
+                self.report_step_scripts(&merged_entries(step), &params, &template_env, out);
+            }
+        }
+    }
+
+    /// Container commands of a Tekton step or sidecar: its `script:` when a shell runs it (no
+    /// shebang, or a shell's), and the argument after `-c` of a shell `command:`. Tekton replaces
+    /// `$(params.x)` before the shell runs, so known parameters are substituted first.
+    fn report_step_scripts(
+        &self,
+        step: &[Entry<'_, '_>],
+        params: &[(String, Scalar)],
+        template_env: &HashMap<String, (String, Span)>,
+        out: &mut Found,
+    ) {
+        let mut scripts = Vec::new();
+        if let Some(script) = lookup(step, "script")
+            && script
+                .value
+                .resolve()
+                .and_then(|s| s.as_str())
+                .is_some_and(runs_in_shell)
+        {
+            scripts.push(script.value);
+        }
+        let mut argv = lookup(step, "command")
+            .map(|e| e.value.items())
+            .unwrap_or_default();
+        let runs_shell = argv
+            .first()
+            .and_then(|c| c.as_str())
+            .is_some_and(|c| ARGO_SHELLS.contains(&c.rsplit('/').next().unwrap_or(c)));
+        if runs_shell {
+            argv.extend(
+                lookup(step, "args")
+                    .map(|e| e.value.items())
+                    .unwrap_or_default(),
+            );
+            if let Some(c) = argv.iter().position(|a| a.as_str() == Some("-c")) {
+                scripts.extend(argv.get(c + 1).copied());
+            }
+        }
+        // Most scripts run no container engine: skip the env and assignment scans for them.
+        let engine = |n: &NodeRef<'_, '_>| {
+            n.resolve().and_then(|s| s.as_str()).is_some_and(|s| {
+                ["docker", "podman", "nerdctl"]
+                    .iter()
+                    .any(|e| s.contains(e))
+            })
+        };
+        if !scripts.iter().any(engine) {
+            return;
+        }
+        let mut env = template_env.clone();
+        env.extend(self.tekton_env(step, params));
+        let assigned = out.assigned_names(self.file);
+        let lookup_env = |name: &str| {
+            if assigned.contains(name) {
+                return None;
+            }
+            env.get(name).cloned()
+        };
+        let built: Vec<String> = scripts
+            .iter()
+            .filter_map(|s| s.resolve()?.as_str())
+            .flat_map(crate::shell::built_images)
+            .collect();
+        let context = str_of(step, "name");
+        let site = substitute::ScriptSite {
+            file: self.file,
+            source: Source::TektonScriptCommand,
+            context,
+            built: &built,
+            env: &lookup_env,
+        };
+        let rewrites = |value: &str| tekton_rewrites(value, params);
+        for script in scripts {
+            substitute::script_images(&site, script, &rewrites, out.extraction());
+        }
+    }
+
+    /// A step's `env:` values that are literal, or a whole `$(params.x)` with a known value.
+    fn tekton_env(
+        &self,
+        step: &[Entry<'_, '_>],
+        params: &[(String, Scalar)],
+    ) -> HashMap<String, (String, Span)> {
+        let mut env = HashMap::new();
+        for var in lookup(step, "env")
+            .map(|e| e.value.items())
+            .unwrap_or_default()
+        {
+            let e = merged_entries(var);
+            let (Some(name), Some(value)) = (
+                str_of(&e, "name"),
+                lookup(&e, "value").and_then(|v| scalar_at(v.value, self.file)),
+            ) else {
+                continue;
+            };
+            let known = match tekton_param_name(&value.value) {
+                Some(param) => params
+                    .iter()
+                    .find(|(n, _)| n == param)
+                    .map(|(_, s)| s)
+                    .filter(|s| s.exact && !s.value.contains('$'))
+                    .map(|s| (s.value.clone(), s.span)),
+                None => (value.exact && !value.value.contains('$'))
+                    .then(|| (value.value.clone(), value.span)),
+            };
+            if let Some(known) = known {
+                env.insert(name.to_string(), known);
+            }
+        }
+        env
+    }
+
+    /// Tekton bundles named by a `taskRef` or `pipelineRef` (a pipeline task, a run, a nested
+    /// pipeline) or a step's StepAction `ref`: the `bundle:` field (older API) or the `bundle`
+    /// parameter of the `bundles` resolver.
+    fn report_refs(
+        &self,
+        entries: &[Entry<'_, '_>],
+        scope: &[(String, Option<Scalar>)],
+        parent: &str,
+        out: &mut Found,
+    ) {
+        let holder = str_of(entries, "name");
+        for key in ["taskRef", "pipelineRef", "ref"] {
+            // `ref` names a StepAction only in a step; elsewhere it is someone else's field.
+            if key == "ref" && parent != "steps" {
+                continue;
+            }
+            let Some(reference) = lookup(entries, key) else {
+                continue;
+            };
+            let ref_entries = merged_entries(reference.value);
+            let mut resource = str_of(&ref_entries, "name");
+            let mut bundles = Vec::new();
+            if let Some(b) = lookup(&ref_entries, "bundle") {
+                bundles.push((b.value, b.via));
+            }
+            if str_of(&ref_entries, "resolver") == Some("bundles") {
+                for p in lookup(&ref_entries, "params")
+                    .map(|p| p.value.items())
+                    .unwrap_or_default()
+                {
+                    let e = merged_entries(p);
+                    let value = lookup(&e, "value");
+                    match (str_of(&e, "name"), value) {
+                        (Some("bundle"), Some(v)) => bundles.push((v.value, v.via)),
+                        (Some("name"), Some(v)) => resource = resource.or(v.value.as_str()),
+                        _ => {}
+                    }
+                }
+            }
+            let context = [holder, Some(key), resource]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" ");
+            let params = known_params(scope);
+            for (node, via) in bundles {
+                let via = reference.via.or(via);
+                let source = Source::TektonBundle;
+                if let Some(occ) =
+                    literal_occurrence(node, via, source, Some(context.clone()), self.file)
+                {
+                    out.push(with_params(occ, &params));
+                }
+            }
         }
     }
 
@@ -252,9 +482,11 @@ impl Manifest<'_> {
             .map(str::to_string);
         let via = spec.via.or(image.via);
         let source = Source::KubernetesContainer;
+        let params = known_params(&scope);
         if let Some(occ) = literal_occurrence(image.value, via, source, context, self.file) {
-            out.push(with_params(occ, &known_params(&scope)));
+            out.push(with_params(occ, &params));
         }
+        self.report_step_scripts(&spec_entries, &params, &HashMap::new(), out);
     }
 }
 
@@ -343,12 +575,7 @@ fn with_params(mut occ: ImageOccurrence, params: &[(String, Scalar)]) -> ImageOc
             return occ;
         };
         let expr = after.get(..close).unwrap_or_default();
-        let name = expr.strip_prefix("params.").or_else(|| {
-            expr.strip_prefix("params[")?
-                .strip_suffix(']')?
-                .strip_prefix(['"', '\''])?
-                .strip_suffix(['"', '\''])
-        });
+        let name = param_of_expression(expr);
         let Some((name, default)) = name.and_then(|n| params.iter().find(|(p, _)| p == n)) else {
             return occ;
         };
@@ -367,6 +594,115 @@ fn with_params(mut occ: ImageOccurrence, params: &[(String, Scalar)]) -> ImageOc
         occ.form = Form::Expanded { origins };
     }
     occ
+}
+
+/// The parameter `params.x`, `params["x"]` or `params['x']` names (inside `$(…)`).
+fn param_of_expression(expr: &str) -> Option<&str> {
+    expr.strip_prefix("params.").or_else(|| {
+        expr.strip_prefix("params[")?
+            .strip_suffix(']')?
+            .strip_prefix(['"', '\''])?
+            .strip_suffix(['"', '\''])
+    })
+}
+
+/// The parameter a value consisting of one `$(params.x)` names.
+fn tekton_param_name(value: &str) -> Option<&str> {
+    let expr = value.strip_prefix("$(")?.strip_suffix(')')?;
+    param_of_expression(expr).filter(|n| !n.contains([')', '(']))
+}
+
+/// The roots of the variables Tekton substitutes in a step (`$(params.x)`, `$(workspaces.w.path)`,
+/// `$(results.r.path)`, `$(context.taskRun.name)`, …); any other `$(…)` is the shell's.
+const TEKTON_VARIABLE_ROOTS: &[&str] = &[
+    "params",
+    "context",
+    "workspaces",
+    "results",
+    "steps",
+    "step",
+    "tasks",
+    "inputs",
+    "outputs",
+    "resources",
+    "credentials",
+];
+
+/// What Tekton replaces in a script before the shell runs: `$(params.x)` with a known value (its
+/// definition as origin), any other Tekton variable with an unknown value.
+fn tekton_rewrites(value: &str, params: &[(String, Scalar)]) -> Vec<substitute::Rewrite> {
+    use substitute::{Piece, Rewrite};
+    let mut rewrites = Vec::new();
+    let mut from = 0;
+    while rewrites.len() < substitute::MAX_REWRITES
+        && let Some(n) = value.get(from..).and_then(|r| r.find("$("))
+    {
+        let start = from + n;
+        let after = start + 2;
+        let Some(close) = value.get(after..).and_then(|r| r.find(')')) else {
+            break;
+        };
+        let expr = value.get(after..after + close).unwrap_or_default();
+        let end = after + close + 1;
+        let root = expr.split(['.', '[']).next().unwrap_or_default();
+        let well_formed = !expr.contains(['(', '$', ' ', '\n', '\t']);
+        if !TEKTON_VARIABLE_ROOTS.contains(&root) || !well_formed {
+            from = after;
+            continue;
+        }
+        let known = param_of_expression(expr)
+            .and_then(|name| params.iter().find(|(n, _)| n == name))
+            .filter(|(_, v)| !v.value.contains("$("));
+        let piece = match known {
+            Some((name, v)) => Piece::Known {
+                value: v.value.clone(),
+                origin: v.exact.then(|| Origin {
+                    name: format!("params.{name}"),
+                    span: v.span,
+                }),
+            },
+            None => Piece::Unknown {
+                // A shell variable for the lexer, named after the expression (`…_flags` keeps
+                // reading as options).
+                lexed: format!(
+                    "${{{}}}",
+                    expr.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+                ),
+                reason: format!("$({expr}) is set by Tekton when the task runs"),
+            },
+        };
+        rewrites.push(Rewrite {
+            range: Span::new(start, end),
+            piece,
+        });
+        from = end;
+    }
+    rewrites
+}
+
+/// Interpreters that run a script as shell text.
+const SHELLS: &[&str] = &["sh", "bash", "ash", "dash", "zsh", "ksh", "mksh"];
+
+/// True when Tekton runs `script` with a shell: no shebang (Tekton uses `/bin/sh`), or a
+/// shebang naming a shell directly or through `env`.
+fn runs_in_shell(script: &str) -> bool {
+    let Some(shebang) = script.trim_start().strip_prefix("#!") else {
+        return true;
+    };
+    let line = shebang.lines().next().unwrap_or_default();
+    let mut words = line.split_whitespace();
+    let Some(program) = words.next() else {
+        return false;
+    };
+    let base = |p: &str| p.rsplit('/').next().unwrap_or(p).to_string();
+    let mut interpreter = base(program);
+    if interpreter == "env" {
+        interpreter = words
+            .find(|w| !w.starts_with('-'))
+            .map(base)
+            .unwrap_or_default();
+    }
+    SHELLS.contains(&interpreter.as_str())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -775,6 +1111,10 @@ pub(crate) struct Found {
     index: HashMap<(Span, Source, Result<String, String>), usize>,
     /// Container lists already reported (an aliased list is reported once).
     lists: HashSet<usize>,
+    /// Step lists whose scripts were read.
+    script_lists: HashSet<usize>,
+    /// Names the file assigns somewhere (`NAME=`), computed once when a script needs them.
+    assigned: Option<std::rc::Rc<HashSet<String>>>,
 }
 
 impl Found {
@@ -823,6 +1163,27 @@ impl Found {
     /// True the first time a container list (by node) is seen.
     fn first_visit(&mut self, list: NodeRef<'_, '_>) -> bool {
         list.resolve().is_none_or(|l| self.lists.insert(l.id()))
+    }
+
+    /// True the first time the scripts of a step list (by node) are read.
+    fn first_script_visit(&mut self, list: NodeRef<'_, '_>) -> bool {
+        list.resolve()
+            .is_none_or(|l| self.script_lists.insert(l.id()))
+    }
+
+    /// Every `NAME` the file assigns (`NAME=…`): such a variable may hold another value at run
+    /// time than its `env:` definition.
+    fn assigned_names(&mut self, file: &str) -> std::rc::Rc<HashSet<String>> {
+        self.assigned
+            .get_or_insert_with(|| {
+                std::rc::Rc::new(
+                    crate::shell::assigned_names(file)
+                        .into_iter()
+                        .map(str::to_string)
+                        .collect(),
+                )
+            })
+            .clone()
     }
 
     /// The extraction, in file order.
@@ -1294,6 +1655,60 @@ mod tests {
         }
     }
 
+    /// The Tekton corpus read by eye: step images only. Its scripts run no container command
+    /// (buildah `manifest push` pushes), one is Python, and its pipelines name tasks in the
+    /// cluster (`taskRef: {name: …}`), not bundles.
+    #[test]
+    fn corpus_tekton_expectations() {
+        let files = corpus::files("tekton");
+        let mut total = 0;
+        for (path, text) in &files {
+            let out = run(text);
+            let extra: Vec<_> = out
+                .images
+                .iter()
+                .filter(|o| o.source != Source::KubernetesContainer)
+                .collect();
+            assert!(extra.is_empty(), "{}: {extra:?}", path.display());
+            total += out.images.len();
+        }
+        if !files.is_empty() {
+            assert_eq!(total, 36);
+        }
+        let catalog = "tekton/tektoncd__catalog/";
+        let cases: &[(&str, &[&str])] = &[
+            (
+                "task/github-open-pr/0.2/github-open-pr.yaml",
+                &["registry.access.redhat.com/ubi8/python-38:1-34.1599745032"],
+            ),
+            (
+                "task/buildah-manifest-push/0.1/buildah-manifest-push.yaml",
+                &["quay.io/buildah/stable:v1"],
+            ),
+            (
+                "task/orka-deploy/0.2/orka-deploy.yaml",
+                &[
+                    "ghcr.io/macstadium/orka-tekton-runner:2022-06-29-ec3440a7@sha256:d7cfb75ea082a927e36c131aa96e96bfcacd23f62fdaf33f5b37320b86baf50e",
+                    "ghcr.io/macstadium/orka-tekton-runner:2022-06-29-ec3440a7@sha256:d7cfb75ea082a927e36c131aa96e96bfcacd23f62fdaf33f5b37320b86baf50e",
+                ],
+            ),
+            (
+                "task/gcloud/0.3/gcloud.yaml",
+                &["gcr.io/google.com/cloudsdktool/cloud-sdk:slim"],
+            ),
+            ("pipeline/buildpacks/0.1/buildpacks.yaml", &[]),
+            (
+                "pipeline/build-push-gke-deploy/0.1/build-push-gke-deploy.yaml",
+                &[],
+            ),
+        ];
+        for (path, want) in cases {
+            if let Some(src) = corpus::file(&format!("{catalog}{path}")) {
+                assert_eq!(just_images(&run(&src)), *want, "{path}");
+            }
+        }
+    }
+
     fn run(src: &str) -> Extraction {
         let out = extract(src);
         for o in &out.images {
@@ -1569,6 +1984,360 @@ spec:
         let out = run(src);
         assert_eq!(just_images(&out), vec!["checkmarx/kics:latest"]);
         assert_eq!(out.images[0].context.as_deref(), Some("kics"));
+    }
+
+    const TEKTON_BUNDLES: &str = "\
+apiVersion: tekton.dev/v1
+kind: Pipeline
+metadata:
+  name: release
+spec:
+  params:
+  - name: catalog
+    default: quay.io/konflux-ci/tekton-catalog/task-git-clone:0.1
+  - name: tag
+    default: '0.4'
+  tasks:
+  - name: clone
+    params:
+    - name: catalog
+      value: not-the-bundle:1
+    taskRef:
+      resolver: bundles
+      params:
+      - name: name
+        value: git-clone
+      - name: bundle
+        value: $(params.catalog)
+      - name: kind
+        value: task
+  - name: build
+    taskRef:
+      name: golang-build
+      bundle: \"gcr.io/tekton-releases/catalog/upstream/golang-build:$(params.tag)\"
+  - name: nested
+    pipelineRef:
+      resolver: bundles
+      params:
+      - {name: bundle, value: 'ghcr.io/acme/pipelines:v1'}
+      - {name: name, value: inner}
+  - name: from-git
+    taskRef:
+      resolver: git
+      params:
+      - {name: bundle, value: not-an-image}
+  finally:
+  - name: notify
+    taskRef:
+      resolver: bundles
+      params:
+      - name: bundle
+        value: $(params.missing)
+---
+apiVersion: tekton.dev/v1
+kind: PipelineRun
+spec:
+  params:
+  - name: ref
+    value: registry.example.com/pipelines/ci@sha256:3f9a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f
+  pipelineRef:
+    resolver: bundles
+    params:
+    - name: bundle
+      value: $(params.ref)
+---
+apiVersion: tekton.dev/v1beta1
+kind: TaskRun
+spec:
+  taskRef:
+    name: echo
+    bundle: docker.io/ptasci67/example-oci:latest
+---
+apiVersion: tekton.dev/v1
+kind: Task
+metadata:
+  name: uses-step-actions
+spec:
+  params:
+  - name: actions
+    default: ghcr.io/acme/step-actions:1.2
+  steps:
+  - name: scan
+    params:
+    - name: actions
+      value: ignored:0
+    ref:
+      resolver: bundles
+      params:
+      - name: bundle
+        value: $(params.actions)
+      - name: name
+        value: kics-scan
+---
+apiVersion: triggers.tekton.dev/v1beta1
+kind: TriggerTemplate
+spec:
+  resourcetemplates:
+  - apiVersion: tekton.dev/v1
+    kind: PipelineRun
+    spec:
+      pipelineRef:
+        resolver: bundles
+        params:
+        - name: bundle
+          value: quay.io/acme/triggered:2
+---
+apiVersion: v1
+kind: ConfigMap
+data:
+  ref: 'taskRef: {bundle: not/me:1}'
+";
+
+    #[test]
+    fn tekton_bundles() {
+        let out = run(TEKTON_BUNDLES);
+        let got: Vec<(String, Source, Option<String>)> = images(&out);
+        let want = |i: &str, c: &str| (i.to_string(), Source::TektonBundle, Some(c.to_string()));
+        assert_eq!(got.len(), 8, "{got:#?}");
+        assert_eq!(
+            got[0],
+            want(
+                "quay.io/konflux-ci/tekton-catalog/task-git-clone:0.1",
+                "clone taskRef git-clone"
+            )
+        );
+        assert_eq!(
+            got[1],
+            want(
+                "gcr.io/tekton-releases/catalog/upstream/golang-build:0.4",
+                "build taskRef golang-build"
+            )
+        );
+        assert_eq!(
+            got[2],
+            want("ghcr.io/acme/pipelines:v1", "nested pipelineRef inner")
+        );
+        assert_eq!(got[3].2.as_deref(), Some("notify taskRef"));
+        assert!(got[3].0.starts_with("ERR"), "{got:?}");
+        assert!(
+            got[4]
+                .0
+                .starts_with("registry.example.com/pipelines/ci@sha256:3f9a")
+        );
+        assert_eq!(
+            got[5],
+            want("docker.io/ptasci67/example-oci:latest", "taskRef echo")
+        );
+        assert_eq!(
+            got[6],
+            want("ghcr.io/acme/step-actions:1.2", "scan ref kics-scan")
+        );
+        assert_eq!(got[7], want("quay.io/acme/triggered:2", "pipelineRef"));
+        // Spans: the expression for parameters (origin at the default), the value otherwise.
+        let clone = &out.images[0];
+        assert_eq!(clone.span.of(TEKTON_BUNDLES), "$(params.catalog)");
+        match &clone.form {
+            Form::Expanded { origins } => assert_eq!(
+                origins[0].span.of(TEKTON_BUNDLES),
+                "quay.io/konflux-ci/tekton-catalog/task-git-clone:0.1"
+            ),
+            f => panic!("{f:?}"),
+        }
+        let run_ref = &out.images[4];
+        match &run_ref.form {
+            Form::Expanded { origins } => assert!(
+                origins[0]
+                    .span
+                    .of(TEKTON_BUNDLES)
+                    .starts_with("registry.example.com/pipelines/ci@")
+            ),
+            f => panic!("{f:?}"),
+        }
+        let nested = &out.images[2];
+        assert_eq!(nested.span.of(TEKTON_BUNDLES), "ghcr.io/acme/pipelines:v1");
+        assert!(nested.exact);
+        assert_eq!(nested.form, Form::Literal);
+        assert_eq!(
+            out.images[5].span.of(TEKTON_BUNDLES),
+            "docker.io/ptasci67/example-oci:latest"
+        );
+    }
+
+    const TEKTON_SCRIPTS: &str = "\
+apiVersion: tekton.dev/v1
+kind: Task
+metadata:
+  name: scan
+spec:
+  params:
+  - name: scanner
+    default: \"aquasec/trivy:0.50.0\"
+  - name: tag
+    default: '3.20'
+  - name: unknown
+  stepTemplate:
+    env:
+    - name: FROM_TEMPLATE
+      value: redis:7
+  steps:
+  - name: kics
+    image: docker:27
+    script: |
+      #!/bin/sh
+      set -e
+      cd $(workspaces.source.path)
+      docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest scan -p /path
+      docker run --rm $(params.scanner) image x
+      docker pull alpine:$(params.tag)
+      docker pull $(params.unknown)
+      docker run --rm \"$SCANNER\" fs .
+      docker run --rm $FROM_TEMPLATE
+      echo $(date) && docker run --rm busybox:1.36 true
+    env:
+    - name: SCANNER
+      value: $(params.scanner)
+  - name: python
+    image: python:3.12
+    script: |
+      #!/usr/bin/env python3
+      import os; os.system('docker run not/shell:1')
+  - name: bash
+    image: docker:27
+    script: |-
+      #!/usr/bin/env bash
+      docker run --rm ghcr.io/acme/tool:1
+  - name: sh-c
+    image: docker:27
+    command: [/bin/sh, -c]
+    args: ['docker pull quay.io/acme/args:2']
+  sidecars:
+  - name: dind
+    image: docker:27-dind
+    script: docker pull nginx:1.27
+";
+
+    #[test]
+    fn tekton_step_scripts() {
+        let out = run(TEKTON_SCRIPTS);
+        let cmds: Vec<&ImageOccurrence> = out
+            .images
+            .iter()
+            .filter(|o| o.source == Source::TektonScriptCommand)
+            .collect();
+        let got: Vec<(String, &str, String)> = cmds
+            .iter()
+            .map(|o| {
+                (
+                    o.image.clone().unwrap_or_else(|_| "ERR".into()),
+                    o.text.as_str(),
+                    o.context.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        let w = |i: &str, t: &'static str, c: &str| (i.to_string(), t, c.to_string());
+        assert_eq!(
+            got,
+            vec![
+                w("checkmarx/kics:latest", "checkmarx/kics:latest", "kics"),
+                w("aquasec/trivy:0.50.0", "$(params.scanner)", "kics"),
+                w("alpine:3.20", "alpine:$(params.tag)", "kics"),
+                w("ERR", "$(params.unknown)", "kics"),
+                w("aquasec/trivy:0.50.0", "$SCANNER", "kics"),
+                w("redis:7", "$FROM_TEMPLATE", "kics"),
+                w("busybox:1.36", "busybox:1.36", "kics"),
+                w("ghcr.io/acme/tool:1", "ghcr.io/acme/tool:1", "bash"),
+                w("quay.io/acme/args:2", "quay.io/acme/args:2", "sh-c"),
+                w("nginx:1.27", "nginx:1.27", "dind"),
+            ]
+        );
+        let kics = cmds[0];
+        assert!(kics.exact);
+        assert_eq!(kics.form, Form::Literal);
+        let origin = |o: &ImageOccurrence| match &o.form {
+            Form::Expanded { origins } => origins
+                .iter()
+                .map(|x| (x.name.clone(), x.span.of(TEKTON_SCRIPTS).to_string()))
+                .collect::<Vec<_>>(),
+            f => panic!("{f:?}"),
+        };
+        let trivy = vec![(
+            "params.scanner".to_string(),
+            "aquasec/trivy:0.50.0".to_string(),
+        )];
+        assert_eq!(origin(cmds[1]), trivy);
+        assert!(!cmds[1].exact);
+        assert_eq!(origin(cmds[2]), vec![("params.tag".into(), "3.20".into())]);
+        assert!(
+            cmds[3]
+                .image
+                .as_ref()
+                .unwrap_err()
+                .reason
+                .contains("$(params.unknown)")
+        );
+        assert_eq!(
+            origin(cmds[4]),
+            vec![("SCANNER".into(), "aquasec/trivy:0.50.0".into())]
+        );
+        assert!(
+            cmds.iter()
+                .skip(6)
+                .all(|o| o.exact && o.form == Form::Literal)
+        );
+    }
+
+    #[test]
+    fn tekton_scripts_crlf_runs_and_step_actions() {
+        let src = "apiVersion: tekton.dev/v1\r\nkind: TaskRun\r\nspec:\r\n  params:\r\n  - name: img\r\n    value: ubuntu:24.04\r\n  taskSpec:\r\n    params:\r\n    - name: img\r\n      default: alpine:3\r\n    steps:\r\n    - name: s\r\n      image: docker\r\n      script: |\r\n        docker pull $(params.img)\r\n        docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest scan -p /path\r\n";
+        let out = run(src);
+        let cmds: Vec<&ImageOccurrence> = out
+            .images
+            .iter()
+            .filter(|o| o.source == Source::TektonScriptCommand)
+            .collect();
+        assert_eq!(cmds.len(), 2);
+        assert_eq!(cmds[0].image, Ok("ubuntu:24.04".into()));
+        match &cmds[0].form {
+            Form::Expanded { origins } => assert_eq!(origins[0].span.of(src), "ubuntu:24.04"),
+            f => panic!("{f:?}"),
+        }
+        assert_eq!(cmds[1].span.of(src), "checkmarx/kics:latest");
+        assert!(cmds[1].exact);
+        let src = "apiVersion: tekton.dev/v1beta1\nkind: StepAction\nmetadata:\n  name: kics\nspec:\n  params:\n  - name: image\n    default: checkmarx/kics:latest\n  image: docker:27\n  script: docker run --rm -v \"$PWD:/path\" $(params.image) scan -p /path\n";
+        let out = run(src);
+        assert_eq!(
+            just_images(&out),
+            vec!["docker:27", "checkmarx/kics:latest"]
+        );
+        assert_eq!(out.images[1].source, Source::TektonScriptCommand);
+        assert_eq!(out.images[1].text, "$(params.image)");
+    }
+
+    #[test]
+    fn tekton_hostile_scripts_are_bounded() {
+        // Thousands of parameter references, one of them huge, and unterminated expressions.
+        let big = "x".repeat(200_000);
+        let mut script = String::from("docker pull $(params.big)");
+        for _ in 0..30 {
+            script.push_str(" $(params.big)");
+        }
+        for _ in 0..20_000 {
+            script.push_str(" $(params.p) $(context.taskRun.name) $(");
+        }
+        let src = format!(
+            "apiVersion: tekton.dev/v1\nkind: Task\nspec:\n  params:\n  - name: big\n    default: {big}\n  - name: p\n    default: alpine\n  steps:\n  - image: docker\n    script: '{script}'\n"
+        );
+        let start = std::time::Instant::now();
+        let out = run(&src);
+        assert!(start.elapsed().as_secs() < 20);
+        assert!(out.images.len() <= 3, "{}", out.images.len());
+        for input in [
+            "apiVersion: tekton.dev/v1\nkind: Task\nspec:\n  steps:\n  - script: 'docker run $(params.'\n",
+            "apiVersion: tekton.dev/v1\nkind: Task\nspec:\n  steps:\n  - script: \"#!\"\n  - script: \"docker run $(params[\\\"x\\\"])\"\n",
+            "apiVersion: tekton.dev/v1\nkind: Pipeline\nspec:\n  tasks:\n  - taskRef: {resolver: bundles, params: [{name: bundle}]}\n  - taskRef: {resolver: bundles, params: bundle}\n  - taskRef: bundle\n  - taskRef: {bundle: ''}\n",
+        ] {
+            run(input);
+        }
     }
 
     const ARGO: &str = "\

@@ -160,6 +160,11 @@ pub enum Source {
     ArgoCommand,
     /// A Docker Bake target's build argument named like an image (`BASE_IMAGE = "node:22"`)
     BakeArg,
+    /// A Tekton bundle (an OCI image holding Tasks or Pipelines): `taskRef`/`pipelineRef`/step
+    /// `ref` `bundle:` or the `bundles` resolver's `bundle` parameter
+    TektonBundle,
+    /// The image operand of a container command in a Tekton step's `script:` or `sh -c` args
+    TektonScriptCommand,
 }
 
 impl Source {
@@ -211,6 +216,8 @@ impl Source {
             Self::MakefileCommand => "makefile-command",
             Self::ArgoCommand => "argo-command",
             Self::BakeArg => "bake-arg",
+            Self::TektonBundle => "tekton-bundle",
+            Self::TektonScriptCommand => "tekton-script-command",
         }
     }
 }
