@@ -416,6 +416,13 @@ pub fn sniff(path: &Path, content: &str) -> Option<FileKind> {
     if content.contains("\napiVersion:") && content.contains("\nkind:") {
         return Some(FileKind::Kubernetes);
     }
+    // A pod fragment without apiVersion (Jenkins `yamlFile`, kubernetes-plugin pod templates).
+    if has("spec")
+        && keys.iter().all(|k| matches!(*k, "spec" | "metadata"))
+        && content.contains("containers:")
+    {
+        return Some(FileKind::Kubernetes);
+    }
     let other_ci = [
         "pipelines",
         "workflows",
@@ -668,6 +675,13 @@ mod tests {
             Some(FileKind::GitlabCi)
         );
         assert_eq!(d("notes", "hello world\n"), None);
+        assert_eq!(
+            d(
+                "KubernetesPod.yaml",
+                "metadata:\n  labels: {a: b}\nspec:\n  containers:\n  - name: m\n    image: maven:3\n"
+            ),
+            Some(FileKind::Kubernetes)
+        );
         assert_eq!(
             d(
                 "single-quotes.yaml",
