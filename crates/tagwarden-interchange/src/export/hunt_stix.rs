@@ -172,11 +172,11 @@ fn find<'v>(indicators: &'v [(Value, Subject<'_>)], hit: &HuntHit) -> Option<&'v
                 },
                 Subject::ActionCommits(a, c),
             ) => {
-                a.repository.eq_ignore_ascii_case(repository)
+                a.repository.eq_ignore_ascii_case(owner_repo(repository))
                     && c.iter().any(|c| c.sha.eq_ignore_ascii_case(commit))
             }
             (HuntIndicator::ActionTag { repository, .. }, Subject::ActionTags(a)) => {
-                a.repository.eq_ignore_ascii_case(repository)
+                a.repository.eq_ignore_ascii_case(owner_repo(repository))
             }
             (HuntIndicator::Network { kind, value }, Subject::Network(n)) => {
                 n.kind == *kind && n.value.eq_ignore_ascii_case(value)
@@ -188,6 +188,15 @@ fn find<'v>(indicators: &'v [(Value, Subject<'_>)], hit: &HuntHit) -> Option<&'v
         }
     }
     fallback
+}
+
+/// `owner/repo` of an action path such as `owner/repo/sub/dir` (workflows may use an action in a
+/// subfolder; advisories name the repository).
+fn owner_repo(path: &str) -> &str {
+    match path.match_indices('/').nth(1) {
+        Some((i, _)) => &path[..i],
+        None => path,
+    }
 }
 
 /// An indicator for a hit no loaded advisory names (an indicator feed): the hunt's own, with an
@@ -425,6 +434,13 @@ pub(crate) fn indicator_id_for(advisory: &Advisory, hit: &HuntHit) -> Option<Str
 mod tests {
     use super::*;
     use tagwarden_advisory::AdvisorySet;
+
+    #[test]
+    fn action_paths() {
+        assert_eq!(owner_repo("a/b/c/d"), "a/b");
+        assert_eq!(owner_repo("a/b"), "a/b");
+        assert_eq!(owner_repo("a"), "a");
+    }
 
     #[test]
     fn exposure_windows_pick_the_indicator() {

@@ -4,5 +4,6 @@
 mod common;
 mod env;
 mod hunt;
+mod hunt_export;
 mod pin;
 mod scan;
