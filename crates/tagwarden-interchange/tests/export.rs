@@ -5,9 +5,10 @@
 //! The validators run from the Python named by `TAGWARDEN_PYTHON` (`scripts/test.sh` builds the
 //! venv). Without it the validator test skips, unless `TAGWARDEN_REQUIRE_INTERCHANGE_CHECK=1`.
 
+mod validator;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::{Value, json};
 use tagwarden_advisory::{Advisory, AdvisorySet, BUILTIN_FILES, NetworkKind};
@@ -295,21 +296,10 @@ fn workspace_root() -> PathBuf {
 
 #[test]
 fn reference_validators_accept_the_exports() {
-    let python = match std::env::var("TAGWARDEN_PYTHON") {
-        Ok(p) if !p.is_empty() => p,
-        _ => {
-            assert!(
-                std::env::var("TAGWARDEN_REQUIRE_INTERCHANGE_CHECK").as_deref() != Ok("1"),
-                "TAGWARDEN_REQUIRE_INTERCHANGE_CHECK=1 but TAGWARDEN_PYTHON is not set"
-            );
-            eprintln!(
-                "skipping: set TAGWARDEN_PYTHON to a Python with the validators (scripts/test.sh does)"
-            );
-            return;
-        }
+    let Some(python) = validator::python() else {
+        return;
     };
-    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("interchange-export");
-    let _ = std::fs::remove_dir_all(&work);
+    let work = validator::work_dir("interchange-export");
     for sub in ["stix", "misp", "sigma"] {
         std::fs::create_dir_all(work.join(sub)).expect("work dir");
     }
@@ -354,20 +344,7 @@ fn reference_validators_accept_the_exports() {
     let expectations = json!({ "sigma": sigma_expect, "sigma_allowed_issues": sigma_issues, "misp_weak": misp_weak });
     std::fs::write(work.join("expectations.json"), expectations.to_string()).expect("write");
 
-    let root = workspace_root();
-    let schema = root.join("../shared/formats/schemas/sigma-detection-rule-schema.json");
-    assert!(schema.is_file(), "missing {}", schema.display());
-    let out = Command::new(&python)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/validate.py"))
-        .arg(&work)
-        .arg(&schema)
-        .output()
-        .expect("run validate.py");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    println!("{stdout}");
-    assert!(
-        out.status.success(),
-        "validators failed:\n{stdout}\n{stderr}"
-    );
+    let schema =
+        workspace_root().join("../shared/formats/schemas/sigma-detection-rule-schema.json");
+    validator::validate(&python, &work, Some(&schema));
 }

@@ -1,8 +1,9 @@
 """Checks tagwarden's exports with the reference tools; run by tests/export.rs.
 
-Usage: validate.py WORKDIR SIGMA_SCHEMA
+Usage: validate.py WORKDIR [SIGMA_SCHEMA] (the schema is needed when WORKDIR has a sigma folder)
 
-WORKDIR holds stix/*.json, misp/*.json, sigma/<advisory>/*.yml and expectations.json
+WORKDIR holds stix/*.json, misp/*.json, sigma/<advisory>/*.yml (each folder optional) and
+expectations.json
 ({"sigma": {"<advisory>": ["value the converted queries must mention", ...]},
   "sigma_allowed_issues": {"<advisory>": ["EscapedWildcardIssue", ...]},
   "misp_weak": {"<file>": ["value whose attribute must have to_ids false", ...]}}).
@@ -52,7 +53,32 @@ def check_stix(path):
             text = str(w)
             if not any(f"{{{code}}}" in text for code in ALLOWED_STIX_WARNINGS):
                 problem(f"{path.name}: STIX warning: {text}")
+    check_stix_refs(path)
     print(f"stix2-validator {stix2validator.__version__ if hasattr(stix2validator, '__version__') else ''}: {path.name} checked")
+
+
+def check_stix_refs(path):
+    """Every *_ref / *_refs value names an object of the bundle (stix2-validator does not look):
+    a sighting must point at an indicator the bundle carries. STIX's predefined TLP markings are
+    known without being in the bundle."""
+    objects = json.loads(path.read_text())["objects"]
+    ids = {o["id"] for o in objects}
+    for o in objects:
+        for key, value in o.items():
+            if not (key.endswith("_ref") or key.endswith("_refs")):
+                continue
+            for ref in value if isinstance(value, list) else [value]:
+                if ref not in ids and not (key == "object_marking_refs" and ref in TLP_MARKINGS):
+                    problem(f"{path.name}: {o['id']} {key} names {ref}, which is not in the bundle")
+
+
+# STIX 2.1 section 7.2.1.4: the predefined TLP marking definitions.
+TLP_MARKINGS = {
+    "marking-definition--613f2e26-407d-48c7-9eca-b8e91df99dc9",
+    "marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da",
+    "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82",
+    "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed",
+}
 
 
 def check_misp(path, weak_values):
@@ -101,6 +127,22 @@ def check_misp(path, weak_values):
     for a in again.attributes:
         if str(a.value) in weak_values and a.to_ids:
             problem(f"{path.name}: weak value {a.value} has to_ids true")
+    # Sightings (hunt events) survive the load and the round trip, in MISP's shape.
+    want_sightings = {
+        a["uuid"]: sorted((s["uuid"], s["type"], s["date_sighting"], s["source"]) for s in a.get("Sighting", []))
+        for a in original["Attribute"]
+    }
+    for a in original["Attribute"]:
+        for s in a.get("Sighting", []):
+            if s["type"] not in ("0", "1", "2") or not s["date_sighting"].isdigit():
+                problem(f"{path.name}: sighting {s['uuid']} is not in MISP's shape")
+    for name, ev in (("load", event), ("round trip", again)):
+        got = {
+            str(a.uuid): sorted((str(s.uuid), str(s.type), str(s.date_sighting), str(s.source)) for s in a.sightings)
+            for a in ev.attributes
+        }
+        if got != want_sightings:
+            problem(f"{path.name}: MISP sightings changed on {name}")
     print(f"pymisp: {path.name} loaded, round trip kept {len(want)} attributes and {len(original['Object'])} objects")
 
 
@@ -141,18 +183,23 @@ def check_sigma(directory, schema, expected, allowed_issues):
 
 def main():
     work = pathlib.Path(sys.argv[1])
-    schema = json.loads(pathlib.Path(sys.argv[2]).read_text())
-    expectations = json.loads((work / "expectations.json").read_text())
+    schema = json.loads(pathlib.Path(sys.argv[2]).read_text()) if len(sys.argv) > 2 else None
+    expectations_file = work / "expectations.json"
+    expectations = json.loads(expectations_file.read_text()) if expectations_file.is_file() else {}
     for path in sorted((work / "stix").glob("*.json")):
         check_stix(path)
     for path in sorted((work / "misp").glob("*.json")):
-        check_misp(path, set(expectations["misp_weak"].get(path.name, [])))
-    for directory in sorted((work / "sigma").iterdir()):
+        check_misp(path, set(expectations.get("misp_weak", {}).get(path.name, [])))
+    sigma_dirs = sorted((work / "sigma").iterdir()) if (work / "sigma").is_dir() else []
+    if sigma_dirs and schema is None:
+        problem("sigma rules to check but no SIGMA_SCHEMA given")
+        sigma_dirs = []
+    for directory in sigma_dirs:
         check_sigma(
             directory,
             schema,
-            expectations["sigma"].get(directory.name, []),
-            expectations["sigma_allowed_issues"].get(directory.name, []),
+            expectations.get("sigma", {}).get(directory.name, []),
+            expectations.get("sigma_allowed_issues", {}).get(directory.name, []),
         )
     if problems:
         print(f"{len(problems)} problem(s)")

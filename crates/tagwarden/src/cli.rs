@@ -294,6 +294,10 @@ pub(crate) enum HuntFormat {
     Markdown,
     /// SARIF for the file findings (for code scanning).
     Sarif,
+    /// STIX 2.1: a sighting of the advisory's indicator per hit (weak matches marked).
+    Stix,
+    /// A MISP event: the matched indicators, each with its sightings.
+    Misp,
 }
 
 #[derive(Debug, Args)]

@@ -82,13 +82,53 @@
 //! `proxy` (`cs-host` likewise, `c-uri|contains` host + path of each URL, `c-useragent`) and
 //! `firewall` (`dst_ip`). `http_header` indicators have no standard proxy field and are left out.
 //! Level `high`, `medium` when every value is disputed.
+//!
+//! # Hunt results ([`stix_hunt`], [`misp_hunt`])
+//!
+//! A hunt's [`HuntHit`]s, weak matches included (`weak: true`). Ids derive from the hit and the
+//! hunt time is passed in, so the same hunt exports to the same bytes.
+//!
+//! STIX: the tagwarden identity, both extension definitions (the advisory one and a
+//! `tagwarden hunt properties` one for the sightings), the indicators that were hit, exactly as
+//! [`stix_bundle`] exports them (same ids and content, so a TIP that imported the advisory links
+//! the sightings to it; a feed indicator gets an indicator of its own, `x_tagwarden_advisory_id`
+//! `feed:<file>`), one `identity` (`identity_class: system`) per host, and one `sighting` per
+//! advisory, indicator, verdict, weakness, source, location and host: `count`, `first_seen` /
+//! `last_seen` from the known times (none when no time is known, which the `description` says),
+//! `where_sighted_refs` the host, TLP:AMBER (hosts and paths are internal), `created` /
+//! `modified` the hunt time (the id stays, so a re-run updates the sighting). An affected tag
+//! listed by several exposures is a sighting of the exposure whose window holds the hit. Custom
+//! properties: `x_tagwarden_advisory_id`, `x_tagwarden_verdict` (`compromised`, `exposed`,
+//! `disputed`, `contacted`), `x_tagwarden_weak: true` (a weak match: a sighting of an
+//! `anomalous-activity` indicator, not a hit), `x_tagwarden_source`, `x_tagwarden_location` (file,
+//! socket or registry), `x_tagwarden_locations` (`location:line`), `x_tagwarden_jobs`,
+//! `x_tagwarden_matched` (the indicator as the hunt names it), `x_tagwarden_time_unknown` (how
+//! many hits had no time). Lists stop at 20 entries.
+//!
+//! MISP: `{"Event": {uuid, info "tagwarden hunt <YYYY-MM-DD>", date, threat_level_id (1 when
+//! something was compromised, else 2), analysis 1, distribution 0, Tag [tlp:amber,
+//! tagwarden:hunt, tagwarden:advisory="<id>"…], Attribute, Object []}}`. One attribute per
+//! advisory, matched indicator and weakness: `sha256`/`sha512` (digest), `git-commit-id`,
+//! `text` (`repository:tag`, `owner/repo@ref`), `domain`, `ip-dst`, `url`, `user-agent`,
+//! `pattern-in-traffic`; the comment gives the verdicts, the advisory (and the uuid of its MISP
+//! event) and where and when (20 entries at most); `first_seen` / `last_seen` from the known
+//! times; `to_ids` false for weak matches and text. Each non-weak attribute carries a
+//! `Sighting` per hit (at most 1000): `{uuid, attribute_uuid, type "0", date_sighting (Unix
+//! seconds; the hunt time when the hit has none, which `source` says), source "tagwarden <source>
+//! <location:line> at <time>, host, job"}`. Weak matches are listed, not sighted.
 
 mod common;
+mod hunt;
+mod hunt_misp;
+mod hunt_stix;
 mod misp;
 mod sigma;
 mod stix;
 
+use jiff::Timestamp;
 use tagwarden_advisory::Advisory;
+
+pub use hunt::{HuntHit, HuntIndicator, HuntVerdict};
 
 /// A STIX 2.1 bundle (JSON text) holding the advisories' indicators. An advisory whose id
 /// appears earlier in the slice is left out (its object ids would repeat).
@@ -99,6 +139,19 @@ pub fn stix_bundle(advisories: &[&Advisory]) -> String {
 /// A MISP event (JSON text, `{"Event": …}`) for one advisory.
 pub fn misp_event(advisory: &Advisory) -> String {
     misp::event(advisory)
+}
+
+/// A hunt's hits (weak matches included, marked) as a STIX 2.1 bundle of sightings of the
+/// advisories' indicators, with the ids [`stix_bundle`] gives them. `generated` is when the hunt
+/// ran: the sightings' `created`/`modified`.
+pub fn stix_hunt(advisories: &[&Advisory], hits: &[HuntHit], generated: Timestamp) -> String {
+    hunt_stix::bundle(advisories, hits, generated)
+}
+
+/// A hunt's hits as a MISP event `tagwarden hunt <date>`: one attribute per matched indicator,
+/// each with its MISP sightings. `generated` is when the hunt ran.
+pub fn misp_hunt(advisories: &[&Advisory], hits: &[HuntHit], generated: Timestamp) -> String {
+    hunt_misp::event(advisories, hits, generated)
 }
 
 /// One Sigma rule, as a YAML document.

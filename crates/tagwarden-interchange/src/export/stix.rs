@@ -18,7 +18,7 @@ use super::common::{
 
 /// Creation time of the objects that do not belong to one advisory (the identity and the
 /// extension definition): fixed, so every export carries the same version of them.
-const TOOL_OBJECTS_CREATED: &str = "2026-01-01T00:00:00.000Z";
+pub(crate) const TOOL_OBJECTS_CREATED: &str = "2026-01-01T00:00:00.000Z";
 
 /// The custom top-level properties the extension definition declares.
 const EXTENSION_PROPERTIES: &[&str] = &[
@@ -73,7 +73,7 @@ pub(crate) fn bundle(advisories: &[&Advisory]) -> String {
     serde_json::to_string_pretty(&bundle).unwrap_or_default()
 }
 
-fn identity() -> Value {
+pub(crate) fn identity() -> Value {
     json!({
         "type": "identity",
         "spec_version": "2.1",
@@ -86,7 +86,7 @@ fn identity() -> Value {
     })
 }
 
-fn extension_definition() -> Value {
+pub(crate) fn extension_definition() -> Value {
     json!({
         "type": "extension-definition",
         "spec_version": "2.1",
@@ -103,15 +103,43 @@ fn extension_definition() -> Value {
     })
 }
 
+/// What an exported indicator stands for, so that a hunt's sightings can name the indicator an
+/// advisory export gave the same value.
+#[derive(Clone, Debug)]
+pub(crate) enum Subject<'a> {
+    Digest(&'a MaliciousDigest),
+    Exposure(&'a ImageExposure),
+    ActionTags(&'a ActionAdvisory),
+    ActionCommits(&'a ActionAdvisory, Vec<&'a Commit>),
+    Network(&'a NetworkIndicator),
+    /// File hashes and host artifacts: no hunt source reports them.
+    Other,
+}
+
 /// Builds the objects of one advisory: its indicators, then the report listing them.
 struct AdvisoryExport<'a> {
     advisory: &'a Advisory,
     created: String,
     used_ids: HashSet<String>,
-    indicators: Vec<Value>,
+    indicators: Vec<(Value, Subject<'a>)>,
 }
 
 fn advisory_objects(advisory: &Advisory) -> Vec<Value> {
+    let mut objects: Vec<Value> = advisory_indicators(advisory)
+        .into_iter()
+        .map(|(indicator, _)| indicator)
+        .collect();
+    let refs: Vec<Value> = objects
+        .iter()
+        .filter_map(|o| o.get("id").cloned())
+        .collect();
+    objects.push(report(advisory, refs));
+    objects
+}
+
+/// The advisory's indicators, in export order, each with what it stands for. Ids depend on the
+/// order (a repeated value gets a `#n` suffix), so every export goes through here.
+pub(crate) fn advisory_indicators(advisory: &Advisory) -> Vec<(Value, Subject<'_>)> {
     let mut ex = AdvisoryExport {
         advisory,
         created: date_timestamp(advisory.updated),
@@ -127,7 +155,7 @@ fn advisory_objects(advisory: &Advisory) -> Vec<Value> {
     for action in &advisory.actions {
         ex.action_tags(action);
         for group in commit_groups(&action.malicious_commits) {
-            ex.action_commits(action, &group);
+            ex.action_commits(action, group);
         }
     }
     for indicator in &advisory.network_indicators {
@@ -155,7 +183,7 @@ fn advisory_objects(advisory: &Advisory) -> Vec<Value> {
             "valid_from".into(),
             json!(timestamp_millis(incident_start(advisory))),
         );
-        ex.push(ind);
+        ex.push(ind, Subject::Other);
     }
     for artifact in &advisory.host_artifacts {
         let name = format!("Host artifact: {}", artifact.path);
@@ -173,18 +201,12 @@ fn advisory_objects(advisory: &Advisory) -> Vec<Value> {
             json!(timestamp_millis(incident_start(advisory))),
         );
         ind.insert("x_tagwarden".into(), json!({ "path": artifact.path }));
-        ex.push(ind);
+        ex.push(ind, Subject::Other);
     }
-    let mut objects = ex.indicators;
-    let refs: Vec<Value> = objects
-        .iter()
-        .filter_map(|o| o.get("id").cloned())
-        .collect();
-    objects.push(report(advisory, refs));
-    objects
+    ex.indicators
 }
 
-impl AdvisoryExport<'_> {
+impl<'a> AdvisoryExport<'a> {
     /// An id for `key`, unique within the advisory even if the data repeats a value.
     fn id(&mut self, key: &str) -> String {
         let base = format!("stix/{}/{key}", self.advisory.id);
@@ -246,11 +268,11 @@ impl AdvisoryExport<'_> {
         m
     }
 
-    fn push(&mut self, indicator: Map<String, Value>) {
-        self.indicators.push(Value::Object(indicator));
+    fn push(&mut self, indicator: Map<String, Value>, subject: Subject<'a>) {
+        self.indicators.push((Value::Object(indicator), subject));
     }
 
-    fn digest(&mut self, d: &MaliciousDigest) {
+    fn digest(&mut self, d: &'a MaliciousDigest) {
         let hash_name = match d.digest.algorithm() {
             Algorithm::Sha256 => "SHA-256",
             Algorithm::Sha512 => "SHA-512",
@@ -287,10 +309,10 @@ impl AdvisoryExport<'_> {
             "x_tagwarden".into(),
             json!({ "repositories": d.repositories, "tags": d.tags }),
         );
-        self.push(ind);
+        self.push(ind, Subject::Digest(d));
     }
 
-    fn exposure(&mut self, e: &ImageExposure) {
+    fn exposure(&mut self, e: &'a ImageExposure) {
         let w = e.window.value;
         let name = format!(
             "Tags {} of {} served malicious images",
@@ -338,10 +360,10 @@ impl AdvisoryExport<'_> {
                 "disputed_window": e.disputed_window.as_ref().map(window_json),
             }),
         );
-        self.push(ind);
+        self.push(ind, Subject::Exposure(e));
     }
 
-    fn action_tags(&mut self, a: &ActionAdvisory) {
+    fn action_tags(&mut self, a: &'a ActionAdvisory) {
         if a.tags.is_empty() && a.tag_rules.is_empty() {
             return;
         }
@@ -405,10 +427,10 @@ impl AdvisoryExport<'_> {
                 "disputed_window": Value::Null,
             }),
         );
-        self.push(ind);
+        self.push(ind, Subject::ActionTags(a));
     }
 
-    fn action_commits(&mut self, a: &ActionAdvisory, group: &[&Commit]) {
+    fn action_commits(&mut self, a: &'a ActionAdvisory, group: Vec<&'a Commit>) {
         let Some(c) = group.first() else {
             return;
         };
@@ -451,29 +473,11 @@ impl AdvisoryExport<'_> {
                 "disputed_window": Value::Null,
             }),
         );
-        self.push(ind);
+        self.push(ind, Subject::ActionCommits(a, group));
     }
 
-    fn network(&mut self, n: &NetworkIndicator) {
-        let (what, pattern) = match n.kind {
-            NetworkKind::Domain => (
-                "Domain",
-                format!("[domain-name:value = {}]", quote(&n.value)),
-            ),
-            NetworkKind::Ip => {
-                let ty = match n.value.parse::<IpAddr>() {
-                    Ok(IpAddr::V6(_)) => "ipv6-addr",
-                    _ => "ipv4-addr",
-                };
-                ("IP address", format!("[{ty}:value = {}]", quote(&n.value)))
-            }
-            NetworkKind::Url => ("URL", format!("[url:value = {}]", quote(&n.value))),
-            NetworkKind::UserAgent => ("User-Agent", header_pattern("User-Agent", &n.value)),
-            NetworkKind::HttpHeader => {
-                let (header, value) = n.value.split_once(':').unwrap_or((&n.value, ""));
-                ("HTTP header", header_pattern(header.trim(), value.trim()))
-            }
-        };
+    fn network(&mut self, n: &'a NetworkIndicator) {
+        let (what, pattern) = network_pattern(n.kind, &n.value);
         let name = format!("{what} {}", n.value);
         let mut description = match n.kind {
             NetworkKind::UserAgent | NetworkKind::HttpHeader => format!(
@@ -499,7 +503,27 @@ impl AdvisoryExport<'_> {
             json!(timestamp_millis(incident_start(self.advisory))),
         );
         ind.insert("x_tagwarden_network_kind".into(), json!(n.kind.as_str()));
-        self.push(ind);
+        self.push(ind, Subject::Network(n));
+    }
+}
+
+/// What a network indicator is called in a name, and its pattern.
+pub(crate) fn network_pattern(kind: NetworkKind, value: &str) -> (&'static str, String) {
+    match kind {
+        NetworkKind::Domain => ("Domain", format!("[domain-name:value = {}]", quote(value))),
+        NetworkKind::Ip => {
+            let ty = match value.parse::<IpAddr>() {
+                Ok(IpAddr::V6(_)) => "ipv6-addr",
+                _ => "ipv4-addr",
+            };
+            ("IP address", format!("[{ty}:value = {}]", quote(value)))
+        }
+        NetworkKind::Url => ("URL", format!("[url:value = {}]", quote(value))),
+        NetworkKind::UserAgent => ("User-Agent", header_pattern("User-Agent", value)),
+        NetworkKind::HttpHeader => {
+            let (header, rest) = value.split_once(':').unwrap_or((value, ""));
+            ("HTTP header", header_pattern(header.trim(), rest.trim()))
+        }
     }
 }
 
@@ -583,7 +607,7 @@ fn report(advisory: &Advisory, object_refs: Vec<Value>) -> Value {
     Value::Object(m)
 }
 
-fn extension_marker() -> Value {
+pub(crate) fn extension_marker() -> Value {
     let mut ext = Map::new();
     ext.insert(
         extension_id(),

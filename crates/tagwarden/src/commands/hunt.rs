@@ -12,6 +12,7 @@ use tagwarden_evidence::{EvidenceSource, Indicator, IndicatorKind, IndicatorSet}
 
 use crate::Status;
 use crate::cli::{HuntArgs, HuntFormat};
+use crate::hunt::export::{self, Exchange};
 use crate::hunt::{self, files::FileReferences, mirror::Mirror};
 use crate::scan;
 
@@ -100,6 +101,20 @@ pub(crate) fn run(args: HuntArgs) -> Result<Status> {
                 &report,
                 &mut sink,
                 env!("CARGO_PKG_VERSION"),
+            )?;
+        }
+        HuntFormat::Stix | HuntFormat::Misp => {
+            let format = if args.format == HuntFormat::Stix {
+                Exchange::Stix
+            } else {
+                Exchange::Misp
+            };
+            export::render(
+                &outcome,
+                &prep.advisories,
+                format,
+                jiff::Timestamp::now(),
+                &mut sink,
             )?;
         }
     }

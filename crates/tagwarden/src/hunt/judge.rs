@@ -6,8 +6,9 @@
 //! 3. traffic to an indicator is a hit unless the advisory marks the indicator weak.
 
 use jiff::Timestamp;
-use tagwarden_advisory::{ActionVerdict, AdvisorySet, ImageVerdict};
-use tagwarden_evidence::{Evidence, ImageAction, Observed, SourceKind};
+use tagwarden_advisory::{ActionVerdict, AdvisorySet, ImageVerdict, NetworkKind};
+use tagwarden_evidence::{Evidence, ImageAction, IndicatorKind, Observed, SourceKind};
+use tagwarden_interchange::export::HuntIndicator;
 use tagwarden_reference::Reference;
 
 use super::{Hit, Verdict};
@@ -16,7 +17,7 @@ use super::{Hit, Verdict};
 pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> (Vec<Hit>, Vec<Hit>) {
     let mut hits = Vec::new();
     let mut weak = Vec::new();
-    let hit = |advisory: &str, verdict, indicator: String, detail: String| Hit {
+    let hit = |advisory: &str, verdict, matched: HuntIndicator, detail: String| Hit {
         advisory: advisory.to_string(),
         verdict,
         source: ev.source.as_str(),
@@ -25,7 +26,10 @@ pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> (Vec<Hit>, Vec<H
             None => ev.location.clone(),
         },
         timestamp: ev.timestamp,
-        indicator,
+        indicator: matched.display(),
+        matched,
+        origin: ev.location.clone(),
+        line: ev.line,
         host: ev.host.clone(),
         job: ev.job.clone(),
         detail,
@@ -44,7 +48,7 @@ pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> (Vec<Hit>, Vec<H
                         hits.push(hit(
                             &m.advisory_id,
                             Verdict::Compromised,
-                            d.to_string(),
+                            HuntIndicator::Digest(d.clone()),
                             format!(
                                 "{what} {} with the malicious {kind}{} digest {}",
                                 reference.as_deref().unwrap_or("an image"),
@@ -73,7 +77,11 @@ pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> (Vec<Hit>, Vec<H
                 else {
                     continue;
                 };
-                let indicator = format!("{repository}:{tag}");
+                let matched = HuntIndicator::ImageTag {
+                    repository: repository.clone(),
+                    tag: tag.clone(),
+                };
+                let indicator = matched.display();
                 // The event's time, or the period it happened in (an hourly export).
                 let span = ev.timestamp.map(|t| {
                     let end = ev.within.and_then(|w| t.checked_add(w).ok()).unwrap_or(t);
@@ -123,7 +131,7 @@ pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> (Vec<Hit>, Vec<H
                     ))
                 };
                 if let Some((verdict, detail)) = verdict_detail {
-                    hits.push(hit(&m.advisory_id, verdict, indicator, detail));
+                    hits.push(hit(&m.advisory_id, verdict, matched.clone(), detail));
                 }
             }
         }
@@ -148,7 +156,11 @@ pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> (Vec<Hit>, Vec<H
                             hits.push(hit(
                                 &m.advisory_id,
                                 Verdict::Compromised,
-                                format!("{shown} ({sha})"),
+                                HuntIndicator::ActionCommit {
+                                    repository: repository.clone(),
+                                    git_ref: git_ref.clone(),
+                                    commit: sha.clone(),
+                                },
                                 format!("{what} {shown} at the malicious commit {sha}"),
                             ));
                         }
@@ -171,7 +183,10 @@ pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> (Vec<Hit>, Vec<H
                     hits.push(hit(
                         &m.advisory_id,
                         Verdict::Exposed,
-                        shown.clone(),
+                        HuntIndicator::ActionTag {
+                            repository: repository.clone(),
+                            git_ref: git_ref.clone(),
+                        },
                         match ev.timestamp {
                             Some(_) => format!(
                                 "{what} {shown} while tag {tag} was force-pushed ({} – {})",
@@ -194,7 +209,10 @@ pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> (Vec<Hit>, Vec<H
             let h = hit(
                 &indicator.advisory_id,
                 Verdict::Contacted,
-                indicator.value.clone(),
+                HuntIndicator::Network {
+                    kind: network_kind(&indicator.kind),
+                    value: indicator.value.clone(),
+                },
                 format!(
                     "traffic to {} {}{}",
                     indicator.kind.as_str(),
@@ -212,6 +230,17 @@ pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> (Vec<Hit>, Vec<H
     (hits, weak)
 }
 
+/// The advisory's name for an evidence indicator's kind.
+fn network_kind(kind: &IndicatorKind) -> NetworkKind {
+    match kind {
+        IndicatorKind::Domain => NetworkKind::Domain,
+        IndicatorKind::Ip => NetworkKind::Ip,
+        IndicatorKind::Url => NetworkKind::Url,
+        IndicatorKind::UserAgent => NetworkKind::UserAgent,
+        IndicatorKind::HttpHeader => NetworkKind::HttpHeader,
+    }
+}
+
 fn action_words(a: ImageAction) -> &'static str {
     match a {
         ImageAction::Pulled => "pulled",
@@ -226,7 +255,7 @@ fn action_words(a: ImageAction) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tagwarden_evidence::{Indicator, IndicatorKind};
+    use tagwarden_evidence::Indicator;
 
     const KICS_LATEST: &str =
         "sha256:a0d9366f6f0166dcbf92fcdc98e1a03d2e6210e8d7e8573f74d50849130651a0";

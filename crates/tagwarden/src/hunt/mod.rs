@@ -1,6 +1,7 @@
 //! `hunt`: were we hit? Every evidence source reports what it saw; the judge turns evidence into
 //! hits with a verdict, and the hits become a timeline, a report and JSON.
 
+pub(crate) mod export;
 pub(crate) mod files;
 pub(crate) mod json;
 pub(crate) mod judge;
@@ -10,6 +11,7 @@ pub(crate) mod report;
 use jiff::Timestamp;
 use serde::Serialize;
 use tagwarden_evidence::{Evidence, EvidenceSource, Problem, Sink, SourceStats};
+use tagwarden_interchange::export::HuntIndicator;
 
 /// How bad a hit is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -47,6 +49,14 @@ pub(crate) struct Hit {
     pub(crate) timestamp: Option<Timestamp>,
     /// What matched: a digest, `repository:tag`, `owner/repo@ref`, a domain, an IP, a user agent.
     pub(crate) indicator: String,
+    /// The same, structured, for the STIX and MISP exports (not in the JSON: `indicator` is).
+    #[serde(skip)]
+    pub(crate) matched: HuntIndicator,
+    /// The evidence's location without the line, and the line (the exports group by file).
+    #[serde(skip)]
+    pub(crate) origin: String,
+    #[serde(skip)]
+    pub(crate) line: Option<u64>,
     pub(crate) host: Option<String>,
     pub(crate) job: Option<String>,
     /// One sentence for people.

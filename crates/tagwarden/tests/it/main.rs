@@ -6,5 +6,6 @@ mod ci_commands;
 mod common;
 mod env;
 mod hunt;
+mod hunt_export;
 mod pin;
 mod scan;
