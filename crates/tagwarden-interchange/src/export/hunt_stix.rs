@@ -372,7 +372,12 @@ fn sighting(
     let mut m = Map::new();
     m.insert("type".into(), json!("sighting"));
     m.insert("spec_version".into(), json!("2.1"));
-    m.insert("id".into(), json!(format!("sighting--{}", uuid(&key))));
+    // One hunt, one observation: a later hunt is a new sighting, never a new version of this
+    // one (STIX forbids a changed `created` under the same id).
+    m.insert(
+        "id".into(),
+        json!(format!("sighting--{}", uuid(&format!("{key}|{created}")))),
+    );
     m.insert("created_by_ref".into(), json!(identity_id()));
     m.insert("created".into(), json!(created));
     m.insert("modified".into(), json!(created));
