@@ -1,7 +1,12 @@
 //! The built-in advisories survive a trip through STIX 2.1 and MISP: exported, imported back, the
 //! facts a hunt matches on are the same (malicious digests with their kind and platform, tag
 //! exposures with their windows, network indicators and whether they are weak, actions' tags,
-//! rules and commits, file hashes). Provenance comes back as the imported document's, by design.
+//! rules and commits, file hashes). Provenance comes back too: the document is a source, and the
+//! confidence, disputed flag and cited sources are the exported ones.
+//!
+//! Nothing is reported as "not imported": what the formats cannot carry is simply not exported
+//! (known-good digests and commits, which a consumer would take for indicators; MISP also has no
+//! place for window provenance or digest tags beyond the first), so it never shows up as unmapped.
 
 use std::collections::BTreeSet;
 
@@ -9,13 +14,26 @@ use tagwarden_advisory::{Advisory, BUILTIN_FILES, VersionBound};
 use tagwarden_interchange::export::{misp_event, stix_bundle};
 use tagwarden_interchange::import::{Format, Input, Options, import_all};
 
+/// Repository, tag, window start and end, disputed window.
+type Exposure = (
+    Vec<String>,
+    Vec<String>,
+    String,
+    String,
+    Option<(String, String)>,
+);
+/// Repository (lower case), tags, tag rules, malicious commits.
+type Action = (String, Vec<String>, Vec<String>, Vec<String>);
+
 /// What a hunt matches on, as comparable sets.
 #[derive(Debug, PartialEq, Eq)]
 struct Facts {
     digests: BTreeSet<(String, String, Option<String>)>,
-    exposures: BTreeSet<(Vec<String>, Vec<String>, String, String)>,
+    exposures: BTreeSet<Exposure>,
+    /// What each value is believed on: (what, confidence, disputed).
+    confidence: BTreeSet<(String, String, bool)>,
     network: BTreeSet<(String, String, bool)>,
-    actions: BTreeSet<(String, Vec<String>, Vec<String>, Vec<String>)>,
+    actions: BTreeSet<Action>,
     file_hashes: BTreeSet<String>,
 }
 
@@ -37,6 +55,9 @@ fn facts(a: &Advisory) -> Facts {
                     vec![t.clone()],
                     e.window.value.start.to_string(),
                     e.window.value.end.to_string(),
+                    e.disputed_window
+                        .as_ref()
+                        .map(|d| (d.value.start.to_string(), d.value.end.to_string())),
                 ));
             }
         }
@@ -63,7 +84,27 @@ fn facts(a: &Advisory) -> Facts {
             sorted(&commits),
         ));
     }
+    let mut confidence = BTreeSet::new();
+    let mut believe = |what: String, p: &tagwarden_advisory::Provenance| {
+        confidence.insert((what, p.confidence.as_str().to_string(), p.disputed));
+    };
+    for d in &a.malicious_digests {
+        believe(d.digest.to_string(), &d.provenance);
+    }
+    for n in &a.network_indicators {
+        believe(n.value.clone(), &n.provenance);
+    }
+    for act in &a.actions {
+        believe(act.repository.to_ascii_lowercase(), &act.provenance);
+        for c in &act.malicious_commits {
+            believe(c.sha.clone(), &c.provenance);
+        }
+    }
+    for h in &a.file_hashes {
+        believe(h.sha256.clone(), &h.provenance);
+    }
     Facts {
+        confidence,
         digests: a
             .malicious_digests
             .iter()
@@ -104,10 +145,32 @@ fn import(path: &str, text: &str, format: Format, id: &str) -> Advisory {
         format: Some(format),
     };
     let imported = import_all(&[input], &options).unwrap_or_else(|e| panic!("{path}: {e}"));
-    for u in &imported.unmapped {
-        eprintln!("{u}");
+    let unmapped: Vec<String> = imported.unmapped.iter().map(|u| u.to_string()).collect();
+    assert!(
+        unmapped.is_empty(),
+        "{id}: a tagwarden export must import without loss:\n{}",
+        unmapped.join("\n")
+    );
+    let back = imported.advisory;
+    // The document is a source of every value, beside the sources the export named.
+    let document = back
+        .sources
+        .first()
+        .map(|s| s.id.clone())
+        .unwrap_or_default();
+    for n in &back.network_indicators {
+        assert!(
+            n.provenance.sources.contains(&document),
+            "{id}: {}",
+            n.value
+        );
+        assert!(
+            n.provenance.sources.len() > 1,
+            "{id}: {} lost its sources",
+            n.value
+        );
     }
-    imported.advisory
+    back
 }
 
 #[test]
