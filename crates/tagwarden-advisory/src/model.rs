@@ -147,6 +147,25 @@ impl Window {
         end: Timestamp::constant(253_402_128_000, 0),
     };
 
+    /// The window in words, for messages: `between A and B`, `since A`, `until B`, or `at any
+    /// time` when both ends are open (an imported value whose source gave no time).
+    pub fn describe(&self) -> String {
+        match (
+            self.start == Window::OPEN.start,
+            self.end == Window::OPEN.end,
+        ) {
+            (false, false) => format!("between {} and {}", self.start, self.end),
+            (false, true) => format!("since {}", self.start),
+            (true, false) => format!("until {}", self.end),
+            (true, true) => "at any time".to_string(),
+        }
+    }
+
+    /// True when the window is open at both ends: every time counts.
+    pub fn is_unbounded(&self) -> bool {
+        *self == Window::OPEN
+    }
+
     /// True when `t` falls inside the window, both ends included.
     pub fn contains(&self, t: Timestamp) -> bool {
         self.start <= t && t <= self.end

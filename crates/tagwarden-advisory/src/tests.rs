@@ -730,6 +730,23 @@ fn imported_files_may_leave_out_examples_windows_and_repositories() {
     let w = a.actions[0].window.value;
     assert_eq!(w.start.to_string(), "2026-03-19T17:43:00Z");
     assert_eq!(w.end, Window::OPEN.end);
+    // Messages never print the made-up ends of an open window.
+    assert_eq!(w.describe(), "since 2026-03-19T17:43:00Z");
+    assert_eq!(Window::OPEN.describe(), "at any time");
+    assert!(Window::OPEN.is_unbounded() && !w.is_unbounded());
+    let until = Window {
+        start: Window::OPEN.start,
+        end: w.start,
+    };
+    assert_eq!(until.describe(), "until 2026-03-19T17:43:00Z");
+    let closed = Window {
+        start: w.start,
+        end: "2026-03-20T05:40:00Z".parse().unwrap(),
+    };
+    assert_eq!(
+        closed.describe(),
+        "between 2026-03-19T17:43:00Z and 2026-03-20T05:40:00Z"
+    );
     let mut set = AdvisorySet::empty();
     set.add(a).unwrap();
     assert!(self_test(&set).is_empty());

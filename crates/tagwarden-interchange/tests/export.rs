@@ -247,8 +247,9 @@ fn misp_weak_values_are_not_for_ids() {
         assert_eq!(attr["to_ids"], !n.weak, "{}", n.value);
     }
     let objects = event["Event"]["Object"].as_array().expect("objects");
-    // 4 digests in 2 repositories, 1 in 1; exposures: 2 repositories x 2 tags + 1.
-    assert_eq!(objects.len(), 4 * 2 + 1 + 2 * 2 + 1);
+    // 4 digests in 2 repositories, 1 in 1; exposures: 2 repositories x 2 tags + 1; a file
+    // object per file hash.
+    assert_eq!(objects.len(), 4 * 2 + 1 + 2 * 2 + 1 + a.file_hashes.len());
 }
 
 #[test]

@@ -25,10 +25,13 @@ import yaml
 from pymisp import MISPEvent
 
 # PyMISP no longer validates events against a schema (its bundled one predates objects), so the
-# object attributes are checked against the misp-objects template it ships.
-CONTAINER_IMAGE = json.loads(
-    (pathlib.Path(pymisp.__file__).parent / "data" / "misp-objects" / "objects" / "container-image" / "definition.json").read_text()
-)
+# object attributes are checked against the misp-objects templates it ships.
+TEMPLATES = {
+    name: json.loads(
+        (pathlib.Path(pymisp.__file__).parent / "data" / "misp-objects" / "objects" / name / "definition.json").read_text()
+    )
+    for name in ("container-image", "file")
+}
 
 # stix2-validator's check 302 wants a hash of every external reference that has a URL; tagwarden
 # cites web pages it never downloaded, so it has no hash to give.
@@ -108,18 +111,21 @@ def check_misp(path, weak_values):
         if str(ev.uuid) != original["uuid"]:
             problem(f"{path.name}: MISP event uuid changed on {name}")
         for obj in ev.objects:
-            if obj.name != "container-image":
+            template = TEMPLATES.get(obj.name)
+            if template is None:
                 problem(f"{path.name}: unexpected object {obj.name}")
                 continue
-            if obj.template_uuid != CONTAINER_IMAGE["uuid"]:
-                problem(f"{path.name}: container-image template uuid {obj.template_uuid}")
+            if obj.template_uuid != template["uuid"]:
+                problem(f"{path.name}: {obj.name} template uuid {obj.template_uuid}")
+            if str(obj.template_version) != str(template["version"]):
+                problem(f"{path.name}: {obj.name} template version {obj.template_version}, PyMISP ships {template['version']}")
             relations = [a.object_relation for a in obj.attributes]
-            if not any(r in relations for r in CONTAINER_IMAGE["requiredOneOf"]):
-                problem(f"{path.name}: container-image without {CONTAINER_IMAGE['requiredOneOf']}")
+            if not any(r in relations for r in template["requiredOneOf"]):
+                problem(f"{path.name}: {obj.name} without {template['requiredOneOf']}")
             for a in obj.attributes:
-                spec = CONTAINER_IMAGE["attributes"].get(a.object_relation)
+                spec = template["attributes"].get(a.object_relation)
                 if spec is None:
-                    problem(f"{path.name}: container-image has no relation {a.object_relation}")
+                    problem(f"{path.name}: {obj.name} has no relation {a.object_relation}")
                 elif a.type != spec["misp-attribute"] and not (a.object_relation == "digest" and a.type == "sha512"):
                     problem(f"{path.name}: {a.object_relation} is {a.type}, template says {spec['misp-attribute']}")
                 elif relations.count(a.object_relation) > 1 and not spec.get("multiple"):

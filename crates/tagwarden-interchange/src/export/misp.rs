@@ -1,13 +1,15 @@
 //! MISP event export (`{"Event": {…}}`), as MISP and PyMISP load it.
 
 use serde_json::{Map, Value, json};
-use tagwarden_advisory::{Advisory, NetworkKind, VersionBound};
+use tagwarden_advisory::{Advisory, NetworkKind, Provenance, VersionBound, Window};
 use tagwarden_reference::Algorithm;
 
 use super::common::{incident_start, one_line, sources_sentence, uuid};
 
 /// The MISP object template of container images (misp-objects `container-image`, version 1).
 const CONTAINER_IMAGE_TEMPLATE: &str = "4aa82e67-ed3d-48a2-8ecd-7a39cf2c3f3c";
+/// The MISP object template of files (misp-objects `file`, version 25).
+const FILE_TEMPLATE: &str = "688c46fb-5edb-40a3-8273-1af7923e2215";
 
 struct EventBuilder<'a> {
     advisory: &'a Advisory,
@@ -29,6 +31,7 @@ pub(crate) fn event(advisory: &Advisory) -> String {
         &one_line(&advisory.summary),
         "Advisory summary (tagwarden).",
     );
+    b.tag_last(vec![kind_tag("summary")]);
     for source in &advisory.sources {
         if let Some(url) = &source.url {
             let title = source.title.as_deref().unwrap_or(&source.id);
@@ -40,6 +43,7 @@ pub(crate) fn event(advisory: &Advisory) -> String {
                 url,
                 title,
             );
+            b.tag_last(vec![tag("source", &source.id)]);
         }
     }
     for alias in &advisory.aliases {
@@ -56,6 +60,7 @@ pub(crate) fn event(advisory: &Advisory) -> String {
             alias,
             "Alias of this advisory.",
         );
+        b.tag_last(vec![kind_tag("alias")]);
     }
     for n in &advisory.network_indicators {
         let (ty, what) = match n.kind {
@@ -82,6 +87,7 @@ pub(crate) fn event(advisory: &Advisory) -> String {
             &n.value,
             &comment,
         );
+        b.tag_last(value_tags("network_indicator", &n.provenance));
     }
     for h in &advisory.file_hashes {
         let comment = format!(
@@ -89,23 +95,24 @@ pub(crate) fn event(advisory: &Advisory) -> String {
             one_line(&h.description),
             sources_sentence(advisory, &h.provenance)
         );
-        let hashes = [
-            ("sha256", Some(&h.sha256)),
-            ("sha1", h.sha1.as_ref()),
-            ("md5", h.md5.as_ref()),
-        ];
-        for (ty, value) in hashes {
-            if let Some(value) = value {
-                b.attribute(
-                    &format!("file/{}/{ty}", h.sha256),
-                    ty,
-                    "Payload delivery",
-                    true,
-                    value,
-                    &comment,
-                );
-            }
+        // One `file` object per file: MISP's shape for several hashes of the same bytes.
+        let mut attrs = vec![("sha256", "sha256", h.sha256.clone(), true)];
+        if let Some(sha1) = &h.sha1 {
+            attrs.push(("sha1", "sha1", sha1.clone(), true));
         }
+        if let Some(md5) = &h.md5 {
+            attrs.push(("md5", "md5", md5.clone(), true));
+        }
+        attrs.push(("text", "text", one_line(&h.description), false));
+        b.object(
+            "file",
+            FILE_TEMPLATE,
+            "25",
+            &format!("file/{}", h.sha256),
+            &comment,
+            attrs,
+        );
+        b.tag_object_attribute("sha256", value_tags("file_hash", &h.provenance));
     }
     for h in &advisory.host_artifacts {
         let comment = format!(
@@ -121,6 +128,7 @@ pub(crate) fn event(advisory: &Advisory) -> String {
             &h.path,
             &comment,
         );
+        b.tag_last(value_tags("host_artifact", &h.provenance));
     }
     for o in &advisory.other_indicators {
         let comment = format!(
@@ -137,36 +145,52 @@ pub(crate) fn event(advisory: &Advisory) -> String {
             &o.value,
             &comment,
         );
+        let mut tags = value_tags("other_indicator", &o.provenance);
+        tags.push(tag("other-kind", &o.kind));
+        b.tag_last(tags);
     }
     for a in &advisory.actions {
         let w = a.window.value;
         let mut affected = a.tags.clone();
+        let mut tags = value_tags("action_tags", &a.provenance);
+        for t in &a.tags {
+            tags.push(tag("action-tag", t));
+        }
         for rule in &a.tag_rules {
-            let (word, v) = match rule.bound {
-                VersionBound::Below(v) => ("below", v),
-                VersionBound::UpTo(v) => ("up to", v),
+            let (word, key, v) = match rule.bound {
+                VersionBound::Below(v) => ("below", "below", v),
+                VersionBound::UpTo(v) => ("up to", "up_to", v),
             };
             affected.push(format!(
                 "{}X[.Y[.Z]] {word} {}.{}.{}",
                 rule.prefix, v[0], v[1], v[2]
             ));
+            tags.push(tag(
+                "action-tag-rule",
+                &format!("prefix={};{key}={}.{}.{}", rule.prefix, v[0], v[1], v[2]),
+            ));
         }
         if !affected.is_empty() {
-            let value = format!("{}@{}", a.repository, affected.join(", "));
+            // MISP's own type for the repository; the tags and rules ride as tagwarden tags,
+            // the window as the attribute's first_seen/last_seen.
             let comment = format!(
-                "GitHub Action tags that pointed at malicious commits between {} and {}. {}",
+                "GitHub Action tags {} pointed at malicious commits between {} and {}. {}",
+                affected.join(", "),
                 w.start,
                 w.end,
                 sources_sentence(advisory, &a.provenance)
             );
             b.attribute(
                 &format!("action/{}/tags", a.repository),
-                "text",
-                "Payload delivery",
+                "github-repository",
+                // The categories MISP allows for the type: External analysis or Social network.
+                "External analysis",
                 false,
-                &value,
+                &a.repository,
                 &comment,
             );
+            b.tag_last(tags);
+            b.seen_last(&a.window.value);
         }
         for c in &a.malicious_commits {
             let tags = if c.tags.is_empty() {
@@ -187,6 +211,12 @@ pub(crate) fn event(advisory: &Advisory) -> String {
                 &c.sha,
                 &comment,
             );
+            let mut tags = value_tags("action_commits", &c.provenance);
+            tags.push(tag("action", &a.repository));
+            for t in &c.tags {
+                tags.push(tag("action-tag", t));
+            }
+            b.tag_last(tags);
         }
     }
     for d in &advisory.malicious_digests {
@@ -218,6 +248,8 @@ pub(crate) fn event(advisory: &Advisory) -> String {
                 attrs.push(("tag", "text", tag.clone(), false));
             }
             attrs.push(("digest", digest_type, d.digest.hex().to_string(), true));
+            let mut tags = value_tags("malicious_digest", &d.provenance);
+            tags.push(tag("digest-kind", d.kind.as_str()));
             if let Some(p) = &d.platform {
                 let mut parts = p.splitn(2, '/');
                 if let Some(os) = parts.next() {
@@ -228,6 +260,7 @@ pub(crate) fn event(advisory: &Advisory) -> String {
                 }
             }
             b.container_image(&format!("digest/{}/{repo}", d.digest), &comment, attrs);
+            b.tag_object_attribute("digest", tags.clone());
         }
     }
     for e in &advisory.image_exposures {
@@ -256,6 +289,17 @@ pub(crate) fn event(advisory: &Advisory) -> String {
                     &comment,
                     attrs,
                 );
+                // The window in MISP's object first_seen/last_seen; the disputed one has no
+                // standard field, so it rides as an ISO 8601 interval tag.
+                b.seen_last_object(&w);
+                let mut tags = value_tags("image_exposure", &e.provenance);
+                if let Some(d) = &e.disputed_window {
+                    tags.push(self::tag(
+                        "disputed-window",
+                        &format!("{}/{}", d.value.start, d.value.end),
+                    ));
+                }
+                b.tag_object_attribute("tag", tags);
             }
         }
     }
@@ -305,8 +349,66 @@ impl EventBuilder<'_> {
         }));
     }
 
+    /// Adds MISP tags to the attribute added last.
+    fn tag_last(&mut self, tags: Vec<String>) {
+        if let Some(Value::Object(a)) = self.attributes.last_mut() {
+            a.insert("Tag".into(), tag_list(tags));
+        }
+    }
+
+    /// Sets `first_seen`/`last_seen` of the attribute added last.
+    fn seen_last(&mut self, w: &Window) {
+        if let Some(Value::Object(a)) = self.attributes.last_mut() {
+            insert_seen(a, w);
+        }
+    }
+
+    /// Sets `first_seen`/`last_seen` of the object added last.
+    fn seen_last_object(&mut self, w: &Window) {
+        if let Some(Value::Object(o)) = self.objects.last_mut() {
+            insert_seen(o, w);
+        }
+    }
+
+    /// Adds MISP tags to the `relation` attribute of the object added last.
+    fn tag_object_attribute(&mut self, relation: &str, tags: Vec<String>) {
+        let Some(Value::Object(o)) = self.objects.last_mut() else {
+            return;
+        };
+        let Some(Value::Array(attrs)) = o.get_mut("Attribute") else {
+            return;
+        };
+        for a in attrs {
+            if let Value::Object(a) = a
+                && a.get("object_relation").and_then(Value::as_str) == Some(relation)
+            {
+                a.insert("Tag".into(), tag_list(tags));
+                return;
+            }
+        }
+    }
+
     fn container_image(
         &mut self,
+        key: &str,
+        comment: &str,
+        attrs: Vec<(&str, &str, String, bool)>,
+    ) {
+        self.object(
+            "container-image",
+            CONTAINER_IMAGE_TEMPLATE,
+            "1",
+            key,
+            comment,
+            attrs,
+        );
+    }
+
+    fn object(
+        &mut self,
+        name: &str,
+        template_uuid: &str,
+        template_version: &str,
         key: &str,
         comment: &str,
         attrs: Vec<(&str, &str, String, bool)>,
@@ -325,15 +427,59 @@ impl EventBuilder<'_> {
                 })
             })
             .collect();
+        let (meta_category, description) = if name == "file" {
+            (
+                "file",
+                "File object describing a file with meta-information",
+            )
+        } else {
+            (
+                "misc",
+                "Generic container-image object template to represent container images across platforms.",
+            )
+        };
         self.objects.push(json!({
             "uuid": object_uuid,
-            "name": "container-image",
-            "meta-category": "misc",
-            "description": "Generic container-image object template to represent container images across platforms.",
-            "template_uuid": CONTAINER_IMAGE_TEMPLATE,
-            "template_version": "1",
+            "name": name,
+            "meta-category": meta_category,
+            "description": description,
+            "template_uuid": template_uuid,
+            "template_version": template_version,
             "comment": comment,
             "Attribute": attributes,
         }));
     }
+}
+
+/// A tagwarden machine tag, `tagwarden:<predicate>="<value>"` (the MISP triple-tag shape).
+/// Quotes and backslashes cannot occur in the values tagwarden writes; they are dropped if
+/// they ever do, so the tag still parses.
+fn tag(predicate: &str, value: &str) -> String {
+    let value: String = value.chars().filter(|c| *c != '"' && *c != '\\').collect();
+    format!("tagwarden:{predicate}=\"{value}\"")
+}
+
+fn kind_tag(kind: &str) -> String {
+    tag("kind", kind)
+}
+
+/// The tags every value carries: what it is in tagwarden terms and its provenance.
+fn value_tags(kind: &str, p: &Provenance) -> Vec<String> {
+    let mut tags = vec![kind_tag(kind), tag("confidence", p.confidence.as_str())];
+    if p.disputed {
+        tags.push(tag("disputed", "true"));
+    }
+    for s in &p.sources {
+        tags.push(tag("source", s));
+    }
+    tags
+}
+
+fn tag_list(tags: Vec<String>) -> Value {
+    Value::Array(tags.into_iter().map(|t| json!({ "name": t })).collect())
+}
+
+fn insert_seen(m: &mut Map<String, Value>, w: &Window) {
+    m.insert("first_seen".into(), json!(w.start.to_string()));
+    m.insert("last_seen".into(), json!(w.end.to_string()));
 }

@@ -68,12 +68,25 @@
 //! Tag [tlp:clear, tagwarden:advisory="<id>"], Attribute, Object}}`. Attributes: the summary
 //! (`comment`), each source URL (`link`), aliases (`vulnerability` for CVEs, else `text`), network
 //! indicators (`domain`, `ip-dst`, `url`, `user-agent`, `pattern-in-traffic` for a header),
-//! file hashes (`sha256`, `sha1`, `md5`), host artifacts (`filename`), other indicators (`text`),
-//! affected action tags (`text`) and malicious commits (`git-commit-id`). `to_ids` is false for
-//! weak indicators and for context. Every comment names the value's confidence and sources.
-//! Objects: a `container-image` (registry, image-name, first tag, digest, os, architecture) per
-//! malicious digest and repository, and one (registry, image-name, tag) per exposed tag, its
-//! window in the comment.
+//! host artifacts (`filename`), other indicators (`text`), affected action tags
+//! (`github-repository`, the window as its `first_seen`/`last_seen`) and malicious commits
+//! (`git-commit-id`). `to_ids` is false for weak indicators and for context. Every comment names
+//! the value's confidence and sources.
+//! Objects: a `file` (sha256, sha1, md5, text = description) per file hash; a `container-image`
+//! (registry, image-name, first tag, digest, os, architecture) per malicious digest and
+//! repository, and one (registry, image-name, tag; the window as the object's
+//! `first_seen`/`last_seen`) per exposed tag.
+//!
+//! Machine tags (`Tag` of an attribute; on objects, of the `digest`, `tag` or `sha256` attribute)
+//! carry what MISP has no field for; the MISP importer reads them back:
+//! `tagwarden:kind="<x_tagwarden_kind>"` (plus `summary`, `alias`, `other_indicator`),
+//! `tagwarden:confidence="P2"`, `tagwarden:disputed="true"`, `tagwarden:source="<source id>"`
+//! (also on each `link`), `tagwarden:digest-kind`, `tagwarden:disputed-window="<start>/<end>"`
+//! (ISO 8601 interval), `tagwarden:action-tag="<tag>"`,
+//! `tagwarden:action-tag-rule="prefix=<p>;below=X.Y.Z"` (or `up_to=`),
+//! `tagwarden:action="<owner/repo>"` (on commits) and `tagwarden:other-kind`.
+//! Not exported to MISP: known-good digests and commits; window provenance (the record's is
+//! implied).
 //!
 //! # Sigma ([`sigma_rules`])
 //!

@@ -24,6 +24,8 @@ const MAX_REFERENCES: usize = 20;
 pub(crate) struct Prov {
     pub(crate) sources: Vec<String>,
     pub(crate) confidence: Confidence,
+    /// Sources disagree about the value (a tagwarden export says so).
+    pub(crate) disputed: bool,
     pub(crate) note: Option<String>,
 }
 
@@ -53,6 +55,19 @@ impl DraftWindow {
     }
 }
 
+/// A window with the provenance the document gives it; `None` cites the record's.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SourcedWindow {
+    pub(crate) window: DraftWindow,
+    pub(crate) prov: Option<Prov>,
+}
+
+impl From<DraftWindow> for SourcedWindow {
+    fn from(window: DraftWindow) -> Self {
+        SourcedWindow { window, prov: None }
+    }
+}
+
 struct SourceEntry {
     id: String,
     url: Option<String>,
@@ -62,7 +77,8 @@ struct SourceEntry {
 struct Exposure {
     repositories: Vec<String>,
     tags: Vec<String>,
-    window: DraftWindow,
+    window: SourcedWindow,
+    disputed_window: Option<SourcedWindow>,
     prov: Prov,
 }
 
@@ -94,6 +110,8 @@ pub(crate) struct Rule {
 
 struct CommitGroup {
     shas: Vec<String>,
+    /// Tags that pointed at the commit, when the document says.
+    tags: Vec<String>,
     prov: Prov,
 }
 
@@ -101,7 +119,7 @@ struct Action {
     repository: String,
     tags: Vec<String>,
     rules: Vec<Rule>,
-    window: DraftWindow,
+    window: SourcedWindow,
     malicious: Vec<CommitGroup>,
     known_good: Vec<CommitGroup>,
     prov: Prov,
@@ -118,6 +136,12 @@ struct FileHash {
     sha256: String,
     sha1: Option<String>,
     md5: Option<String>,
+    description: String,
+    prov: Prov,
+}
+
+struct HostArtifact {
+    path: String,
     description: String,
     prov: Prov,
 }
@@ -155,6 +179,7 @@ pub(crate) struct Draft {
     actions: Vec<Action>,
     network: Vec<Network>,
     file_hashes: Vec<FileHash>,
+    host_artifacts: Vec<HostArtifact>,
     other: Vec<Other>,
     pub(crate) unmapped: Vec<Unmapped>,
 }
@@ -168,6 +193,7 @@ impl Draft {
             && self.actions.is_empty()
             && self.network.is_empty()
             && self.file_hashes.is_empty()
+            && self.host_artifacts.is_empty()
             && self.other.is_empty()
     }
 
@@ -307,7 +333,22 @@ impl Draft {
         let Some(digest) = self.digest(doc, at, raw) else {
             return;
         };
-        if self.malicious.iter().any(|g| g.digest == digest) {
+        if let Some(i) = self.malicious.iter().position(|g| g.digest == digest) {
+            // The same digest listed again (MISP: once per repository): keep where else it was seen.
+            let repositories = self.repositories(doc, at, repositories);
+            let tags = self.tags(doc, at, tags);
+            if let Some(g) = self.malicious.get_mut(i) {
+                for r in repositories {
+                    if !g.repositories.contains(&r) {
+                        g.repositories.push(r);
+                    }
+                }
+                for t in tags {
+                    if !g.tags.contains(&t) {
+                        g.tags.push(t);
+                    }
+                }
+            }
             return;
         }
         if let Some(i) = self.known_good.iter().position(|g| g.digest == digest) {
@@ -388,16 +429,73 @@ impl Draft {
         window: DraftWindow,
         prov: Prov,
     ) {
+        self.exposure_with(doc, at, repositories, tags, window.into(), None, prov);
+    }
+
+    /// [`Draft::exposure`] with the window's own provenance and a disputed (wider) window.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn exposure_with(
+        &mut self,
+        doc: &Doc<'_>,
+        at: &Node,
+        repositories: &[String],
+        tags: &[String],
+        window: SourcedWindow,
+        disputed_window: Option<SourcedWindow>,
+        prov: Prov,
+    ) {
         let repositories = self.repositories(doc, at, repositories);
         let tags = self.tags(doc, at, tags);
         if repositories.is_empty() || tags.is_empty() {
             self.unmapped(doc, at, "image exposure without a valid repository and tag");
             return;
         }
+        // A disputed window the loader would refuse (empty or reversed) is dropped, and said so.
+        let disputed_window = disputed_window.filter(|d| {
+            let ok = !d.window.is_empty() && window_is_ordered(&d.window);
+            if !ok {
+                self.unmapped(doc, at, "disputed window without a valid start and end");
+            }
+            ok
+        });
         self.exposures.push(Exposure {
             repositories,
             tags,
             window,
+            disputed_window,
+            prov,
+        });
+    }
+
+    /// A file or directory left on hosts.
+    pub(crate) fn host_artifact(
+        &mut self,
+        doc: &Doc<'_>,
+        at: &Node,
+        path: &str,
+        description: &str,
+        prov: Prov,
+    ) {
+        let path = path.trim();
+        if path.is_empty() || path.len() > 4096 || path.chars().any(char::is_control) {
+            self.unmapped(
+                doc,
+                at,
+                format!("invalid host artifact path {:?}", clip(path)),
+            );
+            return;
+        }
+        if self.host_artifacts.iter().any(|h| h.path == path) {
+            return;
+        }
+        let description = clip(&one_line(description));
+        self.host_artifacts.push(HostArtifact {
+            path: path.to_string(),
+            description: if description.is_empty() {
+                "Host artifact".to_string()
+            } else {
+                description
+            },
             prov,
         });
     }
@@ -411,7 +509,7 @@ impl Draft {
         repository: &str,
         tags: &[String],
         rules: Vec<Rule>,
-        window: DraftWindow,
+        window: impl Into<SourcedWindow>,
         malicious: &[(String, Prov)],
         known_good: &[(String, Prov)],
         prov: Prov,
@@ -427,6 +525,7 @@ impl Draft {
             );
             return;
         }
+        let window = window.into();
         let tags = self.tags(doc, at, tags);
         let mut seen: Vec<String> = self
             .actions
@@ -453,6 +552,7 @@ impl Draft {
                 seen.push(sha.clone());
                 out.push(CommitGroup {
                     shas: vec![sha],
+                    tags: Vec::new(),
                     prov: p.clone(),
                 });
             }
@@ -486,7 +586,7 @@ impl Draft {
             }
             a.malicious.extend(malicious);
             a.known_good.extend(known_good);
-            if a.window.is_empty() {
+            if a.window.window.is_empty() {
                 a.window = window;
             }
             return;
@@ -508,6 +608,32 @@ impl Draft {
             known_good,
             prov,
         });
+    }
+
+    /// Records the tags that pointed at an already imported commit of `repository`.
+    pub(crate) fn commit_tags(
+        &mut self,
+        doc: &Doc<'_>,
+        at: &Node,
+        repository: &str,
+        sha: &str,
+        tags: &[String],
+    ) {
+        let tags = self.tags(doc, at, tags);
+        let sha = sha.trim().to_ascii_lowercase();
+        let group = self
+            .actions
+            .iter_mut()
+            .filter(|a| a.repository.eq_ignore_ascii_case(repository))
+            .flat_map(|a| a.malicious.iter_mut().chain(a.known_good.iter_mut()))
+            .find(|g| g.shas.contains(&sha));
+        if let Some(g) = group {
+            for t in tags {
+                if !g.tags.contains(&t) {
+                    g.tags.push(t);
+                }
+            }
+        }
     }
 
     /// A malicious file's hashes; `sha1`/`md5` are kept only beside a SHA-256.
@@ -678,6 +804,9 @@ impl Draft {
             );
             prov(w, &e.prov);
             window(w, "image_exposures.window", &e.window);
+            if let Some(d) = &e.disputed_window {
+                window(w, "image_exposures.disputed_window", d);
+            }
         }
         for g in &self.malicious {
             let _ = writeln!(w, "\n[[malicious_images]]");
@@ -745,6 +874,9 @@ impl Draft {
             ] {
                 for g in groups {
                     let _ = writeln!(w, "\n[[{table}]]\nshas = {}", list(&g.shas));
+                    if !g.tags.is_empty() {
+                        let _ = writeln!(w, "tags = {}", list(&g.tags));
+                    }
                     prov(w, &g.prov);
                 }
             }
@@ -772,6 +904,15 @@ impl Draft {
             let _ = writeln!(w, "description = {}", quote(&f.description));
             prov(w, &f.prov);
         }
+        for h in &self.host_artifacts {
+            let _ = writeln!(
+                w,
+                "\n[[host_artifacts]]\npath = {}\ndescription = {}",
+                quote(&h.path),
+                quote(&h.description)
+            );
+            prov(w, &h.prov);
+        }
         for o in &self.other {
             let _ = writeln!(
                 w,
@@ -795,12 +936,16 @@ impl Draft {
 fn prov(w: &mut String, p: &Prov) {
     let _ = writeln!(w, "sources = {}", list(&p.sources));
     let _ = writeln!(w, "confidence = \"{}\"", p.confidence.as_str());
+    if p.disputed {
+        let _ = writeln!(w, "disputed = true");
+    }
     if let Some(n) = &p.note {
         let _ = writeln!(w, "note = {}", quote(&clip(n)));
     }
 }
 
-fn window(w: &mut String, table: &str, win: &DraftWindow) {
+fn window(w: &mut String, table: &str, sourced: &SourcedWindow) {
+    let win = &sourced.window;
     if win.is_empty() {
         return;
     }
@@ -810,6 +955,22 @@ fn window(w: &mut String, table: &str, win: &DraftWindow) {
     }
     if let Some(e) = win.end {
         let _ = writeln!(w, "end = \"{}\"", utc(e));
+    }
+    // A window table cannot say `disputed`: it inherits the record's.
+    if let Some(p) = &sourced.prov {
+        let _ = writeln!(w, "sources = {}", list(&p.sources));
+        let _ = writeln!(w, "confidence = \"{}\"", p.confidence.as_str());
+        if let Some(n) = &p.note {
+            let _ = writeln!(w, "note = {}", quote(&clip(n)));
+        }
+    }
+}
+
+/// True unless both ends are known and the end is not after the start (the loader refuses it).
+fn window_is_ordered(w: &DraftWindow) -> bool {
+    match (w.start, w.end) {
+        (Some(s), Some(e)) => e > s,
+        _ => true,
     }
 }
 
@@ -959,6 +1120,7 @@ impl Draft {
             prov: Prov {
                 sources: vec![source],
                 confidence,
+                disputed: false,
                 note: None,
             },
         }

@@ -23,12 +23,24 @@
 //! makes a network indicator weak (and is noted on other values); the attribute's `comment` is
 //! the note; event tags (`tlp:…`) are kept in the summary.
 //!
+//! `container-image` `os` + `architecture` give a manifest's platform. tagwarden's own events
+//! (machine tags `tagwarden:…`, documented in [`crate::export`]) are read by their tags: kind,
+//! confidence, disputed flag and cited sources replace the defaults (the event stays the first
+//! source), `github-repository` + `tagwarden:kind="action_tags"` is an action (tags, tag rules,
+//! window from `first_seen`/`last_seen`), `git-commit-id` + `tagwarden:action` a malicious commit,
+//! `filename` a host artifact, `text` an other indicator, and the exposure's tag attribute its
+//! disputed window.
+//!
 //! Unmapped (with position): other attribute types (`sha1`/`md5` alone, `text`, `email`…),
 //! deleted attributes, other object templates' unknown attributes, invalid values.
 
+use std::collections::HashMap;
+
 use tagwarden_advisory::{Confidence, DigestKind, NetworkKind};
 
-use super::draft::{Doc, Draft, DraftWindow, Prov, clip, date, one_line, timestamp};
+use super::draft::{
+    Doc, Draft, DraftWindow, Prov, Rule, SourcedWindow, clip, date, one_line, timestamp,
+};
 use super::json::Node;
 use super::{Format, ReadResult, Src};
 
@@ -79,6 +91,21 @@ fn read_event(event: &Node, src: Src<'_>, draft: &mut Draft) {
     if let Some(i) = &info {
         draft.titles.push(i.clone());
     }
+    // tagwarden's own links name the source id they stand for; declared first, under that id,
+    // so values can cite them one by one.
+    let mut own = OwnSources::default();
+    for a in event
+        .items_of("Attribute")
+        .iter()
+        .filter(|a| a.str_of("type") == Some("link"))
+        .take(200)
+    {
+        if let (Some(id), Some(url)) = (own_tag(a, "source").first(), a.str_of("value")) {
+            let title = a.str_of("comment").unwrap_or(url);
+            let draft_id = draft.source(id, Some(url), title);
+            own.0.insert((*id).to_string(), draft_id);
+        }
+    }
     // `link` attributes are sources of the whole event.
     let links: Vec<(&str, String)> = event
         .items_of("Attribute")
@@ -109,17 +136,93 @@ fn read_event(event: &Node, src: Src<'_>, draft: &mut Draft) {
     }
     draft.summaries.push(clip(&summary));
 
+    let mut ctx = Ctx {
+        doc: &doc,
+        own: &mut own,
+    };
     for a in event.items_of("Attribute") {
-        attribute(a, &doc, draft);
+        attribute(a, &mut ctx, draft);
     }
     for o in event.items_of("Object") {
-        object(o, &doc, draft);
+        object(o, &mut ctx, draft);
     }
 }
 
-/// Provenance of one attribute: the event's, with the comment and `to_ids` as notes.
-fn attribute_prov(a: &Node, doc: &Doc<'_>) -> (Prov, bool) {
+/// The document and the source ids of a tagwarden export read so far.
+struct Ctx<'d, 'a> {
+    doc: &'d Doc<'a>,
+    own: &'d mut OwnSources,
+}
+
+/// Source ids a tagwarden export names (`tagwarden:source="…"`) and the draft source each is.
+#[derive(Default)]
+struct OwnSources(HashMap<String, String>);
+
+/// The values of the attribute's `tagwarden:<predicate>="…"` tags.
+fn own_tag<'n>(a: &'n Node, predicate: &str) -> Vec<&'n str> {
+    a.items_of("Tag")
+        .iter()
+        .filter_map(|t| t.str_of("name"))
+        .filter_map(|n| {
+            let rest = n.strip_prefix("tagwarden:")?.strip_prefix(predicate)?;
+            rest.strip_prefix("=\"")?.strip_suffix('"')
+        })
+        .collect()
+}
+
+fn confidence(s: &str) -> Option<Confidence> {
+    Some(match s {
+        "P" => Confidence::Primary,
+        "P2" => Confidence::PrimaryCopy,
+        "S" => Confidence::Secondary,
+        "C" => Confidence::Conflicting,
+        "I" => Confidence::Inferred,
+        _ => return None,
+    })
+}
+
+/// Provenance of one attribute: the event's, with the comment and `to_ids` as notes. A tagwarden
+/// export's tags (`tagwarden:confidence`, `disputed`, `source`) are exact and replace the
+/// defaults; the comment stays the note.
+fn attribute_prov(a: &Node, ctx: &mut Ctx<'_, '_>, draft: &mut Draft) -> (Prov, bool) {
+    let doc = ctx.doc;
     let weak = a.get("to_ids").and_then(Node::as_bool) == Some(false);
+    if let Some(c) = own_tag(a, "confidence").first().and_then(|c| confidence(c)) {
+        // The event first, then the sources the value names (not every link of the event).
+        let mut sources: Vec<String> = doc.prov.sources.first().cloned().into_iter().collect();
+        let event_only = sources.len();
+        for id in own_tag(a, "source").into_iter().take(50) {
+            let draft_id = match ctx.own.0.get(id) {
+                Some(d) => d.clone(),
+                None => {
+                    // A source without a URL has no link attribute: named here only.
+                    let d = draft.source(
+                        id,
+                        None,
+                        &format!("{id} (named by the MISP event, no URL given)"),
+                    );
+                    ctx.own.0.insert(id.to_string(), d.clone());
+                    d
+                }
+            };
+            if !sources.contains(&draft_id) {
+                sources.push(draft_id);
+            }
+        }
+        if sources.len() == event_only {
+            sources = doc.prov.sources.clone();
+        }
+        let prov = Prov {
+            sources,
+            confidence: c,
+            disputed: own_tag(a, "disputed").first() == Some(&"true"),
+            note: a
+                .str_of("comment")
+                .map(|c| clip(c.trim()))
+                .filter(|c| !c.is_empty()),
+        };
+        return (prov, weak);
+    }
     let mut prov = doc.prov.clone();
     if let Some(c) = a.str_of("comment").map(str::trim).filter(|c| !c.is_empty()) {
         prov = prov.with_note(c.to_string());
@@ -130,7 +233,8 @@ fn attribute_prov(a: &Node, doc: &Doc<'_>) -> (Prov, bool) {
     (prov, weak)
 }
 
-fn attribute(a: &Node, doc: &Doc<'_>, draft: &mut Draft) {
+fn attribute(a: &Node, ctx: &mut Ctx<'_, '_>, draft: &mut Draft) {
+    let doc = ctx.doc;
     if a.get("deleted").and_then(Node::as_bool) == Some(true) {
         draft.unmapped(doc, a, "deleted MISP attribute");
         return;
@@ -140,8 +244,11 @@ fn attribute(a: &Node, doc: &Doc<'_>, draft: &mut Draft) {
         draft.unmapped(doc, a, format!("MISP {kind} attribute without a value"));
         return;
     };
-    let (prov, weak) = attribute_prov(a, doc);
+    let (prov, weak) = attribute_prov(a, ctx, draft);
     let at = a.get("value").unwrap_or(a);
+    if own_attribute(a, value, at, prov.clone(), doc, draft) {
+        return;
+    }
     let (first, second) = value.split_once('|').unwrap_or((value, ""));
     match kind {
         "domain" | "hostname" => draft.network(doc, at, NetworkKind::Domain, value, weak, prov),
@@ -204,7 +311,93 @@ fn attribute(a: &Node, doc: &Doc<'_>, draft: &mut Draft) {
     }
 }
 
-fn object(o: &Node, doc: &Doc<'_>, draft: &mut Draft) {
+/// Reads an attribute by its `tagwarden:kind` tag; false when it has none the type does not
+/// already say.
+fn own_attribute(
+    a: &Node,
+    value: &str,
+    at: &Node,
+    prov: Prov,
+    doc: &Doc<'_>,
+    draft: &mut Draft,
+) -> bool {
+    let Some(kind) = own_tag(a, "kind").first().copied() else {
+        return false;
+    };
+    let comment = a.str_of("comment").unwrap_or_default();
+    let tags: Vec<String> = own_tag(a, "action-tag")
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    match kind {
+        // MISP has no header type: tagwarden writes a header line as pattern-in-traffic.
+        "network_indicator" if a.str_of("type") == Some("pattern-in-traffic") => {
+            let weak = a.get("to_ids").and_then(Node::as_bool) == Some(false);
+            draft.network(doc, at, NetworkKind::HttpHeader, value, weak, prov);
+        }
+        "summary" => draft.summaries.insert(0, clip(value.trim())),
+        "alias" => draft.alias(value),
+        "host_artifact" => draft.host_artifact(doc, at, value, comment, prov),
+        "other_indicator" => {
+            let other_kind = own_tag(a, "other-kind")
+                .first()
+                .copied()
+                .unwrap_or("misp_text");
+            draft.other(other_kind, value, comment, prov);
+        }
+        "action_tags" => {
+            let rules = own_tag(a, "action-tag-rule")
+                .into_iter()
+                .filter_map(rule)
+                .collect();
+            let window = DraftWindow {
+                start: a.str_of("first_seen").and_then(timestamp),
+                end: a.str_of("last_seen").and_then(timestamp),
+            };
+            draft.action(doc, at, value, &tags, rules, window, &[], &[], prov);
+        }
+        "action_commits" => {
+            let Some(repository) = own_tag(a, "action").first().copied() else {
+                draft.unmapped(doc, a, "tagwarden commit without its tagwarden:action tag");
+                return true;
+            };
+            let commits = [(value.to_string(), prov.clone())];
+            draft.action(
+                doc,
+                at,
+                repository,
+                &[],
+                Vec::new(),
+                DraftWindow::default(),
+                &commits,
+                &[],
+                prov,
+            );
+            draft.commit_tags(doc, at, repository, value, &tags);
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// `prefix=v;up_to=2.1.20` (a `tagwarden:action-tag-rule` tag) as a rule.
+fn rule(text: &str) -> Option<Rule> {
+    let (prefix, bound) = text.rsplit_once(';')?;
+    let prefix = prefix.strip_prefix("prefix=")?.to_string();
+    let (up_to, version) = match bound.split_once('=')? {
+        ("up_to", v) => (true, v),
+        ("below", v) => (false, v),
+        _ => return None,
+    };
+    Some(Rule {
+        prefix,
+        up_to,
+        version: version.to_string(),
+    })
+}
+
+fn object(o: &Node, ctx: &mut Ctx<'_, '_>, draft: &mut Draft) {
+    let doc = ctx.doc;
     if o.get("deleted").and_then(Node::as_bool) == Some(true) {
         draft.unmapped(doc, o, "deleted MISP object");
         return;
@@ -216,14 +409,22 @@ fn object(o: &Node, doc: &Doc<'_>, draft: &mut Draft) {
     };
     let value = |name: &str| relation(name).and_then(|a| a.str_of("value"));
     match o.str_of("name") {
-        Some("container-image") => container_image(o, doc, draft),
+        Some("container-image") => container_image(o, ctx, draft),
         Some("file") => {
             let Some(sha256) = relation("sha256") else {
                 draft.unmapped(doc, o, "MISP file object without a sha256");
                 return;
             };
-            let (prov, _) = attribute_prov(sha256, doc);
-            let description = value("filename").unwrap_or("File (MISP file object)");
+            let (mut prov, _) = attribute_prov(sha256, ctx, draft);
+            let description = value("filename")
+                .or(value("text"))
+                .unwrap_or("File (MISP file object)");
+            // The object's comment (tagwarden: description and sources) is the note.
+            if prov.note.is_none()
+                && let Some(c) = o.str_of("comment").map(str::trim).filter(|c| !c.is_empty())
+            {
+                prov.note = Some(clip(c));
+            }
             draft.file_hash(
                 doc,
                 sha256,
@@ -241,7 +442,7 @@ fn object(o: &Node, doc: &Doc<'_>, draft: &mut Draft) {
                     Some(
                         "domain" | "hostname" | "url" | "ip-dst" | "ip-src" | "user-agent"
                         | "ip-dst|port" | "ip-src|port" | "domain|ip" | "sha256",
-                    ) => attribute(a, doc, draft),
+                    ) => attribute(a, ctx, draft),
                     Some(t) => draft.unmapped(
                         doc,
                         a,
@@ -257,7 +458,8 @@ fn object(o: &Node, doc: &Doc<'_>, draft: &mut Draft) {
     }
 }
 
-fn container_image(o: &Node, doc: &Doc<'_>, draft: &mut Draft) {
+fn container_image(o: &Node, ctx: &mut Ctx<'_, '_>, draft: &mut Draft) {
+    let doc = ctx.doc;
     let relation = |name: &str| {
         o.items_of("Attribute")
             .iter()
@@ -273,13 +475,33 @@ fn container_image(o: &Node, doc: &Doc<'_>, draft: &mut Draft) {
         if let Some(repository) = repository(value("registry"), value("image-name")) {
             let window = window_of(o, relation("tag"));
             if let (Some(tag), false) = (value("tag"), window == DraftWindow::default()) {
-                draft.exposure(
+                // tagwarden's exposures carry their provenance and disputed window on the tag.
+                let (prov, disputed) = match relation("tag") {
+                    Some(t) if !own_tag(t, "confidence").is_empty() => {
+                        let (mut prov, _) = attribute_prov(t, ctx, draft);
+                        prov.note = o.str_of("comment").map(|c| clip(c.trim()));
+                        let disputed = own_tag(t, "disputed-window")
+                            .first()
+                            .and_then(|i| i.split_once('/'))
+                            .map(|(s, e)| SourcedWindow {
+                                window: DraftWindow {
+                                    start: timestamp(s),
+                                    end: timestamp(e),
+                                },
+                                prov: None,
+                            });
+                        (prov, disputed)
+                    }
+                    _ => (doc.prov.clone(), None),
+                };
+                draft.exposure_with(
                     doc,
                     o,
                     &[repository],
                     &[tag.to_string()],
-                    window,
-                    doc.prov.clone(),
+                    window.into(),
+                    disputed,
+                    prov,
                 );
                 return;
             }
@@ -291,13 +513,22 @@ fn container_image(o: &Node, doc: &Doc<'_>, draft: &mut Draft) {
         );
         return;
     };
-    let (mut prov, _) = attribute_prov(digest_attr, doc);
+    let (mut prov, _) = attribute_prov(digest_attr, ctx, draft);
     let repositories: Vec<String> = repository(value("registry"), value("image-name"))
         .into_iter()
         .collect();
     let tags: Vec<String> = value("tag").map(str::to_string).into_iter().collect();
-    let platform = value("platform").map(str::to_string);
-    let kind = match value("kind").or(value("digest-kind")) {
+    // The template's `os` and `architecture` (`arm/v7` keeps its variant) make the platform.
+    let platform = value("platform").map(str::to_string).or_else(|| {
+        match (value("os"), value("architecture")) {
+            (Some(os), Some(arch)) if !os.is_empty() && !arch.is_empty() => {
+                Some(format!("{os}/{arch}"))
+            }
+            _ => None,
+        }
+    });
+    let own_kind = own_tag(digest_attr, "digest-kind").first().copied();
+    let kind = match own_kind.or(value("kind")).or(value("digest-kind")) {
         Some("manifest") => DigestKind::Manifest,
         Some("signature") => DigestKind::Signature,
         Some("index") => DigestKind::Index,

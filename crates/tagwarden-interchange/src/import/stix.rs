@@ -18,14 +18,27 @@
 //! `external_references` with a URL are further sources. Confidence `S`; a STIX `confidence`
 //! below 30 (STIX "low") makes network indicators weak, and any STIX confidence is kept as a note.
 //!
-//! Unmapped (with position): objects other than indicators and identities (malware,
-//! relationships, reports…), revoked indicators, other pattern types, unknown object paths,
+//! tagwarden's own bundles (indicators with `x_tagwarden_kind`, documented in
+//! [`crate::export`]) are read from their custom properties, which are authoritative: the kind
+//! decides what an indicator is (a `file_hash` is never an image digest, `x-oci-image` and
+//! `x-github-action` patterns are not parsed), `x_tagwarden` gives repositories, tags, windows,
+//! disputed windows, tag rules and commits, `x_tagwarden_weak` the weak flag, and
+//! `x_tagwarden_confidence`/`_sources`/`_disputed`/`_note` the provenance (the sources resolved
+//! through the report's `external_references`; the bundle stays the first source). The report's
+//! `x_tagwarden_other_indicators` and aliases are read; the `extension-definition` is recognised.
+//!
+//! Unmapped (with position): objects other than indicators, identities, reports and extension
+//! definitions (malware, relationships…), revoked indicators, other pattern types, unknown object paths,
 //! `!=`, `<`, `LIKE`, `MATCHES` and other operators, negations, `FOLLOWEDBY`, qualifiers
 //! (`WITHIN`, `REPEATS`, `START`/`STOP`: imported without them, reported).
 
+use std::collections::HashMap;
+
 use tagwarden_advisory::{Confidence, DigestKind, NetworkKind};
 
-use super::draft::{Doc, Draft, DraftWindow, clip, date, one_line, timestamp};
+use super::draft::{
+    Doc, Draft, DraftWindow, Prov, Rule, SourcedWindow, clip, date, one_line, timestamp,
+};
 use super::json::{Node, Value};
 use super::{Format, ReadResult, Src};
 
@@ -57,27 +70,39 @@ pub(crate) fn read(root: &Node, src: Src<'_>, draft: &mut Draft) -> ReadResult {
         None,
         Confidence::Secondary,
     );
-    let created = objects
+    // A tagwarden report's `published` is the advisory's; the tool objects' dates say nothing.
+    let own_published = objects
         .iter()
-        .filter_map(|o| o.str_of("created"))
+        .filter(|o| o.get("x_tagwarden_advisory_id").is_some())
+        .filter_map(|o| o.str_of("published"))
         .filter_map(date)
         .min();
+    let created = own_published.or_else(|| {
+        objects
+            .iter()
+            .filter_map(|o| o.str_of("created"))
+            .filter_map(date)
+            .min()
+    });
     let modified = objects
         .iter()
         .filter_map(|o| o.str_of("modified"))
         .filter_map(date)
         .max();
     draft.dates(created, modified);
+    let mut sources = own_sources(objects, draft);
 
     let mut count = 0;
     for object in objects {
         match object.str_of("type") {
             Some("indicator") => {
                 count += 1;
-                indicator(object, &doc, draft);
+                indicator(object, &doc, draft, &mut sources);
             }
             // Identities are read above, as the bundle's author.
             Some("identity") => {}
+            // A schema of custom properties, not intelligence: tagwarden's own is read below.
+            Some("extension-definition") => {}
             Some("report") => {
                 if let Some(name) = object.str_of("name") {
                     draft.titles.insert(0, one_line(name));
@@ -85,6 +110,7 @@ pub(crate) fn read(root: &Node, src: Src<'_>, draft: &mut Draft) -> ReadResult {
                 if let Some(d) = object.str_of("description") {
                     draft.summaries.push(clip(d.trim()));
                 }
+                other_indicators(object, &doc, draft, &sources);
             }
             Some(other) => {
                 let name = object
@@ -121,9 +147,12 @@ pub(crate) fn read(root: &Node, src: Src<'_>, draft: &mut Draft) -> ReadResult {
     Ok(())
 }
 
-fn indicator(ind: &Node, doc: &Doc<'_>, draft: &mut Draft) {
+fn indicator(ind: &Node, doc: &Doc<'_>, draft: &mut Draft, sources: &mut OwnSources) {
     if ind.get("revoked").and_then(Node::as_bool) == Some(true) {
         draft.unmapped(doc, ind, "revoked indicator");
+        return;
+    }
+    if tagwarden_indicator(ind, doc, draft, sources) {
         return;
     }
     let name = ind.str_of("name").unwrap_or("indicator");
@@ -155,14 +184,22 @@ fn indicator(ind: &Node, doc: &Doc<'_>, draft: &mut Draft) {
         note.push_str(&format!(", STIX confidence {c}"));
     }
     note.push('.');
-    let prov = prov.with_note(note);
-    let weak = stix_confidence.is_some_and(|c| c < 30);
+    let mut prov = prov.with_note(note);
+    let mut weak = stix_confidence.is_some_and(|c| c < 30);
+    // tagwarden's own provenance and weak flag, when the indicator carries them, are exact.
+    if ind.get("x_tagwarden_confidence").is_some() {
+        sources.learn(ind, draft);
+        prov = own_prov(ind, "x_tagwarden_", doc, sources, &doc.prov);
+        weak = ind.get("x_tagwarden_weak").and_then(Node::as_bool) == Some(true);
+    }
 
     let window = DraftWindow {
         start: ind.str_of("valid_from").and_then(timestamp),
         end: ind.str_of("valid_until").and_then(timestamp),
     };
-    let custom = ind.get("x_tagwarden").filter(|x| x.is_object());
+    let custom = ind
+        .get("x_tagwarden")
+        .filter(|x| x.is_object() && ind.get("x_tagwarden_kind").is_none());
     let strings = |n: Option<&Node>, key: &str| -> Vec<String> {
         n.map(|n| n.strings_of(key).into_iter().map(str::to_string).collect())
             .unwrap_or_default()
@@ -301,6 +338,329 @@ fn indicator(ind: &Node, doc: &Doc<'_>, draft: &mut Draft) {
                 }
             }
         }
+    }
+}
+
+// --- tagwarden's own exports ------------------------------------------------------------------
+
+/// Source ids of a tagwarden export (`external_references[].source_name`) and the draft source
+/// each became.
+#[derive(Default)]
+struct OwnSources(HashMap<String, String>);
+
+impl OwnSources {
+    /// Declares the sources an object's `external_references` name (once per name).
+    fn learn(&mut self, object: &Node, draft: &mut Draft) {
+        for r in object.items_of("external_references") {
+            let Some(name) = r.str_of("source_name") else {
+                continue;
+            };
+            // The advisory id and aliases carry an external id; they are not sources.
+            if r.get("external_id").is_some() || self.0.contains_key(name) || self.0.len() >= 200 {
+                continue;
+            }
+            let title = r.str_of("description").unwrap_or(name);
+            let id = draft.source(name, r.str_of("url"), title);
+            self.0.insert(name.to_string(), id);
+        }
+    }
+}
+
+/// Reads the sources and aliases of tagwarden reports (`x_tagwarden_advisory_id`), so the
+/// indicators' `x_tagwarden_sources` can cite them, whatever the object order.
+fn own_sources(objects: &[Node], draft: &mut Draft) -> OwnSources {
+    let mut sources = OwnSources::default();
+    for report in objects.iter().filter(|o| {
+        o.str_of("type") == Some("report") && o.get("x_tagwarden_advisory_id").is_some()
+    }) {
+        for r in report.items_of("external_references") {
+            if r.str_of("source_name") != Some("tagwarden")
+                && let Some(alias) = r.str_of("external_id")
+            {
+                draft.alias(alias);
+            }
+        }
+        sources.learn(report, draft);
+    }
+    sources
+}
+
+/// The provenance a tagwarden export wrote (`<prefix>confidence`, `sources`, `disputed`, `note`),
+/// citing the document first; what it leaves out comes from `fallback`.
+fn own_prov(
+    node: &Node,
+    prefix: &str,
+    doc: &Doc<'_>,
+    sources: &OwnSources,
+    fallback: &Prov,
+) -> Prov {
+    let key = |k: &str| format!("{prefix}{k}");
+    let confidence = node
+        .str_of(&key("confidence"))
+        .and_then(confidence)
+        .unwrap_or(fallback.confidence);
+    let mut cited = doc.prov.sources.clone();
+    for id in node.strings_of(&key("sources")) {
+        if let Some(d) = sources.0.get(id)
+            && !cited.contains(d)
+        {
+            cited.push(d.clone());
+        }
+    }
+    if cited.len() == doc.prov.sources.len() {
+        // Nothing named, or nothing known: the record's own sources stand.
+        for s in &fallback.sources {
+            if !cited.contains(s) {
+                cited.push(s.clone());
+            }
+        }
+    }
+    Prov {
+        sources: cited,
+        confidence,
+        disputed: node.get(&key("disputed")).and_then(Node::as_bool) == Some(true),
+        note: node
+            .str_of(&key("note"))
+            .map(|n| clip(n.trim()))
+            .filter(|n| !n.is_empty()),
+    }
+}
+
+fn confidence(s: &str) -> Option<Confidence> {
+    Some(match s {
+        "P" => Confidence::Primary,
+        "P2" => Confidence::PrimaryCopy,
+        "S" => Confidence::Secondary,
+        "C" => Confidence::Conflicting,
+        "I" => Confidence::Inferred,
+        _ => return None,
+    })
+}
+
+/// A window of `x_tagwarden` (`{start, end, confidence, sources, disputed, note}`), with its
+/// provenance when it gives one.
+fn own_window(
+    w: Option<&Node>,
+    doc: &Doc<'_>,
+    sources: &OwnSources,
+    record: &Prov,
+) -> SourcedWindow {
+    let Some(w) = w.filter(|w| w.is_object()) else {
+        return SourcedWindow::default();
+    };
+    SourcedWindow {
+        window: DraftWindow {
+            start: w.str_of("start").and_then(timestamp),
+            end: w.str_of("end").and_then(timestamp),
+        },
+        prov: w
+            .get("confidence")
+            .is_some()
+            .then(|| own_prov(w, "", doc, sources, record)),
+    }
+}
+
+/// Reads an indicator by its `x_tagwarden_kind`, the custom properties being authoritative.
+/// False when the indicator is not tagwarden's or its kind is read from the pattern.
+fn tagwarden_indicator(
+    ind: &Node,
+    doc: &Doc<'_>,
+    draft: &mut Draft,
+    sources: &mut OwnSources,
+) -> bool {
+    let Some(kind) = ind.str_of("x_tagwarden_kind") else {
+        return false;
+    };
+    if !matches!(
+        kind,
+        "malicious_digest"
+            | "image_exposure"
+            | "action_tags"
+            | "action_commits"
+            | "file_hash"
+            | "host_artifact"
+    ) {
+        return false;
+    }
+    sources.learn(ind, draft);
+    let prov = own_prov(ind, "x_tagwarden_", doc, sources, &doc.prov);
+    let custom = ind.get("x_tagwarden").filter(|x| x.is_object());
+    let strings = |key: &str| -> Vec<String> {
+        custom
+            .map(|x| x.strings_of(key).into_iter().map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    let repositories = strings("repositories");
+    let tags = strings("tags");
+    let window = |key: &str| own_window(custom.and_then(|x| x.get(key)), doc, sources, &prov);
+    match kind {
+        "malicious_digest" => {
+            let Some(digest) = ind.get("x_tagwarden_digest") else {
+                // Read from the pattern as any image digest indicator.
+                return false;
+            };
+            let kind = match ind.str_of("x_tagwarden_digest_kind") {
+                Some("manifest") => DigestKind::Manifest,
+                Some("signature") => DigestKind::Signature,
+                _ => DigestKind::Index,
+            };
+            let platform = ind.str_of("x_tagwarden_platform").map(str::to_string);
+            draft.malicious_digest(
+                doc,
+                digest,
+                digest.as_str().unwrap_or_default(),
+                kind,
+                platform,
+                &repositories,
+                &tags,
+                prov,
+            );
+        }
+        "image_exposure" => {
+            let disputed = custom
+                .and_then(|x| x.get("disputed_window"))
+                .filter(|w| w.is_object())
+                .map(|_| window("disputed_window"));
+            draft.exposure_with(
+                doc,
+                custom.unwrap_or(ind),
+                &repositories,
+                &tags,
+                window("window"),
+                disputed,
+                prov,
+            );
+        }
+        "action_tags" | "action_commits" => {
+            let at = custom.unwrap_or(ind);
+            let Some(repository) = repositories.first() else {
+                draft.unmapped(doc, at, "tagwarden action indicator without a repository");
+                return true;
+            };
+            let rules = custom
+                .map(|x| x.items_of("tag_rules"))
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|r| {
+                    let prefix = r.str_of("prefix")?.to_string();
+                    let (up_to, version) = match (r.str_of("below"), r.str_of("up_to")) {
+                        (Some(v), None) => (false, v),
+                        (None, Some(v)) => (true, v),
+                        _ => return None,
+                    };
+                    Some(Rule {
+                        prefix,
+                        up_to,
+                        version: version.to_string(),
+                    })
+                })
+                .collect::<Vec<_>>();
+            if kind == "action_tags" {
+                draft.action(
+                    doc,
+                    at,
+                    repository,
+                    &tags,
+                    rules,
+                    window("window"),
+                    &[],
+                    &[],
+                    prov,
+                );
+            } else {
+                let commits: Vec<(String, Prov)> = strings("commits")
+                    .into_iter()
+                    .map(|c| (c, prov.clone()))
+                    .collect();
+                draft.action(
+                    doc,
+                    at,
+                    repository,
+                    &[],
+                    rules,
+                    window("window"),
+                    &commits,
+                    &[],
+                    prov,
+                );
+                for (sha, _) in &commits {
+                    draft.commit_tags(doc, at, repository, sha, &tags);
+                }
+            }
+        }
+        "file_hash" | "host_artifact" => {
+            let description = ind
+                .str_of("description")
+                .or(ind.str_of("name"))
+                .unwrap_or("Malicious file");
+            if kind == "host_artifact" {
+                match custom.and_then(|x| x.get("path")) {
+                    Some(path) => draft.host_artifact(
+                        doc,
+                        path,
+                        path.as_str().unwrap_or_default(),
+                        description,
+                        prov,
+                    ),
+                    None => {
+                        draft.unmapped(doc, ind, "tagwarden host artifact without x_tagwarden.path")
+                    }
+                }
+                return true;
+            }
+            // The hashes of one file are alternatives in the pattern: gather them.
+            let Some(pattern) = ind.get("pattern") else {
+                draft.unmapped(doc, ind, "tagwarden file hash without a pattern");
+                return true;
+            };
+            let parsed = match parse_pattern(pattern.as_str().unwrap_or_default()) {
+                Ok(p) => p,
+                Err((_, m)) => {
+                    draft.unmapped(doc, pattern, format!("file hash pattern not read: {m}"));
+                    return true;
+                }
+            };
+            let hash = |names: &[&str]| {
+                parsed.groups.iter().flatten().find_map(|c| {
+                    let h = c.path.strip_prefix("file:hashes.")?;
+                    names
+                        .iter()
+                        .any(|n| n.eq_ignore_ascii_case(h))
+                        .then(|| c.values.first().cloned())
+                        .flatten()
+                })
+            };
+            match hash(&["SHA-256", "SHA256"]) {
+                Some(sha256) => draft.file_hash(
+                    doc,
+                    pattern,
+                    &sha256,
+                    hash(&["SHA-1", "SHA1"]).as_deref(),
+                    hash(&["MD5"]).as_deref(),
+                    description,
+                    prov,
+                ),
+                None => draft.unmapped(doc, pattern, "tagwarden file hash without a SHA-256"),
+            }
+        }
+        _ => return false,
+    }
+    true
+}
+
+/// `x_tagwarden_other_indicators` of a tagwarden report: indicators kept for humans.
+fn other_indicators(report: &Node, doc: &Doc<'_>, draft: &mut Draft, sources: &OwnSources) {
+    for o in report
+        .items_of("x_tagwarden_other_indicators")
+        .iter()
+        .take(1000)
+    {
+        let (Some(kind), Some(value)) = (o.str_of("kind"), o.str_of("value")) else {
+            draft.unmapped(doc, o, "other indicator without a kind and a value");
+            continue;
+        };
+        let prov = own_prov(o, "", doc, sources, &doc.prov);
+        draft.other(kind, value, o.str_of("description").unwrap_or(kind), prov);
     }
 }
 

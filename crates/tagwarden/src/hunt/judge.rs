@@ -99,8 +99,8 @@ pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> (Vec<Hit>, Vec<H
                     Some((
                         Verdict::Exposed,
                         format!(
-                            "{what} {indicator} inside the exposure window ({} – {}){period}",
-                            window.start, window.end
+                            "{what} {indicator} inside the exposure window ({}){period}",
+                            window.describe()
                         ),
                     ))
                 } else if disputed_window
@@ -117,18 +117,23 @@ pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> (Vec<Hit>, Vec<H
                     Some((
                         Verdict::Exposed,
                         format!(
-                            "{what} {indicator}: exposed if it ran between {} and {}",
-                            window.start, window.end
+                            "{what} {indicator}: exposed if it ran {}",
+                            window.describe()
                         ),
                     ))
                 } else {
-                    Some((
-                        Verdict::Exposed,
+                    // An open window (imported, no time given) has nothing to check against.
+                    let detail = if window.is_unbounded() {
                         format!(
-                            "{what} {indicator} at an unknown time: check whether it was inside {} – {}",
-                            window.start, window.end
-                        ),
-                    ))
+                            "{what} {indicator} at an unknown time; the advisory gives no window, so any time counts"
+                        )
+                    } else {
+                        format!(
+                            "{what} {indicator} at an unknown time: check whether it ran {}",
+                            window.describe()
+                        )
+                    };
+                    Some((Verdict::Exposed, detail))
                 };
                 if let Some((verdict, detail)) = verdict_detail {
                     hits.push(hit(&m.advisory_id, verdict, matched.clone(), detail));
@@ -189,12 +194,12 @@ pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> (Vec<Hit>, Vec<H
                         },
                         match ev.timestamp {
                             Some(_) => format!(
-                                "{what} {shown} while tag {tag} was force-pushed ({} – {})",
-                                window.start, window.end
+                                "{what} {shown} while tag {tag} was force-pushed ({})",
+                                window.describe()
                             ),
                             None => format!(
-                                "{what} {shown}: tag {tag} was force-pushed between {} and {}",
-                                window.start, window.end
+                                "{what} {shown}: tag {tag} was force-pushed {}",
+                                window.describe()
                             ),
                         },
                     ));

@@ -4,7 +4,7 @@
 //! an unpinned reference to an affected tag was exposed if pulled in the window; anything else
 //! unpinned can be moved under you by whoever holds the publisher's credentials.
 
-use tagwarden_advisory::{ActionVerdict, ImageVerdict};
+use tagwarden_advisory::{ActionVerdict, ImageVerdict, Window};
 use tagwarden_extract::{ActionUse, Form, ImageOccurrence};
 use tagwarden_findings::{ActionRecord, ByteSpan, Finding, Location, ReferenceRecord, Rule, rules};
 use tagwarden_reference::Reference;
@@ -135,12 +135,15 @@ pub(super) fn image(
                     m.advisory_title
                 ),
                 format!(
-                    "exposed if pulled between {} and {}{}; pin a known-good digest",
-                    window.start,
-                    window.end,
+                    "exposed if pulled {}{}; pin a known-good digest",
+                    window.describe(),
                     disputed_window
                         .as_ref()
-                        .map(|d| format!(" (disputed until {})", d.end))
+                        .map(|d| if d.end == Window::OPEN.end {
+                            format!(" (disputed: {})", d.describe())
+                        } else {
+                            format!(" (disputed until {})", d.end)
+                        })
                         .unwrap_or_default()
                 ),
             ),
@@ -226,8 +229,8 @@ pub(super) fn action(
                     action.text, m.advisory_title
                 ),
                 format!(
-                    "runs between {} and {} executed the attacker's code; pin a known-good commit SHA",
-                    window.start, window.end
+                    "runs {} executed the attacker's code; pin a known-good commit SHA",
+                    window.describe()
                 ),
             ),
             ActionVerdict::KnownGood { .. } => continue,

@@ -252,3 +252,29 @@ fn import_prints_or_writes_the_advisory() {
     );
     assert_eq!(run.status, 2);
 }
+
+#[test]
+fn an_imported_action_without_a_window_is_exposed_at_any_time() {
+    // OSV gives no time: the window is open, and messages say so instead of printing 1970/9999.
+    let osv = r#"{"schema_version": "1.6.0", "id": "MAL-2026-1", "modified": "2026-04-23T00:00:00Z",
+      "summary": "Hijacked tag",
+      "affected": [{"package": {"ecosystem": "GitHub Actions", "name": "example/tool-action"},
+                    "versions": ["v1.2.3"]}]}"#;
+    let tree = Tree::new()
+        .file(
+            ".github/workflows/ci.yml",
+            "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: example/tool-action@v1.2.3\n",
+        )
+        .file("osv.json", osv);
+    let (run, json) = scan_json(
+        &tree,
+        &["--no-builtin-advisories", "--advisories", "osv.json"],
+    );
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    let text = json["findings"].to_string();
+    assert!(text.contains("runs at any time executed"), "{text}");
+    assert!(
+        !text.contains("1970-01-01") && !text.contains("9999-12-30"),
+        "{text}"
+    );
+}
