@@ -302,9 +302,13 @@ fn kind_by_name(path: &Path, lower: &str) -> Option<FileKind> {
                 {
                     FileKind::Compose
                 }
+                // `ci/sidecar-values.yaml`: chart-testing and `helm -f` files are named after values.
                 _ if stem == "values"
                     || stem.starts_with("values.")
-                    || stem.starts_with("values-") =>
+                    || stem.starts_with("values-")
+                    || ["-values", "_values", ".values"]
+                        .iter()
+                        .any(|s| stem.ends_with(s)) =>
                 {
                     FileKind::HelmValues
                 }
@@ -647,6 +651,8 @@ mod tests {
         assert_eq!(d(".gitlab-ci.yml", ""), Some(FileKind::GitlabCi));
         assert_eq!(d("ci/test.gitlab-ci.yml", ""), Some(FileKind::GitlabCi));
         assert_eq!(d("chart/values.yaml", ""), Some(FileKind::HelmValues));
+        assert_eq!(d("ci/sidecar-values.yaml", ""), Some(FileKind::HelmValues));
+        assert_eq!(d("prod.values.yml", ""), Some(FileKind::HelmValues));
         assert_eq!(d("kustomization.yaml", ""), Some(FileKind::Kustomize));
         assert_eq!(d("main.rs", "FROM x"), None);
     }

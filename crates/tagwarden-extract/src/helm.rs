@@ -22,7 +22,8 @@ use crate::kubernetes::{
     Entry, Found, Scalar, TEMPLATE_REASON, for_each_document, literal_occurrence, lookup,
     merged_entries, placeholder_reason, scalar_at, str_of, walk_document, with_via,
 };
-use crate::yaml::{NodeKind, NodeRef, Style};
+use crate::value_map::ValueMap;
+use crate::yaml::{NodeKind, NodeRef, Style, Yaml};
 use crate::{Extraction, Form, ImageOccurrence, Part, PartRole, Source, Span, Unresolved};
 
 /// Finds the image settings of a Helm values file.
@@ -49,8 +50,48 @@ pub(crate) fn walk_values(values: NodeRef<'_, '_>, file: &str, out: &mut Found) 
         file,
         global_registry: field_of(&global, "imageRegistry", file),
         global_tag: field_of(&global, "imageTag", file),
+        embedded: true,
     };
     walker.walk(values, &mut Vec::new(), out);
+}
+
+/// Reads a block scalar that holds YAML naming images (Katib's `runtimeConfig: |`, an operator's
+/// config file passed through values) as values of its own, spans mapped back to the file.
+fn walk_embedded(node: NodeRef<'_, '_>, path: &[String], file: &str, out: &mut Found) {
+    let Some(value) = node.as_str().filter(|v| v.contains("image")) else {
+        return;
+    };
+    let Some(map) = ValueMap::of(node) else {
+        return;
+    };
+    let inner = Yaml::parse(value);
+    if inner.error.is_some() {
+        return;
+    }
+    let prefix = context_of(path);
+    let mut found = Found::default();
+    for doc in inner.documents() {
+        if !doc.is_mapping() && !doc.is_sequence() {
+            continue;
+        }
+        let walker = Walker {
+            file: value,
+            global_registry: None,
+            global_tag: None,
+            // One level: a block inside a block is data of data.
+            embedded: false,
+        };
+        walker.walk(doc, &mut Vec::new(), &mut found);
+    }
+    for occ in found.finish().images {
+        if let Some(mut occ) = map.occurrence(occ, file) {
+            occ.context = Some(match occ.context {
+                Some(c) => format!("{prefix} | {c}"),
+                None => prefix.clone(),
+            });
+            out.push(occ);
+        }
+    }
 }
 
 struct Walker<'f> {
@@ -59,6 +100,8 @@ struct Walker<'f> {
     global_registry: Option<Scalar>,
     /// `global.imageTag`: the tag of image settings whose tag is empty (Katib and others).
     global_tag: Option<Scalar>,
+    /// Block scalars holding YAML are read too.
+    embedded: bool,
 }
 
 impl Walker<'_> {
@@ -86,7 +129,12 @@ impl Walker<'_> {
                     }
                 }
             }
-            NodeKind::Scalar { .. } | NodeKind::Alias(_) => {}
+            NodeKind::Scalar { .. } => {
+                if self.embedded && matches!(node.style(), Some(Style::Literal)) {
+                    walk_embedded(node, path, self.file, out);
+                }
+            }
+            NodeKind::Alias(_) => {}
         }
     }
 
@@ -393,6 +441,11 @@ mod tests {
                 by_context(&out, "controller.image").as_deref(),
                 Some("ghcr.io/kubeflow/katib/katib-controller:v0.19.0")
             );
+            // `runtimeConfig: |` holds the Katib config: its collectors and suggestions.
+            assert_eq!(
+                by_context(&out, "config.runtimeConfig | suggestions[0].image").as_deref(),
+                Some("ghcr.io/kubeflow/katib/suggestion-hyperopt:v0.19.0")
+            );
         }
         let path = "helm/jaegertracing__jaeger/examples/otel-demo/otel-demo-values.yaml";
         if let Some(src) = corpus::file(path) {
@@ -413,6 +466,36 @@ mod tests {
             assert_eq!(out.diagnostics.len(), 1);
             assert_eq!(out.diagnostics[0].kind, crate::DiagnosticKind::Note);
         }
+    }
+
+    #[test]
+    fn yaml_in_block_scalars() {
+        let src = "operator:\n  config: |\n    collectors:\n      - kind: File\n        image: busybox:1.36\n    sidecar:\n      image:\n        repository: nginx\n        tag: \"1.27\"\n  script: |\n    echo image: not yaml: [\n  notes: |\n    no images here\n  nested: |\n    inner: |\n      image: alpine:3\n";
+        let out = run(src);
+        let got: Vec<_> = out
+            .images
+            .iter()
+            .map(|o| (o.context.clone().unwrap(), o.text.as_str(), o.exact))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "operator.config | collectors[0].image".into(),
+                    "busybox:1.36",
+                    true
+                ),
+                ("operator.config | sidecar.image".into(), "nginx", false),
+            ]
+        );
+        let Form::Composed { parts } = &out.images[1].form else {
+            panic!("composed");
+        };
+        let tag = parts.iter().find(|p| p.role == PartRole::Tag).unwrap();
+        assert_eq!(tag.span.unwrap().of(src), "1.27");
+        // Folded blocks and quoted strings are not read as YAML.
+        let folded = "a:\n  config: >\n    image: busybox:1.36\n";
+        assert!(run(folded).images.is_empty());
     }
 
     fn run(src: &str) -> Extraction {

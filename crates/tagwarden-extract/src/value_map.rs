@@ -6,8 +6,8 @@
 //! escapes, one run per line of a block scalar, the stretches between escapes of a quoted
 //! scalar on one line. A span is mapped only when it lies inside one run.
 
-use crate::Span;
 use crate::yaml::{NodeRef, Style};
+use crate::{Form, ImageOccurrence, Span};
 
 /// Maps offsets in a scalar's value back to the file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -146,6 +146,35 @@ impl ValueMap {
             .iter()
             .find(|(val, _, len)| *val <= span.start && span.end <= val + len)?;
         Some(Span::new(src + span.start - val, src + span.end - val))
+    }
+
+    /// An occurrence found in the value, with its spans moved to the file; None when its own
+    /// span is not written verbatim. Origins and parts that are not verbatim are dropped or lose
+    /// their span; alias sites belong to the inner text and are dropped.
+    pub fn occurrence(&self, mut occ: ImageOccurrence, file: &str) -> Option<ImageOccurrence> {
+        let span = self.to_source(occ.span)?;
+        let text = span.of(file);
+        // A value that differs from the file's bytes cannot be spliced there.
+        occ.exact &= text == occ.text;
+        occ.span = span;
+        occ.text = text.to_string();
+        match &mut occ.form {
+            Form::Expanded { origins } => origins.retain_mut(|o| match self.to_source(o.span) {
+                Some(s) => {
+                    o.span = s;
+                    true
+                }
+                None => false,
+            }),
+            Form::Composed { parts } => {
+                for p in parts {
+                    p.span = p.span.and_then(|s| self.to_source(s));
+                }
+            }
+            Form::Literal => {}
+        }
+        occ.alias_sites.clear();
+        Some(occ)
     }
 }
 
