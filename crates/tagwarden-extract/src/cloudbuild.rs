@@ -15,8 +15,10 @@
 //! step whose `name:` is an image the build itself builds (listed in `images:` or tagged by a
 //! `docker build -t` of a step) is not reported either: it runs what was just built.
 //!
-//! Not read: arguments of other builders (`gke-deploy run --image=…`, `cosign verify …`,
-//! `oras copy …`) and files a script writes (a heredoc manifest).
+//! The argument lists of the other builders whose commands name images (`kubectl`, `gke-deploy`,
+//! `gcloud`, `ctr`, `crictl`, as the builder image or the entrypoint) are read the same way, as
+//! far as [`crate::shell`] knows their commands. Not read: `cosign verify …` (it checks a
+//! signature, it runs nothing) and `oras copy …` (artifacts).
 //!
 //! JSON files (`cloudbuild.json`) are read through [`crate::json`], with the same offsets.
 
@@ -29,6 +31,17 @@ use crate::{Extraction, Form, ImageOccurrence, Origin, Source, Span, Unresolved}
 
 /// Shells whose `-c` argument is a script.
 const SHELLS: &[&str] = &["bash", "sh", "ash", "dash", "zsh"];
+/// Builders whose argument list is read as one command line of that program.
+const CLIS: &[&str] = &[
+    "docker",
+    "podman",
+    "nerdctl",
+    "kubectl",
+    "gke-deploy",
+    "gcloud",
+    "ctr",
+    "crictl",
+];
 
 /// Finds the image references of one file.
 pub fn extract(text: &str) -> Extraction {
@@ -193,7 +206,14 @@ impl<'y, 'a> Step<'y, 'a> {
 
     /// True when `args` are the arguments of the `docker` command.
     fn runs_docker_cli(&self) -> bool {
-        self.image_base() == Some("docker") && self.entrypoint().is_none_or(|e| e == "docker")
+        self.cli() == Some("docker")
+    }
+
+    /// The command whose arguments `args` are, when it is one that can name images: the
+    /// entrypoint, or the builder image's own command (`gcr.io/cloud-builders/gke-deploy`).
+    fn cli(&self) -> Option<&'y str> {
+        let program = self.entrypoint().or_else(|| self.image_base())?;
+        CLIS.contains(&program).then_some(program)
     }
 
     /// The `-c` script of a shell step.
@@ -320,14 +340,14 @@ impl<'y, 'a> Step<'y, 'a> {
                 out,
             );
         }
-        if self.runs_docker_cli() {
-            self.report_docker_args(file, built, out);
+        if let Some(cli) = self.cli() {
+            self.report_cli_args(cli, file, built, out);
         }
     }
 
-    /// The Docker builder's `args` read as the words of one `docker` command line.
-    fn report_docker_args(&self, file: &str, built: &[String], out: &mut Extraction) {
-        let mut line = String::from("docker");
+    /// A builder's `args` read as the words of one command line of its program.
+    fn report_cli_args(&self, cli: &str, file: &str, built: &[String], out: &mut Extraction) {
+        let mut line = String::from(cli);
         // (offset of the word in `line`, its length, the arg's exact span in the file)
         let mut words: Vec<(usize, usize, Option<Span>)> = Vec::new();
         for arg in &self.args {
@@ -346,12 +366,17 @@ impl<'y, 'a> Step<'y, 'a> {
             }
         }
         for f in crate::shell::commands(&line, 0) {
-            let Some(&(_, _, Some(at))) = words
+            // The image is a whole argument or the value part of one (`--image=ref`).
+            let Some(&(start, _, Some(word))) = words
                 .iter()
-                .find(|(start, len, _)| *start == f.span.start && start + len == f.span.end)
+                .find(|(start, len, _)| *start <= f.span.start && f.span.end <= start + len)
             else {
                 continue;
             };
+            let at = Span::new(
+                word.start + f.span.start - start,
+                word.start + f.span.end - start,
+            );
             if f.image
                 .as_ref()
                 .is_ok_and(|i| crate::shell::is_built(i, built))
