@@ -75,6 +75,30 @@ fn files() -> Vec<(&'static str, String)> {
             ),
         ),
         ("Makefile", format!("iac:\n\t{RUN}\n")),
+        (
+            // The Docker builder's argument list, one argument per word.
+            "ci/cloudbuild-args.yaml",
+            "steps:\n  - name: docker:27\n    args: ['run', '--rm', '-v', '$$PWD:/path', 'checkmarx/kics:latest', 'scan', '-p', '/path']\n".to_string(),
+        ),
+        (
+            "tekton/kics-task.yaml",
+            format!(
+                "apiVersion: tekton.dev/v1\nkind: Task\nmetadata:\n  name: kics\nspec:\n  steps:\n    - name: scan\n      image: docker:27\n      script: |\n        #!/bin/sh\n        {RUN}\n"
+            ),
+        ),
+        (
+            "argo/kics-workflow.yaml",
+            format!(
+                "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata:\n  generateName: kics-\nspec:\n  entrypoint: scan\n  templates:\n    - name: scan\n      script:\n        image: docker:27\n        command: [sh]\n        source: |\n          {RUN}\n"
+            ),
+        ),
+        (
+            "infra/scan.tf",
+            format!(
+                "resource \"null_resource\" \"kics\" {{\n  provisioner \"local-exec\" {{\n    command = \"{}\"\n  }}\n}}\n",
+                RUN.replace('"', "\\\"")
+            ),
+        ),
     ]
 }
 
