@@ -558,6 +558,26 @@ mod tests {
     }
 
     #[test]
+    fn other_builders_argument_lists() {
+        let src = "steps:\n- name: gcr.io/cloud-builders/gke-deploy\n  args: ['run', '--filename=k8s/', '--image=gcr.io/google-containers/nginx:latest']\n- name: gcr.io/google.com/cloudsdktool/cloud-sdk\n  entrypoint: gcloud\n  args: ['run', 'deploy', 'api', '--image', 'us-docker.pkg.dev/p/r/api:1']\n- name: gcr.io/cloud-builders/kubectl\n  args: ['set', 'image', 'deployment/web', 'web=nginx:1.27']\n";
+        let out = run(src);
+        let commands: Vec<_> = got(&out)
+            .into_iter()
+            .filter(|g| g.2 == Source::CloudBuildCommand)
+            .map(|g| g.0)
+            .collect();
+        assert_eq!(
+            commands,
+            [
+                "gcr.io/google-containers/nginx:latest",
+                "us-docker.pkg.dev/p/r/api:1",
+                "nginx:1.27"
+            ]
+        );
+        assert!(out.images.iter().all(|o| o.exact), "{:?}", out.images);
+    }
+
+    #[test]
     fn substitutions_expand_user_variables_only() {
         let src = "substitutions:\n  _IMAGE: node:20\n  _TAG: '1.27'\n  _EMPTY:\nsteps:\n- name: $_IMAGE\n- name: nginx:${_TAG}\n- name: gcr.io/$PROJECT_ID/tool\n- name: ${_EMPTY}\n- name: docker\n  args: ['run', '${_IMAGE}']\n- name: docker\n  args: ['pull', 'nginx:$_TAG']\n";
         let out = run(src);

@@ -44,11 +44,31 @@ const DOCKER_IMAGE_SCHEME: &str = "docker-image://";
 pub fn commands(script: &str, base: usize) -> Vec<ShellImage> {
     let tokens = lex(script);
     let mut found = Vec::new();
-    for k in engine_args(&tokens, script) {
-        found.extend(image_operand(&tokens, k, script, base));
-        found.extend(build_contexts(&tokens, k, script, base));
+    for (k, program) in command_args(&tokens, script) {
+        let at = Args {
+            tokens: &tokens,
+            script,
+            base,
+        };
+        match program {
+            Program::Engine => {
+                found.extend(image_operand(&tokens, k, script, base));
+                found.extend(build_contexts(&tokens, k, script, base));
+                found.extend(at.buildkit_image(k));
+            }
+            Program::Ctr => found.extend(at.ctr(k)),
+            Program::Crictl => found.extend(at.crictl(k)),
+            Program::Kubectl => found.extend(at.kubectl(k)),
+            Program::Gcloud => found.extend(at.gcloud(k)),
+            Program::GkeDeploy => found.extend(at.image_flags(k, &["--image", "-i"])),
+        }
     }
     found
+}
+
+/// True when the text may hold a command [`commands`] reads (a cheap test before lexing).
+pub fn may_name_images(text: &str) -> bool {
+    ENGINES.iter().chain(TOOLS).any(|e| text.contains(e))
 }
 
 /// Names the script gives to images it makes itself (`docker build -t name`, `docker commit c
@@ -66,7 +86,10 @@ pub fn built_images(script: &str) -> Vec<String> {
         Some(Tok::Word(w)) => w.value.clone(),
         _ => None,
     };
-    for mut k in engine_args(&tokens, script) {
+    let engines = command_args(&tokens, script)
+        .into_iter()
+        .filter(|(_, p)| *p == Program::Engine);
+    for (mut k, _) in engines {
         while let Some(v) = value(k).filter(|v| v.starts_with('-')) {
             k += if GLOBAL_VALUE.contains(&v.as_str()) {
                 2
@@ -117,9 +140,43 @@ pub fn is_built(image: &str, built: &[String]) -> bool {
     built.iter().any(|b| bare(b) == bare(image))
 }
 
-/// For each simple command whose command word is a container engine, the index of the word after
-/// it.
-fn engine_args(tokens: &[Tok], script: &str) -> Vec<usize> {
+/// The programs whose command lines name images.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Program {
+    /// `docker`, `podman`, `nerdctl`
+    Engine,
+    /// containerd's `ctr`
+    Ctr,
+    /// `crictl` (Kubernetes CRI)
+    Crictl,
+    /// `kubectl` or OpenShift's `oc`
+    Kubectl,
+    /// `gcloud` (Cloud Run, containers on Compute Engine)
+    Gcloud,
+    /// `gke-deploy` (Cloud Build's GKE deployer)
+    GkeDeploy,
+}
+
+impl Program {
+    fn of(word: &str) -> Option<Self> {
+        Some(match word.rsplit('/').next().unwrap_or(word) {
+            "docker" | "podman" | "nerdctl" => Self::Engine,
+            "ctr" => Self::Ctr,
+            "crictl" => Self::Crictl,
+            "kubectl" | "oc" => Self::Kubectl,
+            "gcloud" => Self::Gcloud,
+            "gke-deploy" => Self::GkeDeploy,
+            _ => return None,
+        })
+    }
+}
+
+/// Other programs than the engines whose commands name images they pull or deploy.
+const TOOLS: &[&str] = &["ctr", "crictl", "kubectl", "oc ", "gcloud", "gke-deploy"];
+
+/// For each simple command whose command word is a program that names images, the index of the
+/// word after it.
+fn command_args(tokens: &[Tok], script: &str) -> Vec<(usize, Program)> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < tokens.len() {
@@ -138,10 +195,9 @@ fn engine_args(tokens: &[Tok], script: &str) -> Vec<usize> {
             break;
         }
         if let Some(Tok::Word(w)) = tokens.get(j)
-            && let Some(cmd) = w.plain.as_deref()
-            && ENGINES.contains(&cmd.rsplit('/').next().unwrap_or(cmd))
+            && let Some(program) = w.plain.as_deref().and_then(Program::of)
         {
-            out.push(j + 1);
+            out.push((j + 1, program));
         }
         // Skip to the next separator.
         i = j;
@@ -395,33 +451,7 @@ fn image_operand(tokens: &[Tok], mut k: usize, script: &str, base: usize) -> Opt
 
 /// The image operand for one word, or None when the word cannot be an image.
 fn operand(w: &Word, script: &str, base: usize) -> Option<ShellImage> {
-    let raw = script.get(w.start..w.end)?;
-    let span = Span::new(base + w.inner.0, base + w.inner.1);
-    if w.dynamic {
-        // A `$VAR` or `${{ … }}` in a plain word or a double-quoted one.
-        let text = script.get(w.inner.0..w.inner.1)?;
-        // `${_TAG}`: a name may start with `_` (Cloud Build substitutions always do).
-        let stripped = text.replace(['$', '{', '}', ' '], "");
-        if !looks_like_image(stripped.trim_start_matches('_')) {
-            return None;
-        }
-        return Some(ShellImage {
-            span,
-            image: Err(format!("shell word {raw} depends on variables")),
-            exact: false,
-            kind: ShellImageKind::Operand,
-        });
-    }
-    let value = w.value.as_deref()?;
-    if !looks_like_image(value) {
-        return None;
-    }
-    Some(ShellImage {
-        span,
-        image: Ok(value.to_string()),
-        exact: w.simple,
-        kind: ShellImageKind::Operand,
-    })
+    part_image(w, 0, w.inner.1 - w.inner.0, script, base)
 }
 
 /// The `docker-image://` build contexts of a `build` / `buildx build` / `builder build` whose
@@ -488,6 +518,315 @@ fn context_image(w: &Word, script: &str, base: usize) -> Option<ShellImage> {
         image: Ok(image.to_string()),
         exact: w.simple && raw == image,
         kind: ShellImageKind::BuildContext,
+    })
+}
+
+/// Global `ctr` options that take a value.
+const CTR_GLOBAL_VALUE: &[&str] = &[
+    "--address",
+    "-a",
+    "--namespace",
+    "-n",
+    "--timeout",
+    "--connect-timeout",
+];
+/// `ctr pull` / `run` / `container create` options that take a value (besides [`LONG_VALUE`]).
+const CTR_VALUE: &[&str] = &[
+    "--config",
+    "-c",
+    "--cwd",
+    "--with-ns",
+    "--memory-limit",
+    "--runtime-config-path",
+    "--cgroup",
+    "--seccomp-profile",
+    "--apparmor-profile",
+    "--pid-file",
+    "--fifo-dir",
+    "--log-uri",
+    "--hosts-dir",
+    "--refresh",
+    "--max-concurrent-downloads",
+    "--rlimit-nofile",
+    "--cpu-quota",
+    "--cpu-period",
+    "--cpu-shares",
+    "--remap-labels",
+    "--rootfs-propagation",
+    "--blockio-config-file",
+    "--blockio-class",
+    "--rdt-class",
+    "--core-sched",
+    "--cni-path",
+    "-u",
+];
+/// Global `crictl` options that take a value.
+const CRICTL_GLOBAL_VALUE: &[&str] = &[
+    "--runtime-endpoint",
+    "-r",
+    "--image-endpoint",
+    "-i",
+    "--timeout",
+    "-t",
+    "--config",
+    "-c",
+];
+/// `crictl pull` options that take a value.
+const CRICTL_PULL_VALUE: &[&str] = &[
+    "--creds",
+    "--auth",
+    "--pod-config",
+    "-p",
+    "--username",
+    "-u",
+];
+
+/// The words of one command line, for the programs other than the engines' run/create/pull.
+struct Args<'t> {
+    tokens: &'t [Tok],
+    script: &'t str,
+    base: usize,
+}
+
+impl Args<'_> {
+    fn word(&self, k: usize) -> Option<&Word> {
+        match self.tokens.get(k) {
+            Some(Tok::Word(w)) => Some(w),
+            _ => None,
+        }
+    }
+
+    fn plain(&self, k: usize) -> Option<&str> {
+        self.word(k).and_then(|w| w.plain.as_deref())
+    }
+
+    /// The index of the first word from `k` that is not an option (`takes` names the options
+    /// whose value is the next word).
+    fn skip_options(&self, mut k: usize, takes: &dyn Fn(&str) -> bool) -> usize {
+        while let Some(v) = self.plain(k) {
+            if v == "--" {
+                return k + 1;
+            }
+            if !v.starts_with('-') || v == "-" {
+                break;
+            }
+            k += if !v.contains('=') && takes(v) { 2 } else { 1 };
+        }
+        k
+    }
+
+    /// The image operand at `k`, if the word there can be one.
+    fn operand(&self, k: usize) -> Option<ShellImage> {
+        operand(self.word(k)?, self.script, self.base)
+    }
+
+    /// `ctr [global] images pull … REF`, `ctr run … IMAGE ID`, `ctr containers create … IMAGE ID`.
+    fn ctr(&self, k: usize) -> Option<ShellImage> {
+        let k = self.skip_options(k, &|v| CTR_GLOBAL_VALUE.contains(&v));
+        let next = match (self.plain(k)?, self.plain(k + 1)) {
+            ("images" | "image" | "i", Some("pull")) => k + 2,
+            ("run" | "r", _) => k + 1,
+            ("containers" | "container" | "c", Some("create" | "c")) => k + 2,
+            _ => return None,
+        };
+        let value = |v: &str| LONG_VALUE.contains(&v) || CTR_VALUE.contains(&v);
+        self.operand(self.skip_options(next, &value))
+    }
+
+    /// `crictl [global] pull [options] REF`.
+    fn crictl(&self, k: usize) -> Option<ShellImage> {
+        let k = self.skip_options(k, &|v| CRICTL_GLOBAL_VALUE.contains(&v));
+        if self.plain(k)? != "pull" {
+            return None;
+        }
+        self.operand(self.skip_options(k + 1, &|v| CRICTL_PULL_VALUE.contains(&v)))
+    }
+
+    /// `kubectl run|create|debug … --image=REF` and `kubectl set image TYPE/NAME c=REF …`.
+    fn kubectl(&self, k: usize) -> Vec<ShellImage> {
+        let mut k = k;
+        // Global options come first; those that take a value are written `--flag=value` or
+        // are one of these.
+        let global = [
+            "-n",
+            "--namespace",
+            "--context",
+            "--kubeconfig",
+            "-s",
+            "--server",
+        ];
+        k = self.skip_options(k, &|v| global.contains(&v));
+        match (self.plain(k), self.plain(k + 1)) {
+            (Some("run" | "debug"), _) | (Some("create"), Some(_)) => {
+                self.image_flags(k + 1, &["--image"])
+            }
+            (Some("set"), Some("image")) => self.container_images(k + 2),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The `c=REF` pairs of `kubectl set image` (each REF alone is the image).
+    fn container_images(&self, mut k: usize) -> Vec<ShellImage> {
+        let mut found = Vec::new();
+        let value = [
+            "-f",
+            "--filename",
+            "-l",
+            "--selector",
+            "-o",
+            "--output",
+            "-n",
+            "--namespace",
+        ];
+        while let Some(w) = self.word(k) {
+            let raw = self.script.get(w.inner.0..w.inner.1).unwrap_or("");
+            if raw.starts_with('-') {
+                k += if !raw.contains('=') && value.contains(&raw) {
+                    2
+                } else {
+                    1
+                };
+                continue;
+            }
+            k += 1;
+            // `TYPE/NAME` and `TYPE NAME` have no `=`; a container name has no `$`.
+            if let Some(eq) = raw.find('=').filter(|&eq| !raw[..eq].contains('$')) {
+                found.extend(tail_image(w, eq + 1, self.script, self.base));
+            }
+        }
+        found
+    }
+
+    /// `gcloud run deploy|jobs … --image=REF`, `gcloud compute instances create-with-container
+    /// … --container-image=REF`.
+    fn gcloud(&self, k: usize) -> Vec<ShellImage> {
+        let mut groups = Vec::new();
+        let mut j = k;
+        while let Some(v) = self.plain(j).filter(|v| !v.starts_with('-')) {
+            groups.push(v);
+            j += 1;
+        }
+        let run =
+            groups.contains(&"run") && (groups.contains(&"deploy") || groups.contains(&"jobs"));
+        let container = groups
+            .iter()
+            .any(|g| matches!(*g, "create-with-container" | "update-container"));
+        if run {
+            self.image_flags(k, &["--image"])
+        } else if container {
+            self.image_flags(k, &["--container-image"])
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The values of the given image options anywhere in the command (`--image REF`,
+    /// `--image=REF`, `-i REF`).
+    fn image_flags(&self, mut k: usize, flags: &[&str]) -> Vec<ShellImage> {
+        let mut found = Vec::new();
+        while let Some(w) = self.word(k) {
+            k += 1;
+            let raw = self.script.get(w.inner.0..w.inner.1).unwrap_or("");
+            if flags.contains(&raw) {
+                found.extend(self.operand(k));
+                k += 1;
+            } else if let Some(flag) = flags.iter().find(|f| {
+                f.starts_with("--") && raw.strip_prefix(**f).is_some_and(|r| r.starts_with('='))
+            }) {
+                found.extend(tail_image(w, flag.len() + 1, self.script, self.base));
+            }
+        }
+        found
+    }
+
+    /// `docker buildx create … --driver-opt image=REF`: the BuildKit image the builder runs.
+    fn buildkit_image(&self, k: usize) -> Vec<ShellImage> {
+        let k = self.skip_options(k, &|v| GLOBAL_VALUE.contains(&v));
+        if (self.plain(k), self.plain(k + 1)) != (Some("buildx"), Some("create")) {
+            return Vec::new();
+        }
+        let mut found = Vec::new();
+        let mut j = k + 2;
+        while let Some(w) = self.word(j) {
+            j += 1;
+            let raw = self.script.get(w.inner.0..w.inner.1).unwrap_or("");
+            let (opts, offset) = if raw == "--driver-opt" {
+                let Some(next) = self.word(j) else { break };
+                j += 1;
+                (next, 0)
+            } else if raw.starts_with("--driver-opt=") {
+                (w, "--driver-opt=".len())
+            } else {
+                continue;
+            };
+            let text = self.script.get(opts.inner.0..opts.inner.1).unwrap_or("");
+            // Options are a comma list: `network=host,image=moby/buildkit:v0.13`.
+            let mut at = offset;
+            for opt in text.get(offset..).unwrap_or("").split(',') {
+                if opt.starts_with("image=") {
+                    let end = at + opt.len();
+                    found.extend(part_image(
+                        opts,
+                        at + "image=".len(),
+                        end,
+                        self.script,
+                        self.base,
+                    ));
+                }
+                at += opt.len() + 1;
+            }
+        }
+        found
+    }
+}
+
+/// The image written in `w` after the first `skip` bytes (`--image=`, `c=`), to its end.
+fn tail_image(w: &Word, skip: usize, script: &str, base: usize) -> Option<ShellImage> {
+    part_image(w, skip, w.inner.1 - w.inner.0, script, base)
+}
+
+/// The image written in bytes `from..to` of `w`'s reported text (inside its quotes).
+fn part_image(w: &Word, from: usize, to: usize, script: &str, base: usize) -> Option<ShellImage> {
+    let raw = script.get(w.inner.0..w.inner.1)?;
+    let text = raw.get(from..to)?;
+    let span = Span::new(base + w.inner.0 + from, base + w.inner.0 + to);
+    if w.dynamic {
+        // A `$VAR` or `${{ … }}`; a name may start with `_` (Cloud Build substitutions do).
+        let stripped = text.replace(['$', '{', '}', ' ', '"'], "");
+        if !looks_like_image(stripped.trim_start_matches('_')) {
+            return None;
+        }
+        // The whole word as written when the image is all of it.
+        let shown = match (from, script.get(w.start..w.end)) {
+            (0, Some(word)) if to == raw.len() => word,
+            _ => text,
+        };
+        return Some(ShellImage {
+            span,
+            image: Err(format!("shell word {shown} depends on variables")),
+            exact: false,
+            kind: ShellImageKind::Operand,
+        });
+    }
+    if w.simple {
+        return looks_like_image(text).then(|| ShellImage {
+            span,
+            image: Ok(text.to_string()),
+            exact: true,
+            kind: ShellImageKind::Operand,
+        });
+    }
+    // Quotes or escapes inside (`--image="nginx:1"`): the value is known, its bytes are not one
+    // run, so the whole word is reported and not rewritten.
+    let value = w.value.as_deref()?;
+    let image = value
+        .strip_prefix(raw.get(..from)?)
+        .filter(|_| to == raw.len())?;
+    looks_like_image(image).then(|| ShellImage {
+        span: Span::new(base + w.inner.0, base + w.inner.1),
+        image: Ok(image.to_string()),
+        exact: false,
+        kind: ShellImageKind::Operand,
     })
 }
 
@@ -1066,7 +1405,7 @@ pub fn scalar_images(
     let Some(value) = target.as_str() else {
         return;
     };
-    if !ENGINES.iter().any(|e| value.contains(e)) {
+    if !may_name_images(value) {
         return;
     }
     let mut built = built.to_vec();
@@ -1156,6 +1495,107 @@ mod tests {
                 t
             })
             .collect()
+    }
+
+    #[test]
+    fn containerd_and_cri_commands() {
+        assert_eq!(
+            ok("sudo ctr --namespace diun-e2e image pull docker.io/library/busybox:1.36.1"),
+            ["docker.io/library/busybox:1.36.1"]
+        );
+        assert_eq!(
+            ok("ctr -n k8s.io i pull --platform linux/amd64 --plain-http reg:5000/x:1"),
+            ["reg:5000/x:1"]
+        );
+        assert_eq!(
+            ok(
+                "ctr run --rm -t --label a=b --mount type=bind,src=/a,dst=/b docker.io/library/alpine:3 demo sh"
+            ),
+            ["docker.io/library/alpine:3"]
+        );
+        assert_eq!(
+            ok("ctr c create docker.io/library/redis:7 r1"),
+            ["docker.io/library/redis:7"]
+        );
+        assert_eq!(
+            ok("crictl --runtime-endpoint unix:///run/c.sock pull --creds u:p busybox:1"),
+            ["busybox:1"]
+        );
+        // Listing, tagging, removing: nothing pulled.
+        assert!(ok("ctr images ls; ctr images rm x:1; crictl images; ctr tasks ls").is_empty());
+    }
+
+    #[test]
+    fn kubectl_and_cloud_deployers() {
+        assert_eq!(
+            ok("kubectl run kics --rm -i --restart=Never --image=checkmarx/kics:latest -- scan"),
+            ["checkmarx/kics:latest"]
+        );
+        assert_eq!(
+            ok("kubectl -n ci run t --image busybox:1.36"),
+            ["busybox:1.36"]
+        );
+        assert_eq!(
+            ok("kubectl create deployment web --image=nginx:1.27 --image=redis:7"),
+            ["nginx:1.27", "redis:7"]
+        );
+        assert_eq!(
+            ok(
+                "oc set image deployment/web web=nginx:1.27 sidecar=envoyproxy/envoy:v1.31 --record"
+            ),
+            ["nginx:1.27", "envoyproxy/envoy:v1.31"]
+        );
+        assert_eq!(
+            ok("kubectl set image deploy web -n x app=ghcr.io/o/a:2"),
+            ["ghcr.io/o/a:2"]
+        );
+        assert_eq!(
+            ok("kubectl debug node/n1 -it --image=ubuntu:24.04"),
+            ["ubuntu:24.04"]
+        );
+        assert_eq!(
+            ok("gcloud run deploy api --region=us-central1 --image us-docker.pkg.dev/p/r/api:1"),
+            ["us-docker.pkg.dev/p/r/api:1"]
+        );
+        assert_eq!(
+            ok("gcloud run jobs create j --image=gcr.io/p/job:2"),
+            ["gcr.io/p/job:2"]
+        );
+        assert_eq!(
+            ok("gcloud compute instances create-with-container vm --container-image=nginx:1"),
+            ["nginx:1"]
+        );
+        assert_eq!(
+            ok("gke-deploy run --filename=k8s/ --image=gcr.io/google-containers/nginx:latest"),
+            ["gcr.io/google-containers/nginx:latest"]
+        );
+        // Quoted and variable values; images kubectl does not run.
+        let got = images(
+            "kubectl run a --image=\"$IMG\"; kubectl run b '--image=nginx:1'; kubectl run c --image=\"nginx:2\"",
+        );
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(got[0].1.is_err());
+        assert_eq!(got[1], ("nginx:1", Ok("nginx:1".into()), true));
+        assert_eq!(got[2], ("--image=\"nginx:2\"", Ok("nginx:2".into()), false));
+        assert!(ok("kubectl get pods --image=x:1; gcloud builds submit --tag gcr.io/p/x:1; kubectl apply -f x.yaml").is_empty());
+    }
+
+    #[test]
+    fn buildkit_images_of_buildx_builders() {
+        assert_eq!(
+            ok("docker buildx create --use --driver-opt image=moby/buildkit:v0.13.2"),
+            ["moby/buildkit:v0.13.2"]
+        );
+        assert_eq!(
+            ok(
+                "docker buildx create --driver-opt=network=host,image=moby/buildkit:master --name b"
+            ),
+            ["moby/buildkit:master"]
+        );
+        assert!(
+            ok("docker buildx create --name builder --use --driver docker-container default")
+                .is_empty()
+        );
     }
 
     #[test]

@@ -229,7 +229,7 @@ pub(crate) fn command_images(
         ranges.push(Some((start, joined.len())));
         joined.push(' ');
     }
-    if !shell::ENGINES.iter().any(|e| joined.contains(e)) {
+    if !shell::may_name_images(&joined) {
         return;
     }
     for f in shell::commands(&joined, 0) {

@@ -925,7 +925,7 @@ impl<'t, 'c, 'h> Walker<'t, 'c, 'h> {
 
     fn script(&mut self, t: &hcl::Template, ctx: &str) {
         let raw = t.content.of(self.text);
-        if !shell::ENGINES.iter().any(|e| raw.contains(e)) {
+        if !shell::may_name_images(raw) {
             return;
         }
         let built = shell::built_images(raw);
