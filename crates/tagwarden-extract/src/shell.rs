@@ -620,11 +620,12 @@ impl Args<'_> {
         operand(self.word(k)?, self.script, self.base)
     }
 
-    /// `ctr [global] images pull … REF`, `ctr run … IMAGE ID`, `ctr containers create … IMAGE ID`.
+    /// `ctr [global] images pull … REF`, `ctr content fetch … REF`, `ctr run … IMAGE ID`,
+    /// `ctr containers create … IMAGE ID`.
     fn ctr(&self, k: usize) -> Option<ShellImage> {
         let k = self.skip_options(k, &|v| CTR_GLOBAL_VALUE.contains(&v));
         let next = match (self.plain(k)?, self.plain(k + 1)) {
-            ("images" | "image" | "i", Some("pull")) => k + 2,
+            ("images" | "image" | "i", Some("pull")) | ("content", Some("fetch")) => k + 2,
             ("run" | "r", _) => k + 1,
             ("containers" | "container" | "c", Some("create" | "c")) => k + 2,
             _ => return None,
@@ -1516,6 +1517,10 @@ mod tests {
         assert_eq!(
             ok("ctr c create docker.io/library/redis:7 r1"),
             ["docker.io/library/redis:7"]
+        );
+        assert_eq!(
+            ok("sudo ctr content fetch --all-platforms docker.io/library/busybox:1.32"),
+            ["docker.io/library/busybox:1.32"]
         );
         assert_eq!(
             ok("crictl --runtime-endpoint unix:///run/c.sock pull --creds u:p busybox:1"),
