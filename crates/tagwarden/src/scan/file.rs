@@ -62,7 +62,14 @@ pub(super) fn process(entry: &FileEntry, ctx: &Context<'_>) -> Option<FileOutcom
         };
     }
     let (text, invalid_at) = utf8_keeping_offsets(bytes);
-    let kind = detect::detect(Path::new(&entry.relative), &text)?;
+    // A file named on the command line keeps its folders (`.github/workflows/ci.yml`): they
+    // decide its kind as much as its name does.
+    // (`scan ci.yml` from inside `.github/workflows`: the absolute path has them).
+    let absolute = entry
+        .is_root
+        .then(|| std::fs::canonicalize(&entry.path).unwrap_or_else(|_| entry.path.clone()));
+    let name = absolute.as_deref().unwrap_or(Path::new(&entry.relative));
+    let kind = detect::detect(name, &text)?;
     if let Some(at) = invalid_at {
         out.notes.push(Note {
             path: Some(entry.display.clone()),

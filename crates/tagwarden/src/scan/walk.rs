@@ -19,6 +19,8 @@ pub(crate) struct FileEntry {
     pub(crate) display: String,
     /// The same, for matching names and `ignore.paths` (never prefixed by the root).
     pub(crate) relative: String,
+    /// The file was named on the command line (it is a root).
+    pub(crate) is_root: bool,
 }
 
 pub(crate) enum Entry {
@@ -52,10 +54,12 @@ pub(crate) fn walk(roots: &[PathBuf], opts: &WalkOptions, visit: impl Fn(Entry) 
                     if entry.file_type().is_some_and(|t| t.is_file()) {
                         let path = entry.path().to_path_buf();
                         let (display, relative) = names(roots, &path, multi_root);
+                        let is_root = roots.iter().any(|r| r.as_path() == path);
                         visit(Entry::File(FileEntry {
                             path,
                             display,
                             relative,
+                            is_root,
                         }));
                     }
                 }

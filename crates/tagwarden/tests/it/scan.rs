@@ -388,3 +388,19 @@ fn corpus_spans_spell_the_references() {
                 .starts_with("github-actions/stacklok__frizbee/")
     }));
 }
+
+#[test]
+fn a_file_named_on_the_command_line_keeps_its_folders_for_its_kind() {
+    let wf = "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    container: checkmarx/kics:latest\n    steps: [{run: 'true'}]\n";
+    let tree = Tree::new().file(".github/workflows/iac.yml", wf);
+    for (dir, arg) in [
+        (tree.path().to_path_buf(), ".github/workflows/iac.yml"),
+        (tree.join(".github/workflows"), "iac.yml"),
+    ] {
+        let run = tagwarden(&["scan", "--format", "json", arg], &dir);
+        assert_eq!(run.status, 1, "{arg}: {}", run.stderr);
+        let json = run.json();
+        assert_eq!(json["summary"]["files_scanned"], 1, "{arg}");
+        assert_eq!(json["references"][0]["source"], "github-container", "{arg}");
+    }
+}
