@@ -48,6 +48,28 @@ pub enum FileKind {
 }
 
 impl FileKind {
+    /// True for the kinds written in YAML.
+    pub fn is_yaml(&self) -> bool {
+        matches!(
+            self,
+            Self::Compose
+                | Self::Kubernetes
+                | Self::HelmValues
+                | Self::Kustomize
+                | Self::GithubWorkflow
+                | Self::GithubAction
+                | Self::GitlabCi
+                | Self::CircleCi
+                | Self::AzurePipelines
+                | Self::BitbucketPipelines
+                | Self::Drone
+                | Self::Woodpecker
+                | Self::CloudBuild
+                | Self::Skaffold
+                | Self::Helmfile
+        )
+    }
+
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::Dockerfile => "dockerfile",

@@ -24,7 +24,9 @@ use crate::kubernetes::{
 };
 use crate::value_map::ValueMap;
 use crate::yaml::{NodeKind, NodeRef, Style, Yaml};
-use crate::{Extraction, Form, ImageOccurrence, Part, PartRole, Source, Span, Unresolved};
+use crate::{
+    Extraction, Form, ImageOccurrence, Part, PartRole, Source, Span, Unresolved, yaml_util,
+};
 
 /// Finds the image settings of a Helm values file.
 pub fn extract(text: &str) -> Extraction {
@@ -68,7 +70,7 @@ fn walk_embedded(node: NodeRef<'_, '_>, path: &[String], file: &str, out: &mut F
     if inner.error.is_some() {
         return;
     }
-    let prefix = context_of(path);
+    let prefix = yaml_util::key_path(path);
     let mut found = Found::default();
     for doc in inner.documents() {
         if !doc.is_mapping() && !doc.is_sequence() {
@@ -147,7 +149,7 @@ impl Walker<'_> {
         path: &[String],
         out: &mut Found,
     ) -> bool {
-        let context = Some(context_of(path));
+        let context = Some(yaml_util::key_path(path));
         if value.is_scalar() {
             if !looks_like_image_string(value) {
                 return false;
@@ -368,17 +370,6 @@ fn is_digest(value: &str) -> bool {
     value.split_once(':').is_some_and(|(alg, hex)| {
         matches!(alg, "sha256" | "sha384" | "sha512") && hex.bytes().all(|b| b.is_ascii_hexdigit())
     })
-}
-
-fn context_of(path: &[String]) -> String {
-    let mut s = String::new();
-    for p in path {
-        if !s.is_empty() && !p.starts_with('[') {
-            s.push('.');
-        }
-        s.push_str(p);
-    }
-    s
 }
 
 #[cfg(test)]

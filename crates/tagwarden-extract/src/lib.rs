@@ -10,6 +10,7 @@ pub mod vars;
 pub mod yaml;
 
 pub mod hcl;
+pub mod image_variables;
 pub mod json;
 pub mod value_map;
 
@@ -165,6 +166,9 @@ pub enum Source {
     TektonBundle,
     /// The image operand of a container command in a Tekton step's `script:` or `sh -c` args
     TektonScriptCommand,
+    /// A value whose name says it is an image (`DOCKER_IMAGE: …`, `with: image-ref: …`, a
+    /// Compose build arg, a Kubernetes env pair, a custom resource's `image:`)
+    ImageVariable,
 }
 
 impl Source {
@@ -218,6 +222,7 @@ impl Source {
             Self::BakeArg => "bake-arg",
             Self::TektonBundle => "tekton-bundle",
             Self::TektonScriptCommand => "tekton-script-command",
+            Self::ImageVariable => "image-variable",
         }
     }
 }
@@ -420,6 +425,9 @@ pub fn extract(kind: FileKind, text: &str) -> Extraction {
         FileKind::ShellScript => script::extract_shell(text),
         FileKind::Makefile => script::extract_makefile(text),
     };
+    if kind.is_yaml() {
+        image_variables::report(text, &mut out);
+    }
     out.images.sort_by_key(|o| (o.span.start, o.span.end));
     out.actions.sort_by_key(|a| a.span.start);
     out.diagnostics.sort_by_key(|d| d.span.start);
@@ -445,6 +453,18 @@ pub mod yaml_util {
 
     fn node_src<'a>(n: NodeRef<'_, 'a>) -> &'a str {
         n.src()
+    }
+
+    /// A key path as a reader writes it: `jobs.build.env.IMAGE`, `containers[0].image`.
+    pub fn key_path(path: &[String]) -> String {
+        let mut s = String::new();
+        for p in path {
+            if !s.is_empty() && !p.starts_with('[') {
+                s.push('.');
+            }
+            s.push_str(p);
+        }
+        s
     }
 
     /// For a node that may be an alias of a scalar: the span to report (the anchored scalar's

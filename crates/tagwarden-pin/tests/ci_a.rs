@@ -2,48 +2,11 @@
 //! compares the output byte for byte: the rewrite verifies, only the edits changed bytes, and a
 //! second plan has nothing left to do.
 
+mod common;
+
+use common::{expect, fake, pinned};
 use tagwarden_extract::{FileKind, extract};
 use tagwarden_pin::{Skip, apply, edits, plan, verify_rewrite};
-use tagwarden_reference::{Digest, Reference};
-
-fn digest() -> Digest {
-    Digest::parse(&format!("sha256:{}", "b".repeat(64))).expect("a valid digest")
-}
-
-/// `%D` in expected texts stands for the synthetic digest.
-fn expand(s: &str) -> String {
-    s.replace("%D", &format!("sha256:{}", "b".repeat(64)))
-}
-
-/// Pins `before`, checks the exact output and the invariants; returns the outcomes in order.
-fn expect(kind: FileKind, before: &str, after: &str) -> Vec<Result<usize, Skip>> {
-    let ex = extract(kind, before);
-    let planned = plan(before, &ex, &|_| Some(digest()));
-    let all = edits(&planned);
-    let got = apply(before, &all).expect("a plan applies");
-    assert_eq!(got, expand(after));
-    verify_rewrite(kind, before, &got, &all).expect("the rewrite verifies");
-    let ex2 = extract(kind, &got);
-    assert_eq!(ex.images.len(), ex2.images.len());
-    for p in &planned {
-        if p.outcome.is_ok() {
-            let new = &ex2.images[p.occurrence_index];
-            let image = new.image.as_ref().expect("a pinned reference is resolved");
-            let n = Reference::parse(image).expect("a pinned reference parses");
-            assert!(n.is_pinned(), "{new:?}");
-        }
-    }
-    let again = plan(&got, &ex2, &|_| Some(digest()));
-    assert_eq!(edits(&again), vec![], "second plan: {again:#?}");
-    planned
-        .into_iter()
-        .map(|p| p.outcome.map(|e| e.len()))
-        .collect()
-}
-
-fn pinned(outcomes: &[Result<usize, Skip>]) -> usize {
-    outcomes.iter().filter(|o| **o == Ok(1)).count()
-}
 
 #[test]
 fn circleci_images_runs_and_parameters() {
@@ -135,7 +98,7 @@ fn mutated_inputs_plan_apply_and_verify() {
             for o in &ex.images {
                 assert_eq!(o.text, o.span.of(&t), "{t:?}");
             }
-            let planned = plan(&t, &ex, &|_| Some(digest()));
+            let planned = plan(&t, &ex, &fake);
             let all = edits(&planned);
             let after = apply(&t, &all).expect("a plan always applies");
             if let Err(e) = verify_rewrite(*kind, &t, &after, &all) {

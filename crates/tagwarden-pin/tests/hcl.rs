@@ -4,61 +4,11 @@
 
 #![allow(clippy::unwrap_used)] // Test helpers outside #[test] functions.
 
-use tagwarden_extract::{FileKind, extract};
-use tagwarden_pin::{Edit, Skip, apply, edits, plan, verify_rewrite};
-use tagwarden_reference::{Digest, Reference};
+mod common;
 
-fn digest() -> Digest {
-    Digest::parse(&format!("sha256:{}", "b".repeat(64))).unwrap()
-}
-
-/// `%D` in expected texts stands for the synthetic digest.
-fn expand(s: &str) -> String {
-    s.replace("%D", &format!("sha256:{}", "b".repeat(64)))
-}
-
-/// Every byte outside the edit spans is the same, in the same order.
-fn outside_edits_identical(before: &str, after: &str, edits: &[Edit]) {
-    let mut sorted = edits.to_vec();
-    sorted.sort();
-    let (mut b, mut a) = (0, 0);
-    for e in &sorted {
-        let keep = e.span.start - b;
-        assert_eq!(before[b..e.span.start], after[a..a + keep]);
-        a += keep + e.replacement.len();
-        b = e.span.end;
-    }
-    assert_eq!(before[b..], after[a..]);
-}
-
-/// Pins `before` and checks the output is `after`; returns each occurrence's outcome (the
-/// number of edits, or why it was skipped) in file order.
-fn expect(kind: FileKind, before: &str, after: &str) -> Vec<Result<usize, Skip>> {
-    let before = expand(before);
-    let digest_for = |_: &Reference| Some(digest());
-    let ex = extract(kind, &before);
-    let planned = plan(&before, &ex, &digest_for);
-    let all = edits(&planned);
-    let pinned = apply(&before, &all).unwrap();
-    outside_edits_identical(&before, &pinned, &all);
-    verify_rewrite(kind, &before, &pinned, &all).unwrap();
-    assert_eq!(pinned, expand(after));
-    let ex2 = extract(kind, &pinned);
-    assert_eq!(ex.images.len(), ex2.images.len());
-    for p in planned.iter().filter(|p| p.outcome.is_ok()) {
-        let old = Reference::parse(ex.images[p.occurrence_index].image.as_ref().unwrap()).unwrap();
-        let new = Reference::parse(ex2.images[p.occurrence_index].image.as_ref().unwrap()).unwrap();
-        assert!(new.is_pinned());
-        assert_eq!(old.repository(), new.repository());
-        assert_eq!(old.effective_tag(), new.effective_tag());
-    }
-    let again = plan(&pinned, &ex2, &digest_for);
-    assert_eq!(edits(&again), vec![], "second plan: {again:#?}");
-    planned
-        .into_iter()
-        .map(|p| p.outcome.map(|e| e.len()))
-        .collect()
-}
+use common::expect;
+use tagwarden_extract::FileKind;
+use tagwarden_pin::Skip;
 
 // ---------------------------------------------------------------------------------------------
 // Terraform

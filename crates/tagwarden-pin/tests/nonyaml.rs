@@ -3,50 +3,11 @@
 //! with a synthetic digest, the rewrite compared byte for byte, `verify_rewrite`, and a second
 //! plan that has nothing left to do.
 
-use tagwarden_extract::{FileKind, Source, extract};
-use tagwarden_pin::{Skip, apply, edits, plan, verify_rewrite};
-use tagwarden_reference::{Digest, Reference};
+mod common;
 
-fn fake(_: &Reference) -> Option<Digest> {
-    Digest::parse(&format!("sha256:{}", "b".repeat(64))).ok()
-}
-
-/// `%D` in expected texts stands for the synthetic digest.
-fn expand(s: &str) -> String {
-    s.replace("%D", &format!("sha256:{}", "b".repeat(64)))
-}
-
-/// Pins `before`, checks the output byte for byte and that a second run changes nothing;
-/// returns each occurrence's source and outcome (number of edits, or why it was skipped).
-fn expect(kind: FileKind, before: &str, after: &str) -> Vec<(Source, Result<usize, Skip>)> {
-    let before = expand(before);
-    let ex = extract(kind, &before);
-    let planned = plan(&before, &ex, &fake);
-    let all = edits(&planned);
-    let pinned = apply(&before, &all).expect("edits apply");
-    assert_eq!(pinned, expand(after));
-    verify_rewrite(kind, &before, &pinned, &all).expect("rewrite verifies");
-    let ex2 = extract(kind, &pinned);
-    assert_eq!(ex.images.len(), ex2.images.len());
-    for p in &planned {
-        if p.outcome.is_ok() {
-            let new = &ex2.images[p.occurrence_index];
-            let n = Reference::parse(new.image.as_ref().expect("resolved")).expect("parses");
-            assert!(n.is_pinned(), "{new:?}");
-        }
-    }
-    let again = plan(&pinned, &ex2, &fake);
-    assert!(edits(&again).is_empty(), "second plan: {again:#?}");
-    planned
-        .into_iter()
-        .map(|p| {
-            (
-                ex.images[p.occurrence_index].source,
-                p.outcome.map(|e| e.len()),
-            )
-        })
-        .collect()
-}
+use common::expect_sources as expect;
+use tagwarden_extract::{FileKind, Source};
+use tagwarden_pin::Skip;
 
 const KICS: &str = r#"docker run --rm -v "$PWD:/path" checkmarx/kics:latest scan -p /path"#;
 const KICS_PINNED: &str =

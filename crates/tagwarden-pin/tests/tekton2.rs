@@ -4,50 +4,11 @@
 
 #![allow(clippy::unwrap_used)]
 
-use tagwarden_extract::{FileKind, Source, extract};
-use tagwarden_pin::{Skip, apply, edits, plan, verify_rewrite};
-use tagwarden_reference::{Digest, Reference};
+mod common;
 
-fn digest() -> String {
-    format!("sha256:{}", "c".repeat(64))
-}
-
-fn fake(_: &Reference) -> Option<Digest> {
-    Digest::parse(&digest()).ok()
-}
-
-/// Pins `before` (`%D` stands for the synthetic digest), checks the output is `after`, that the
-/// rewrite verifies, that every pinned reference is reported again pinned, and that a second plan
-/// does nothing. Returns (source, outcome) of each occurrence in file order.
-fn expect(kind: FileKind, before: &str, after: &str) -> Vec<(Source, Result<usize, Skip>)> {
-    let before = before.replace("%D", &digest());
-    let want = after.replace("%D", &digest());
-    let ex = extract(kind, &before);
-    let planned = plan(&before, &ex, &fake);
-    let all = edits(&planned);
-    let got = apply(&before, &all).unwrap();
-    assert_eq!(got, want);
-    verify_rewrite(kind, &before, &got, &all).unwrap();
-    let ex2 = extract(kind, &got);
-    assert_eq!(ex.images.len(), ex2.images.len());
-    for p in planned.iter().filter(|p| p.outcome.is_ok()) {
-        let old = &ex.images[p.occurrence_index];
-        let new = &ex2.images[p.occurrence_index];
-        let o = Reference::parse(old.image.as_ref().unwrap()).unwrap();
-        let n = Reference::parse(new.image.as_ref().unwrap()).unwrap();
-        assert!(n.is_pinned(), "{new:?}");
-        assert_eq!(o.repository(), n.repository());
-    }
-    let again = plan(&got, &ex2, &fake);
-    assert!(edits(&again).is_empty(), "second plan: {again:#?}");
-    planned
-        .into_iter()
-        .map(|p| {
-            let source = ex.images[p.occurrence_index].source;
-            (source, p.outcome.map(|e| e.len()))
-        })
-        .collect()
-}
+use common::expect_sources as expect;
+use tagwarden_extract::{FileKind, Source};
+use tagwarden_pin::Skip;
 
 #[test]
 fn tekton_bundles_in_pipelines_runs_and_steps() {
