@@ -7,7 +7,8 @@
 //! `IMAGE=${IMAGE:-x}`, `: "${IMAGE:=x}"`); the origin is that literal. A variable assigned more
 //! than once, inside a function or conditional, or from an expansion makes the operand
 //! unresolved; one never assigned leaves only its `${X:-default}`. Heredoc bodies and comments
-//! are not commands.
+//! are not commands; a heredoc that holds a Kubernetes manifest (`cat <<EOF | kubectl apply -f
+//! -`) is read as one.
 //!
 //! Makefiles: recipe lines (tab-indented after a rule, or after `;` on the rule's line), with
 //! their `@`/`-`/`+` prefixes and `\` continuations; each one is a shell command line. Make
@@ -50,6 +51,10 @@ pub fn extract_shell(text: &str) -> Extraction {
             &built,
             &mut out,
         );
+    }
+    // Offsets of `lexed` are those of `text`; only the bytes of variables changed.
+    for occ in shell::heredoc_manifests(text) {
+        out.push_image(occ);
     }
     out
 }

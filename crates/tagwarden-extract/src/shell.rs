@@ -1129,11 +1129,26 @@ enum Tok {
 
 /// Splits shell text into words and command separators.
 fn lex(s: &str) -> Vec<Tok> {
+    lex_with_heredocs(s).0
+}
+
+/// A heredoc body: its bytes and whether the shell expands `$…` in it (unquoted delimiter).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Heredoc {
+    pub body: Span,
+    pub expands: bool,
+    /// `<<-`: leading tabs are stripped from each line.
+    pub strips_tabs: bool,
+}
+
+/// [`lex`], and the heredoc bodies it skipped.
+fn lex_with_heredocs(s: &str) -> (Vec<Tok>, Vec<Heredoc>) {
     let b = s.as_bytes();
     let mut toks = Vec::new();
+    let mut heredocs = Vec::new();
     let mut i = 0;
     let mut cur: Option<(usize, String, bool, bool, usize)> = None; // start, value, dynamic, quoted, quote segments
-    let mut pending: Vec<(String, bool)> = Vec::new(); // heredoc delimiters of the current line
+    let mut pending: Vec<(String, bool, bool)> = Vec::new(); // heredoc delimiters of the current line
     let flush = |toks: &mut Vec<Tok>, cur: &mut Option<(usize, String, bool, bool, usize)>, end| {
         if let Some((start, value, dynamic, quoted, segments)) = cur.take() {
             let raw = s.get(start..end).unwrap_or("");
@@ -1180,8 +1195,14 @@ fn lex(s: &str) -> Vec<Tok> {
                 toks.push(Tok::Sep);
                 i += 1;
                 // The bodies of the line's heredocs follow it: data, not commands.
-                for (delimiter, strip_tabs) in pending.drain(..) {
-                    i = heredoc_end(s, i, &delimiter, strip_tabs);
+                for (delimiter, strip_tabs, expands) in pending.drain(..) {
+                    let (body_end, next) = heredoc_end(s, i, &delimiter, strip_tabs);
+                    heredocs.push(Heredoc {
+                        body: Span::new(i, body_end),
+                        expands,
+                        strips_tabs: strip_tabs,
+                    });
+                    i = next;
                 }
             }
             b';' | b'&' | b'|' | b'(' | b')' => {
@@ -1216,14 +1237,15 @@ fn lex(s: &str) -> Vec<Tok> {
                 {
                     i += 1;
                 }
-                let delimiter: String = s
-                    .get(start..i)
-                    .unwrap_or("")
+                let written = s.get(start..i).unwrap_or("");
+                let delimiter: String = written
                     .chars()
                     .filter(|c| !matches!(c, '\'' | '"' | '\\'))
                     .collect();
+                // A quoted delimiter (`<<'EOF'`) makes the body literal.
+                let expands = delimiter.len() == written.len();
                 if !delimiter.is_empty() && pending.len() < MAX_HEREDOCS_PER_LINE {
-                    pending.push((delimiter, strip_tabs));
+                    pending.push((delimiter, strip_tabs, expands));
                 }
             }
             b'<' | b'>' => {
@@ -1329,15 +1351,15 @@ fn lex(s: &str) -> Vec<Tok> {
         }
     }
     flush(&mut toks, &mut cur, b.len().min(i));
-    toks
+    (toks, heredocs)
 }
 
 /// Heredocs one line may open (`cmd <<A <<B`); more are read as commands (bounded work).
 const MAX_HEREDOCS_PER_LINE: usize = 8;
 
-/// The offset after the line that closes a heredoc whose body starts at `i` (the end of the text
-/// when no line closes it). With `<<-`, leading tabs of the closing line are ignored.
-fn heredoc_end(s: &str, mut i: usize, delimiter: &str, strip_tabs: bool) -> usize {
+/// Where the body of a heredoc that starts at `i` ends, and the offset after the line that
+/// closes it (both the end of the text when no line closes it). With `<<-`, leading tabs of the closing line are ignored.
+fn heredoc_end(s: &str, mut i: usize, delimiter: &str, strip_tabs: bool) -> (usize, usize) {
     while let Some(rest) = s.get(i..).filter(|r| !r.is_empty()) {
         let len = rest.find('\n').unwrap_or(rest.len());
         let line = rest.get(..len).unwrap_or("").trim_end_matches('\r');
@@ -1346,12 +1368,13 @@ fn heredoc_end(s: &str, mut i: usize, delimiter: &str, strip_tabs: bool) -> usiz
         } else {
             line
         };
+        let line_start = i;
         i += (len + 1).min(rest.len());
         if line == delimiter {
-            break;
+            return (line_start, i);
         }
     }
-    i
+    (i, i)
 }
 
 /// The end of a `$…` expansion starting at `i`: `${{ … }}`, `$(…)`, `${…}` or `$NAME`.
@@ -1388,6 +1411,54 @@ fn skip_expansion(s: &str, i: usize) -> usize {
     b.len()
 }
 
+/// The images of Kubernetes manifests that a script writes in heredocs (`cat <<EOF | kubectl
+/// apply -f -`, `cat > deploy.yaml <<'EOF'`), read by the Kubernetes extractor with spans in
+/// `script`. In a body the shell expands, a reference with `$` or a backquote is unresolved.
+pub fn heredoc_manifests(script: &str) -> Vec<ImageOccurrence> {
+    if !script.contains("apiVersion") {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    for h in lex_with_heredocs(script).1 {
+        let body = h.body.of(script);
+        // Stripped tabs move every offset; a body without leading tabs is read as written.
+        if h.strips_tabs && body.lines().any(|l| l.starts_with('\t')) {
+            continue;
+        }
+        if !body.contains("apiVersion:") || !body.contains("kind:") {
+            continue;
+        }
+        for mut occ in crate::kubernetes::extract(body).images {
+            occ.span = Span::new(occ.span.start + h.body.start, occ.span.end + h.body.start);
+            occ.alias_sites.clear();
+            match &mut occ.form {
+                Form::Expanded { origins } => origins.iter_mut().for_each(|o| {
+                    o.span = Span::new(o.span.start + h.body.start, o.span.end + h.body.start);
+                }),
+                Form::Composed { parts } => parts.iter_mut().for_each(|p| {
+                    p.span = p
+                        .span
+                        .map(|s| Span::new(s.start + h.body.start, s.end + h.body.start));
+                }),
+                Form::Literal => {}
+            }
+            if h.expands && occ.text.contains(['$', '`']) {
+                occ.image = Err(Unresolved::new(format!(
+                    "{} is expanded by the shell when the heredoc is written",
+                    occ.text
+                )));
+                occ.exact = false;
+            }
+            occ.context = Some(match occ.context {
+                Some(c) => format!("heredoc manifest, {c}"),
+                None => "heredoc manifest".to_string(),
+            });
+            found.push(occ);
+        }
+    }
+    found
+}
+
 /// Records the image operands of the shell commands in a YAML scalar (a `run:` or `script:`
 /// entry), except images the job builds itself (`built`, and those the scalar builds). An
 /// operand whose file span cannot be determined exactly is skipped with a note.
@@ -1406,8 +1477,19 @@ pub fn scalar_images(
     let Some(value) = target.as_str() else {
         return;
     };
-    if !may_name_images(value) {
+    if !may_name_images(value) && !value.contains("apiVersion") {
         return;
+    }
+    let map = ValueMap::of(target);
+    for occ in heredoc_manifests(value) {
+        let occ = map.as_ref().and_then(|m| m.occurrence(occ, text));
+        if let Some(mut occ) = occ {
+            occ.context = Some(match (context, occ.context) {
+                (Some(c), Some(h)) => format!("{c} ({h})"),
+                (c, h) => c.or(h.as_deref()).unwrap_or_default().to_string(),
+            });
+            out.push_image(occ);
+        }
     }
     let mut built = built.to_vec();
     built.extend(built_images(value));
@@ -1419,7 +1501,6 @@ pub fn scalar_images(
     if found.is_empty() {
         return;
     }
-    let map = ValueMap::of(target);
     let alias_sites: Vec<Span> = node.alias_span().into_iter().collect();
     for f in found {
         let mapped = map.as_ref().and_then(|m| m.to_source(f.span));
@@ -1719,6 +1800,29 @@ mod tests {
         }
         let long = "docker run -v x ".repeat(10_000);
         assert_eq!(commands(&long, 0).len(), 1);
+    }
+
+    #[test]
+    fn kubernetes_manifests_in_heredocs() {
+        let s = "set -e\ncat <<EOF | kubectl apply -f -\napiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n      image: nginx:1.27\n    - name: b\n      image: \"redis:$TAG\"\nEOF\ncat > job.yaml <<'EOF'\napiVersion: batch/v1\nkind: Job\nspec:\n  template:\n    spec:\n      containers: [{name: c, image: busybox:$V}]\nEOF\ncat <<EOF\nimage: not-a-manifest:1\nEOF\n";
+        let got: Vec<_> = heredoc_manifests(s)
+            .into_iter()
+            .map(|o| {
+                assert_eq!(o.text, o.span.of(s));
+                (o.text, o.image.is_ok(), o.exact)
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("nginx:1.27".to_string(), true, true),
+                ("redis:$TAG".to_string(), false, false),
+                // A quoted delimiter: the body is literal, and a placeholder to the manifest's
+                // own reader (`envsubst`), as in any manifest.
+                ("busybox:$V".to_string(), false, true),
+            ]
+        );
+        assert!(heredoc_manifests("cat <<-EOF\n\tapiVersion: v1\n\tkind: Pod\nEOF\n").is_empty());
     }
 
     #[test]
