@@ -721,47 +721,11 @@ fn collect_built(node: NodeRef<'_, '_>, depth: usize, built: &mut Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{DiagnosticKind, Form, ImageOccurrence};
+    use crate::DiagnosticKind;
+    use crate::test_support::{origins, row, rows};
 
-    /// Text at the span, image or reason, source, context, exact.
-    type Row<'t> = (&'t str, Result<String, String>, Source, String, bool);
-
-    fn got(t: &str) -> Vec<Row<'_>> {
-        extract(t)
-            .images
-            .iter()
-            .map(|o| {
-                assert_eq!(o.text, o.span.of(t));
-                (
-                    o.span.of(t),
-                    o.image.clone().map_err(|e| e.reason),
-                    o.source,
-                    o.context.clone().unwrap_or_default(),
-                    o.exact,
-                )
-            })
-            .collect()
-    }
-
-    fn row(text: &str, source: Source, context: &str) -> Row<'static> {
-        let text: &'static str = Box::leak(text.to_string().into_boxed_str());
-        (
-            text,
-            Ok(text.to_string()),
-            source,
-            context.to_string(),
-            true,
-        )
-    }
-
-    fn origins<'t>(t: &'t str, o: &ImageOccurrence) -> Vec<(String, &'t str)> {
-        match &o.form {
-            Form::Expanded { origins } => origins
-                .iter()
-                .map(|x| (x.name.clone(), x.span.of(t)))
-                .collect(),
-            _ => Vec::new(),
-        }
+    fn got(t: &str) -> Vec<crate::test_support::Row<'_>> {
+        rows(t, &extract(t))
     }
 
     const CTR: Source = Source::AzureContainer;

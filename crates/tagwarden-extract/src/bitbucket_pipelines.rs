@@ -298,37 +298,11 @@ fn with_alias(aliases: &[Span], node: NodeRef<'_, '_>) -> Vec<Span> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{row, rows};
     use crate::{DiagnosticKind, Form};
 
-    /// Text at the span, image or reason, source, context, exact.
-    type Row<'t> = (&'t str, Result<String, String>, Source, String, bool);
-
-    fn got(t: &str) -> Vec<Row<'_>> {
-        extract(t)
-            .images
-            .iter()
-            .map(|o| {
-                assert_eq!(o.text, o.span.of(t));
-                (
-                    o.span.of(t),
-                    o.image.clone().map_err(|e| e.reason),
-                    o.source,
-                    o.context.clone().unwrap_or_default(),
-                    o.exact,
-                )
-            })
-            .collect()
-    }
-
-    fn row(text: &str, source: Source, context: &str) -> Row<'static> {
-        let text: &'static str = Box::leak(text.to_string().into_boxed_str());
-        (
-            text,
-            Ok(text.to_string()),
-            source,
-            context.to_string(),
-            true,
-        )
+    fn got(t: &str) -> Vec<crate::test_support::Row<'_>> {
+        rows(t, &extract(t))
     }
 
     const IMG: Source = Source::BitbucketImage;

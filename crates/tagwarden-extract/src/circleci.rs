@@ -701,35 +701,10 @@ fn plausible_image(v: &str) -> bool {
 mod tests {
     use super::*;
     use crate::DiagnosticKind;
+    use crate::test_support::{origins, rows};
 
-    /// Text at the span, image or reason, source, context, exact.
-    type Row<'t> = (&'t str, Result<String, String>, Source, String, bool);
-
-    fn got(t: &str) -> Vec<Row<'_>> {
-        let out = extract(t);
-        out.images
-            .iter()
-            .map(|o| {
-                assert_eq!(o.text, o.span.of(t));
-                (
-                    o.span.of(t),
-                    o.image.clone().map_err(|e| e.reason),
-                    o.source,
-                    o.context.clone().unwrap_or_default(),
-                    o.exact,
-                )
-            })
-            .collect()
-    }
-
-    fn origins<'t>(t: &'t str, o: &ImageOccurrence) -> Vec<(String, &'t str)> {
-        match &o.form {
-            Form::Expanded { origins } => origins
-                .iter()
-                .map(|x| (x.name.clone(), x.span.of(t)))
-                .collect(),
-            _ => Vec::new(),
-        }
+    fn got(t: &str) -> Vec<crate::test_support::Row<'_>> {
+        rows(t, &extract(t))
     }
 
     const IMG: Source = Source::CircleciImage;

@@ -449,6 +449,7 @@ mod tests {
     use super::*;
     use crate::DiagnosticKind;
     use crate::test_corpus as corpus;
+    use crate::test_support::summary as got;
 
     fn run(text: &str) -> Extraction {
         let out = extract(text);
@@ -456,21 +457,6 @@ mod tests {
             assert_eq!(o.text, o.span.of(text), "span/text invariant");
         }
         out
-    }
-
-    /// (text at the span, image or `ERR`, source, context)
-    fn got(out: &Extraction) -> Vec<(&str, String, Source, &str)> {
-        out.images
-            .iter()
-            .map(|o| {
-                (
-                    o.text.as_str(),
-                    o.image.clone().unwrap_or_else(|_| "ERR".to_string()),
-                    o.source,
-                    o.context.as_deref().unwrap_or(""),
-                )
-            })
-            .collect()
     }
 
     const KICS: &str = "docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest scan -p /path";

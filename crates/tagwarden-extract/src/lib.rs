@@ -38,6 +38,8 @@ pub mod terraform;
 
 #[cfg(test)]
 mod test_corpus;
+#[cfg(test)]
+mod test_support;
 
 pub use detect::{FileKind, detect};
 
