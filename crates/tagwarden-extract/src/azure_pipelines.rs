@@ -26,7 +26,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::circleci::{Expansion, Macro, Script, occurrence, script_images, script_node_images};
+use crate::ci_script::macros::{
+    Expansion, Macro, Script, occurrence, script_images, script_node_images,
+};
 use crate::shell;
 use crate::value_map::ValueMap;
 use crate::yaml::NodeRef;
@@ -353,7 +355,7 @@ impl<'c, 'y, 'a> Pipeline<'c, 'y, 'a> {
                 // A parameter whose default names an alias is an alias too.
                 let macros = self.macros(v, at.scope);
                 if !macros.is_empty()
-                    && let Ok((value, _)) = crate::circleci::substitute(v, &macros)
+                    && let Ok((value, _)) = crate::ci_script::macros::substitute(v, &macros)
                     && self.aliases.contains(value.trim())
                 {
                     return;
@@ -378,7 +380,7 @@ impl<'c, 'y, 'a> Pipeline<'c, 'y, 'a> {
             if macros.is_empty() {
                 return None;
             }
-            Some(crate::circleci::substitute(value, &macros))
+            Some(crate::ci_script::macros::substitute(value, &macros))
         };
         if let Some(occ) = occurrence(self.text, node, source, context, &[], &expand) {
             out.push_image(occ);
@@ -681,7 +683,7 @@ impl<'c, 'y, 'a> Pipeline<'c, 'y, 'a> {
             )));
         }
         let inner = self.macros_at(raw, scope, depth + 1);
-        let (value, mut origins) = crate::circleci::substitute(raw, &inner)?;
+        let (value, mut origins) = crate::ci_script::macros::substitute(raw, &inner)?;
         origins.extend(origin);
         Ok((value, origins))
     }

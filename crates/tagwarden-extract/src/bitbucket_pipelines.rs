@@ -195,7 +195,7 @@ impl Collector<'_> {
         };
         let context = format!("{step} / pipe");
         if value.starts_with(DOCKER_SCHEME) {
-            if let Some(mut occ) = crate::circleci::occurrence(
+            if let Some(mut occ) = crate::ci_script::macros::occurrence(
                 self.text,
                 pipe,
                 Source::BitbucketImage,
@@ -248,9 +248,9 @@ impl Collector<'_> {
                 )))
             })
         };
-        if let Some(occ) =
-            crate::circleci::occurrence(self.text, value, source, context, &aliases, &expand)
-        {
+        if let Some(occ) = crate::ci_script::macros::occurrence(
+            self.text, value, source, context, &aliases, &expand,
+        ) {
             self.out.push_image(occ);
         }
     }

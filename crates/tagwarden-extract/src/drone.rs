@@ -33,7 +33,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::kubernetes::substitute::{self, Piece, Rewrite, ScriptSite};
+use crate::ci_script::rewrite::{self as substitute, Piece, Rewrite, ScriptSite};
 use crate::kubernetes::{Entry, Found, for_each_document, is_null, lookup, merged_entries, str_of};
 use crate::yaml::NodeRef;
 use crate::{Extraction, Form, ImageOccurrence, Origin, Source, Span, Unresolved, yaml_util};

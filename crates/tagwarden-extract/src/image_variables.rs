@@ -247,15 +247,11 @@ fn words(name: &str) -> Vec<String> {
 /// A literal reference with an explicit tag or digest: `name:tag`, `host:5000/name:tag`,
 /// `name@sha256:…`. No variables, templates or spaces.
 fn is_literal_image(v: &str) -> bool {
-    if v.is_empty() || v.len() > MAX_LEN || v.starts_with("sha256:") {
-        return false;
-    }
-    let first = v.as_bytes()[0];
-    let chars_ok = first.is_ascii_alphanumeric()
-        && v.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/' | b':' | b'@')
-        });
-    if !chars_ok || v.contains("://") || v.ends_with([':', '/', '@', '.']) {
+    if v.len() > MAX_LEN
+        || v.starts_with("sha256:")
+        || v.contains("://")
+        || !shell::looks_like_image(v)
+    {
         return false;
     }
     if let Some((name, digest)) = v.split_once('@') {

@@ -1185,7 +1185,9 @@ impl Walker<'_, '_> {
                     // In a GString Groovy fills `${X}` in first; otherwise the shell reads it.
                     let groovy = !shell_vars && s.interpolated;
                     match resolve(value_raw, span.start, !groovy, self.defs) {
-                        Ok((value, origins)) if mapped_exact && looks_like_image(&value) => {
+                        Ok((value, origins))
+                            if mapped_exact && crate::shell::looks_like_image(&value) =>
+                        {
                             if f.kind == ShellImageKind::Operand && shell::is_built(&value, &built)
                             {
                                 continue;
@@ -1245,15 +1247,6 @@ fn sh_script<'l>(lx: &'l Lexed, i: usize, text: &str) -> Option<&'l GroovyString
         k += 1;
     }
     None
-}
-
-/// Characters of a reference.
-fn looks_like_image(v: &str) -> bool {
-    !v.is_empty()
-        && v.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
-        && v.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/' | b':' | b'@')
-        })
 }
 
 /// The occurrence as pulled through a registry other than Docker Hub: the plugin prefixes the

@@ -49,8 +49,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-pub(crate) mod substitute;
-
+use crate::ci_script::rewrite as substitute;
 use crate::yaml::{NodeKind, NodeRef, Style, Yaml, YamlError};
 use crate::{
     Diagnostic, Extraction, Form, ImageOccurrence, Origin, Source, Span, Unresolved, yaml_util,

@@ -14,6 +14,8 @@ pub mod image_variables;
 pub mod json;
 pub mod value_map;
 
+mod ci_script;
+
 pub mod azure_pipelines;
 pub mod bake;
 pub mod bitbucket_pipelines;

@@ -233,23 +233,13 @@ fn resolve(
         }
         Dialect::Make => make_expand(raw, defs)?,
     };
-    if !plausible_image(&expanded.value) {
+    if !shell::looks_like_image(&expanded.value) {
         return Err(format!(
             "{raw} expands to {:?}, which is not an image reference",
             expanded.value
         ));
     }
     Ok((expanded.value, expanded.origins))
-}
-
-/// Characters a reference may hold.
-fn plausible_image(v: &str) -> bool {
-    !v.is_empty()
-        && v.len() <= 512
-        && v.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
-        && v.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/' | b':' | b'@')
-        })
 }
 
 /// The names of `$NAME` and `${NAME…}` references in shell text.

@@ -832,7 +832,7 @@ fn part_image(w: &Word, from: usize, to: usize, script: &str, base: usize) -> Op
 }
 
 /// Characters of a reference; rejects paths, options and other shell words.
-fn looks_like_image(v: &str) -> bool {
+pub(crate) fn looks_like_image(v: &str) -> bool {
     !v.is_empty()
         && v.len() <= 512
         && v.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
