@@ -35,6 +35,8 @@ pub enum FileKind {
     Bake,
     /// `*.tf`, `*.tf.json`
     Terraform,
+    /// Nomad jobspecs: `*.nomad`, `*.nomad.hcl`
+    Nomad,
     /// An ECS task or container definition in JSON (`*task-definition*.json`, `*container-definitions*.json`)
     EcsTaskDefinition,
     /// `skaffold*.yaml`, or `apiVersion: skaffold/…`
@@ -91,6 +93,7 @@ impl FileKind {
             Self::Quadlet => "quadlet",
             Self::Bake => "bake",
             Self::Terraform => "terraform",
+            Self::Nomad => "nomad",
             Self::EcsTaskDefinition => "ecs-task-definition",
             Self::Skaffold => "skaffold",
             Self::Helmfile => "helmfile",
@@ -120,6 +123,7 @@ impl FileKind {
         Self::Quadlet,
         Self::Bake,
         Self::Terraform,
+        Self::Nomad,
         Self::EcsTaskDefinition,
         Self::Skaffold,
         Self::Helmfile,
@@ -360,6 +364,8 @@ fn kind_by_name(path: &Path, lower: &str) -> Option<FileKind> {
         },
         Some("gotmpl") if stem == "helmfile.yaml" || stem == "helmfile" => Some(FileKind::Helmfile),
         Some("hcl") if stem.starts_with("docker-bake") => Some(FileKind::Bake),
+        Some("hcl") if stem.ends_with(".nomad") => Some(FileKind::Nomad),
+        Some("nomad") => Some(FileKind::Nomad),
         Some("tf") => Some(FileKind::Terraform),
         Some("container" | "image" | "volume" | "build") => Some(FileKind::Quadlet),
         Some("sh" | "bash") => Some(FileKind::ShellScript),
@@ -675,6 +681,8 @@ mod tests {
         assert_eq!(d("chart/values.yaml", ""), Some(FileKind::HelmValues));
         assert_eq!(d("ci/sidecar-values.yaml", ""), Some(FileKind::HelmValues));
         assert_eq!(d("prod.values.yml", ""), Some(FileKind::HelmValues));
+        assert_eq!(d("jobs/web.nomad", ""), Some(FileKind::Nomad));
+        assert_eq!(d("web.nomad.hcl", ""), Some(FileKind::Nomad));
         assert_eq!(d("kustomization.yaml", ""), Some(FileKind::Kustomize));
         assert_eq!(d("main.rs", "FROM x"), None);
     }

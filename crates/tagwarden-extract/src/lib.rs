@@ -151,6 +151,8 @@ pub enum Source {
     BuildContext,
     /// An `image` attribute of a Terraform resource (docker, Kubernetes, Nomad, cloud services)
     TerraformImage,
+    /// A Nomad jobspec task's `config { image = … }`
+    NomadImage,
     /// An ECS container definition's `image` (JSON file or `jsonencode(…)`)
     EcsContainerImage,
     /// An image Skaffold pulls (builder, base or run image, verify and custom action containers)
@@ -217,6 +219,7 @@ impl Source {
             Self::BakeContext => "bake-context",
             Self::BuildContext => "build-context",
             Self::TerraformImage => "terraform-image",
+            Self::NomadImage => "nomad-image",
             Self::EcsContainerImage => "ecs-container-image",
             Self::SkaffoldImage => "skaffold-image",
             Self::HelmfileImage => "helmfile-image",
@@ -423,6 +426,7 @@ pub fn extract(kind: FileKind, text: &str) -> Extraction {
         FileKind::Quadlet => quadlet::extract(text),
         FileKind::Bake => bake::extract(text),
         FileKind::Terraform => terraform::extract(text),
+        FileKind::Nomad => terraform::extract_nomad(text),
         FileKind::EcsTaskDefinition => terraform::extract_ecs_json(text),
         FileKind::Skaffold => skaffold::extract(text),
         FileKind::Helmfile => helmfile::extract(text),

@@ -1,5 +1,6 @@
-//! Terraform (`*.tf`, `*.tf.json`): the container images that resources and modules run, and ECS
-//! task definition JSON files.
+//! Terraform (`*.tf`, `*.tf.json`): the container images that resources and modules run; ECS
+//! task definition JSON files; Nomad jobspec files (`*.nomad`, `*.nomad.hcl`), read as the inline
+//! jobspecs of `nomad_job` are.
 //!
 //! Read by resource type (the list follows the providers' schemas and Checkov's image
 //! referencer):
@@ -72,6 +73,21 @@ pub fn extract(text: &str) -> Extraction {
         w.resources();
         w.scripts_in_body(&file.body, "");
     }
+    out
+}
+
+/// Finds the images of a Nomad jobspec file (`*.nomad`, `*.nomad.hcl`): the `config { image = … }`
+/// of its tasks, with `var.x` / `local.x` from the file's own `variable` defaults and `locals`.
+pub fn extract_nomad(text: &str) -> Extraction {
+    let mut out = Extraction::default();
+    let file = hcl::parse(text);
+    for e in &file.errors {
+        out.parse_error(Span::new(e.offset, e.offset), format!("HCL: {}", e.message));
+    }
+    let config = Config::from_native(&file.body);
+    let mut w = Walker::new(text, &config, &mut out);
+    w.nomad_images(&file.body, "", Source::NomadImage, 0);
+    w.scripts_in_body(&file.body, "");
     out
 }
 
@@ -749,20 +765,28 @@ impl<'t, 'c, 'h> Walker<'t, 'c, 'h> {
     }
 
     fn nomad_configs(&mut self, body: &Body, ctx: &str, depth: usize) {
+        self.nomad_images(body, ctx, Source::TerraformImage, depth);
+    }
+
+    /// The `config { image = … }` blocks of a jobspec's tasks (at any depth: `job`, `group`,
+    /// `task`, dynamic blocks).
+    fn nomad_images(&mut self, body: &Body, ctx: &str, source: Source, depth: usize) {
         if depth > MAX_WALK_DEPTH {
             return;
         }
         for b in body.blocks() {
             let ctx = match (b.kind.as_str(), b.labels.first()) {
-                ("task" | "group" | "job", Some((label, _))) => format!("{ctx} {} {label}", b.kind),
+                ("task" | "group" | "job", Some((label, _))) => {
+                    format!("{ctx} {} {label}", b.kind).trim_start().to_string()
+                }
                 _ => ctx.to_string(),
             };
             if b.kind == "config"
                 && let Some(image) = b.body.attribute("image")
             {
-                self.site(image, Source::TerraformImage, ctx.clone());
+                self.site(image, source, ctx.clone());
             }
-            self.nomad_configs(&b.body, &ctx, depth + 1);
+            self.nomad_images(&b.body, &ctx, source, depth + 1);
         }
     }
 
@@ -1540,6 +1564,43 @@ resource "google_compute_instance" "vm" {
     }
 
     const NOMAD: &str = "resource \"nomad_job\" \"cache\" {\n  jobspec = <<-EOT\n    job \"cache\" {\n      group \"g\" {\n        task \"redis\" {\n          driver = \"docker\"\n          config {\n            image = \"redis:7.2\"\n          }\n        }\n        task \"app\" {\n          driver = \"docker\"\n          config {\n            image = \"${var.app_image}\"\n            args  = [\"$${NOMAD_ALLOC_ID}\"]\n          }\n        }\n      }\n    }\n  EOT\n}\n\nvariable \"app_image\" {\n  default = \"ghcr.io/acme/app:9\"\n}\n";
+
+    #[test]
+    fn nomad_jobspec_files() {
+        let src = "variable \"tag\" {\n  default = \"1.27\"\n}\njob \"web\" {\n  group \"g\" {\n    task \"nginx\" {\n      driver = \"docker\"\n      config {\n        image = \"nginx:${var.tag}\"\n      }\n    }\n    task \"scan\" {\n      driver = \"podman\"\n      config {\n        image = \"docker.io/checkmarx/kics:latest\"\n        args  = [\"scan\"]\n      }\n    }\n    task \"exec\" {\n      driver = \"exec\"\n      config { command = \"/bin/true\" }\n    }\n  }\n}\n";
+        let out = crate::extract(crate::FileKind::Nomad, src);
+        assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
+        let got: Vec<_> = out
+            .images
+            .iter()
+            .map(|o| {
+                assert_eq!(o.text, o.span.of(src));
+                (
+                    o.source,
+                    o.image.clone().unwrap(),
+                    o.exact,
+                    o.context.clone().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    Source::NomadImage,
+                    "nginx:1.27".into(),
+                    false,
+                    "job web group g task nginx".into()
+                ),
+                (
+                    Source::NomadImage,
+                    "docker.io/checkmarx/kics:latest".into(),
+                    true,
+                    "job web group g task scan".into()
+                ),
+            ]
+        );
+    }
 
     #[test]
     fn nomad_jobspec() {

@@ -493,3 +493,15 @@ fn helmfile_values_set_and_hooks() {
     // Repository and tag in two fields of a release's values are pinned as Helm values are.
     assert_eq!(got, [Ok(1), Ok(1), Ok(1), Ok(1)]);
 }
+
+#[test]
+fn nomad_jobspec_file() {
+    let got = expect(
+        FileKind::Nomad,
+        "variable \"tag\" {\n  default = \"1.27\"\n}\njob \"web\" {\n  group \"g\" {\n    task \"nginx\" {\n      driver = \"docker\"\n      config {\n        image = \"nginx:${var.tag}\"\n      }\n    }\n    task \"scan\" {\n      driver = \"podman\"\n      config {\n        image = \"docker.io/checkmarx/kics:latest\"\n      }\n    }\n  }\n}\n",
+        "variable \"tag\" {\n  default = \"1.27\"\n}\njob \"web\" {\n  group \"g\" {\n    task \"nginx\" {\n      driver = \"docker\"\n      config {\n        image = \"nginx:${var.tag}\"\n      }\n    }\n    task \"scan\" {\n      driver = \"podman\"\n      config {\n        image = \"docker.io/checkmarx/kics:latest@%D\"\n      }\n    }\n  }\n}\n",
+    );
+    // The tag comes from a variable inside a larger string: reported, not rewritten.
+    assert!(got[0].is_err(), "{got:?}");
+    assert_eq!(got[1], Ok(1));
+}
