@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for a bounded time (default 60 s each), seeded from the real-world
-# corpus in ../shared/corpus when it is there. Needs a nightly toolchain and cargo-fuzz:
-#   rustup toolchain install nightly && cargo install cargo-fuzz
+# corpus in ../shared/corpus when it is there. Needs cargo-fuzz (`cargo install cargo-fuzz`) and
+# a nightly toolchain; without one, the stable toolchain is told to allow nightly flags
+# (RUSTC_BOOTSTRAP=1), which is enough for libFuzzer's sanitizer flags.
 # Usage: scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-60}"; shift || true
 targets=("$@")
+if cargo +nightly --version >/dev/null 2>&1; then
+  fuzz=(cargo +nightly fuzz)
+else
+  export RUSTC_BOOTSTRAP=1
+  fuzz=(cargo fuzz)
+fi
 if [ ${#targets[@]} -eq 0 ]; then
-  mapfile -t targets < <(cargo +nightly fuzz list)
+  mapfile -t targets < <("${fuzz[@]}" list)
 fi
 shared="../shared/corpus"
 for t in "${targets[@]}"; do
@@ -23,6 +30,6 @@ for t in "${targets[@]}"; do
     rm -f "$seeds.list"
   fi
   echo "== fuzz $t for ${secs}s"
-  cargo +nightly fuzz run "$t" "$seeds" -- -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 -timeout=10
+  "${fuzz[@]}" run "$t" "$seeds" -- -max_total_time="$secs" -rss_limit_mb=2048 -max_len=65536 -timeout=10
 done
 echo "fuzzing finished: no crashes"
