@@ -24,6 +24,12 @@ pub fn report(text: &str, out: &mut Extraction) {
     if !text.contains("image") && !text.contains("IMAGE") && !text.contains("Image") {
         return;
     }
+    let covered = Covered::of(out);
+    // Parsing again costs as much as the kind's own parse: only when a line may hold a value
+    // that nothing reported yet.
+    if !worth_parsing(text, &covered) {
+        return;
+    }
     let yaml = Yaml::parse(text);
     if yaml.error.is_some() {
         // The kind's extractor reported the error and read what it could.
@@ -40,12 +46,9 @@ pub fn report(text: &str, out: &mut Extraction) {
     if found.candidates.is_empty() {
         return;
     }
-    let covered = covered(out);
     let built = found.built;
     for occ in found.candidates {
-        let overlaps = covered
-            .iter()
-            .any(|c| c.start < occ.span.end && occ.span.start < c.end);
+        let overlaps = covered.overlaps(occ.span);
         let is_built = occ.image.as_ref().is_ok_and(|i| shell::is_built(i, &built));
         if !overlaps && !is_built {
             out.push_image(occ);
@@ -53,19 +56,105 @@ pub fn report(text: &str, out: &mut Extraction) {
     }
 }
 
-/// Every byte range an occurrence already stands for: its span, alias sites, origins, parts.
-fn covered(out: &Extraction) -> Vec<Span> {
-    let mut spans = Vec::new();
-    for o in &out.images {
-        spans.push(o.span);
-        spans.extend(o.alias_sites.iter().copied());
-        match &o.form {
-            Form::Expanded { origins } => spans.extend(origins.iter().map(|o| o.span)),
-            Form::Composed { parts } => spans.extend(parts.iter().filter_map(|p| p.span)),
-            Form::Literal => {}
+/// Every byte range the occurrences already stand for: their spans, alias sites, origins and
+/// parts, sorted, with the running maximum of their ends for an O(log n) overlap test.
+struct Covered {
+    spans: Vec<Span>,
+    max_end: Vec<usize>,
+}
+
+impl Covered {
+    fn of(out: &Extraction) -> Self {
+        let mut spans = Vec::new();
+        for o in &out.images {
+            spans.push(o.span);
+            spans.extend(o.alias_sites.iter().copied());
+            match &o.form {
+                Form::Expanded { origins } => spans.extend(origins.iter().map(|o| o.span)),
+                Form::Composed { parts } => spans.extend(parts.iter().filter_map(|p| p.span)),
+                Form::Literal => {}
+            }
+        }
+        spans.sort();
+        let max_end = spans
+            .iter()
+            .scan(0, |m, s| {
+                *m = (*m).max(s.end);
+                Some(*m)
+            })
+            .collect();
+        Self { spans, max_end }
+    }
+
+    fn overlaps(&self, span: Span) -> bool {
+        let before = self.spans.partition_point(|s| s.start < span.end);
+        before > 0 && self.max_end[before - 1] > span.start
+    }
+}
+
+/// True when some line may hold what [`report`] looks for and nothing covers it yet: `KEY:
+/// value` or `- KEY=value` with an image name and a literal reference, or the `name:` of a
+/// name/value pair, or an input described as an image.
+fn worth_parsing(text: &str, covered: &Covered) -> bool {
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let start = at;
+        at += line.len();
+        // Most lines never say image: skip them before any splitting.
+        if !mentions_image(line) {
+            continue;
+        }
+        let content = line.trim_end_matches(['\n', '\r']);
+        let trimmed = content.trim_start();
+        if trimmed.starts_with('#') {
+            continue;
+        }
+        // Flow maps (`{with: {image: x:1}}`) are left to the parser.
+        let described =
+            || trimmed.contains("description") && words(trimmed).iter().any(|w| w == "image");
+        if trimmed.contains('{') && (flow_image_key(trimmed) || described()) {
+            return true;
+        }
+        let indent = content.len() - trimmed.len();
+        let item = trimmed.strip_prefix("- ").unwrap_or(trimmed);
+        let offset = start + indent + (trimmed.len() - item.len());
+        let sep = match (item.find(':'), item.find('=')) {
+            (Some(c), Some(e)) => c.min(e),
+            (Some(c), None) => c,
+            (None, Some(e)) => e,
+            (None, None) => continue,
+        };
+        let key = item[..sep].trim().trim_matches(['"', '\'']);
+        let rest = &item[sep + 1..];
+        let value = rest.split(" #").next().unwrap_or("").trim();
+        if key == "name" && is_image_name(value.trim_matches(['"', '\''])) {
+            return true;
+        }
+        if key == "description" && words(value).iter().any(|w| w == "image") {
+            return true;
+        }
+        if !words(key).iter().any(|w| w == "image") {
+            continue;
+        }
+        let unquoted = value.trim_matches(['"', '\'']);
+        // `X_IMAGE:` with a map or a block below (GitLab's `value:`); a plain `image:` map is
+        // the kind's own (Helm, GitLab, Compose).
+        if (value.is_empty() || value.starts_with(['|', '>', '&', '!']))
+            && key != "image"
+            && is_image_name(key)
+        {
+            return true;
+        }
+        if !is_literal_image(unquoted) {
+            continue;
+        }
+        let lead = rest.len() - rest.trim_start().len() + (value.len() - unquoted.len()) / 2;
+        let from = offset + sep + 1 + lead;
+        if !covered.overlaps(Span::new(from, from + unquoted.len())) {
+            return true;
         }
     }
-    spans
+    false
 }
 
 struct Found<'t> {
@@ -202,6 +291,25 @@ impl<'t> Found<'t> {
     }
 }
 
+/// True when the text holds `image` in any case, without allocating.
+fn mentions_image(text: &str) -> bool {
+    text.as_bytes()
+        .windows(5)
+        .any(|w| w.eq_ignore_ascii_case(b"image"))
+}
+
+/// True when a key with an image name follows a `{` or `,` of a flow map on the line.
+fn flow_image_key(line: &str) -> bool {
+    line.match_indices(['{', ',']).any(|(i, _)| {
+        let rest = line[i + 1..].trim_start().trim_start_matches(['"', '\'']);
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+            .unwrap_or(rest.len());
+        let after = rest[end..].trim_start_matches(['"', '\'']).trim_start();
+        after.starts_with(':') && is_image_name(&rest[..end])
+    })
+}
+
 /// Keys whose subtree names virtual machine images, not container images.
 const NOT_CONTAINERS: &[&str] = &["machine", "pool", "macos", "runs-on"];
 
@@ -222,13 +330,14 @@ pub fn is_image_name(name: &str) -> bool {
         && !words.iter().any(|w| NOT_A_REFERENCE.contains(&w.as_str()))
 }
 
-/// Lowercase words of a name split at `_`, `-`, `.` and lower-to-upper case changes.
+/// Lowercase words of a name split at other characters than letters and digits, and at
+/// lower-to-upper case changes.
 fn words(name: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut cur = String::new();
     let mut prev_lower = false;
     for c in name.chars() {
-        if matches!(c, '_' | '-' | '.' | ' ') {
+        if !c.is_ascii_alphanumeric() {
             words.push(std::mem::take(&mut cur));
             prev_lower = false;
             continue;
@@ -457,6 +566,29 @@ mod tests {
         );
         let circle = "version: 2.1\njobs:\n  build:\n    machine:\n      image: ubuntu-2004:current\n    steps: [checkout]\nworkflows:\n  w:\n    jobs: [build]\n";
         assert!(run(crate::circleci::extract, circle).is_empty());
+    }
+
+    #[test]
+    fn lines_that_need_no_second_parse() {
+        let covered = |text: &str, kind: fn(&str) -> Extraction| Covered::of(&kind(text));
+        // Every image-named value is already an occurrence.
+        let k8s = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n      image: \"nginx:1.27\"\n";
+        assert!(!worth_parsing(
+            k8s,
+            &covered(k8s, crate::kubernetes::extract)
+        ));
+        for needs in [
+            "env:\n  DOCKER_IMAGE: quay.io/x:1\n",
+            "variables:\n  LINT_IMAGE:\n    value: node:22\n",
+            "env:\n  - name: RELATED_IMAGE_A\n    value: q/a:1\n",
+            "steps: [{with: {image: 'a:1'}}]\n",
+            "on: {workflow_dispatch: {inputs: {u: {description: the image}}}}\n",
+        ] {
+            assert!(
+                worth_parsing(needs, &Covered::of(&Extraction::default())),
+                "{needs}"
+            );
+        }
     }
 
     #[test]
