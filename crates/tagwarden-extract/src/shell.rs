@@ -55,7 +55,9 @@ pub fn commands(script: &str, base: usize) -> Vec<ShellImage> {
                 found.extend(image_operand(&tokens, k, script, base));
                 found.extend(build_contexts(&tokens, k, script, base));
                 found.extend(at.buildkit_image(k));
+                found.extend(at.service(k));
             }
+            Program::Copier => found.extend(at.copy_source(k)),
             Program::Ctr => found.extend(at.ctr(k)),
             Program::Crictl => found.extend(at.crictl(k)),
             Program::Kubectl => found.extend(at.kubectl(k)),
@@ -155,6 +157,8 @@ enum Program {
     Gcloud,
     /// `gke-deploy` (Cloud Build's GKE deployer)
     GkeDeploy,
+    /// Registry copiers (`skopeo`, `crane`, `regctl`): the source of a copy is pulled
+    Copier,
 }
 
 impl Program {
@@ -166,13 +170,24 @@ impl Program {
             "kubectl" | "oc" => Self::Kubectl,
             "gcloud" => Self::Gcloud,
             "gke-deploy" => Self::GkeDeploy,
+            "skopeo" | "crane" | "regctl" => Self::Copier,
             _ => return None,
         })
     }
 }
 
 /// Other programs than the engines whose commands name images they pull or deploy.
-const TOOLS: &[&str] = &["ctr", "crictl", "kubectl", "oc ", "gcloud", "gke-deploy"];
+const TOOLS: &[&str] = &[
+    "ctr",
+    "crictl",
+    "kubectl",
+    "oc ",
+    "gcloud",
+    "gke-deploy",
+    "skopeo",
+    "crane",
+    "regctl",
+];
 
 /// For each simple command whose command word is a program that names images, the index of the
 /// word after it.
@@ -560,6 +575,77 @@ const CTR_VALUE: &[&str] = &[
     "--cni-path",
     "-u",
 ];
+/// `docker service create` options that take a value (besides [`LONG_VALUE`]).
+const SERVICE_VALUE: &[&str] = &[
+    "-e",
+    "-l",
+    "-p",
+    "-u",
+    "-w",
+    "--config",
+    "--constraint",
+    "--container-label",
+    "--credential-spec",
+    "--endpoint-mode",
+    "--env-add",
+    "--generic-resource",
+    "--host",
+    "--limit-cpu",
+    "--limit-memory",
+    "--limit-pids",
+    "--log-driver",
+    "--max-concurrent",
+    "--mode",
+    "--placement-pref",
+    "--replicas",
+    "--replicas-max-per-node",
+    "--reserve-cpu",
+    "--reserve-memory",
+    "--restart-condition",
+    "--restart-delay",
+    "--restart-max-attempts",
+    "--restart-window",
+    "--rollback-delay",
+    "--rollback-failure-action",
+    "--rollback-max-failure-ratio",
+    "--rollback-monitor",
+    "--rollback-order",
+    "--rollback-parallelism",
+    "--stop-grace-period",
+    "--update-delay",
+    "--update-failure-action",
+    "--update-max-failure-ratio",
+    "--update-monitor",
+    "--update-order",
+    "--update-parallelism",
+];
+/// Options of the registry copiers that take a value (skopeo, crane, regctl).
+const COPIER_VALUE: &[&str] = &[
+    "--authfile",
+    "--src-authfile",
+    "--dest-authfile",
+    "--src-creds",
+    "--dest-creds",
+    "--src-cert-dir",
+    "--dest-cert-dir",
+    "--src-registry-token",
+    "--dest-registry-token",
+    "--override-arch",
+    "--override-os",
+    "--override-variant",
+    "--format",
+    "-f",
+    "--multi-arch",
+    "--retry-times",
+    "--sign-by",
+    "--platform",
+    "--jobs",
+    "-j",
+    "--host",
+    "--user",
+    "--verbosity",
+    "-v",
+];
 /// Global `crictl` options that take a value.
 const CRICTL_GLOBAL_VALUE: &[&str] = &[
     "--runtime-endpoint",
@@ -738,6 +824,49 @@ impl Args<'_> {
             }
         }
         found
+    }
+
+    /// `docker service create [options] IMAGE` and `docker service update --image REF`: the
+    /// image a Swarm service runs.
+    fn service(&self, k: usize) -> Vec<ShellImage> {
+        let k = self.skip_options(k, &|v| GLOBAL_VALUE.contains(&v));
+        match (self.plain(k), self.plain(k + 1)) {
+            (Some("service"), Some("create")) => {
+                let value = |v: &str| LONG_VALUE.contains(&v) || SERVICE_VALUE.contains(&v);
+                self.operand(self.skip_options(k + 2, &value))
+                    .into_iter()
+                    .collect()
+            }
+            (Some("service"), Some("update")) => self.image_flags(k + 2, &["--image"]),
+            _ => Vec::new(),
+        }
+    }
+
+    /// The source of `skopeo copy [options] docker://SRC DST`, `crane copy|cp SRC DST`,
+    /// `crane pull SRC FILE`, `regctl image copy SRC DST`: a mirror job pulls it, and a
+    /// compromised source is copied into the company's registry.
+    fn copy_source(&self, k: usize) -> Option<ShellImage> {
+        let word = self.word(k.checked_sub(1)?)?.plain.as_deref()?;
+        let program = word.rsplit('/').next().unwrap_or(word);
+        let takes = |v: &str| COPIER_VALUE.contains(&v);
+        let k = self.skip_options(k, &takes);
+        let next = match (program, self.plain(k)?, self.plain(k + 1)) {
+            ("skopeo", "copy", _) => k + 1,
+            ("crane", "copy" | "cp" | "pull", _) => k + 1,
+            ("regctl", "image", Some("copy")) => k + 2,
+            _ => return None,
+        };
+        let at = self.skip_options(next, &takes);
+        let w = self.word(at)?;
+        let raw = self.script.get(w.inner.0..w.inner.1)?;
+        if program != "skopeo" {
+            // `regctl`'s `ocidir://` is a local layout, not a registry.
+            return operand(w, self.script, self.base).filter(|_| !raw.contains("://"));
+        }
+        // skopeo names a transport; only `docker://` is a registry.
+        raw.starts_with("docker://")
+            .then(|| tail_image(w, "docker://".len(), self.script, self.base))
+            .flatten()
     }
 
     /// `docker buildx create … --driver-opt image=REF`: the BuildKit image the builder runs.
@@ -1664,6 +1793,40 @@ mod tests {
         assert_eq!(got[1], ("nginx:1", Ok("nginx:1".into()), true));
         assert_eq!(got[2], ("--image=\"nginx:2\"", Ok("nginx:2".into()), false));
         assert!(ok("kubectl get pods --image=x:1; gcloud builds submit --tag gcr.io/p/x:1; kubectl apply -f x.yaml").is_empty());
+    }
+
+    #[test]
+    fn swarm_services_and_registry_copies() {
+        assert_eq!(
+            ok(
+                "docker service create --name web --replicas 3 -p 80:80 --constraint node.role==worker nginx:1.27"
+            ),
+            ["nginx:1.27"]
+        );
+        assert_eq!(
+            ok("docker service update --with-registry-auth --image ghcr.io/o/app:2 web"),
+            ["ghcr.io/o/app:2"]
+        );
+        assert_eq!(
+            ok(
+                "skopeo copy --all --src-creds u:p docker://docker.io/checkmarx/kics:latest docker://registry.internal/kics:latest"
+            ),
+            ["docker.io/checkmarx/kics:latest"]
+        );
+        assert_eq!(
+            ok("crane copy aquasec/trivy:0.50.0 registry.internal/trivy:0.50.0"),
+            ["aquasec/trivy:0.50.0"]
+        );
+        assert_eq!(
+            ok("regctl image copy alpine:3 reg.local/alpine:3"),
+            ["alpine:3"]
+        );
+        assert!(
+            images("regctl image copy ocidir://output/${{matrix.image}}@${digest} r/x:1")
+                .is_empty()
+        );
+        // Other transports, listings and inspections pull nothing by name here.
+        assert!(ok("skopeo copy oci:./layout docker://r/x:1; skopeo inspect docker://a:1; crane ls r/x; docker service ls; docker service rm web").is_empty());
     }
 
     #[test]
