@@ -228,22 +228,10 @@ fn report_inline_dockerfile(service: &str, node: NodeRef<'_, '_>, file: &str, ou
         return;
     };
     let inner = crate::dockerfile::extract(value);
-    for mut occ in inner.images {
-        let Some(span) = map.to_source(occ.span) else {
+    for occ in inner.images {
+        let Some(mut occ) = map.occurrence(occ, file) else {
             continue;
         };
-        occ.span = span;
-        occ.text = span.of(file).to_string();
-        if let Form::Expanded { origins } = &mut occ.form {
-            origins.retain_mut(|o| match map.to_source(o.span) {
-                Some(s) => {
-                    o.span = s;
-                    true
-                }
-                None => false,
-            });
-        }
-        occ.alias_sites.clear();
         occ.context = Some(match occ.context {
             Some(c) => format!("{service} (dockerfile_inline, {c})"),
             None => format!("{service} (dockerfile_inline)"),

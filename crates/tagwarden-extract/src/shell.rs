@@ -1557,20 +1557,11 @@ pub fn heredoc_manifests(script: &str) -> Vec<ImageOccurrence> {
         if !body.contains("apiVersion:") || !body.contains("kind:") {
             continue;
         }
-        for mut occ in crate::kubernetes::extract(body).images {
-            occ.span = Span::new(occ.span.start + h.body.start, occ.span.end + h.body.start);
-            occ.alias_sites.clear();
-            match &mut occ.form {
-                Form::Expanded { origins } => origins.iter_mut().for_each(|o| {
-                    o.span = Span::new(o.span.start + h.body.start, o.span.end + h.body.start);
-                }),
-                Form::Composed { parts } => parts.iter_mut().for_each(|p| {
-                    p.span = p
-                        .span
-                        .map(|s| Span::new(s.start + h.body.start, s.end + h.body.start));
-                }),
-                Form::Literal => {}
-            }
+        let map = ValueMap::verbatim(h.body.start, body.len());
+        for occ in crate::kubernetes::extract(body).images {
+            let Some(mut occ) = map.occurrence(occ, script) else {
+                continue;
+            };
             if h.expands && occ.text.contains(['$', '`']) {
                 occ.image = Err(Unresolved::new(format!(
                     "{} is expanded by the shell when the heredoc is written",
