@@ -34,7 +34,7 @@ pub mod temporary;
 pub use dir::Dir;
 pub use journal::Journal;
 pub use output::write_atomic;
-pub use read::{ReadError, read_bounded, read_to_limit};
+pub use read::{ReadError, open_for_reading, read_bounded, read_to_limit};
 pub use replace::{ReplaceOptions, WriteError};
 pub use stamp::Stamp;
 

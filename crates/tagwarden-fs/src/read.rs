@@ -41,9 +41,7 @@ impl From<io::Error> for ReadError {
 /// is refused before a byte is read (`/dev/zero`, a FIFO that would block); otherwise a stream
 /// is read up to the cap.
 pub fn read_bounded(path: &Path, limit: u64, regular_only: bool) -> Result<Vec<u8>, ReadError> {
-    // O_NONBLOCK: opening a FIFO must not wait for a writer before we can refuse it.
-    let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK;
-    let file = File::from(rustix::fs::open(path, flags, Mode::empty()).map_err(io::Error::from)?);
+    let file = open_for_reading(path)?;
     let meta = file.metadata()?;
     let ft = meta.file_type();
     if !ft.is_file() {
@@ -60,6 +58,13 @@ pub fn read_bounded(path: &Path, limit: u64, regular_only: bool) -> Result<Vec<u
         return Err(ReadError::TooLarge { limit });
     }
     Ok(bytes)
+}
+
+/// Opens `path` for reading, following links, without blocking on a FIFO (a walker saw a file
+/// there, but something else may have taken its place): check `metadata().is_file()` next.
+pub fn open_for_reading(path: &Path) -> io::Result<File> {
+    let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK;
+    Ok(File::from(rustix::fs::open(path, flags, Mode::empty())?))
 }
 
 /// Reads at most `limit` bytes from `file` (it may have grown since its size was checked).

@@ -6,6 +6,7 @@
 
 use std::io::{self, Write};
 
+use super::escape::terminal;
 use super::plural;
 use crate::{Finding, ScanReport, Severity};
 
@@ -58,7 +59,7 @@ pub fn annotation(f: &Finding) -> String {
     let end_line = loc.end_line.max(line);
     let mut props = format!(
         "file={},line={line},endLine={end_line}",
-        escape_property(&loc.path)
+        escape_property(&terminal(&loc.path))
     );
     // GitHub accepts columns only on a single-line annotation; endColumn is inclusive there.
     if end_line == line {
@@ -71,12 +72,14 @@ pub fn annotation(f: &Finding) -> String {
         escape_property(&format!("tagwarden {}", f.rule.id))
     ));
 
-    let mut message = format!("{}: {}", f.severity, f.message);
+    // The log shows the raw line: no escape sequence may reach it (newlines are %0A-escaped
+    // below, and an annotation may have several lines).
+    let mut message = format!("{}: {}", f.severity, lines(&f.message));
     if let Some(advisory) = &f.advisory {
-        message.push_str(&format!("\nadvisory: {advisory}"));
+        message.push_str(&format!("\nadvisory: {}", lines(advisory)));
     }
     for note in &f.notes {
-        message.push_str(&format!("\nnote: {note}"));
+        message.push_str(&format!("\nnote: {}", lines(note)));
     }
     message.push_str(&format!("\nhelp: {}", f.rule.fix));
     format!(
@@ -84,6 +87,11 @@ pub fn annotation(f: &Finding) -> String {
         command(f.severity),
         escape_data(&message)
     )
+}
+
+/// Each line of `s` made terminal-safe, the newlines kept.
+fn lines(s: &str) -> String {
+    s.split('\n').map(terminal).collect::<Vec<_>>().join("\n")
 }
 
 /// Escapes the message part of a workflow command: `%`, CR and LF.
@@ -151,6 +159,17 @@ tagwarden: 3 findings (1 critical, 1 medium, 1 low); 3 image references (1 pinne
             "{line}"
         );
         assert!(!line.contains('\n'));
+        // No escape sequence reaches the log, from the path, the message or a note.
+        let f = crate::Finding::new(
+            &rules::PARSE_ERROR,
+            Location::point("a\x1b[2Kb.yml", 1, 1),
+            "x\x1b[1A\rclean",
+        )
+        .with_note("n\u{202e}\x07");
+        let line = annotation(&f);
+        assert!(!line.contains(['\x1b', '\r', '\x07', '\u{202e}']), "{line}");
+        assert!(line.contains("file=a\\x1b[2Kb.yml"), "{line}");
+        assert!(line.contains("x\\x1b[1A\\rclean"), "{line}");
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub(crate) fn run(args: HuntArgs) -> Result<Status> {
         &paths,
         args.config.as_ref(),
         false,
+        // An incident: nothing in the tree may hide a compromise.
+        true,
         &args.walk,
         &args.advisory,
     )?;
