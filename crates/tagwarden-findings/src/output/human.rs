@@ -287,20 +287,25 @@ fn render_summary(report: &ScanReport, w: &mut dyn Write, paint: Painter) -> io:
     }
     writeln!(w, "{line}")?;
 
-    let note_lines = note_lines(&report.notes);
     let label = paint.paint(BOLD, "note:");
-    for text in note_lines.iter().take(MAX_NOTE_LINES) {
+    for text in summary_notes(&report.notes) {
         writeln!(w, "{label} {text}")?;
     }
-    if note_lines.len() > MAX_NOTE_LINES {
-        let rest = note_lines.len() - MAX_NOTE_LINES;
-        writeln!(
-            w,
-            "{label} … and {} (the JSON output lists them all)",
-            plural(rest, "more note", "more notes")
-        )?;
-    }
     Ok(())
+}
+
+/// The notes for a summary, escaped, grouped and capped (the JSON output lists them all).
+pub(super) fn summary_notes(notes: &[Note]) -> Vec<String> {
+    let mut lines = note_lines(notes);
+    if lines.len() > MAX_NOTE_LINES {
+        let rest = lines.len() - MAX_NOTE_LINES;
+        lines.truncate(MAX_NOTE_LINES);
+        lines.push(format!(
+            "… and {} (the JSON output lists them all)",
+            plural(rest, "more note", "more notes")
+        ));
+    }
+    lines
 }
 
 /// One line per note, notes about files that share a message grouped into one line.

@@ -42,9 +42,14 @@ pub(crate) fn run(args: HuntArgs) -> Result<Status> {
             max_file_size: args.walk.max_file_size,
             keep_files: false,
         };
-        let report = scan::scan(&paths, &prep.walk, &ctx).report;
+        let mut report = scan::scan(&paths, &prep.walk, &ctx).report;
+        report.notes.splice(0..0, prep.notes.iter().cloned());
         scan_report = Some(report.clone());
-        sources.push(Box::new(FileReferences { report }));
+        let config = prep
+            .notes
+            .first()
+            .map(|n| format!("{}: {}", n.path.as_deref().unwrap_or_default(), n.message));
+        sources.push(Box::new(FileReferences { report, config }));
     }
     sources.extend(super::hunt_sources::evidence_sources(
         &args,
