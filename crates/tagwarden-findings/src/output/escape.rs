@@ -72,9 +72,27 @@ pub fn markdown(s: &str) -> String {
 /// `s` as a Markdown code span, backticks included: the fence is longer than any run of
 /// backticks inside, controls are [`terminal`]-escaped, and `|` is escaped so that the span
 /// cannot end a table cell (GitHub reads `\|` as `|` inside a table; outside one it shows the
-/// backslash, which is the price of one function for both).
+/// backslash, which is the price of one function for both). Table rows are split before code
+/// spans are read, so backslashes right before a `|` are doubled: none can unescape it.
 pub fn markdown_code(s: &str) -> String {
-    let body = terminal(s).replace('|', "\\|");
+    let mut body = String::with_capacity(s.len() + 4);
+    let mut slashes = 0;
+    for c in terminal(s).chars() {
+        match c {
+            '\\' => slashes += 1,
+            '|' => {
+                body.push_str(&"\\".repeat(slashes * 2 + 1));
+                body.push('|');
+                slashes = 0;
+            }
+            c => {
+                body.push_str(&"\\".repeat(slashes));
+                body.push(c);
+                slashes = 0;
+            }
+        }
+    }
+    body.push_str(&"\\".repeat(slashes));
     let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest + 1);
     // A span that starts or ends with a backtick needs a space between it and the fence.
@@ -114,12 +132,62 @@ mod tests {
         assert_eq!(markdown("ghcr.io/a/b:1.0"), "ghcr.io/a/b:1.0");
     }
 
+    /// The invariants the fuzz target checks, over strings drawn from the characters that matter.
+    #[test]
+    fn no_input_gets_through() {
+        const ALPHABET: &[char] = &[
+            'a', ' ', '\n', '\r', '\t', '\x1b', '\x07', '\x7f', '\u{9b}', '\u{202e}', '\u{2066}',
+            '\u{2028}', '|', '<', '>', '`', '\\', '&', '[', ']', '*', '_', '#', 'é',
+        ];
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..20_000 {
+            let mut s = String::new();
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let mut bits = seed;
+            for _ in 0..(bits % 12) {
+                bits = bits.rotate_right(5);
+                s.push(ALPHABET[(bits % ALPHABET.len() as u64) as usize]);
+            }
+            check(&s);
+        }
+    }
+
+    /// What no output may contain, whatever the input.
+    pub(crate) fn check(s: &str) {
+        assert!(!terminal(s).chars().any(is_unsafe), "{s:?}");
+        let md = markdown(s);
+        assert!(!md.chars().any(is_unsafe), "{s:?}");
+        // Every markup character is escaped (an even run of backslashes before it is not).
+        let chars: Vec<char> = md.chars().collect();
+        for (i, c) in chars.iter().enumerate() {
+            if matches!(c, '|' | '<' | '`' | '&' | '[' | '*') {
+                let slashes = chars[..i].iter().rev().take_while(|&&b| b == '\\').count();
+                assert!(slashes % 2 == 1, "{s:?} -> {md:?}");
+            }
+        }
+        let code = markdown_code(s);
+        assert!(!code.chars().any(is_unsafe), "{s:?}");
+        let fence = code.chars().take_while(|&c| c == '`').count();
+        let inner = &code[fence..code.len() - fence];
+        assert!(!inner.contains(&"`".repeat(fence)), "{s:?} -> {code:?}");
+        let inner: Vec<char> = inner.chars().collect();
+        for (i, c) in inner.iter().enumerate() {
+            if *c == '|' {
+                let slashes = inner[..i].iter().rev().take_while(|&&b| b == '\\').count();
+                assert!(slashes % 2 == 1, "{s:?} -> {code:?}");
+            }
+        }
+    }
+
     #[test]
     fn code_spans_are_fenced_past_any_backticks() {
         assert_eq!(markdown_code("ci.yml:3"), "`ci.yml:3`");
         assert_eq!(markdown_code("a`b"), "``a`b``");
         assert_eq!(markdown_code("`x``"), "``` `x`` ```");
         assert_eq!(markdown_code("a|b\nc"), "`a\\|b\\nc`");
+        assert_eq!(markdown_code("a\\|b\\c"), "`a\\\\\\|b\\c`");
         assert_eq!(markdown_code(""), "`  `");
     }
 }

@@ -153,6 +153,34 @@ fn a_directory_swapped_for_a_link_while_pin_waits_is_not_followed() {
 }
 
 #[test]
+fn with_follow_a_link_out_of_the_tree_is_read_but_never_written() {
+    let Some(bed) = Bed::new() else { return };
+    let line = format!("FROM {}/app:1.0\n", bed.host());
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("Dockerfile");
+    fs::write(&target, &line).unwrap();
+    let tree = Tree::new().file("Dockerfile", &line);
+    fs::create_dir(tree.join("linked")).unwrap();
+    symlink(&target, tree.join("linked/Dockerfile")).unwrap();
+    let run = bed.run(&["pin", "--follow", "."], tree.path());
+    assert_eq!(run.status, 2, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("linked/Dockerfile: not rewritten: reached through a symbolic link"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("pinned 1 reference in 1 file;")
+            && run.stderr.contains("1 file not rewritten"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(fs::read_to_string(&target).unwrap(), line);
+    assert_ne!(fs::read_to_string(tree.join("Dockerfile")).unwrap(), line);
+}
+
+#[test]
 fn an_edit_made_while_pin_waits_is_kept() {
     let Some(bed) = Bed::new() else { return };
     let held = Held::new(&bed);
