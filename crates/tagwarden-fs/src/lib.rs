@@ -15,7 +15,8 @@
 //!   owner, group and mode (setgid included) before it is renamed over it.
 //! - Temporary files are named so that walkers know them ([`temporary::is_temporary`]) and a later
 //!   run removes the ones a killed run left behind ([`Dir::remove_leftover`]).
-//! - [`write_atomic`] writes a file the user named (an output, a report); [`Journal`] appends
+//! - [`AtomicFile`] and [`write_atomic`] write a file the user named (an output, a report) whole
+//!   or not at all; [`Journal`] appends
 //!   records and syncs each one, for commands that must be able to say what they did before a
 //!   crash; [`read_bounded`] reads a file that data names, refusing devices and FIFOs when asked
 //!   and never more than a cap.
@@ -33,7 +34,7 @@ pub mod temporary;
 
 pub use dir::Dir;
 pub use journal::Journal;
-pub use output::write_atomic;
+pub use output::{AtomicFile, write_atomic};
 pub use read::{ReadError, open_for_reading, read_bounded, read_to_limit};
 pub use replace::{ReplaceOptions, WriteError};
 pub use stamp::Stamp;

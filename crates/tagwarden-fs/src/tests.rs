@@ -334,4 +334,10 @@ fn outputs_are_atomic_keep_modes_and_stream_to_fifos() {
             .is_char_device()
     );
     assert!(crate::write_atomic(&t.path().join("missing/f"), b"x").is_err());
+    // A stream that is not committed changes nothing and leaves no temporary file.
+    let mut f = crate::AtomicFile::create(&p).unwrap();
+    std::io::Write::write_all(&mut f, b"half").unwrap();
+    drop(f);
+    assert_eq!(fs::read(&p).unwrap(), b"three");
+    assert_eq!(names(t.path()), ["link", "report.md"]);
 }

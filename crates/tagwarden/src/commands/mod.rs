@@ -48,12 +48,20 @@ pub(crate) fn prepare(
         }
     }
     let first = paths.first().cloned().unwrap_or_else(|| ".".into());
+    let mut advisory_errors = Vec::new();
     let mut config = match (config, no_config) {
         (_, true) => Config::default(),
         (Some(path), false) => Config::load(path)?,
-        (None, false) => Config::discover(&first)?,
+        (None, false) => match Config::discover(&first) {
+            Ok(c) => c,
+            // A broken config in a tree we do not trust must not stop the search for compromise.
+            Err(e) if untrusted => {
+                advisory_errors.push(format!("{e:#}; searched without it"));
+                Config::default()
+            }
+            Err(e) => return Err(e),
+        },
     };
-    let mut advisory_errors = Vec::new();
     let from_tree = config.is_in(paths);
     if untrusted {
         config.distrust_tree();
@@ -66,8 +74,9 @@ pub(crate) fn prepare(
             .filter_map(|p| std::fs::canonicalize(p).ok())
             .collect();
         config.advisories.retain(|a| {
+            // A missing file is reported when it is loaded.
             let inside = std::fs::canonicalize(a)
-                .is_ok_and(|a| roots.iter().any(|r| a.starts_with(r)));
+                .map_or(true, |a| roots.iter().any(|r| a.starts_with(r)));
             if !inside {
                 advisory_errors.push(format!(
                     "{}: advisories {} is outside the scanned tree: not read (the tree's config is not trusted)",
@@ -372,10 +381,16 @@ pub(crate) fn render(
     use crate::cli::OutputFormat;
     use tagwarden_findings::output;
     // A file is written whole or not at all (a CI step reading it never sees half a report).
-    let mut buffer = Vec::new();
+    let mut file = match output {
+        Some(p) => Some(std::io::BufWriter::new(
+            tagwarden_fs::AtomicFile::create(p)
+                .with_context(|| format!("cannot write {}", p.display()))?,
+        )),
+        None => None,
+    };
     let mut stdout;
-    let sink: &mut dyn Write = match output {
-        Some(_) => &mut buffer,
+    let sink: &mut dyn Write = match &mut file {
+        Some(f) => f,
         None => {
             stdout = std::io::BufWriter::new(std::io::stdout().lock());
             &mut stdout
@@ -388,8 +403,10 @@ pub(crate) fn render(
         OutputFormat::Github => output::github::render(report, sink)?,
     }
     sink.flush()?;
-    if let Some(p) = output {
-        tagwarden_fs::write_atomic(p, &buffer)
+    if let (Some(f), Some(p)) = (file, output) {
+        f.into_inner()
+            .map_err(|e| e.into_error())
+            .and_then(tagwarden_fs::AtomicFile::commit)
             .with_context(|| format!("cannot write {}", p.display()))?;
     }
     Ok(())

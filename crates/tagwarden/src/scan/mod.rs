@@ -88,7 +88,7 @@ pub(crate) fn scan(roots: &[PathBuf], walk: &WalkOptions, ctx: &Context<'_>) -> 
                 Note {
                     path: Some(f.display.clone()),
                     message: format!(
-                        "not scanned: a temporary file of a tagwarden run (process {pid}); `tagwarden pin` removes it once that run is over"
+                        "skipped: a temporary file of a tagwarden run (process {pid}); `tagwarden pin` removes it once that run is over"
                     ),
                 },
             );

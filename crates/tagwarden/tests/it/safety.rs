@@ -375,6 +375,10 @@ fn a_killed_runs_temporary_file_is_never_scanned_and_pin_removes_it() {
         json["notes"]
     );
 
+    // Skipping it is not a failure to search.
+    let run = tagwarden(&["hunt", "--no-engine", "."], tree.path());
+    assert_eq!(run.status, 0, "{}\n{}", run.stdout, run.stderr);
+
     let run = bed.run(&["pin", "."], tree.path());
     assert_eq!(run.status, 0, "{}", run.stderr);
     assert!(
@@ -536,6 +540,28 @@ fn files_a_config_names_must_be_regular_small_and_in_an_untrusted_tree_inside_it
         run.stderr
     );
     assert_eq!(run.json()["references"].as_array().unwrap().len(), 1);
+
+    // A config that cannot be read does not stop a hunt: the tree is searched without it.
+    let tree = Tree::new().file(
+        "Dockerfile",
+        format!("FROM checkmarx/kics@{KICS_LATEST_DIGEST}\n"),
+    );
+    let made = Command::new("mkfifo")
+        .arg(tree.join("tagwarden.toml"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let run = tagwarden(&["hunt", "--no-engine", "."], tree.path());
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("a FIFO, not a regular file: not read; searched without it"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.contains("compromised"), "{}", run.stdout);
+    let run = tagwarden(&["scan", "."], tree.path());
+    assert_eq!(run.status, 2, "{}", run.stderr);
 
     // Untrusted, a config may not make tagwarden read (and quote) files outside the tree.
     let secret = tempfile::NamedTempFile::new().unwrap();
