@@ -133,8 +133,8 @@ fn config_notes(config: &Config, from_tree: bool) -> Vec<Note> {
         "configuration from the scanned tree applied; the tree is not trusted, so its ignores \
          cannot hide compromised-* findings and the advisory files it names must be inside it"
     } else if from_tree {
-        "configuration from the scanned tree applied (its ignores can hide any finding; \
-         --untrusted-config or TAGWARDEN_UNTRUSTED_CONFIG=1 keeps compromises visible)"
+        "configuration from the scanned tree applied (the tree is trusted: its ignores can hide \
+         any finding)"
     } else {
         "configuration applied"
     };
