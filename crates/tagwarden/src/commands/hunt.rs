@@ -83,15 +83,13 @@ pub(crate) fn run(args: HuntArgs) -> Result<Status> {
     }
 
     if let Some(path) = &args.report {
-        std::fs::write(path, hunt::report::markdown(&outcome, &prep.advisories))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        tagwarden_fs::write_atomic(
+            path,
+            hunt::report::markdown(&outcome, &prep.advisories).as_bytes(),
+        )
+        .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    let mut sink: Box<dyn Write> = match &args.output {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
+    let mut sink = super::OutputSink::open(args.output.as_deref())?;
     match args.format {
         HuntFormat::Human => write!(sink, "{}", hunt::report::summary(&outcome))?,
         HuntFormat::Json => hunt::json::render(&outcome, &mut sink)?,
@@ -125,7 +123,7 @@ pub(crate) fn run(args: HuntArgs) -> Result<Status> {
             )?;
         }
     }
-    sink.flush()?;
+    sink.finish()?;
 
     let source_failed = outcome.sources.iter().any(|s| s.status != "ok");
     Ok(if !outcome.hits.is_empty() {

@@ -380,34 +380,64 @@ pub(crate) fn render(
 ) -> Result<()> {
     use crate::cli::OutputFormat;
     use tagwarden_findings::output;
-    // A file is written whole or not at all (a CI step reading it never sees half a report).
-    let mut file = match output {
-        Some(p) => Some(std::io::BufWriter::new(
-            tagwarden_fs::AtomicFile::create(p)
-                .with_context(|| format!("cannot write {}", p.display()))?,
-        )),
-        None => None,
-    };
-    let mut stdout;
-    let sink: &mut dyn Write = match &mut file {
-        Some(f) => f,
-        None => {
-            stdout = std::io::BufWriter::new(std::io::stdout().lock());
-            &mut stdout
-        }
-    };
+    let mut sink = OutputSink::open(output)?;
     match format {
-        OutputFormat::Human => output::human::render(report, sink, color)?,
-        OutputFormat::Json => output::json::render(report, sink)?,
-        OutputFormat::Sarif => output::sarif::render(report, sink, env!("CARGO_PKG_VERSION"))?,
-        OutputFormat::Github => output::github::render(report, sink)?,
+        OutputFormat::Human => output::human::render(report, &mut sink, color)?,
+        OutputFormat::Json => output::json::render(report, &mut sink)?,
+        OutputFormat::Sarif => {
+            output::sarif::render(report, &mut sink, env!("CARGO_PKG_VERSION"))?;
+        }
+        OutputFormat::Github => output::github::render(report, &mut sink)?,
     }
-    sink.flush()?;
-    if let (Some(f), Some(p)) = (file, output) {
-        f.into_inner()
-            .map_err(|e| e.into_error())
-            .and_then(tagwarden_fs::AtomicFile::commit)
-            .with_context(|| format!("cannot write {}", p.display()))?;
+    sink.finish()
+}
+
+/// Where a command's output goes: standard output, or a file (`--output`) written whole or not
+/// at all, so that a CI step reading it never sees half a report.
+pub(crate) enum OutputSink {
+    File(std::io::BufWriter<tagwarden_fs::AtomicFile>, PathBuf),
+    Stdout(std::io::BufWriter<std::io::StdoutLock<'static>>),
+}
+
+impl OutputSink {
+    pub(crate) fn open(output: Option<&Path>) -> Result<OutputSink> {
+        Ok(match output {
+            Some(p) => OutputSink::File(
+                std::io::BufWriter::new(
+                    tagwarden_fs::AtomicFile::create(p)
+                        .with_context(|| format!("cannot write {}", p.display()))?,
+                ),
+                p.to_path_buf(),
+            ),
+            None => OutputSink::Stdout(std::io::BufWriter::new(std::io::stdout().lock())),
+        })
     }
-    Ok(())
+
+    /// Flushes, and puts the file in place.
+    pub(crate) fn finish(self) -> Result<()> {
+        match self {
+            OutputSink::File(f, p) => f
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .and_then(tagwarden_fs::AtomicFile::commit)
+                .with_context(|| format!("cannot write {}", p.display())),
+            OutputSink::Stdout(mut out) => Ok(out.flush()?),
+        }
+    }
+}
+
+impl Write for OutputSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            OutputSink::File(f, _) => f.write(buf),
+            OutputSink::Stdout(out) => out.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            OutputSink::File(f, _) => f.flush(),
+            OutputSink::Stdout(out) => out.flush(),
+        }
+    }
 }
