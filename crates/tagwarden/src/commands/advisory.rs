@@ -451,11 +451,18 @@ fn check(args: AdvisoryCheckArgs) -> Result<Status> {
             writeln!(
                 err,
                 "{}:{line}:{column}: self-test: {}: {}",
-                a.path, f.example, f.message
+                terminal(&a.path),
+                terminal(&f.example),
+                terminal(&f.message)
             )?;
         }
         if failures.is_empty() {
-            writeln!(out, "{}: ok ({})", path.display(), a.id)?;
+            writeln!(
+                out,
+                "{}: ok ({})",
+                terminal(&path.display().to_string()),
+                terminal(&a.id)
+            )?;
         } else {
             failed = true;
         }
