@@ -1,7 +1,7 @@
 //! The pure part of `tagwarden pin`: given one file's text, what the extractor found in it and the
 //! digests the caller resolved, compute byte-exact edits that pin every tag-only reference, apply
-//! them, and render a unified diff. Nothing here touches the network; the only I/O is
-//! [`write_atomic`].
+//! them, and render a unified diff. Nothing here touches the network or the file system: the
+//! binary writes the result with `tagwarden-fs`, which re-checks the file first.
 //!
 //! Rewrite rules (every rewrite is a splice of the user's bytes, never a re-serialisation):
 //! - A written reference `name:tag` becomes `name:tag@sha256:…`: the user's spelling of the name is
@@ -25,7 +25,6 @@ mod compose_edit;
 mod diff;
 mod plan;
 mod verify;
-mod write;
 
 use std::fmt;
 
@@ -33,7 +32,6 @@ pub use apply::{ApplyError, apply};
 pub use diff::unified_diff;
 pub use plan::{plan, repin, repin_target, target};
 pub use verify::verify_rewrite;
-pub use write::write_atomic;
 
 pub use tagwarden_extract::Span;
 

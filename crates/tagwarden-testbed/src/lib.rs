@@ -13,7 +13,7 @@ mod registry;
 
 pub use http::{HttpResponse, base64, basic_auth_header, request};
 pub use layout::{OciLayout, Platform};
-pub use proxy::{Fault, Proxy};
+pub use proxy::{Fault, Gate, Proxy};
 pub use registry::{Registry, RegistryOptions, push, push_docker_v2s2};
 
 use sha2::{Digest as _, Sha256};

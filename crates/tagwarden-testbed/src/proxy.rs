@@ -3,8 +3,8 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use crate::http::{find, parse_response};
@@ -21,6 +21,34 @@ pub enum Fault {
     /// Forward, but change the body of every manifest fetched by digest, so that its bytes no
     /// longer hash to the digest asked for (a lying or corrupting registry or mirror).
     MismatchedManifest,
+    /// Hold every request until the gate opens, then forward: the slow registry that gives an
+    /// attacker time to change files while a command waits on it.
+    Hold(Gate),
+}
+
+/// A gate requests wait at ([`Fault::Hold`]); closed until [`Gate::open`], and never longer
+/// than a minute, so that a test that forgets to open it fails instead of hanging.
+#[derive(Debug, Clone, Default)]
+pub struct Gate(Arc<(Mutex<bool>, Condvar)>);
+
+impl Gate {
+    /// A closed gate.
+    pub fn new() -> Gate {
+        Gate::default()
+    }
+
+    /// Lets every waiting and later request through.
+    pub fn open(&self) {
+        let (open, cv) = &*self.0;
+        *open.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        cv.notify_all();
+    }
+
+    fn wait(&self) {
+        let (open, cv) = &*self.0;
+        let guard = open.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = cv.wait_timeout_while(guard, Duration::from_secs(60), |open| !*open);
+    }
 }
 
 /// A proxy on `127.0.0.1:PORT` in front of `upstream`; stops accepting when dropped.
@@ -127,6 +155,10 @@ impl Shared {
             Fault::ServiceUnavailable => {
                 self.faults.fetch_add(1, Ordering::SeqCst);
                 return reply(&mut client, 503, "Service Unavailable", &[], b"down", false);
+            }
+            Fault::Hold(gate) => {
+                self.faults.fetch_add(1, Ordering::SeqCst);
+                gate.wait();
             }
             _ => {}
         }

@@ -125,6 +125,11 @@ pub(crate) struct ScanArgs {
     #[arg(long, conflicts_with = "config")]
     pub(crate) no_config: bool,
 
+    /// The tree is not trusted (a pull request from a fork): a config inside it cannot hide
+    /// compromised-* findings, nor can inline ignore comments. Also TAGWARDEN_UNTRUSTED_CONFIG=1.
+    #[arg(long)]
+    pub(crate) untrusted_config: bool,
+
     #[command(flatten)]
     pub(crate) walk: WalkArgs,
 
@@ -247,6 +252,15 @@ pub(crate) struct PinArgs {
     #[arg(long, conflicts_with = "check")]
     pub(crate) update: bool,
 
+    /// Rewrite files that have several hard links too (the name rewritten gets a new file; the
+    /// other names keep the old contents). By default they are refused.
+    #[arg(long)]
+    pub(crate) allow_hard_links: bool,
+
+    /// Rewrite read-only files too (their mode is kept). By default they are refused.
+    #[arg(long)]
+    pub(crate) allow_read_only: bool,
+
     /// Configuration file [default: tagwarden.toml or .tagwarden.toml in the first path].
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
@@ -273,6 +287,11 @@ pub(crate) struct VerifyArgs {
     /// Configuration file [default: tagwarden.toml or .tagwarden.toml in the first path].
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
+
+    /// The tree is not trusted: a config inside it cannot hide compromised-* findings, nor can
+    /// inline ignore comments. Also TAGWARDEN_UNTRUSTED_CONFIG=1.
+    #[arg(long)]
+    pub(crate) untrusted_config: bool,
 
     #[command(flatten)]
     pub(crate) walk: WalkArgs,

@@ -9,16 +9,38 @@
 //! images = ["docker.io/library/postgres", "ghcr.io/acme/*"]
 //! rules = ["unpinned-image"]
 //! ```
+//!
+//! A config found inside the tree being judged is written by whoever wrote the tree. When the
+//! tree is not trusted (`hunt`, or `--untrusted-config` / `TAGWARDEN_UNTRUSTED_CONFIG`), its
+//! ignores cannot hide `compromised-*` findings ([`Config::guard`]) and the advisory files it
+//! names must stay inside the tree. Every file a config names is read only if it is a regular
+//! file under a size cap.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 use tagwarden_findings::Severity;
 use tagwarden_reference::Reference;
 
 pub(crate) const FILE_NAMES: &[&str] = &["tagwarden.toml", ".tagwarden.toml"];
+
+/// A config file larger than this is refused (real ones are a few hundred bytes).
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// The rules whose findings say a compromise happened: a config from an untrusted tree may not
+/// hide them.
+const COMPROMISE_RULES: &[&str] = &[
+    tagwarden_findings::rules::COMPROMISED_DIGEST.id,
+    tagwarden_findings::rules::COMPROMISED_ACTION.id,
+];
+
+/// True for the rules a guarded config cannot turn off.
+pub(crate) fn is_compromise(rule: &str) -> bool {
+    COMPROMISE_RULES.contains(&rule)
+}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -50,6 +72,12 @@ pub(crate) struct Config {
     ignore_paths: Option<GlobSet>,
     ignore_images: ImageMatcher,
     pub(crate) ignore_rules: Vec<String>,
+    /// The file it was read from (canonical when it could be made so).
+    pub(crate) source: Option<PathBuf>,
+    /// Its ignores cannot hide `compromised-*` findings ([`Config::guard`]).
+    guarded: bool,
+    /// The tree is not trusted: its inline ignore comments cannot hide them either.
+    tree_untrusted: bool,
 }
 
 impl Config {
@@ -62,17 +90,32 @@ impl Config {
         };
         for name in FILE_NAMES {
             let p = dir.join(name);
-            if p.is_file() {
-                return Self::load(&p);
+            // Whatever is there (a FIFO, a link to a device) is refused below, not skipped.
+            if std::fs::symlink_metadata(&p).is_ok() {
+                return Self::read(&p, true);
             }
         }
         Ok(Self::default())
     }
 
+    /// Loads a config file the user named (`--config`): a stream is read too, up to the cap.
     pub(crate) fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        Self::parse(path, &text)
+        Self::read(path, false)
+    }
+
+    fn read(path: &Path, regular_only: bool) -> Result<Self> {
+        let bytes = tagwarden_fs::read_bounded(path, MAX_CONFIG_BYTES, regular_only)
+            .map_err(|e| anyhow!("cannot read {}: {e}", path.display()))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            anyhow!(
+                "{}: not UTF-8 at byte {}",
+                path.display(),
+                e.utf8_error().valid_up_to()
+            )
+        })?;
+        let mut config = Self::parse(path, &text)?;
+        config.source = Some(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()));
+        Ok(config)
     }
 
     /// Parses and validates; every error names the file, line and column.
@@ -117,12 +160,15 @@ impl Config {
             )
         };
 
-        let mut images = ImageMatcher::default();
+        let mut images = ImageMatcherBuilder::default();
         for i in &raw.ignore.images {
             images
                 .add(i.get_ref())
                 .map_err(|e| at(Some(i.span()), &e))?;
         }
+        let images = images
+            .build()
+            .map_err(|e| anyhow!("{}: {e}", path.display()))?;
 
         let mut rules = Vec::new();
         for r in &raw.ignore.rules {
@@ -142,7 +188,48 @@ impl Config {
             ignore_paths,
             ignore_images: images,
             ignore_rules: rules,
+            source: None,
+            guarded: false,
+            tree_untrusted: false,
         })
+    }
+
+    /// True when the config was read from inside one of `roots` (a tree being judged).
+    pub(crate) fn is_in(&self, roots: &[PathBuf]) -> bool {
+        let Some(source) = &self.source else {
+            return false;
+        };
+        roots.iter().any(|r| {
+            std::fs::canonicalize(r).is_ok_and(|r| {
+                let dir = if r.is_dir() {
+                    r.as_path()
+                } else {
+                    r.parent().unwrap_or(&r)
+                };
+                source.starts_with(dir)
+            })
+        })
+    }
+
+    /// From now on, no ignore of this config hides a `compromised-*` finding.
+    pub(crate) fn guard(&mut self) {
+        self.guarded = true;
+    }
+
+    /// True when [`Config::guard`] was called.
+    pub(crate) fn is_guarded(&self) -> bool {
+        self.guarded
+    }
+
+    /// The tree is not trusted: `# tagwarden: ignore` comments in it cannot hide a
+    /// `compromised-*` finding.
+    pub(crate) fn distrust_tree(&mut self) {
+        self.tree_untrusted = true;
+    }
+
+    /// True when an inline ignore comment may silence `rule`.
+    pub(crate) fn inline_may_ignore(&self, rule: &str) -> bool {
+        !(self.tree_untrusted && is_compromise(rule))
     }
 
     /// True when the relative path matches an `ignore.paths` glob.
@@ -155,8 +242,9 @@ impl Config {
         self.ignore_images.matches(r)
     }
 
+    /// True when the rule is turned off (never a compromise rule of a guarded config).
     pub(crate) fn ignores_rule(&self, id: &str) -> bool {
-        self.ignore_rules.iter().any(|r| r == id)
+        !(self.guarded && is_compromise(id)) && self.ignore_rules.iter().any(|r| r == id)
     }
 }
 
@@ -165,40 +253,68 @@ impl Config {
 /// normalised `repository:tag@digest` and over the repository alone.
 #[derive(Debug, Default)]
 struct ImageMatcher {
-    exact: Vec<Reference>,
-    repositories: Vec<String>,
+    /// Patterns with a tag or digest, by repository.
+    exact: HashMap<String, Vec<Reference>>,
+    repositories: HashSet<String>,
     globs: Option<GlobSet>,
-    builder: Vec<Glob>,
 }
 
-impl ImageMatcher {
+/// Collects the patterns; the glob set is compiled once, in [`ImageMatcherBuilder::build`]
+/// (compiling it per pattern made 3,000 globs take seconds).
+struct ImageMatcherBuilder {
+    matcher: ImageMatcher,
+    globs: GlobSetBuilder,
+    any_glob: bool,
+}
+
+impl Default for ImageMatcherBuilder {
+    fn default() -> Self {
+        Self {
+            matcher: ImageMatcher::default(),
+            globs: GlobSetBuilder::new(),
+            any_glob: false,
+        }
+    }
+}
+
+impl ImageMatcherBuilder {
     fn add(&mut self, pattern: &str) -> Result<(), String> {
         if pattern.contains(['*', '?', '[']) {
             let g = Glob::new(pattern).map_err(|e| format!("invalid image glob: {e}"))?;
-            self.builder.push(g);
-            let mut b = GlobSetBuilder::new();
-            for g in &self.builder {
-                b.add(g.clone());
-            }
-            self.globs = Some(b.build().map_err(|e| e.to_string())?);
+            self.globs.add(g);
+            self.any_glob = true;
             return Ok(());
         }
         let r = Reference::parse(pattern).map_err(|e| format!("invalid image {pattern:?}: {e}"))?;
         if r.tag().is_none() && r.digest().is_none() {
-            self.repositories.push(r.repository());
+            self.matcher.repositories.insert(r.repository());
         } else {
-            self.exact.push(r);
+            self.matcher
+                .exact
+                .entry(r.repository())
+                .or_default()
+                .push(r);
         }
         Ok(())
     }
 
+    fn build(mut self) -> Result<ImageMatcher, String> {
+        if self.any_glob {
+            self.matcher.globs = Some(self.globs.build().map_err(|e| e.to_string())?);
+        }
+        Ok(self.matcher)
+    }
+}
+
+impl ImageMatcher {
     fn matches(&self, r: &Reference) -> bool {
         let repo = r.repository();
         self.repositories.contains(&repo)
-            || self.exact.iter().any(|e| {
-                e.repository() == repo
-                    && e.tag().is_none_or(|t| Some(t) == r.tag())
-                    && e.digest().is_none_or(|d| Some(d) == r.digest())
+            || self.exact.get(&repo).is_some_and(|all| {
+                all.iter().any(|e| {
+                    e.tag().is_none_or(|t| Some(t) == r.tag())
+                        && e.digest().is_none_or(|d| Some(d) == r.digest())
+                })
             })
             || self
                 .globs
@@ -253,5 +369,52 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.starts_with("tagwarden.toml:2:11: invalid image"), "{e}");
+    }
+
+    #[test]
+    fn thousands_of_image_globs_are_compiled_once() {
+        let mut text = String::from("[ignore]\nimages = [\n");
+        for i in 0..3000 {
+            text.push_str(&format!(
+                "  \"ghcr.io/org{i}/*\",\n  \"registry{i}.example/app:{i}\",\n"
+            ));
+        }
+        text.push_str("]\n");
+        let c = parse(&text).unwrap();
+        assert!(c.ignores_image(&Reference::parse("ghcr.io/org2999/x:1").unwrap()));
+        assert!(c.ignores_image(&Reference::parse("registry7.example/app:7").unwrap()));
+        assert!(!c.ignores_image(&Reference::parse("registry7.example/app:8").unwrap()));
+        assert!(!c.ignores_image(&Reference::parse("ghcr.io/other/x:1").unwrap()));
+    }
+
+    #[test]
+    fn a_guarded_config_cannot_turn_compromise_rules_off() {
+        let mut c = parse(
+            "[ignore]\nrules = [\"compromised-digest\", \"compromised-action\", \"unpinned-image\"]\n",
+        )
+        .unwrap();
+        assert!(c.ignores_rule("compromised-digest"));
+        c.guard();
+        assert!(!c.ignores_rule("compromised-digest"));
+        assert!(!c.ignores_rule("compromised-action"));
+        assert!(c.ignores_rule("unpinned-image"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn config_files_are_read_only_when_regular_and_small() {
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/dev/zero", dir.path().join("tagwarden.toml")).unwrap();
+        let e = Config::discover(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("not a regular file"), "{e}");
+        std::fs::remove_file(dir.path().join("tagwarden.toml")).unwrap();
+        std::fs::write(dir.path().join(".tagwarden.toml"), vec![b'#'; 2 << 20]).unwrap();
+        let e = Config::discover(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("larger than"), "{e}");
+        std::fs::write(dir.path().join(".tagwarden.toml"), "fail-on = \"low\"\n").unwrap();
+        let c = Config::discover(dir.path()).unwrap();
+        assert_eq!(c.fail_on, Some(Severity::Low));
+        assert!(c.is_in(&[dir.path().to_path_buf()]));
+        assert!(!c.is_in(&[dir.path().join("sub")]));
     }
 }

@@ -44,7 +44,13 @@ fn main() -> ExitCode {
             }) {
                 return ExitCode::SUCCESS;
             }
-            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            // Errors quote paths and registry answers: nothing in them may drive the terminal.
+            let message = format!("{e:#}");
+            let _ = writeln!(
+                std::io::stderr(),
+                "error: {}",
+                tagwarden_findings::output::escape::terminal(&message)
+            );
             ExitCode::from(Status::Error as u8)
         }
     }

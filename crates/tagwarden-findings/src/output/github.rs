@@ -1,11 +1,13 @@
 //! GitHub Actions workflow commands: one `::error`/`::warning`/`::notice` line per finding, which
-//! the runner turns into annotations on the pull request, then a plain summary line for the log.
+//! the runner turns into annotations on the pull request, then the notes and a summary line as
+//! plain lines for the log.
 //!
 //! Paths must be relative to the repository root for annotations to attach to files; they are
 //! printed as given.
 
 use std::io::{self, Write};
 
+use super::escape::terminal;
 use super::plural;
 use crate::{Finding, ScanReport, Severity};
 
@@ -13,6 +15,11 @@ use crate::{Finding, ScanReport, Severity};
 pub fn render(report: &ScanReport, w: &mut dyn Write) -> io::Result<()> {
     for f in report.sorted_findings() {
         writeln!(w, "{}", annotation(f))?;
+    }
+    // Notes are plain log lines: the `note: ` prefix keeps a hostile path from starting a
+    // workflow command.
+    for text in super::human::summary_notes(&report.notes) {
+        writeln!(w, "note: {text}")?;
     }
     let counts = report.counts_by_severity();
     let by_severity: Vec<String> = Severity::ALL_DESCENDING
@@ -58,7 +65,7 @@ pub fn annotation(f: &Finding) -> String {
     let end_line = loc.end_line.max(line);
     let mut props = format!(
         "file={},line={line},endLine={end_line}",
-        escape_property(&loc.path)
+        escape_property(&terminal(&loc.path))
     );
     // GitHub accepts columns only on a single-line annotation; endColumn is inclusive there.
     if end_line == line {
@@ -71,12 +78,14 @@ pub fn annotation(f: &Finding) -> String {
         escape_property(&format!("tagwarden {}", f.rule.id))
     ));
 
-    let mut message = format!("{}: {}", f.severity, f.message);
+    // The log shows the raw line: no escape sequence may reach it (newlines are %0A-escaped
+    // below, and an annotation may have several lines).
+    let mut message = format!("{}: {}", f.severity, lines(&f.message));
     if let Some(advisory) = &f.advisory {
-        message.push_str(&format!("\nadvisory: {advisory}"));
+        message.push_str(&format!("\nadvisory: {}", lines(advisory)));
     }
     for note in &f.notes {
-        message.push_str(&format!("\nnote: {note}"));
+        message.push_str(&format!("\nnote: {}", lines(note)));
     }
     message.push_str(&format!("\nhelp: {}", f.rule.fix));
     format!(
@@ -84,6 +93,11 @@ pub fn annotation(f: &Finding) -> String {
         command(f.severity),
         escape_data(&message)
     )
+}
+
+/// Each line of `s` made terminal-safe, the newlines kept.
+fn lines(s: &str) -> String {
+    s.split('\n').map(terminal).collect::<Vec<_>>().join("\n")
 }
 
 /// Escapes the message part of a workflow command: `%`, CR and LF.
@@ -131,6 +145,9 @@ mod tests {
 ::error file=.github/workflows/scan.yml,line=4,endLine=4,col=14,endColumn=99,title=tagwarden compromised-digest::critical: checkmarx/kics pinned to a malicious digest (KICS 2026-04-22)%0Aadvisory: TW-2026-0002%0Anote: this digest is the image index pushed as `latest` on 2026-04-22%0Ahelp: replace the digest with a known-good one and treat every run of this image as compromised: rotate the secrets it could read
 ::warning file=compose.yml,line=3,endLine=3,col=13,endColumn=17,title=tagwarden floating-latest::medium: nginx has no tag: it means `latest`%0Ahelp: choose a version tag and pin its digest: `name:1.2.3@sha256:…`
 ::notice file=docker/Dockerfile,line=1,endLine=1,col=6,endColumn=16,title=tagwarden unpinned-image::low: alpine:3.20 is not pinned to a digest%0Ahelp: add the digest of the image you mean to run: `name:tag@sha256:…`
+note: big.yaml: skipped: larger than 4 MiB
+note: skipped: not UTF-8 (2 files: charts/x.yaml, charts/y.yaml)
+note: 2 advisories loaded
 tagwarden: 3 findings (1 critical, 1 medium, 1 low); 3 image references (1 pinned); 4 files scanned
 ";
         assert_eq!(out, expected);
@@ -151,6 +168,17 @@ tagwarden: 3 findings (1 critical, 1 medium, 1 low); 3 image references (1 pinne
             "{line}"
         );
         assert!(!line.contains('\n'));
+        // No escape sequence reaches the log, from the path, the message or a note.
+        let f = crate::Finding::new(
+            &rules::PARSE_ERROR,
+            Location::point("a\x1b[2Kb.yml", 1, 1),
+            "x\x1b[1A\rclean",
+        )
+        .with_note("n\u{202e}\x07");
+        let line = annotation(&f);
+        assert!(!line.contains(['\x1b', '\r', '\x07', '\u{202e}']), "{line}");
+        assert!(line.contains("file=a\\x1b[2Kb.yml"), "{line}");
+        assert!(line.contains("x\\x1b[1A\\rclean"), "{line}");
     }
 
     #[test]

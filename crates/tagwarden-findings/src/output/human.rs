@@ -10,12 +10,14 @@
 //!    = help: …
 //! ```
 //!
-//! then a summary. Text that comes from scanned files is stripped of control characters so that
-//! a hostile file cannot drive the terminal.
+//! then a summary. Text that comes from scanned files goes through [`escape`] so that a hostile
+//! file cannot drive the terminal; in the source line, each unsafe character becomes one U+FFFD
+//! so that the carets still line up.
 
 use std::borrow::Cow;
 use std::io::{self, Write};
 
+use super::escape::{self, terminal as sanitize};
 use super::plural;
 use crate::{Finding, Note, ScanReport, Severity};
 
@@ -229,21 +231,9 @@ fn char_width(c: char) -> usize {
     if wide { 2 } else { 1 }
 }
 
-/// Control characters other than tab become U+FFFD, one for one, so columns still line up.
+/// Unsafe characters of a source line become U+FFFD, one for one, so columns still line up.
 fn sanitize_char(c: char) -> char {
-    if c != '\t' && (c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')) {
-        '\u{FFFD}'
-    } else {
-        c
-    }
-}
-
-fn sanitize(s: &str) -> Cow<'_, str> {
-    if s.chars().all(|c| sanitize_char(c) == c) {
-        Cow::Borrowed(s)
-    } else {
-        Cow::Owned(s.chars().map(sanitize_char).collect())
-    }
+    if escape::is_unsafe(c) { '\u{FFFD}' } else { c }
 }
 
 fn render_summary(report: &ScanReport, w: &mut dyn Write, paint: Painter) -> io::Result<()> {
@@ -297,20 +287,25 @@ fn render_summary(report: &ScanReport, w: &mut dyn Write, paint: Painter) -> io:
     }
     writeln!(w, "{line}")?;
 
-    let note_lines = note_lines(&report.notes);
     let label = paint.paint(BOLD, "note:");
-    for text in note_lines.iter().take(MAX_NOTE_LINES) {
+    for text in summary_notes(&report.notes) {
         writeln!(w, "{label} {text}")?;
     }
-    if note_lines.len() > MAX_NOTE_LINES {
-        let rest = note_lines.len() - MAX_NOTE_LINES;
-        writeln!(
-            w,
-            "{label} … and {} (the JSON output lists them all)",
-            plural(rest, "more note", "more notes")
-        )?;
-    }
     Ok(())
+}
+
+/// The notes for a summary, escaped, grouped and capped (the JSON output lists them all).
+pub(super) fn summary_notes(notes: &[Note]) -> Vec<String> {
+    let mut lines = note_lines(notes);
+    if lines.len() > MAX_NOTE_LINES {
+        let rest = lines.len() - MAX_NOTE_LINES;
+        lines.truncate(MAX_NOTE_LINES);
+        lines.push(format!(
+            "… and {} (the JSON output lists them all)",
+            plural(rest, "more note", "more notes")
+        ));
+    }
+    lines
 }
 
 /// One line per note, notes about files that share a message grouped into one line.
@@ -506,7 +501,11 @@ note: 2 advisories loaded
         };
         let out = render_plain(&report);
         assert!(!out.contains('\x1b') && !out.contains('\x07'), "{out}");
-        assert!(out.contains("bad \u{FFFD}[2J reference\u{FFFD}second line"));
+        assert!(
+            out.contains("bad \\x1b[2J reference\\nsecond line"),
+            "{out}"
+        );
+        assert!(out.contains("--> a\\x1b]0;t\\x07.yml:1:8"), "{out}");
         assert!(out.contains("  = note: multi\n          line\n"), "{out}");
         assert!(out.contains("1 | image: \u{FFFD}[31mevil\n"), "{out}");
         assert!(out.contains("  |        ^^^^^^^^^ not a valid"), "{out}");

@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use crate::ScanReport;
 
+pub mod escape;
 pub mod github;
 pub mod human;
 pub mod json;

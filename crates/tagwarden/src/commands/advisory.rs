@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::{Context as _, Result};
 use serde_json::{Value, json};
 use tagwarden_advisory::{Advisory, AdvisorySet, Provenance, VersionBound, Window, self_test};
+use tagwarden_findings::output::escape::terminal;
 use tagwarden_interchange::{export, import};
 
 use crate::Status;
@@ -30,7 +31,7 @@ fn load(args: &crate::cli::AdvisoryArgs) -> (Vec<Loaded>, bool) {
     let mut errors = Vec::new();
     let loaded = load_all(args, &[], &mut errors);
     for e in &errors {
-        let _ = writeln!(std::io::stderr(), "error: {e}");
+        let _ = writeln!(std::io::stderr(), "error: {}", terminal(e));
     }
     (loaded, !errors.is_empty())
 }
@@ -94,7 +95,7 @@ fn list(args: AdvisoryListArgs) -> Result<Status> {
         ListFormat::Human => {
             for l in &loaded {
                 let a = &l.advisory;
-                writeln!(out, "{}  {}", a.id, a.title)?;
+                writeln!(out, "{}  {}", terminal(&a.id), terminal(&a.title))?;
                 writeln!(
                     out,
                     "    {} exposures, {} malicious digests, {} known-good digests, {} actions, {} network indicators, {} file hashes",
@@ -105,7 +106,7 @@ fn list(args: AdvisoryListArgs) -> Result<Status> {
                     a.network_indicators.len(),
                     a.file_hashes.len()
                 )?;
-                writeln!(out, "    from {}", origin(l))?;
+                writeln!(out, "    from {}", terminal(&origin(l)))?;
             }
             writeln!(out, "{} advisories", loaded.len())?;
         }
@@ -148,44 +149,51 @@ fn provenance(p: &Provenance) -> String {
         s.push(' ');
         s.push_str(n);
     }
-    s
+    terminal(&s).into_owned()
 }
 
 fn human(l: &Loaded) -> String {
     use std::fmt::Write as _;
     let a = &l.advisory;
     let mut s = String::new();
-    let _ = writeln!(s, "{}: {}", a.id, a.title);
-    let _ = writeln!(s, "  from: {}", origin(l));
+    // Every value comes from an advisory file, perhaps imported from a feed: each is escaped so
+    // that none can write a line of its own or drive the terminal.
+    let t = |v: &str| terminal(v).into_owned();
+    let _ = writeln!(s, "{}: {}", t(&a.id), t(&a.title));
+    let _ = writeln!(s, "  from: {}", t(&origin(l)));
     if let Some(i) = &a.imported {
         let _ = write!(
             s,
             "  imported: {} from {} on {}",
-            i.format, i.file, i.imported
+            t(&i.format),
+            t(&i.file),
+            i.imported
         );
         if let Some(d) = &i.document_id {
-            let _ = write!(s, ", document {d}");
+            let _ = write!(s, ", document {}", t(d));
         }
         if let Some(au) = &i.author {
-            let _ = write!(s, ", by {au}");
+            let _ = write!(s, ", by {}", t(au));
         }
         s.push('\n');
     }
     let _ = writeln!(s, "  published {}, updated {}", a.published, a.updated);
     if !a.aliases.is_empty() {
-        let _ = writeln!(s, "  aliases: {}", a.aliases.join(", "));
+        let _ = writeln!(s, "  aliases: {}", t(&a.aliases.join(", ")));
     }
-    let _ = writeln!(s, "\n{}\n", a.summary);
+    // The summary is prose: its lines are kept, each escaped.
+    let summary: Vec<String> = a.summary.split('\n').map(t).collect();
+    let _ = writeln!(s, "\n{}\n", summary.join("\n"));
     let _ = writeln!(s, "Sources:");
     for src in &a.sources {
         let _ = writeln!(
             s,
             "  [{}] {}{}",
-            src.id,
-            src.title.as_deref().unwrap_or(""),
+            t(&src.id),
+            t(src.title.as_deref().unwrap_or("")),
             src.url
                 .as_ref()
-                .map(|u| format!(" <{u}>"))
+                .map(|u| format!(" <{}>", t(u)))
                 .unwrap_or_default()
         );
     }
@@ -195,7 +203,12 @@ fn human(l: &Loaded) -> String {
     if !a.image_exposures.is_empty() {
         let _ = writeln!(s, "Image exposures:");
         for e in &a.image_exposures {
-            let _ = writeln!(s, "  {}: {}", e.repositories.join(", "), e.tags.join(", "));
+            let _ = writeln!(
+                s,
+                "  {}: {}",
+                t(&e.repositories.join(", ")),
+                t(&e.tags.join(", "))
+            );
             let _ = writeln!(s, "    {}", provenance(&e.provenance));
             let _ = writeln!(s, "    window {}", window(&e.window));
             if let Some(d) = &e.disputed_window {
@@ -216,8 +229,8 @@ fn human(l: &Loaded) -> String {
                 let _ = writeln!(
                     s,
                     "    {} tags {}",
-                    d.repositories.join(", "),
-                    d.tags.join(", ")
+                    t(&d.repositories.join(", ")),
+                    t(&d.tags.join(", "))
                 );
             }
             let _ = writeln!(s, "    {}", provenance(&d.provenance));
@@ -236,8 +249,8 @@ fn human(l: &Loaded) -> String {
             let _ = writeln!(
                 s,
                 "    {} tags {}",
-                d.repositories.join(", "),
-                d.tags.join(", ")
+                t(&d.repositories.join(", ")),
+                t(&d.tags.join(", "))
             );
             let _ = writeln!(s, "    {}", provenance(&d.provenance));
         }
@@ -245,9 +258,9 @@ fn human(l: &Loaded) -> String {
     if !a.actions.is_empty() {
         let _ = writeln!(s, "GitHub Actions:");
         for x in &a.actions {
-            let _ = writeln!(s, "  {} {}", x.repository, provenance(&x.provenance));
+            let _ = writeln!(s, "  {} {}", t(&x.repository), provenance(&x.provenance));
             if !x.tags.is_empty() {
-                let _ = writeln!(s, "    tags {}", x.tags.join(", "));
+                let _ = writeln!(s, "    tags {}", t(&x.tags.join(", ")));
             }
             for r in &x.tag_rules {
                 let _ = writeln!(s, "    tags {}", rule(r));
@@ -257,7 +270,7 @@ fn human(l: &Loaded) -> String {
                 let _ = writeln!(
                     s,
                     "    malicious commit {} {}",
-                    c.sha,
+                    t(&c.sha),
                     provenance(&c.provenance)
                 );
             }
@@ -265,7 +278,7 @@ fn human(l: &Loaded) -> String {
                 let _ = writeln!(
                     s,
                     "    known-good commit {} {}",
-                    c.sha,
+                    t(&c.sha),
                     provenance(&c.provenance)
                 );
             }
@@ -279,7 +292,7 @@ fn human(l: &Loaded) -> String {
                 s,
                 "  {} {}{weak} {}",
                 n.kind.as_str(),
-                n.value,
+                t(&n.value),
                 provenance(&n.provenance)
             );
         }
@@ -287,7 +300,7 @@ fn human(l: &Loaded) -> String {
     if !a.file_hashes.is_empty() {
         let _ = writeln!(s, "File hashes:");
         for f in &a.file_hashes {
-            let _ = writeln!(s, "  sha256 {} {}", f.sha256, f.description);
+            let _ = writeln!(s, "  sha256 {} {}", t(&f.sha256), t(&f.description));
             let _ = writeln!(s, "    {}", provenance(&f.provenance));
         }
     }
@@ -297,8 +310,8 @@ fn human(l: &Loaded) -> String {
             let _ = writeln!(
                 s,
                 "  {} {} {}",
-                h.path,
-                h.description,
+                t(&h.path),
+                t(&h.description),
                 provenance(&h.provenance)
             );
         }
@@ -309,9 +322,9 @@ fn human(l: &Loaded) -> String {
             let _ = writeln!(
                 s,
                 "  {} {} ({}) {}",
-                o.kind,
-                o.value,
-                o.description,
+                t(&o.kind),
+                t(&o.value),
+                t(&o.description),
                 provenance(&o.provenance)
             );
         }
@@ -423,7 +436,7 @@ fn check(args: AdvisoryCheckArgs) -> Result<Status> {
             Ok(None) => continue,
             Err(e) => {
                 failed = true;
-                writeln!(err, "{e:#}")?;
+                writeln!(err, "{}", terminal(&format!("{e:#}")))?;
                 continue;
             }
         };
@@ -438,11 +451,18 @@ fn check(args: AdvisoryCheckArgs) -> Result<Status> {
             writeln!(
                 err,
                 "{}:{line}:{column}: self-test: {}: {}",
-                a.path, f.example, f.message
+                terminal(&a.path),
+                terminal(&f.example),
+                terminal(&f.message)
             )?;
         }
         if failures.is_empty() {
-            writeln!(out, "{}: ok ({})", path.display(), a.id)?;
+            writeln!(
+                out,
+                "{}: ok ({})",
+                terminal(&path.display().to_string()),
+                terminal(&a.id)
+            )?;
         } else {
             failed = true;
         }
@@ -491,17 +511,17 @@ fn import_files(args: AdvisoryImportArgs) -> Result<Status> {
         Ok(i) => i,
         Err(e) => {
             for u in &e.unmapped {
-                writeln!(err, "{u}")?;
+                writeln!(err, "{}", terminal(&u.to_string()))?;
             }
-            writeln!(err, "{e}")?;
+            writeln!(err, "{}", terminal(&e.to_string()))?;
             return Ok(Status::Findings);
         }
     };
     for u in &imported.unmapped {
-        writeln!(err, "{u}")?;
+        writeln!(err, "{}", terminal(&u.to_string()))?;
     }
     match &args.output {
-        Some(path) => tagwarden_pin::write_atomic(path, imported.advisory_toml.as_bytes())
+        Some(path) => tagwarden_fs::write_atomic(path, imported.advisory_toml.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?,
         None => {
             let mut out = std::io::stdout().lock();
@@ -545,7 +565,7 @@ fn export_advisory(args: AdvisoryExportArgs) -> Result<Status> {
                         format!("rule file name {:?} is not a file name", r.file_name)
                     })?;
                     let target = dir.join(name);
-                    tagwarden_pin::write_atomic(&target, r.yaml.as_bytes())
+                    tagwarden_fs::write_atomic(&target, r.yaml.as_bytes())
                         .with_context(|| format!("cannot write {}", target.display()))?;
                 }
                 return Ok(Status::Clean);
@@ -558,7 +578,7 @@ fn export_advisory(args: AdvisoryExportArgs) -> Result<Status> {
         }
     };
     match &args.output {
-        Some(path) => tagwarden_pin::write_atomic(path, text.as_bytes())
+        Some(path) => tagwarden_fs::write_atomic(path, text.as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?,
         None => {
             let mut out = std::io::stdout().lock();

@@ -26,6 +26,8 @@ pub(crate) fn run(args: HuntArgs) -> Result<Status> {
         &paths,
         args.config.as_ref(),
         false,
+        // An incident: nothing in the tree may hide a compromise.
+        true,
         &args.walk,
         &args.advisory,
     )?;
@@ -40,9 +42,14 @@ pub(crate) fn run(args: HuntArgs) -> Result<Status> {
             max_file_size: args.walk.max_file_size,
             keep_files: false,
         };
-        let report = scan::scan(&paths, &prep.walk, &ctx).report;
+        let mut report = scan::scan(&paths, &prep.walk, &ctx).report;
+        report.notes.splice(0..0, prep.notes.iter().cloned());
         scan_report = Some(report.clone());
-        sources.push(Box::new(FileReferences { report }));
+        let config = prep
+            .notes
+            .first()
+            .map(|n| format!("{}: {}", n.path.as_deref().unwrap_or_default(), n.message));
+        sources.push(Box::new(FileReferences { report, config }));
     }
     sources.extend(super::hunt_sources::evidence_sources(
         &args,
@@ -76,15 +83,13 @@ pub(crate) fn run(args: HuntArgs) -> Result<Status> {
     }
 
     if let Some(path) = &args.report {
-        std::fs::write(path, hunt::report::markdown(&outcome, &prep.advisories))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        tagwarden_fs::write_atomic(
+            path,
+            hunt::report::markdown(&outcome, &prep.advisories).as_bytes(),
+        )
+        .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    let mut sink: Box<dyn Write> = match &args.output {
-        Some(p) => Box::new(std::io::BufWriter::new(
-            std::fs::File::create(p).with_context(|| format!("cannot write {}", p.display()))?,
-        )),
-        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
-    };
+    let mut sink = super::OutputSink::open(args.output.as_deref())?;
     match args.format {
         HuntFormat::Human => write!(sink, "{}", hunt::report::summary(&outcome))?,
         HuntFormat::Json => hunt::json::render(&outcome, &mut sink)?,
@@ -118,7 +123,7 @@ pub(crate) fn run(args: HuntArgs) -> Result<Status> {
             )?;
         }
     }
-    sink.flush()?;
+    sink.finish()?;
 
     let source_failed = outcome.sources.iter().any(|s| s.status != "ok");
     Ok(if !outcome.hits.is_empty() {

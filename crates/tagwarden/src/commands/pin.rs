@@ -8,6 +8,7 @@ use anyhow::Result;
 use tagwarden_advisory::{AdvisorySet, ImageVerdict};
 use tagwarden_extract::ImageOccurrence;
 use tagwarden_extract::text::LineIndex;
+use tagwarden_findings::output::escape::terminal;
 use tagwarden_pin::Skip;
 use tagwarden_reference::{Digest, Reference};
 
@@ -22,6 +23,7 @@ pub(crate) fn run(args: PinArgs) -> Result<Status> {
         &args.paths,
         args.config.as_ref(),
         false,
+        false,
         &args.walk,
         &args.advisory,
     )?;
@@ -31,8 +33,12 @@ pub(crate) fn run(args: PinArgs) -> Result<Status> {
         max_file_size: args.walk.max_file_size,
         keep_files: true,
     };
-    let files = scan::scan(&args.paths, &prep.walk, &ctx).files;
+    let scanned = scan::scan(&args.paths, &prep.walk, &ctx);
+    let files = scanned.files;
     let mut stdout = std::io::stdout().lock();
+    if !args.check && !args.dry_run {
+        remove_leftovers(&scanned.temporaries);
+    }
 
     if args.check {
         let unpinned = check(&files, &prep.config);
@@ -61,14 +67,19 @@ pub(crate) fn run(args: PinArgs) -> Result<Status> {
     let choice = choose_digests(&targets, &platforms, &resolver, &prep.advisories, &args);
     // Problems are listed below with the references they kept from being pinned.
     for n in &choice.notes {
-        eprintln!("note: {n}");
+        eprintln!("note: {}", terminal(n));
     }
 
+    let options = tagwarden_fs::ReplaceOptions {
+        allow_hard_links: args.allow_hard_links,
+        allow_read_only: args.allow_read_only,
+    };
     let mut pinned = 0usize;
     let mut changed_files = 0usize;
     let mut skipped: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut write_errors = 0usize;
     for file in &files {
+        let shown = terminal(&file.display);
         let lines = LineIndex::new(&file.text);
         let digest_for = |r: &Reference| choice.digests.get(r).cloned();
         let plans = if args.update {
@@ -77,6 +88,7 @@ pub(crate) fn run(args: PinArgs) -> Result<Status> {
             tagwarden_pin::plan(&file.text, &file.extraction, &digest_for)
         };
         let mut edits = Vec::new();
+        let mut in_file = 0usize;
         for planned in plans {
             let Some(occ) = file.extraction.images.get(planned.occurrence_index) else {
                 continue;
@@ -86,7 +98,7 @@ pub(crate) fn run(args: PinArgs) -> Result<Status> {
             }
             match planned.outcome {
                 Ok(e) => {
-                    pinned += 1;
+                    in_file += 1;
                     edits.extend(e);
                 }
                 Err(Skip::AlreadyPinned | Skip::Ignored) => {}
@@ -95,7 +107,7 @@ pub(crate) fn run(args: PinArgs) -> Result<Status> {
                     skipped
                         .entry(reason(&skip, occ, &choice))
                         .or_default()
-                        .push(format!("{}:{line}:{col} `{}`", file.display, occ.text));
+                        .push(format!("{shown}:{line}:{col} `{}`", terminal(&occ.text)));
                 }
             }
         }
@@ -107,41 +119,55 @@ pub(crate) fn run(args: PinArgs) -> Result<Status> {
         let after = match tagwarden_pin::apply(&file.text, &edits) {
             Ok(a) => a,
             Err(e) => {
-                eprintln!("error: {}: not rewritten: {e}", file.display);
+                eprintln!("error: {shown}: not rewritten: {e}");
                 write_errors += 1;
                 continue;
             }
         };
         if let Err(e) = tagwarden_pin::verify_rewrite(file.kind, &file.text, &after, &edits) {
-            eprintln!(
-                "error: {}: not rewritten, the result did not check out: {e}",
-                file.display
-            );
+            eprintln!("error: {shown}: not rewritten, the result did not check out: {e}");
             write_errors += 1;
             continue;
         }
-        changed_files += 1;
         if args.dry_run {
-            write!(
-                stdout,
-                "{}",
-                tagwarden_pin::unified_diff(&file.display, &file.text, &after)
-            )?;
-        } else if let Err(e) = tagwarden_pin::write_atomic(&file.path, after.as_bytes()) {
-            eprintln!("error: {}: cannot write: {e}", file.display);
+            let diff = tagwarden_pin::unified_diff(&file.display, &file.text, &after);
+            if std::io::stdout().is_terminal() {
+                // On a terminal, the file's own bytes must not drive it; piped, the diff stays
+                // a patch.
+                for line in diff.split_inclusive('\n') {
+                    let body = line.strip_suffix('\n').unwrap_or(line);
+                    writeln!(stdout, "{}", terminal(body))?;
+                }
+            } else {
+                write!(stdout, "{diff}")?;
+            }
+        } else if let Err(e) = write(file, &after, options) {
+            eprintln!("error: {shown}: not rewritten: {}", terminal(&e));
             write_errors += 1;
+            continue;
         }
+        // Only what was written (or would be) is counted.
+        pinned += in_file;
+        changed_files += 1;
     }
 
     for (why, sites) in &skipped {
-        eprintln!("not pinned: {why}");
+        eprintln!("not pinned: {}", terminal(why));
         for s in sites {
             eprintln!("  {s}");
         }
     }
     let verb = if args.dry_run { "would pin" } else { "pinned" };
+    let unwritten = if write_errors == 0 {
+        String::new()
+    } else {
+        format!(
+            "; {write_errors} file{} not rewritten",
+            if write_errors == 1 { "" } else { "s" }
+        )
+    };
     eprintln!(
-        "{verb} {pinned} reference{} in {changed_files} file{}; {} not pinned; {} registry or advisory problem{}",
+        "{verb} {pinned} reference{} in {changed_files} file{}; {} not pinned; {} registry or advisory problem{}{unwritten}",
         if pinned == 1 { "" } else { "s" },
         if changed_files == 1 { "" } else { "s" },
         skipped.values().map(Vec::len).sum::<usize>(),
@@ -156,6 +182,57 @@ pub(crate) fn run(args: PinArgs) -> Result<Status> {
     } else {
         Status::Clean
     })
+}
+
+/// Rewrites one file where it was read, only if it is still what was read.
+fn write(
+    file: &ParsedFile,
+    after: &str,
+    options: tagwarden_fs::ReplaceOptions,
+) -> Result<(), String> {
+    if file.lossy {
+        // Its text has `?` where the file has invalid bytes: writing it would change them.
+        return Err("the file is not valid UTF-8: pin it by hand".to_string());
+    }
+    let target = file.target.as_ref().map_err(Clone::clone)?;
+    target
+        .dir
+        .replace(
+            &target.rel,
+            &file.stamp,
+            file.text.as_bytes(),
+            after.as_bytes(),
+            options,
+        )
+        .map_err(|e| e.to_string())
+}
+
+/// Removes the temporary files that killed runs left in the tree; a running one's are left.
+fn remove_leftovers(temporaries: &[scan::Temporary]) {
+    for t in temporaries {
+        let shown = terminal(&t.display);
+        let result = match &t.target {
+            Ok(target) => target
+                .dir
+                .remove_leftover(&target.rel)
+                .map_err(|e| e.to_string()),
+            Err(why) => Err(why.clone()),
+        };
+        match result {
+            Ok(true) => eprintln!(
+                "note: {shown}: removed, a temporary file left by an interrupted run (process {})",
+                t.pid
+            ),
+            Ok(false) => eprintln!(
+                "note: {shown}: a temporary file of a tagwarden run still going (process {}): left alone",
+                t.pid
+            ),
+            Err(e) => eprintln!(
+                "warning: {shown}: a leftover temporary file, not removed: {}",
+                terminal(&e)
+            ),
+        }
+    }
 }
 
 /// `--check`: every reference that names an image without a digest, offline.
@@ -174,7 +251,9 @@ fn check(files: &[ParsedFile], config: &Config) -> Vec<String> {
             let (line, col) = lines.line_col(&file.text, occ.span.start);
             out.push(format!(
                 "{}:{line}:{col}: `{}` is not pinned to a digest ({})",
-                file.display, occ.text, r
+                terminal(&file.display),
+                terminal(&occ.text),
+                r
             ));
         }
     }
@@ -237,7 +316,10 @@ fn update_targets(
             }
             Ok(None) => {}
             // The old digest may be gone; the tag is resolved as usual and pinned to its index.
-            Err(e) => eprintln!("note: {r}: cannot read the pinned manifest's platform: {e}"),
+            Err(e) => eprintln!(
+                "note: {r}: cannot read the pinned manifest's platform: {}",
+                terminal(&e.to_string())
+            ),
         }
     }
     (tags.into_iter().collect(), platforms)

@@ -107,11 +107,21 @@ pub(crate) fn run(args: ResolveArgs) -> Result<Status> {
             for item in &items {
                 match (&item.digest, &item.error) {
                     (Some(d), None) => writeln!(out, "{}\t{d}", item.reference)?,
-                    (_, Some(e)) => writeln!(out, "{}\terror: {e}", item.reference)?,
+                    (_, Some(e)) => writeln!(
+                        out,
+                        "{}\terror: {}",
+                        item.reference,
+                        tagwarden_findings::output::escape::terminal(e)
+                    )?,
                     (None, None) => {}
                 }
                 for p in &item.platforms {
-                    writeln!(out, "  {}\t{}", p.platform, p.digest)?;
+                    writeln!(
+                        out,
+                        "  {}\t{}",
+                        tagwarden_findings::output::escape::terminal(&p.platform),
+                        p.digest
+                    )?;
                 }
             }
         }

@@ -11,6 +11,7 @@ pub(crate) fn run(args: ScanArgs) -> Result<Status> {
         &args.paths,
         args.config.as_ref(),
         args.no_config,
+        super::untrusted_from_env(args.untrusted_config),
         &args.walk,
         &args.advisory,
     )?;

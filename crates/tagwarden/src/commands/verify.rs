@@ -24,6 +24,7 @@ pub(crate) fn run(args: VerifyArgs) -> Result<Status> {
         &args.paths,
         args.config.as_ref(),
         false,
+        super::untrusted_from_env(args.untrusted_config),
         &args.walk,
         &args.advisory,
     )?;

@@ -8,12 +8,19 @@ use tagwarden_reference::Reference;
 
 pub(crate) struct FileReferences {
     pub(crate) report: ScanReport,
+    /// Which configuration was applied to the scan, said in every output that names sources.
+    pub(crate) config: Option<String>,
 }
 
 impl EvidenceSource for FileReferences {
     fn describe(&self) -> String {
+        let config = self
+            .config
+            .as_ref()
+            .map(|c| format!(" ({c})"))
+            .unwrap_or_default();
         format!(
-            "image and action references in files under {}",
+            "image and action references in files under {}{config}",
             self.report.root
         )
     }

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use tagwarden_advisory::AdvisorySet;
+use tagwarden_findings::output::escape::{self, terminal};
 
 use super::{Hit, Outcome, Verdict};
 
@@ -13,9 +14,15 @@ fn when(h: &Hit) -> String {
         .map_or_else(|| "time unknown".to_string(), |t| t.to_string())
 }
 
-/// Markdown table cells must not break the table.
+/// Text from evidence (paths, zip entry names, job names, messages) in a Markdown table cell or
+/// line: it can neither break the table nor inject HTML, links or escape sequences.
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+    escape::markdown(s)
+}
+
+/// The same, as a code span.
+fn code(s: &str) -> String {
+    escape::markdown_code(s)
 }
 
 pub(crate) fn markdown(outcome: &Outcome, advisories: &AdvisorySet) -> String {
@@ -56,7 +63,7 @@ pub(crate) fn markdown(outcome: &Outcome, advisories: &AdvisorySet) -> String {
         let _ = writeln!(md, "## Advisories hit\n");
         for id in &ids {
             if let Some(a) = advisories.get(id) {
-                let _ = writeln!(md, "- **{}**: {}", a.id, a.title);
+                let _ = writeln!(md, "- **{}**: {}", cell(&a.id), cell(&a.title));
             }
         }
         let _ = writeln!(md);
@@ -77,12 +84,12 @@ pub(crate) fn markdown(outcome: &Outcome, advisories: &AdvisorySet) -> String {
                 .join(" / ");
             let _ = writeln!(
                 md,
-                "| {} | **{}** | {} | {} | `{}` | {} | {} |",
+                "| {} | **{}** | {} | {} | {} | {} | {} |",
                 when(h),
                 h.verdict.as_str(),
                 cell(&h.advisory),
                 h.source,
-                cell(&h.location),
+                code(&h.location),
                 cell(&who),
                 cell(&h.detail)
             );
@@ -96,11 +103,11 @@ pub(crate) fn markdown(outcome: &Outcome, advisories: &AdvisorySet) -> String {
         for h in &outcome.weak {
             let _ = writeln!(
                 md,
-                "- {} `{}`: {} ({})",
+                "- {} {}: {} ({})",
                 when(h),
-                cell(&h.location),
+                code(&h.location),
                 cell(&h.detail),
-                h.advisory
+                cell(&h.advisory)
             );
         }
         let _ = writeln!(md);
@@ -128,8 +135,8 @@ pub(crate) fn markdown(outcome: &Outcome, advisories: &AdvisorySet) -> String {
         for p in &outcome.problems {
             let _ = writeln!(
                 md,
-                "- `{}` ({}): {}",
-                cell(&p.location),
+                "- {} ({}): {}",
+                code(&p.location),
                 p.source.as_str(),
                 cell(&p.message)
             );
@@ -141,7 +148,7 @@ pub(crate) fn markdown(outcome: &Outcome, advisories: &AdvisorySet) -> String {
         advisories
             .advisories()
             .iter()
-            .map(|a| a.id.as_str())
+            .map(|a| cell(&a.id))
             .collect::<Vec<_>>()
             .join(", ")
     );
@@ -190,7 +197,7 @@ fn next_steps(md: &mut String, outcome: &Outcome) {
         "2. **Purge** the malicious images from engines, CI runners, pull-through caches and registries:"
     );
     for d in &digests {
-        let _ = writeln!(md, "   - `{d}`");
+        let _ = writeln!(md, "   - {}", code(d));
     }
     let files: BTreeSet<&str> = outcome
         .hits
@@ -203,7 +210,7 @@ fn next_steps(md: &mut String, outcome: &Outcome) {
         "3. **Pin** to known-good digests (`tagwarden pin --to-known-good`), starting with:"
     );
     for f in &files {
-        let _ = writeln!(md, "   - `{}`", cell(f));
+        let _ = writeln!(md, "   - {}", code(f));
     }
     let contacted = outcome.hits.iter().any(|h| h.verdict == Verdict::Contacted);
     if contacted {
@@ -224,10 +231,10 @@ pub(crate) fn summary(outcome: &Outcome) -> String {
             "{:<11} {} {} [{}] {}: {}",
             h.verdict.as_str(),
             when(h),
-            h.advisory,
+            terminal(&h.advisory),
             h.source,
-            h.location,
-            h.detail
+            terminal(&h.location),
+            terminal(&h.detail)
         );
     }
     for h in &outcome.weak {
@@ -235,24 +242,29 @@ pub(crate) fn summary(outcome: &Outcome) -> String {
             s,
             "weak        {} {} [{}] {}: {}",
             when(h),
-            h.advisory,
+            terminal(&h.advisory),
             h.source,
-            h.location,
-            h.detail
+            terminal(&h.location),
+            terminal(&h.detail)
         );
     }
     for src in &outcome.sources {
         if let Some(e) = &src.error {
-            let _ = writeln!(s, "error: not searched: {}: {e}", src.name);
+            let _ = writeln!(
+                s,
+                "error: not searched: {}: {}",
+                terminal(&src.name),
+                terminal(e)
+            );
         }
     }
     for p in &outcome.problems {
         let _ = writeln!(
             s,
             "problem: {} ({}): {}",
-            p.location,
+            terminal(&p.location),
             p.source.as_str(),
-            p.message
+            terminal(&p.message)
         );
     }
     let count = |v| outcome.hits.iter().filter(|h| h.verdict == v).count();

@@ -1,6 +1,5 @@
 //! One file: read it once, decide its kind, extract, judge, and turn spans into locations.
 
-use std::io::Read;
 use std::path::Path;
 
 use tagwarden_extract::detect::{self, NameHint};
@@ -8,6 +7,7 @@ use tagwarden_extract::text::LineIndex;
 use tagwarden_extract::{DiagnosticKind, Extraction};
 use tagwarden_findings::{ByteSpan, Finding, Location, Note, rules};
 
+use super::anchor::{self, Anchor};
 use super::walk::FileEntry;
 use super::{Context, FileOutcome, judge};
 
@@ -15,9 +15,16 @@ use super::{Context, FileOutcome, judge};
 const BINARY_SNIFF: usize = 8 * 1024;
 
 /// Returns `None` for files no extractor reads (they are not counted).
-pub(super) fn process(entry: &FileEntry, ctx: &Context<'_>) -> Option<FileOutcome> {
+pub(super) fn process(
+    entry: &FileEntry,
+    ctx: &Context<'_>,
+    anchors: &[Option<Anchor>],
+    follow: bool,
+) -> Option<FileOutcome> {
     let hint = detect::hint(Path::new(&entry.relative));
-    if hint == NameHint::Skip || ctx.config.ignores_path(&entry.relative) {
+    // A path the config ignores is still searched for compromises when the config is guarded.
+    let path_ignored = ctx.config.ignores_path(&entry.relative);
+    if hint == NameHint::Skip || (path_ignored && !ctx.config.is_guarded()) {
         return None;
     }
     let named = matches!(hint, NameHint::Kind(_));
@@ -33,10 +40,17 @@ pub(super) fn process(entry: &FileEntry, ctx: &Context<'_>) -> Option<FileOutcom
         Some(out)
     };
 
-    let size = match std::fs::metadata(&entry.path) {
-        Ok(m) => m.len(),
+    // Size, kind and bytes all come from one descriptor: what is judged is what was read.
+    let (file, meta) = match anchor::open_file(anchors, entry, follow)
+        .and_then(|f| f.metadata().map(|m| (f, m)))
+    {
+        Ok(fm) => fm,
         Err(e) => return skip(out, format!("not scanned: cannot read: {e}")),
     };
+    if !meta.is_file() {
+        return skip(out, "not scanned: not a regular file".to_string());
+    }
+    let size = meta.len();
     if size > ctx.max_file_size {
         if !named {
             return None;
@@ -49,7 +63,7 @@ pub(super) fn process(entry: &FileEntry, ctx: &Context<'_>) -> Option<FileOutcom
             ),
         );
     }
-    let bytes = match read_limited(&entry.path, ctx.max_file_size) {
+    let bytes = match tagwarden_fs::read_to_limit(&file, ctx.max_file_size) {
         Ok(b) => b,
         Err(e) => return skip(out, format!("not scanned: cannot read: {e}")),
     };
@@ -82,33 +96,47 @@ pub(super) fn process(entry: &FileEntry, ctx: &Context<'_>) -> Option<FileOutcom
 
     let extraction = tagwarden_extract::extract(kind, &text);
     let lines = LineIndex::new(&text);
-    let file = FileText {
+    let file_text = FileText {
         path: &entry.display,
         text: &text,
         lines: &lines,
     };
-    collect(&file, &extraction, ctx, &mut out);
-    out.findings.retain(|f| {
-        !ctx.config.ignores_rule(f.rule.id) && !file.ignored_inline(f.location.line, f.rule.id)
-    });
+    collect(&file_text, &extraction, ctx, &mut out);
+    let silenced = |f: &Finding| {
+        ctx.config.ignores_rule(f.rule.id)
+            || (ctx.config.inline_may_ignore(f.rule.id)
+                && file_text.ignored_inline(f.location.line, f.rule.id))
+    };
+    out.findings.retain(|f| !silenced(f));
+    if path_ignored {
+        keep_compromises_only(&mut out);
+    }
     if ctx.keep_files {
         out.parsed = Some(super::ParsedFile {
-            path: entry.path.clone(),
             display: entry.display.clone(),
             text,
             kind,
             extraction,
+            stamp: tagwarden_fs::Stamp::of(&meta),
+            lossy: invalid_at.is_some(),
+            target: anchor::target(anchors, entry, follow),
         });
     }
     Some(out)
 }
 
-/// Reads at most `limit` bytes (the file may have grown since its size was checked).
-fn read_limited(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
-    let f = std::fs::File::open(path)?;
-    let mut buf = Vec::new();
-    f.take(limit).read_to_end(&mut buf)?;
-    Ok(buf)
+/// In a path a guarded config ignores: only the compromises, and the references they are about.
+fn keep_compromises_only(out: &mut FileOutcome) {
+    out.findings
+        .retain(|f| crate::config::is_compromise(f.rule.id));
+    let at: std::collections::HashSet<(usize, usize)> = out
+        .findings
+        .iter()
+        .map(|f| (f.location.line, f.location.column))
+        .collect();
+    out.references.retain(|r| at.contains(&(r.line, r.column)));
+    out.actions.retain(|a| at.contains(&(a.line, a.column)));
+    out.notes.clear();
 }
 
 /// Decodes UTF-8; each invalid byte becomes `?` so byte offsets still match the file.

@@ -89,12 +89,17 @@ pub(super) fn image(
     let image = r.to_string();
     out.references
         .push(record(Some(image.clone()), r.is_pinned()));
-    if ctx.config.ignores_image(&r) {
+    // An ignored image is still judged for compromise when the config is guarded.
+    let ignored = ctx.config.ignores_image(&r);
+    if ignored && !ctx.config.is_guarded() {
         return;
     }
 
     let mut flagged = false;
     for m in ctx.advisories.match_image(&r) {
+        if ignored && !matches!(m.verdict, ImageVerdict::MaliciousDigest { .. }) {
+            continue;
+        }
         let (rule, message, note) = match &m.verdict {
             ImageVerdict::MaliciousDigest {
                 digest,
@@ -158,7 +163,7 @@ pub(super) fn image(
 
     // One finding about pinning per reference: an affected tag already says it is unpinned; a
     // name the file builds is not pulled, so it has no digest to pin.
-    if !r.is_pinned() && !flagged && !occ.built_locally() {
+    if !r.is_pinned() && !flagged && !occ.built_locally() && !ignored {
         let (rule, message) = if r.is_latest() {
             (
                 &rules::FLOATING_LATEST,

@@ -2,6 +2,7 @@
 //! candidate file once, extract its references, judge them, and collect the results in a stable
 //! order. `commands/scan.rs` renders what this returns; `pin` and `verify` reuse it.
 
+mod anchor;
 mod file;
 mod judge;
 mod walk;
@@ -13,6 +14,7 @@ use tagwarden_advisory::AdvisorySet;
 use tagwarden_findings::{ActionRecord, Finding, Note, ReferenceRecord, ScanReport};
 
 use crate::config::Config;
+pub(crate) use anchor::WriteTarget;
 pub(crate) use file::ignore_comment_covers;
 pub(crate) use walk::WalkOptions;
 
@@ -27,17 +29,31 @@ pub(crate) struct Context<'a> {
 
 /// A scanned file, kept for rewriting.
 pub(crate) struct ParsedFile {
-    pub(crate) path: PathBuf,
     pub(crate) display: String,
     pub(crate) text: String,
     pub(crate) kind: tagwarden_extract::FileKind,
     pub(crate) extraction: tagwarden_extract::Extraction,
+    /// The file as it was read, to refuse rewriting it if it changed since.
+    pub(crate) stamp: tagwarden_fs::Stamp,
+    /// Invalid UTF-8 was read as `?`: `text` is not the file's bytes.
+    pub(crate) lossy: bool,
+    /// Where it may be rewritten, or why not.
+    pub(crate) target: Result<WriteTarget, String>,
+}
+
+/// A temporary file left by a tagwarden run, found by the walk and not scanned.
+pub(crate) struct Temporary {
+    pub(crate) display: String,
+    pub(crate) pid: u32,
+    pub(crate) target: Result<WriteTarget, String>,
 }
 
 /// A scan's report, and the files when [`Context::keep_files`] asked for them.
 pub(crate) struct ScanResult {
     pub(crate) report: ScanReport,
     pub(crate) files: Vec<ParsedFile>,
+    /// Temporary files of tagwarden runs found in the tree (`pin` removes those of dead runs).
+    pub(crate) temporaries: Vec<Temporary>,
 }
 
 /// Everything learned from one file.
@@ -57,11 +73,33 @@ pub(crate) struct FileOutcome {
 pub(crate) fn scan(roots: &[PathBuf], walk: &WalkOptions, ctx: &Context<'_>) -> ScanResult {
     let outcomes = Mutex::new(Vec::new());
     let walk_notes = Mutex::new(Vec::new());
+    let temporaries = Mutex::new(Vec::new());
+    let anchors = anchor::open(roots);
+    let follow = walk.follow_links;
     walk::walk(roots, walk, |entry| match entry {
         walk::Entry::File(f) => {
-            if let Some(o) = file::process(&f, ctx) {
+            if let Some(o) = file::process(&f, ctx, &anchors, follow) {
                 push(&outcomes, o);
             }
+        }
+        walk::Entry::Temporary(f, pid) => {
+            push(
+                &walk_notes,
+                Note {
+                    path: Some(f.display.clone()),
+                    message: format!(
+                        "skipped: a temporary file of a tagwarden run (process {pid}); `tagwarden pin` removes it once that run is over"
+                    ),
+                },
+            );
+            push(
+                &temporaries,
+                Temporary {
+                    display: f.display.clone(),
+                    pid,
+                    target: anchor::target(&anchors, &f, follow),
+                },
+            );
         }
         walk::Entry::Problem(n) => push(&walk_notes, n),
     });
@@ -98,7 +136,13 @@ pub(crate) fn scan(roots: &[PathBuf], walk: &WalkOptions, ctx: &Context<'_>) -> 
         .iter()
         .map(|a| a.id.clone())
         .collect();
-    ScanResult { report, files }
+    let mut temporaries = temporaries.into_inner().unwrap_or_else(|e| e.into_inner());
+    temporaries.sort_by(|a, b| a.display.cmp(&b.display));
+    ScanResult {
+        report,
+        files,
+        temporaries,
+    }
 }
 
 fn push<T>(m: &Mutex<Vec<T>>, item: T) {

@@ -1,5 +1,6 @@
 //! A parallel, gitignore-aware walk (ripgrep's `ignore` crate). Hidden files are included:
-//! `.github/`, `.gitlab-ci.yml` and `.devcontainer/` are where references live.
+//! `.github/`, `.gitlab-ci.yml` and `.devcontainer/` are where references live. Temporary files
+//! of a tagwarden run that writes (`pin`) are never scanned: they are reported apart.
 
 use std::path::{Path, PathBuf};
 
@@ -21,10 +22,14 @@ pub(crate) struct FileEntry {
     pub(crate) relative: String,
     /// The file was named on the command line (it is a root).
     pub(crate) is_root: bool,
+    /// The index of its root in the roots walked.
+    pub(crate) root: usize,
 }
 
 pub(crate) enum Entry {
     File(FileEntry),
+    /// A temporary file of a tagwarden run (process id): never scanned.
+    Temporary(FileEntry, u32),
     /// Something the walk could not read: reported, never silently dropped.
     Problem(Note),
 }
@@ -53,14 +58,19 @@ pub(crate) fn walk(roots: &[PathBuf], opts: &WalkOptions, visit: impl Fn(Entry) 
                 Ok(entry) => {
                     if entry.file_type().is_some_and(|t| t.is_file()) {
                         let path = entry.path().to_path_buf();
-                        let (display, relative) = names(roots, &path, multi_root);
+                        let (display, relative, root) = names(roots, &path, multi_root);
                         let is_root = roots.iter().any(|r| r.as_path() == path);
-                        visit(Entry::File(FileEntry {
+                        let file = FileEntry {
                             path,
                             display,
                             relative,
                             is_root,
-                        }));
+                            root,
+                        };
+                        match tagwarden_fs::temporary::is_temporary(entry.file_name()) {
+                            Some(pid) => visit(Entry::Temporary(file, pid)),
+                            None => visit(Entry::File(file)),
+                        }
                     }
                 }
                 Err(err) => visit(Entry::Problem(problem(&err))),
@@ -101,15 +111,15 @@ fn strip_path(err: &ignore::Error) -> String {
     }
 }
 
-/// The display and relative names of a path found under one of the roots.
-fn names(roots: &[PathBuf], path: &Path, multi_root: bool) -> (String, String) {
-    for root in roots {
+/// The display and relative names of a path found under one of the roots, and that root.
+fn names(roots: &[PathBuf], path: &Path, multi_root: bool) -> (String, String, usize) {
+    for (i, root) in roots.iter().enumerate() {
         if path == root.as_path() {
             let shown = slashes(path);
             let rel = path
                 .file_name()
                 .map_or_else(|| shown.clone(), |n| n.to_string_lossy().into_owned());
-            return (shown, rel);
+            return (shown, rel, i);
         }
         if let Ok(rel) = path.strip_prefix(root) {
             let rel = slashes(rel);
@@ -118,11 +128,11 @@ fn names(roots: &[PathBuf], path: &Path, multi_root: bool) -> (String, String) {
             } else {
                 rel.clone()
             };
-            return (display, rel);
+            return (display, rel, i);
         }
     }
     let s = slashes(path);
-    (s.clone(), s)
+    (s.clone(), s, 0)
 }
 
 fn slashes(p: &Path) -> String {

@@ -17,15 +17,15 @@ use crate::env::tagwarden_env;
 
 /// A registry holding `app:1.0` (a single image) and `multi:1.0` (a linux/amd64 + linux/arm64
 /// index), and a home directory with no credentials in it.
-struct Bed {
-    registry: Registry,
-    app: OciLayout,
+pub(crate) struct Bed {
+    pub(crate) registry: Registry,
+    pub(crate) app: OciLayout,
     multi: OciLayout,
     home: tempfile::TempDir,
 }
 
 impl Bed {
-    fn new() -> Option<Bed> {
+    pub(crate) fn new() -> Option<Bed> {
         Self::with(RegistryOptions::default())
     }
 
@@ -55,7 +55,7 @@ impl Bed {
         })
     }
 
-    fn host(&self) -> String {
+    pub(crate) fn host(&self) -> String {
         self.registry.host()
     }
 
@@ -66,7 +66,7 @@ impl Bed {
     }
 
     /// The environment of every run: credentials only from this bed's home directory.
-    fn env(&self) -> Vec<(&'static str, OsString)> {
+    pub(crate) fn env(&self) -> Vec<(&'static str, OsString)> {
         let home = self.home.path();
         vec![
             ("HOME", home.into()),
@@ -77,7 +77,7 @@ impl Bed {
 
     /// `tagwarden args…` in `cwd` with `--insecure-registry` for this bed's registry appended
     /// to the command (`resolve`, `pin` and `verify` all take it).
-    fn run(&self, args: &[&str], cwd: &Path) -> Run {
+    pub(crate) fn run(&self, args: &[&str], cwd: &Path) -> Run {
         self.run_env(args, cwd, &[])
     }
 
