@@ -244,8 +244,17 @@ fn is_uuid(t: &str) -> bool {
         })
 }
 
-/// `sha256:…`, `sha512-…` (npm integrity), `md5:…`.
+/// `sha256:…`, `sha512-…` (npm integrity), `md5:…`, and password hashes in crypt's format
+/// (`$2b$12$…`, `$argon2id$…`, `$6$…`).
 fn is_integrity_hash(t: &str) -> bool {
+    if [
+        "$2a$", "$2b$", "$2y$", "$argon2", "$5$", "$6$", "$pbkdf2", "$scrypt$",
+    ]
+    .iter()
+    .any(|p| t.starts_with(p))
+    {
+        return true;
+    }
     ["sha1", "sha224", "sha256", "sha384", "sha512", "md5"]
         .iter()
         .any(|a| {
@@ -359,6 +368,10 @@ mod tests {
                 "a hash",
             ),
             ("/run/secrets/db_password", "a file path"),
+            (
+                "$2b$12$KIXQJ7o3p1n6W0rK9fYQeOq2xq1n5m7Yw8cZb4sT6uV0aB3dE5fGh",
+                "a hash",
+            ),
             ("certs/client.key", "a file path"),
             ("https://vault.internal/v1/secret", "a URL"),
             ("3600", "a number"),

@@ -85,7 +85,8 @@ pub(crate) fn preview(secret: &str, public_prefix: usize) -> String {
         }
     }
     let chars: Vec<char> = secret.chars().collect();
-    let prefix = public_prefix.min(chars.len());
+    // A prefix is public (`ghp_`, `AKIA`), but no more of it than identifies the format.
+    let prefix = public_prefix.min(12).min(chars.len() / 2);
     let rest = chars.len() - prefix;
     let head: String;
     let tail_n;

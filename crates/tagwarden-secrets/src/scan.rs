@@ -62,6 +62,8 @@ struct Work<'a> {
     notes: Vec<Note>,
     path: &'a str,
     truncated: bool,
+    /// The file is test code or test data, whose made-up passwords are not credentials.
+    in_tests: bool,
 }
 
 impl Scanner {
@@ -235,6 +237,7 @@ impl Scanner {
             notes: Vec::new(),
             path,
             truncated: false,
+            in_tests: is_test_path(path),
         };
         self.collect(path, &text, &text, 0, None, &mut work);
         if work.truncated {
@@ -419,6 +422,10 @@ impl Scanner {
             if secret.chars().count() < spec.min_length {
                 continue;
             }
+            // A password in a test is the test's; a provider's token format still counts there.
+            if rule.is_generic() && work.in_tests {
+                continue;
+            }
             let rejected = if rule.is_generic() {
                 filters::not_a_secret(secret)
             } else {
@@ -562,6 +569,38 @@ impl Scanner {
     }
 }
 
+/// Test code and test data: `tests/`, `__tests__/`, `spec/`, `testdata/`, `fixtures/`,
+/// `*_test.go`, `test_*.py`, `*.test.js`, `*.spec.ts`.
+fn is_test_path(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase().replace('\\', "/");
+    let mut parts = lower.split('/').peekable();
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            let stem = part.split('.').next().unwrap_or(part);
+            return stem.starts_with("test_")
+                || stem.ends_with("_test")
+                || stem.ends_with("_spec")
+                || part.contains(".test.")
+                || part.contains(".spec.");
+        }
+        if matches!(
+            part,
+            "test"
+                | "tests"
+                | "__tests__"
+                | "spec"
+                | "specs"
+                | "testdata"
+                | "fixtures"
+                | "__fixtures__"
+                | "testing"
+        ) {
+            return true;
+        }
+    }
+    false
+}
+
 /// The bytes as text with the same offsets: each byte of an invalid UTF-8 sequence becomes `?`.
 fn to_text(bytes: &[u8]) -> Cow<'_, str> {
     match std::str::from_utf8(bytes) {
@@ -580,6 +619,23 @@ fn to_text(bytes: &[u8]) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_paths() {
+        for p in [
+            "tests/a.py",
+            "src/__tests__/x.js",
+            "pkg/auth_test.go",
+            "test_login.py",
+            "web/app.spec.ts",
+            "a/testdata/b.env",
+        ] {
+            assert!(is_test_path(p), "{p}");
+        }
+        for p in ["src/app.py", "latest/x.yaml", "contest.py", ".env"] {
+            assert!(!is_test_path(p), "{p}");
+        }
+    }
 
     #[test]
     fn invalid_utf8_keeps_offsets() {

@@ -183,18 +183,15 @@ impl Rule {
     }
 
     /// Which of two rules matching the same value is reported: a provider's token format, then a
-    /// structured reader's named value, then a generic format (a PEM key, a JWT), then a value
-    /// the file declares secret, then a name that says secret.
+    /// provider's named value (a kubeconfig token, an AWS secret key by its name), then a
+    /// generic format (a PEM key, a JWT), then a value the file declares secret, then a name
+    /// that says secret.
     pub(crate) fn precedence(&self) -> (u8, Confidence) {
         let rank = match &self.matcher {
             Matcher::Pattern(_) if !self.is_generic() => 4,
             Matcher::Pattern(_) => 2,
             Matcher::Assignment(a) if a.declared => 1,
-            Matcher::Assignment(a)
-                if !a.sources.is_empty() && !a.sources.contains(&Source::Text) =>
-            {
-                3
-            }
+            Matcher::Assignment(_) if !self.is_generic() => 3,
             Matcher::Assignment(_) => 0,
         };
         (rank, self.confidence)
