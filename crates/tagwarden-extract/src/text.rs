@@ -36,6 +36,11 @@ impl LineIndex {
             .trim_end_matches(['\n', '\r'])
     }
 
+    /// The 1-based line holding a byte offset, without counting columns (cheap on long lines).
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset).max(1)
+    }
+
     /// Byte offset where a 1-based line starts.
     pub fn line_start(&self, line: usize) -> Option<usize> {
         self.starts.get(line.wrapping_sub(1)).copied()

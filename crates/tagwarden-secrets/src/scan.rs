@@ -161,13 +161,14 @@ impl Scanner {
             Ok(x) => x,
         };
         let index = LineIndex::new(&text);
-        let mut candidates = self.pair(candidates, &text, &index);
+        let mut candidates = self.pair(candidates, &index);
         self.resolve_overlaps(&mut candidates);
+        let (mut starts, mut ends) = (Columns::new(&text, &index), Columns::new(&text, &index));
         let matches = candidates
             .into_iter()
             .map(|c| {
-                let (line, column) = index.line_col(&text, c.span.start);
-                let (end_line, end_column) = index.line_col(&text, c.span.end);
+                let (line, column) = starts.line_col(c.span.start);
+                let (end_line, end_column) = ends.line_col(c.span.end);
                 Match {
                     rule: Arc::clone(&self.rules.rules[c.rule]),
                     location: Location {
@@ -201,7 +202,7 @@ impl Scanner {
             return Vec::new();
         };
         let index = LineIndex::new(&text);
-        self.pair(candidates, &text, &index)
+        self.pair(candidates, &index)
             .into_iter()
             .map(|c| self.rules.rules[c.rule].id.clone())
             .collect()
@@ -283,7 +284,7 @@ impl Scanner {
             format,
             Format::Dotenv | Format::TerraformState | Format::Npmrc | Format::Netrc
         ) || matches!(format, Format::Ini(s) if s != crate::rules::Source::Ini);
-        if hits.is_empty() && !credential_file && outer.is_none() {
+        if hits.is_empty() && !credential_file {
             return;
         }
         let wanted = |n: &str| self.names.is_match(n);
@@ -478,13 +479,8 @@ impl Scanner {
 
     /// Links each match of a paired rule to the nearest match of its partner within the
     /// rule's lines, and drops those that need a partner and have none.
-    fn pair(
-        &self,
-        mut candidates: Vec<Candidate>,
-        text: &str,
-        index: &LineIndex,
-    ) -> Vec<Candidate> {
-        let line = |c: &Candidate| index.line_col(text, c.span.start).0;
+    fn pair(&self, mut candidates: Vec<Candidate>, index: &LineIndex) -> Vec<Candidate> {
+        let line = |c: &Candidate| index.line_of(c.span.start);
         let mut keep = vec![true; candidates.len()];
         let mut links = vec![None; candidates.len()];
         for (i, c) in candidates.iter().enumerate() {
@@ -569,6 +565,47 @@ impl Scanner {
     }
 }
 
+/// Lines and columns of ascending offsets in one text in linear time: a column is counted from
+/// the previous offset on the same line, so a minified file with many matches stays linear.
+struct Columns<'t> {
+    text: &'t str,
+    index: &'t LineIndex,
+    ascii: bool,
+    /// (line, offset, column) of the previous call.
+    last: Option<(usize, usize, usize)>,
+}
+
+impl<'t> Columns<'t> {
+    fn new(text: &'t str, index: &'t LineIndex) -> Self {
+        Columns {
+            text,
+            index,
+            ascii: text.is_ascii(),
+            last: None,
+        }
+    }
+
+    fn line_col(&mut self, offset: usize) -> (usize, usize) {
+        let offset = offset.min(self.text.len());
+        let line = self.index.line_of(offset);
+        let start = self.index.line_start(line).unwrap_or(0);
+        if self.ascii {
+            return (line, offset - start + 1);
+        }
+        let (from, column) = match self.last {
+            Some((l, o, c)) if l == line && o <= offset => (o, c),
+            _ => (start, 1),
+        };
+        let column = column
+            + self
+                .text
+                .get(from..offset)
+                .map_or(offset - from, |s| s.chars().count());
+        self.last = Some((line, offset, column));
+        (line, column)
+    }
+}
+
 /// Test code and test data: `tests/`, `__tests__/`, `spec/`, `testdata/`, `fixtures/`,
 /// `*_test.go`, `test_*.py`, `*.test.js`, `*.spec.ts`.
 fn is_test_path(path: &str) -> bool {
@@ -635,6 +672,18 @@ mod tests {
         for p in ["src/app.py", "latest/x.yaml", "contest.py", ".env"] {
             assert!(!is_test_path(p), "{p}");
         }
+    }
+
+    #[test]
+    fn columns_count_characters() {
+        let t = "ab\nçd x ü y\n";
+        let index = LineIndex::new(t);
+        let mut c = Columns::new(t, &index);
+        assert_eq!(c.line_col(0), (1, 1));
+        assert_eq!(c.line_col(3), (2, 1));
+        assert_eq!(c.line_col(5), (2, 2));
+        assert_eq!(c.line_col(12), (2, 8));
+        assert_eq!(c.line_col(9), (2, 6));
     }
 
     #[test]

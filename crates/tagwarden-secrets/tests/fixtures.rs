@@ -246,6 +246,16 @@ fn bad_input_is_noted_and_the_rest_still_read() {
     .expect("scanner");
     let big = small.scan("big.env", format!("T={token}").as_bytes());
     assert!(big.matches.is_empty() && big.notes[0].message.contains("more than the limit"));
+    // A minified line with thousands of tokens: the matches stop at the limit, with a note.
+    let line = format!("é {token} ").repeat(5000);
+    let many = scanner.scan("bundle.min.js", line.as_bytes());
+    assert_eq!(many.matches.len(), 1000);
+    assert_eq!(many.matches[999].location.column, 999 * 43 + 3);
+    assert!(
+        many.notes
+            .iter()
+            .any(|n| n.kind == tagwarden_secrets::NoteKind::Truncated)
+    );
     // Invalid UTF-8 around a token keeps its column.
     let mut bytes = b"\xff\xfeX=".to_vec();
     bytes.extend(token.as_bytes());
