@@ -88,7 +88,13 @@ const PLACEHOLDER_VALUES: &[&str] = &[
     "masked",
     "required",
     "optional",
+    "hunter2",
 ];
+
+/// Credentials published on purpose, for emulators and documentation: the Azure storage
+/// emulator's (Azurite's) account key.
+const PUBLIC_VALUES: &[&str] =
+    &["Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="];
 
 /// Why a value found by a token format is not reported, if it is not: it is templated or a
 /// placeholder. Applies to every rule.
@@ -103,6 +109,9 @@ pub(crate) fn not_a_value(v: &str) -> Option<&'static str> {
     let lower = t.to_ascii_lowercase();
     if PLACEHOLDER_VALUES.contains(&lower.as_str()) {
         return Some("placeholder");
+    }
+    if PUBLIC_VALUES.contains(&t) {
+        return Some("a published test credential");
     }
     // Ellipses and masks never occur in encoded secrets; words do, by chance, in long ones.
     if ["....", "…", "****", "xxxxxxxx"]
@@ -169,10 +178,11 @@ pub(crate) fn is_templated(v: &str) -> bool {
         return true;
     }
     let b = v.as_bytes();
-    // `$VAR`, `%VAR%` (Windows), `@VAR@` (autoconf), `__VAR__` (token replacement tools)
-    (b.first() == Some(&b'$')
-        && b.get(1)
-            .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_'))
+    // `$VAR` anywhere (`?$SAS_TOKEN`), `%VAR%` (Windows), `@VAR@` (autoconf), `__VAR__`
+    // (token replacement tools); `$` before a lower-case letter may be part of a password.
+    b.windows(2)
+        .any(|w| w[0] == b'$' && (w[1].is_ascii_uppercase() || w[1] == b'_'))
+        || (b.first() == Some(&b'$') && b.get(1).is_some_and(|c| c.is_ascii_alphabetic()))
         || (b.len() > 2 && b[0] == b'%' && b[b.len() - 1] == b'%')
         || (b.len() > 2 && b[0] == b'@' && b[b.len() - 1] == b'@')
         || (b.len() > 4 && v.starts_with("__") && v.ends_with("__"))
@@ -182,10 +192,14 @@ pub(crate) fn is_templated(v: &str) -> bool {
 /// [`not_a_value`] and the shapes of values that are not random (UUIDs, integrity hashes, paths,
 /// URLs without credentials, numbers, e-mail addresses, plain words).
 pub(crate) fn not_a_secret(v: &str) -> Option<&'static str> {
+    let t = v.trim();
+    // Before templates: a crypt hash's `$2b$12$K…` is not a variable.
+    if is_integrity_hash(t) {
+        return Some("a hash");
+    }
     if let Some(why) = not_a_value(v) {
         return Some(why);
     }
-    let t = v.trim();
     if is_uuid(t) {
         return Some("a UUID");
     }
@@ -232,7 +246,25 @@ pub(crate) fn not_a_secret(v: &str) -> Option<&'static str> {
     if is_plain_words(t) {
         return Some("a name, not a random value");
     }
+    if is_default_password(t) {
+        return Some("a default password");
+    }
     None
+}
+
+/// A word and a run of ascending digits (`Harbor12345`, `root123`, `Admin@123`): the defaults of
+/// demo and CI databases, documented as such.
+fn is_default_password(t: &str) -> bool {
+    let digits = t.trim_end_matches('!');
+    let word_end = digits
+        .find(|c: char| c.is_ascii_digit())
+        .unwrap_or(digits.len());
+    let (word, run) = digits.split_at(word_end);
+    let word = word.trim_end_matches(['@', '#', '_', '.', '-']);
+    !word.is_empty()
+        && word.bytes().all(|b| b.is_ascii_alphabetic())
+        && run.len() >= 3
+        && "1234567890".starts_with(run)
 }
 
 fn is_uuid(t: &str) -> bool {
@@ -293,8 +325,9 @@ fn has_file_extension(t: &str) -> bool {
         .any(|e| lower.ends_with(e) && lower.len() > e.len())
 }
 
-/// Lower-case words joined by `-`, `_` or `.` (`my-app-secret`, `db_password`), or letters that
-/// read as words (`hunter`, `SuperSecretName`): what a name looks like, not a generated secret.
+/// Words joined by `-`, `_`, `.`, `/` or `:` without digits (`my-app-secret`,
+/// `kubernetes.io/hostname`, `DB_PASSWORD`), or letters that read as words (`hunter`,
+/// `SuperSecretName`): what a name or a reference looks like, not a generated secret.
 fn is_plain_words(t: &str) -> bool {
     if t.bytes().any(|b| b.is_ascii_digit()) {
         return false;
@@ -313,9 +346,18 @@ fn is_plain_words(t: &str) -> bool {
         let all_upper = t.bytes().all(|b| b.is_ascii_uppercase());
         return all_upper || humps.iter().all(|h| h.len() >= 3);
     }
-    t.bytes()
-        .all(|b| b.is_ascii_lowercase() || b"-_.".contains(&b))
-        && t.split(['-', '_', '.']).all(|w| w.len() >= 2)
+    let separated = |upper: bool| {
+        t.bytes().all(|b| {
+            (if upper {
+                b.is_ascii_uppercase()
+            } else {
+                b.is_ascii_lowercase()
+            }) || b"-_./:".contains(&b)
+        }) && t
+            .split(['-', '_', '.', '/', ':'])
+            .all(|w| w.is_empty() || w.len() >= 2)
+    };
+    separated(false) || separated(true)
 }
 
 #[cfg(test)]
@@ -385,6 +427,17 @@ mod tests {
         }
         assert_eq!(not_a_secret("k3p9-Wq2z-Lm4x-Tt8v"), None);
         assert_eq!(not_a_secret("RSwCLPFaSd"), None);
+        for (v, why) in [
+            ("kubernetes.io/hostname", "a name, not a random value"),
+            ("DB_PASSWORD", "a name, not a random value"),
+            ("zulip__postgres_password", "a name, not a random value"),
+            ("?$COVERAGE_REPORT_SAS", "templated"),
+            ("Harbor12345", "a default password"),
+            ("Gaussdb@123", "a default password"),
+        ] {
+            assert_eq!(not_a_secret(v), Some(why), "{v}");
+        }
+        assert_eq!(not_a_secret("Tr0ub4dor&3"), None);
         assert_eq!(not_a_secret("postgres://app:Zx81mQ@db/prod"), None);
     }
 }

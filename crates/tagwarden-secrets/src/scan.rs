@@ -423,8 +423,9 @@ impl Scanner {
             if secret.chars().count() < spec.min_length {
                 continue;
             }
-            // A password in a test is the test's; a provider's token format still counts there.
-            if rule.is_generic() && work.in_tests {
+            // A password in a test or an example is the test's; a provider's format or a
+            // provider's named value still counts there.
+            if (rule.is_generic() || spec.declared) && work.in_tests {
                 continue;
             }
             let rejected = if rule.is_generic() {
@@ -631,6 +632,9 @@ fn is_test_path(path: &str) -> bool {
                 | "fixtures"
                 | "__fixtures__"
                 | "testing"
+                | "example"
+                | "examples"
+                | "samples"
         ) {
             return true;
         }
