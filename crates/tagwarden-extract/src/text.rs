@@ -66,5 +66,6 @@ mod tests {
         assert_eq!(idx.line(t, 2), "çd");
         assert_eq!(idx.line(t, 3), "x");
         assert_eq!(idx.line(t, 4), "");
+        assert_eq!((idx.line_of(0), idx.line_of(6), idx.line_of(99)), (1, 2, 3));
     }
 }
