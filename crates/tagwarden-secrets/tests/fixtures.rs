@@ -262,3 +262,26 @@ fn bad_input_is_noted_and_the_rest_still_read() {
     let found = scanner.scan("x.txt", &bytes);
     assert_eq!(found.matches[0].location.column, 5);
 }
+
+#[test]
+fn scanner_is_shared_between_threads_and_fingerprints_can_be_keyed() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Scanner>();
+    shared::<tagwarden_secrets::Match>();
+    let token = ["ghp_", "Zq81mXw3Lk9Pv2Tn7Rb4Yc6Hd0Jf5Ge1Ua8S"].concat();
+    let text = format!("GITHUB_TOKEN={token}\n");
+    let plain = Scanner::builtin()
+        .expect("rules")
+        .scan(".env", text.as_bytes());
+    let keyed = Scanner::new(
+        tagwarden_secrets::RuleSet::builtin().expect("rules"),
+        tagwarden_secrets::Options {
+            fingerprint_key: Some(b"incident-42".to_vec()),
+            ..Default::default()
+        },
+    )
+    .expect("scanner")
+    .scan(".env", text.as_bytes());
+    assert_ne!(plain.matches[0].fingerprint, keyed.matches[0].fingerprint);
+    assert_eq!(plain.matches[0].preview, keyed.matches[0].preview);
+}
