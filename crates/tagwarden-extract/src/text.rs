@@ -36,6 +36,11 @@ impl LineIndex {
             .trim_end_matches(['\n', '\r'])
     }
 
+    /// The 1-based line holding a byte offset, without counting columns (cheap on long lines).
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset).max(1)
+    }
+
     /// Byte offset where a 1-based line starts.
     pub fn line_start(&self, line: usize) -> Option<usize> {
         self.starts.get(line.wrapping_sub(1)).copied()
@@ -61,5 +66,6 @@ mod tests {
         assert_eq!(idx.line(t, 2), "çd");
         assert_eq!(idx.line(t, 3), "x");
         assert_eq!(idx.line(t, 4), "");
+        assert_eq!((idx.line_of(0), idx.line_of(6), idx.line_of(99)), (1, 2, 3));
     }
 }
