@@ -35,7 +35,9 @@ mod manifest;
 mod retry;
 
 pub use auth::{Anonymous, Credential, Credentials, Secret, StaticCredentials};
-pub use client::{Client, ClientConfig, Manifest, Resolved};
+pub use client::{
+    Client, ClientConfig, Descriptor, Manifest, Referrers, ReferrersSource, Resolved,
+};
 pub use error::RegistryError;
 pub use manifest::{
     DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST, Platform, digest_of,

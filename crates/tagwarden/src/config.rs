@@ -16,7 +16,7 @@ use anyhow::{Context, Result, anyhow};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 use tagwarden_findings::Severity;
-use tagwarden_reference::Reference;
+use tagwarden_reference::{ImagePatterns, Reference};
 
 pub(crate) const FILE_NAMES: &[&str] = &["tagwarden.toml", ".tagwarden.toml"];
 
@@ -48,7 +48,7 @@ pub(crate) struct Config {
     /// Extra advisory files or directories, resolved against the config file's directory.
     pub(crate) advisories: Vec<PathBuf>,
     ignore_paths: Option<GlobSet>,
-    ignore_images: ImageMatcher,
+    ignore_images: ImagePatterns,
     pub(crate) ignore_rules: Vec<String>,
 }
 
@@ -117,7 +117,7 @@ impl Config {
             )
         };
 
-        let mut images = ImageMatcher::default();
+        let mut images = ImagePatterns::default();
         for i in &raw.ignore.images {
             images
                 .add(i.get_ref())
@@ -157,53 +157,6 @@ impl Config {
 
     pub(crate) fn ignores_rule(&self, id: &str) -> bool {
         self.ignore_rules.iter().any(|r| r == id)
-    }
-}
-
-/// Image patterns: a plain name is normalised (`postgres` → `docker.io/library/postgres`) and
-/// matches any tag and digest of that repository; a pattern with `*` is a glob over the
-/// normalised `repository:tag@digest` and over the repository alone.
-#[derive(Debug, Default)]
-struct ImageMatcher {
-    exact: Vec<Reference>,
-    repositories: Vec<String>,
-    globs: Option<GlobSet>,
-    builder: Vec<Glob>,
-}
-
-impl ImageMatcher {
-    fn add(&mut self, pattern: &str) -> Result<(), String> {
-        if pattern.contains(['*', '?', '[']) {
-            let g = Glob::new(pattern).map_err(|e| format!("invalid image glob: {e}"))?;
-            self.builder.push(g);
-            let mut b = GlobSetBuilder::new();
-            for g in &self.builder {
-                b.add(g.clone());
-            }
-            self.globs = Some(b.build().map_err(|e| e.to_string())?);
-            return Ok(());
-        }
-        let r = Reference::parse(pattern).map_err(|e| format!("invalid image {pattern:?}: {e}"))?;
-        if r.tag().is_none() && r.digest().is_none() {
-            self.repositories.push(r.repository());
-        } else {
-            self.exact.push(r);
-        }
-        Ok(())
-    }
-
-    fn matches(&self, r: &Reference) -> bool {
-        let repo = r.repository();
-        self.repositories.contains(&repo)
-            || self.exact.iter().any(|e| {
-                e.repository() == repo
-                    && e.tag().is_none_or(|t| Some(t) == r.tag())
-                    && e.digest().is_none_or(|d| Some(d) == r.digest())
-            })
-            || self
-                .globs
-                .as_ref()
-                .is_some_and(|g| g.is_match(r.to_string()) || g.is_match(&repo))
     }
 }
 
