@@ -14,6 +14,7 @@ const SAN: &str = "2.5.29.17";
 const ISSUER_V2: &str = "1.3.6.1.4.1.57264.1.8";
 const ISSUER_V1: &str = "1.3.6.1.4.1.57264.1.1";
 const SCT_LIST: &str = "1.3.6.1.4.1.11129.2.4.2";
+const EXTENDED_KEY_USAGE: &str = "2.5.29.37";
 /// id-kp-codeSigning (1.3.6.1.5.5.7.3.3), as webpki wants it.
 const CODE_SIGNING: &[u8] = &[0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x03];
 
@@ -96,6 +97,23 @@ impl<'a> Certificate<'a> {
             .find(|e| der::oid_string(e.oid) == oid)
     }
 
+    /// True when the certificate's extended key usage lists code signing.
+    fn is_for_code_signing(&self) -> bool {
+        let Some(ext) = self.extension(EXTENDED_KEY_USAGE) else {
+            return false;
+        };
+        let Ok(seq) = Reader::new(ext.value).expect(der::SEQUENCE, "EKU") else {
+            return false;
+        };
+        let mut r = seq.reader();
+        while let Ok(oid) = r.next() {
+            if oid.tag == der::OID && oid.value == CODE_SIGNING {
+                return true;
+            }
+        }
+        false
+    }
+
     pub(crate) fn public_key(&self) -> Result<PublicKey, String> {
         PublicKey::from_spki(self.spki)
     }
@@ -153,6 +171,11 @@ impl<'a> Certificate<'a> {
         root: &TrustRoot,
         time: i64,
     ) -> Result<(String, Vec<u8>), String> {
+        // webpki applies a required EKU to every certificate of the path, and CAs need not
+        // list one: so the CAs are checked "if present" and the signing certificate here.
+        if !self.is_for_code_signing() {
+            return Err("the signing certificate is not for code signing".into());
+        }
         let at = UnixTime::since_unix_epoch(std::time::Duration::from_secs(time.max(0) as u64));
         let ee_der = CertificateDer::from(self.der);
         let ee = webpki::EndEntityCert::try_from(&ee_der)
@@ -180,7 +203,7 @@ impl<'a> Certificate<'a> {
                 &[anchor],
                 &intermediates,
                 at,
-                webpki::KeyUsage::required(CODE_SIGNING),
+                webpki::KeyUsage::required_if_present(CODE_SIGNING),
                 None,
                 None,
             ) {
@@ -218,6 +241,11 @@ impl<'a> Certificate<'a> {
             ),
             Some(webpki::Error::UnknownIssuer) => {
                 "the signing certificate does not chain to a certificate authority of the trust root"
+                    .to_string()
+            }
+            // A CA of the same name signed it, but not with the trust root's key.
+            Some(webpki::Error::InvalidSignatureForPublicKey) => {
+                "the signing certificate does not chain to a certificate authority of the trust root (its issuer's signature does not verify)"
                     .to_string()
             }
             Some(webpki::Error::RequiredEkuNotFoundContext(_)) => {
