@@ -72,13 +72,35 @@ pub async fn check(
     digest: &Digest,
     index: Option<&Digest>,
 ) -> Decision {
+    check_at(client, policy, image, image, digest, index).await
+}
+
+/// [`check`], reading the signatures from `location` (a mirror of `image`'s repository, whose
+/// name the signatures do not carry) while the policy and the repository binding use `image`.
+pub async fn check_at(
+    client: &Client,
+    policy: &Policy,
+    image: &Reference,
+    location: &Reference,
+    digest: &Digest,
+    index: Option<&Digest>,
+) -> Decision {
     let Some(rule) = policy.rule_for(image) else {
         return Decision {
             mode: None,
             verdict: Verdict::NotRequired,
         };
     };
-    let verdict = judge(client, rule, &policy.trust_root, image, digest, index).await;
+    let verdict = judge(
+        client,
+        rule,
+        &policy.trust_root,
+        image,
+        location,
+        digest,
+        index,
+    )
+    .await;
     Decision {
         mode: Some(rule.mode),
         verdict,
@@ -87,11 +109,13 @@ pub async fn check(
 
 /// Who signed `digest`, for display: every signature whose certificate chains to the trust
 /// root and whose log entry verifies, whatever its identity; keyed signatures are checked
-/// against `keys` (the policy's, when one covers the image).
+/// against `keys` (the policy's, when one covers the image). Read from `location` as in
+/// [`check_at`].
 pub async fn inspect(
     client: &Client,
     policy: Option<&Policy>,
     image: &Reference,
+    location: &Reference,
     digest: &Digest,
 ) -> Verdict {
     let any = Identity::new("**", "*").ok();
@@ -115,10 +139,23 @@ pub async fn inspect(
         Err(e) => return Verdict::Unavailable(e),
     };
     rule.repository_binding = false;
-    let mut verdict = judge(client, &rule, &root, image, digest, None).await;
+    let mut verdict = judge(client, &rule, &root, image, location, digest, None).await;
     if let Verdict::Verified(v) = &mut verdict {
         v.sort_by_key(|s| s.to_string());
         v.dedup();
+    }
+    // Keyed signatures cannot be checked without the key: say so rather than "invalid".
+    if let Verdict::Invalid(reasons) = &verdict
+        && reasons
+            .iter()
+            .all(|r| r.ends_with(crate::verify::NO_POLICY_KEY))
+    {
+        return Verdict::Missing {
+            note: Some(
+                "signed with a cosign key, which only a [signatures] rule naming the key can check"
+                    .into(),
+            ),
+        };
     }
     verdict
 }
@@ -128,10 +165,11 @@ async fn judge(
     rule: &Rule,
     root: &TrustRoot,
     image: &Reference,
+    location: &Reference,
     digest: &Digest,
     index: Option<&Digest>,
 ) -> Verdict {
-    let found = match fetch::signatures(client, image, digest).await {
+    let found = match fetch::signatures(client, location, digest).await {
         Ok(f) => f,
         Err(e) => return Verdict::Unavailable(e.to_string()),
     };
@@ -150,7 +188,8 @@ async fn judge(
         return Verdict::Invalid(reasons);
     }
     let note = match index {
-        Some(parent) if parent != digest => match fetch::signatures(client, image, parent).await {
+        Some(parent) if parent != digest => match fetch::signatures(client, location, parent).await
+        {
             Ok(f) if !f.candidates.is_empty() => Some(format!(
                 "the index {parent} is signed, but cosign binds a signature to one digest, so it does not cover this platform manifest (sign with `cosign sign --recursive`)"
             )),

@@ -29,7 +29,7 @@ mod tlog;
 mod trust_root;
 mod verify;
 
-pub use check::{Decision, Verdict, check, inspect};
+pub use check::{Decision, Verdict, check, check_at, inspect};
 pub use keys::{KeyKind, PublicKey};
 pub use payload::COSIGN_SIGN_PREDICATE;
 pub use policy::{Identity, Mode, NamedKey, Policy, PolicyError};

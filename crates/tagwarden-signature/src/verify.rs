@@ -75,6 +75,10 @@ impl std::fmt::Display for Verified {
 
 const IN_TOTO: &str = "application/vnd.in-toto+json";
 
+/// Why a keyed signature fails a rule that names no key (`inspect` tells it apart).
+pub(crate) const NO_POLICY_KEY: &str =
+    "a keyed signature, but the policy accepts only keyless signers";
+
 pub(crate) fn verify(
     candidate: &Candidate,
     rule: &Rule,
@@ -194,7 +198,7 @@ fn verify_keyed(
     payload: &[u8],
 ) -> Result<Verified, String> {
     if rule.keys.is_empty() {
-        return Err("a keyed signature, but the policy accepts only keyless signers".into());
+        return Err(NO_POLICY_KEY.into());
     }
     let Some(named) = rule
         .keys

@@ -28,6 +28,9 @@ struct RawConfig {
     advisories: Vec<String>,
     #[serde(default)]
     ignore: RawIgnore,
+    /// Read by `crate::signatures::load_policy`, with its own spans.
+    #[serde(default, rename = "signatures")]
+    _signatures: Option<toml::Table>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -50,6 +53,8 @@ pub(crate) struct Config {
     ignore_paths: Option<GlobSet>,
     ignore_images: ImagePatterns,
     pub(crate) ignore_rules: Vec<String>,
+    /// The `[signatures]` policy, when the file has one.
+    pub(crate) signatures: Option<tagwarden_signature::Policy>,
 }
 
 impl Config {
@@ -136,12 +141,15 @@ impl Config {
         }
 
         let base = path.parent().unwrap_or(Path::new("."));
+        let signatures = crate::signatures::load_policy(text, base)
+            .map_err(|e| at(e.span.clone(), &e.message))?;
         Ok(Self {
             fail_on,
             advisories: raw.advisories.iter().map(|a| base.join(a)).collect(),
             ignore_paths,
             ignore_images: images,
             ignore_rules: rules,
+            signatures,
         })
     }
 

@@ -9,3 +9,4 @@ mod hunt;
 mod hunt_export;
 mod pin;
 mod scan;
+mod signatures;
