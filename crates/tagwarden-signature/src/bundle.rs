@@ -95,7 +95,15 @@ struct TlogEntry {
     inclusion_promise: Option<Promise>,
     #[serde(default)]
     inclusion_proof: Option<Proof>,
+    #[serde(default)]
+    kind_version: Option<KindVersion>,
     canonicalized_body: String,
+}
+
+#[derive(Deserialize)]
+struct KindVersion {
+    kind: String,
+    version: String,
 }
 
 #[derive(Deserialize)]
@@ -193,6 +201,10 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Bundle, String> {
                 .transpose()?
                 .filter(|s| !s.is_empty()),
             proof,
+            kind_version: e
+                .kind_version
+                .as_ref()
+                .map(|k| (k.kind.clone(), k.version.clone())),
         });
     }
     let content = match (&raw.dsse_envelope, &raw.message_signature) {

@@ -369,3 +369,24 @@ pub(crate) fn show_time(t: i64) -> String {
         .map(|t| t.to_string())
         .unwrap_or_else(|_| t.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_public_good_ca_certificates_parse() {
+        let root = TrustRoot::public_good();
+        for ca in &root.certificate_authorities {
+            for der in &ca.chain {
+                let c = Certificate::parse(der).unwrap();
+                assert!(c.not_before < c.not_after);
+                c.public_key().unwrap();
+                assert!(c.sans().is_empty());
+                // A CA is not a code-signing leaf.
+                assert!(c.verify_chain(&root, c.not_before + 1).is_err());
+            }
+        }
+        assert!(Certificate::parse(b"\x30\x03\x02\x01").is_err());
+    }
+}

@@ -64,3 +64,44 @@ pub mod fuzzing {
         let _ = crate::keys::PublicKey::from_pem_or_der(bytes);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The fuzz targets' parsers on mutations of real-shaped inputs, so that CI runs a little
+    /// of what `scripts/fuzz.sh` runs at length: nothing may panic.
+    #[test]
+    fn parsers_survive_mutated_inputs() {
+        let bundle = br#"{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{"certificate":{"rawBytes":"MIIB"},"tlogEntries":[{"logIndex":"1","logId":{"keyId":"AAAA"},"kindVersion":{"kind":"dsse","version":"0.0.1"},"integratedTime":"1767225600","inclusionPromise":{"signedEntryTimestamp":"AAAA"},"inclusionProof":{"logIndex":"1","rootHash":"AAAA","treeSize":"3","hashes":["AAAA"],"checkpoint":{"envelope":"a\n3\nAAAA\n\n\u2014 a AAAAAAAA\n"}},"canonicalizedBody":"e30="}]},"dsseEnvelope":{"payload":"e30=","payloadType":"application/vnd.in-toto+json","signatures":[{"sig":"AAAA"}]}}"#;
+        let payload = br#"{"critical":{"identity":{"docker-reference":"a/b"},"image":{"docker-manifest-digest":"sha256:ab"},"type":"cosign container image signature"},"optional":null}"#;
+        let annotation = br#"{"SignedEntryTimestamp":"AAAA","Payload":{"body":"e30=","integratedTime":1,"logIndex":1,"logID":"ab"}}"#;
+        let root = crate::trust_root::PUBLIC_GOOD.as_bytes();
+        // A real certificate: the public-good Fulcio intermediate.
+        let cert = crate::TrustRoot::public_good().certificate_authorities[1].chain[0].clone();
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for seed in [&bundle[..], payload, annotation, &root[..4096], &cert] {
+            for _ in 0..400 {
+                let mut data = seed.to_vec();
+                for _ in 0..1 + next() % 4 {
+                    if data.is_empty() {
+                        break;
+                    }
+                    let i = (next() as usize) % data.len();
+                    match next() % 3 {
+                        0 => data[i] = next() as u8,
+                        1 => data.truncate(i),
+                        _ => data.insert(i, next() as u8),
+                    }
+                }
+                super::fuzzing::bundle(&data);
+                super::fuzzing::payload(&data);
+                super::fuzzing::certificate(&data);
+            }
+        }
+    }
+}

@@ -20,6 +20,8 @@ pub(crate) struct Entry {
     /// The signed entry timestamp (the log's promise of inclusion).
     pub(crate) set: Option<Vec<u8>>,
     pub(crate) proof: Option<InclusionProof>,
+    /// The entry's kind and version as the bundle names them (`dsse`, `0.0.1`).
+    pub(crate) kind_version: Option<(String, String)>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -48,6 +50,13 @@ pub(crate) fn verify(
     root: &TrustRoot,
     require_proof: bool,
 ) -> Result<Verified, String> {
+    if let Some((kind, version)) = &entry.kind_version
+        && version != "0.0.1"
+    {
+        return Err(format!(
+            "a Rekor v2 entry ({kind} {version}), which tagwarden cannot verify yet (it needs RFC 3161 timestamps)"
+        ));
+    }
     let log = root.tlog(&entry.log_id).ok_or_else(|| {
         format!(
             "the transparency-log entry is from a log that is not in the trust root (log id {})",
@@ -311,6 +320,7 @@ pub(crate) fn from_cosign_annotation(text: &str) -> Result<Entry, String> {
             .transpose()?
             .filter(|s| !s.is_empty()),
         proof: None,
+        kind_version: None,
     })
 }
 

@@ -376,6 +376,25 @@ fn log_and_certificate_problems_are_refused() {
         "checkpoint's signature does not verify",
     );
 
+    // A Rekor v2 entry: said to be unsupported, not mistaken for a broken one.
+    let (repo, digest) = bed.image("rekor-v2");
+    let bundle = bed
+        .sigstore
+        .sign_dsse(&signer, &digest, T0)
+        .bundle()
+        .replace("\"version\":\"0.0.1\"", "\"version\":\"0.0.2\"");
+    attach_bundles(
+        &bed.registry,
+        Bed::path(&repo),
+        &digest,
+        "application/vnd.oci.image.manifest.v1+json",
+        &[bundle],
+    );
+    assert_refused(
+        &bed.check(&policy, &repo, &digest),
+        "a Rekor v2 entry (dsse 0.0.2)",
+    );
+
     // No SET: the time is unproven.
     let (repo, digest) = bed.image("no-set");
     let mut s = bed.sigstore.sign_simple(&signer, &repo, &digest, T0);
