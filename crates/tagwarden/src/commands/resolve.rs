@@ -27,19 +27,7 @@ struct Item<'a> {
     error: Option<String>,
     /// With `--signatures`: who signed the digest.
     #[serde(skip_serializing_if = "Option::is_none")]
-    signatures: Option<Signatures>,
-}
-
-#[derive(Serialize)]
-struct Signatures {
-    /// `verified`, `missing`, `invalid`, `unavailable`.
-    status: &'static str,
-    /// Who signed, for a verified digest.
-    signers: Vec<String>,
-    /// Whether a `[signatures]` rule covers the image (then `status` is the policy's verdict).
-    policy: bool,
-    /// The sentence the human output shows.
-    reason: String,
+    signatures: Option<crate::signatures::Signers>,
 }
 
 #[derive(Serialize)]
@@ -108,7 +96,18 @@ pub(crate) fn run(args: ResolveArgs) -> Result<Status> {
     }
 
     if args.signatures {
-        add_signatures(&mut items, &parsed, &resolver, args.config.as_deref())?;
+        let asked: Vec<(Reference, Option<&str>)> = parsed
+            .iter()
+            .zip(&items)
+            .filter_map(|(p, item)| Some((p.as_ref().ok()?.clone(), item.digest.as_deref())))
+            .collect();
+        let mut signers =
+            crate::signatures::who_signed(&resolver, args.config.as_deref(), &asked)?.into_iter();
+        for (p, item) in parsed.iter().zip(items.iter_mut()) {
+            if p.is_ok() {
+                item.signatures = signers.next().flatten();
+            }
+        }
     }
 
     let mut out = std::io::stdout().lock();
@@ -141,81 +140,4 @@ pub(crate) fn run(args: ResolveArgs) -> Result<Status> {
     }
     out.flush()?;
     Ok(if failed { Status::Error } else { Status::Clean })
-}
-
-/// Who signed each resolved digest: checked against the config's `[signatures]` policy when a
-/// rule covers the image, otherwise every signature that verifies against the trust root is
-/// shown with its identity (keyed signatures need a policy key to be checked).
-fn add_signatures(
-    items: &mut [Item<'_>],
-    parsed: &[Result<Reference, String>],
-    resolver: &crate::registry::RegistryResolver,
-    config: Option<&std::path::Path>,
-) -> Result<()> {
-    use tagwarden_signature::Verdict;
-    let config = match config {
-        Some(path) => crate::config::Config::load(path)?,
-        None => crate::config::Config::discover(std::path::Path::new("."))?,
-    };
-    let policy = config.signatures.as_ref();
-    let mut wanted = Vec::new();
-    for (i, (item, p)) in items.iter().zip(parsed).enumerate() {
-        if let (Ok(r), Some(d)) = (p, &item.digest)
-            && let Ok(digest) = tagwarden_reference::Digest::parse(d)
-        {
-            wanted.push((
-                i,
-                crate::signatures::Item {
-                    image: r.clone(),
-                    digest,
-                    index: None,
-                },
-            ));
-        }
-    }
-    let (covered, free): (Vec<_>, Vec<_>) = wanted
-        .into_iter()
-        .partition(|(_, it)| policy.is_some_and(|p| p.rule_for(&it.image).is_some()));
-    let mut verdicts: Vec<(usize, Verdict, bool, String)> = Vec::new();
-    if let Some(policy) = policy {
-        let list: Vec<_> = covered.iter().map(|(_, it)| it.clone()).collect();
-        for ((i, _), d) in covered
-            .iter()
-            .zip(crate::signatures::check_all(resolver, policy, &list))
-        {
-            let reason = format!(
-                "{} ({} policy)",
-                d.reason(),
-                d.mode.map_or("no".to_string(), |m| m.to_string())
-            );
-            verdicts.push((*i, d.verdict, true, reason));
-        }
-    }
-    let list: Vec<_> = free.iter().map(|(_, it)| it.clone()).collect();
-    for ((i, _), v) in free
-        .iter()
-        .zip(crate::signatures::inspect_all(resolver, policy, &list))
-    {
-        let reason = tagwarden_signature::Decision {
-            mode: None,
-            verdict: v.clone(),
-        }
-        .reason();
-        verdicts.push((*i, v, false, reason));
-    }
-    for (i, verdict, covered, reason) in verdicts {
-        let (status, signers) = match &verdict {
-            Verdict::Verified(v) => ("verified", v.iter().map(|s| s.signer.to_string()).collect()),
-            Verdict::Missing { .. } | Verdict::NotRequired => ("missing", Vec::new()),
-            Verdict::Invalid(_) => ("invalid", Vec::new()),
-            Verdict::Unavailable(_) => ("unavailable", Vec::new()),
-        };
-        items[i].signatures = Some(Signatures {
-            status,
-            signers,
-            policy: covered,
-            reason,
-        });
-    }
-    Ok(())
 }
