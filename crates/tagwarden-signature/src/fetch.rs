@@ -13,7 +13,7 @@ use serde::Deserialize;
 use tagwarden_reference::{Digest, Reference};
 use tagwarden_registry::{Client, RegistryError};
 
-use crate::bundle::{self, Content};
+use crate::bundle;
 use crate::keys::{b64, pem_certificates};
 use crate::tlog;
 use crate::verify::{Candidate, Statement};
@@ -211,58 +211,11 @@ async fn referrers(
         else {
             continue;
         };
-        match from_bundle(&origin, &bytes) {
+        match Candidate::from_bundle(&origin, &bytes) {
             Ok(Some(c)) => found.candidates.push(c),
             Ok(None) => {}
             Err(e) => found.unreadable.push(format!("{origin}: {e}")),
         }
     }
     Ok(())
-}
-
-/// A bundle as a candidate; `None` for what is not an image signature (an attestation).
-pub(crate) fn from_bundle(origin: &str, bytes: &[u8]) -> Result<Option<Candidate>, String> {
-    let b = bundle::parse(bytes)?;
-    let (statement, signature) = match b.content {
-        Content::Dsse {
-            payload_type,
-            payload,
-            mut signatures,
-        } => {
-            // Attestations share the artifact type; only cosign's signature predicate counts.
-            if payload_type == "application/vnd.in-toto+json"
-                && crate::payload::in_toto(&payload).is_err_and(|e| e.contains("attestation"))
-            {
-                return Ok(None);
-            }
-            if signatures.len() != 1 {
-                return Err(format!(
-                    "a DSSE envelope with {} signatures (one expected)",
-                    signatures.len()
-                ));
-            }
-            (
-                Statement::Dsse {
-                    payload_type,
-                    payload,
-                },
-                signatures.remove(0),
-            )
-        }
-        Content::Message => {
-            return Err(
-                "a message-signature bundle signs an artifact it does not carry, not this image"
-                    .into(),
-            );
-        }
-        Content::None => return Err("the bundle holds no signature".into()),
-    };
-    Ok(Some(Candidate {
-        origin: origin.to_string(),
-        statement,
-        signature,
-        certificate: b.certificate,
-        tlog: b.tlog_entries,
-        require_proof: b.version >= (0, 2),
-    }))
 }

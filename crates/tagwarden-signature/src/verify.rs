@@ -25,6 +25,55 @@ pub(crate) struct Candidate {
     pub(crate) require_proof: bool,
 }
 
+impl Candidate {
+    /// A bundle as a candidate; `None` for what is not an image signature (an attestation).
+    pub(crate) fn from_bundle(origin: &str, bytes: &[u8]) -> Result<Option<Candidate>, String> {
+        let b = crate::bundle::parse(bytes)?;
+        let (statement, signature) = match b.content {
+            crate::bundle::Content::Dsse {
+                payload_type,
+                payload,
+                mut signatures,
+            } => {
+                // Attestations share the artifact type; only cosign's signature predicate counts.
+                if payload_type == "application/vnd.in-toto+json"
+                    && crate::payload::in_toto(&payload).is_err_and(|e| e.contains("attestation"))
+                {
+                    return Ok(None);
+                }
+                if signatures.len() != 1 {
+                    return Err(format!(
+                        "a DSSE envelope with {} signatures (one expected)",
+                        signatures.len()
+                    ));
+                }
+                (
+                    Statement::Dsse {
+                        payload_type,
+                        payload,
+                    },
+                    signatures.remove(0),
+                )
+            }
+            crate::bundle::Content::Message => {
+                return Err(
+                    "a message-signature bundle signs an artifact it does not carry, not this image"
+                        .into(),
+                );
+            }
+            crate::bundle::Content::None => return Err("the bundle holds no signature".into()),
+        };
+        Ok(Some(Candidate {
+            origin: origin.to_string(),
+            statement,
+            signature,
+            certificate: b.certificate,
+            tlog: b.tlog_entries,
+            require_proof: b.version >= (0, 2),
+        }))
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(crate) enum Statement {
     /// cosign's simple-signing payload, signed as is.
