@@ -175,6 +175,6 @@ mod tests {
             Some("b")
         );
         assert!(parse_index(br#"{"manifests":[{"digest":"nope"}]}"#, None).is_err());
-        assert!(parse_index(b"[]", None).is_err());
+        assert!(parse_index(br#"{"manifests":3}"#, None).is_err());
     }
 }
