@@ -211,6 +211,24 @@ fn signature_findings(
             });
         }
     }
+    // A platform manifest's tag tells which index it came from, for the reason given when only
+    // the index is signed.
+    let mut tags: Vec<Reference> = items
+        .iter()
+        .filter(|i| i.image.tag().is_some())
+        .map(|i| tag_only(&i.image))
+        .collect();
+    tags.sort();
+    tags.dedup();
+    let now = resolver.resolve_all(&tags, true, &|_, _| {});
+    for item in &mut items {
+        let tag = tag_only(&item.image);
+        if let Some(Ok(current)) = tags.iter().position(|t| *t == tag).map(|i| &now[i])
+            && current.platform_of(&item.digest).is_some()
+        {
+            item.index = Some(current.digest.clone());
+        }
+    }
     let decisions = crate::signatures::check_all(resolver, policy, &items);
     let mut findings = Vec::new();
     for p in pinned {

@@ -14,12 +14,13 @@ use crate::env::tagwarden_env;
 const RELEASE: &str = "https://github.com/acme/app/.github/workflows/release.yml@refs/tags/v1";
 
 /// `signed:1` (signed by the release workflow, `.sig` tag), `forked:1` (signed by another
-/// workflow, as a referrer) and `unsigned:1`.
+/// workflow, as a referrer), `unsigned:1`, and `multi:1` (an index signed, its children not).
 struct Bed {
     registry: Registry,
     signed: String,
     forked: String,
     unsigned: String,
+    multi: OciLayout,
     home: tempfile::TempDir,
     sigstore: Sigstore,
 }
@@ -60,12 +61,18 @@ impl Bed {
             "application/vnd.oci.image.manifest.v1+json",
             &[bundle],
         );
+        let multi = OciLayout::multi_arch("multi");
+        multi.push(&format!("{host}/multi:1"), None);
+        let repo = format!("{host}/multi");
+        let signed_index = sigstore.sign_simple(&release, &repo, &multi.digest, T0);
+        attach_sig_tag(&registry, "multi", &multi.digest, &[signed_index]);
         let home = tempfile::tempdir().expect("home");
         Some(Bed {
             registry,
             signed,
             forked,
             unsigned,
+            multi,
             home,
             sigstore,
         })
@@ -153,6 +160,33 @@ fn pin_refuses_and_verify_reports_what_the_policy_rejects() {
             ("signature-invalid".to_string(), "high".to_string(), 2),
             ("signature-missing".to_string(), "high".to_string(), 3)
         ],
+        "{}",
+        run.stdout
+    );
+
+    // A platform manifest of a signed index is not signed by the index's signature.
+    let arm64 = bed.multi.platform_digest("linux/arm64");
+    let tree = bed.tree(
+        "enforce",
+        &format!(
+            "FROM {host}/multi:1@{}\nFROM {host}/multi:1@{arm64}\n",
+            bed.multi.digest
+        ),
+    );
+    let run = bed.run(
+        &["verify", "--signatures", "--format", "json", "."],
+        tree.path(),
+    );
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    let json = run.json();
+    let findings = json["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{}", run.stdout);
+    assert_eq!(findings[0]["line"], 2);
+    assert!(
+        findings[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("cosign sign --recursive"),
         "{}",
         run.stdout
     );
