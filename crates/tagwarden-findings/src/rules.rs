@@ -485,6 +485,76 @@ when it serves plain HTTP on a trusted network, or fix the reference.
 ",
 };
 
+/// A pinned digest without the signature the policy requires (`verify --signatures`).
+pub const SIGNATURE_MISSING: Rule = Rule {
+    id: "signature-missing",
+    name: "SignatureMissing",
+    default_severity: Severity::High,
+    summary: "The pinned digest has no signature, though the signature policy requires one",
+    label: "not signed",
+    fix: "find out who pushed this digest: the publisher's release pipeline signs what it publishes",
+    help: "\
+## What it does
+
+With `tagwarden verify --signatures`, every pinned reference that a `[[signatures.require]]` rule \
+of `tagwarden.toml` covers is looked up for cosign signatures: the `sha256-<hex>.sig` tag and \
+Sigstore bundles attached as OCI referrers. This finding says none was found for the pinned digest. \
+In `warn` mode it is reported at medium severity.
+
+## Why is this bad?
+
+Both 2026 compromises were pushes made with stolen but valid registry credentials: the registry \
+accepted them, but the attacker could not sign them with the vendor's release identity. An image \
+the vendor signs that shows up unsigned is what such a push looks like. A platform manifest of a \
+signed index is unsigned too unless it was signed on its own (`cosign sign --recursive`): cosign \
+binds a signature to one digest, and so does tagwarden.
+
+## Example
+
+```toml
+[[signatures.require]]
+images = [\"checkmarx/kics\"]
+keyless = [{ identity = \"https://github.com/Checkmarx/kics/.github/workflows/release.yml@refs/tags/*\", issuer = \"https://token.actions.githubusercontent.com\" }]
+```
+
+## How to fix
+
+Compare the digest with the publisher's release; pin a digest their release pipeline signed. If \
+the publisher does not sign per platform, pin the index instead of a platform manifest.
+",
+};
+
+/// A pinned digest whose signatures all fail the policy (`verify --signatures`).
+pub const SIGNATURE_INVALID: Rule = Rule {
+    id: "signature-invalid",
+    name: "SignatureInvalid",
+    default_severity: Severity::High,
+    summary: "The pinned digest is signed, but by no signer the policy accepts, or not validly",
+    label: "signature rejected",
+    fix: "do not use the digest until you know who signed it; the message says which check failed",
+    help: "\
+## What it does
+
+Reports a pinned reference whose signatures were found but none passed the checks the Sigstore \
+client specification asks for: the payload names this digest and repository; the signature \
+verifies with a policy key or its certificate; the transparency-log entry's signed timestamp and \
+inclusion proof verify offline and record this signature; the certificate chains to the trust \
+root at the log's time with a valid SCT; its identity and OIDC issuer are the policy's. In `warn` \
+mode it is reported at medium severity.
+
+## Why is this bad?
+
+A signature by someone else (another workflow, a fork, another issuer), for another digest or \
+repository, or with altered log evidence is not the publisher's word for this image, and may be \
+an attempt to pass one off as such.
+
+## How to fix
+
+Read the reason: a wrong identity or issuer may be a policy to update after a legitimate change \
+of release pipeline (check with the publisher); anything else means the image must not be used.
+",
+};
+
 /// Every built-in rule, in a stable order (SARIF `ruleIndex` is an index into this list).
 pub const ALL: &[&Rule] = &[
     &COMPROMISED_DIGEST,
@@ -501,6 +571,8 @@ pub const ALL: &[&Rule] = &[
     &DIGEST_MISSING,
     &MALICIOUS_RESOLUTION,
     &REGISTRY_ERROR,
+    &SIGNATURE_MISSING,
+    &SIGNATURE_INVALID,
 ];
 
 /// The built-in rule with this id.
@@ -551,6 +623,8 @@ mod tests {
             ("digest-missing", Severity::Medium),
             ("malicious-resolution", Severity::Critical),
             ("registry-error", Severity::Medium),
+            ("signature-missing", Severity::High),
+            ("signature-invalid", Severity::High),
         ];
         assert_eq!(expected.len(), ALL.len());
         for (id, severity) in expected {

@@ -17,9 +17,11 @@
 mod digest;
 mod error;
 mod parse;
+mod pattern;
 
 pub use digest::{Algorithm, Digest};
 pub use error::{ErrorKind, ParseError};
+pub use pattern::{ImagePatterns, ImagePatternsBuilder};
 
 use std::fmt;
 

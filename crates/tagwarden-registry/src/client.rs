@@ -21,6 +21,11 @@ use crate::manifest::{
 };
 use crate::retry;
 
+mod blobs;
+mod referrers;
+
+pub use referrers::{Descriptor, Referrers, ReferrersSource};
+
 /// Largest manifest accepted; the OCI spec asks registries to accept at least 4 MiB.
 const MANIFEST_MAX: usize = 4 * 1024 * 1024;
 /// Largest token response accepted.
@@ -463,9 +468,7 @@ impl Client {
         &self,
         reference: &Reference,
     ) -> Result<Option<String>, RegistryError> {
-        let endpoint = self.endpoint(reference.domain())?;
-        let _permit = self.acquire(&endpoint).await?;
-        let manifest = self.fetch_in(&endpoint, reference).await?;
+        let manifest = self.fetch_manifest(reference).await?;
         if manifest.is_index() {
             return Ok(None);
         }
@@ -482,30 +485,7 @@ impl Client {
                 "{reference}: the manifest names no config digest"
             )));
         };
-        let url = endpoint.url(&format!("v2/{}/blobs/{config}", reference.path()))?;
-        let response = self
-            .send(
-                &endpoint,
-                &Request::new(Method::GET, url, "application/json, */*"),
-                &pull_scope(reference),
-            )
-            .await?;
-        if !response.status().is_success() {
-            return Err(status_error(
-                &endpoint,
-                &reference.to_string(),
-                response.status(),
-            ));
-        }
-        let bytes = self.read_body(&endpoint, response, MANIFEST_MAX).await?;
-        let actual = manifest::digest_of(&bytes, config.algorithm());
-        if actual != config {
-            return Err(RegistryError::DigestMismatch {
-                reference: format!("{reference} (config)"),
-                expected: config,
-                actual,
-            });
-        }
+        let bytes = self.fetch_blob(reference, &config, MANIFEST_MAX).await?;
         let cfg: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
             RegistryError::Protocol(format!("{reference}: config is not JSON: {e}"))
         })?;

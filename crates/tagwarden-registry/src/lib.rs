@@ -1,6 +1,8 @@
 //! A client for OCI distribution registries (Docker Hub, GHCR, ECR, Harbor, the CNCF registry…):
 //! resolve a tag to the digest a pull would get, fetch a manifest and check it hashes to its
-//! digest, pick a platform out of an index, list a repository's tags.
+//! digest, pick a platform out of an index, list a repository's tags, read a blob checked against
+//! its digest, list the artifacts that refer to a manifest (the OCI referrers API, or its tag
+//! schema on registries without it).
 //!
 //! It knows nothing of files: it takes [`tagwarden_reference::Reference`] values. Credentials come
 //! from a [`Credentials`] provider, asked by the registry host as references write it (`docker.io`
@@ -35,7 +37,9 @@ mod manifest;
 mod retry;
 
 pub use auth::{Anonymous, Credential, Credentials, Secret, StaticCredentials};
-pub use client::{Client, ClientConfig, Manifest, Resolved};
+pub use client::{
+    Client, ClientConfig, Descriptor, Manifest, Referrers, ReferrersSource, Resolved,
+};
 pub use error::RegistryError;
 pub use manifest::{
     DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST, Platform, digest_of,

@@ -1,6 +1,7 @@
 //! A synchronous test bed for tagwarden's integration tests: a real CNCF Distribution registry on
 //! loopback ([`Registry`]), OCI layouts written byte by byte ([`OciLayout`]) and pushed with skopeo
-//! ([`push`]), and a small fault-injecting HTTP proxy ([`Proxy`]).
+//! ([`push`]), a small fault-injecting HTTP proxy ([`Proxy`]), and a Sigstore of the tests' own
+//! that signs images the ways cosign does ([`sigstore`]).
 //!
 //! Everything here panics on failure: it is only ever used from tests, where a broken fixture
 //! must stop the test with a message. Tests that need the real registry call
@@ -10,6 +11,7 @@ mod http;
 mod layout;
 mod proxy;
 mod registry;
+pub mod sigstore;
 
 pub use http::{HttpResponse, base64, basic_auth_header, request};
 pub use layout::{OciLayout, Platform};

@@ -215,6 +215,15 @@ pub(crate) struct ResolveArgs {
     #[arg(long, short = 'f', value_enum, default_value_t = ListFormat::Human)]
     pub(crate) format: ListFormat,
 
+    /// Also show who signed each digest (cosign signatures), checked against the `[signatures]`
+    /// policy of the config when one covers the image.
+    #[arg(long)]
+    pub(crate) signatures: bool,
+
+    /// Configuration file for `--signatures` (default: tagwarden.toml in the current directory).
+    #[arg(long, value_name = "FILE", requires = "signatures")]
+    pub(crate) config: Option<PathBuf>,
+
     #[command(flatten)]
     pub(crate) registry: RegistryArgs,
 }
@@ -298,6 +307,11 @@ pub(crate) struct VerifyArgs {
 
     #[command(flatten)]
     pub(crate) advisory: AdvisoryArgs,
+
+    /// Also check every pinned digest's cosign signatures against the `[signatures]` policy
+    /// of the config (findings `signature-missing`, `signature-invalid`).
+    #[arg(long)]
+    pub(crate) signatures: bool,
 
     #[command(flatten)]
     pub(crate) registry: RegistryArgs,

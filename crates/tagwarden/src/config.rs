@@ -16,14 +16,13 @@
 //! names must stay inside the tree. Every file a config names is read only if it is a regular
 //! file under a size cap.
 
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use serde::Deserialize;
 use tagwarden_findings::Severity;
-use tagwarden_reference::Reference;
+use tagwarden_reference::{ImagePatterns, Reference};
 
 pub(crate) const FILE_NAMES: &[&str] = &["tagwarden.toml", ".tagwarden.toml"];
 
@@ -50,6 +49,9 @@ struct RawConfig {
     advisories: Vec<String>,
     #[serde(default)]
     ignore: RawIgnore,
+    /// Read by `crate::signatures::load_policy`, with its own spans.
+    #[serde(default, rename = "signatures")]
+    _signatures: Option<toml::Table>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -70,7 +72,7 @@ pub(crate) struct Config {
     /// Extra advisory files or directories, resolved against the config file's directory.
     pub(crate) advisories: Vec<PathBuf>,
     ignore_paths: Option<GlobSet>,
-    ignore_images: ImageMatcher,
+    ignore_images: ImagePatterns,
     pub(crate) ignore_rules: Vec<String>,
     /// The file it was read from (canonical when it could be made so).
     pub(crate) source: Option<PathBuf>,
@@ -78,6 +80,8 @@ pub(crate) struct Config {
     guarded: bool,
     /// The tree is not trusted: its inline ignore comments cannot hide them either.
     tree_untrusted: bool,
+    /// The `[signatures]` policy, when the file has one.
+    pub(crate) signatures: Option<tagwarden_signature::Policy>,
 }
 
 impl Config {
@@ -160,7 +164,7 @@ impl Config {
             )
         };
 
-        let mut images = ImageMatcherBuilder::default();
+        let mut images = ImagePatterns::builder();
         for i in &raw.ignore.images {
             images
                 .add(i.get_ref())
@@ -182,6 +186,8 @@ impl Config {
         }
 
         let base = path.parent().unwrap_or(Path::new("."));
+        let signatures = crate::signatures::load_policy(text, base)
+            .map_err(|e| at(e.span.clone(), &e.message))?;
         Ok(Self {
             fail_on,
             advisories: raw.advisories.iter().map(|a| base.join(a)).collect(),
@@ -191,6 +197,7 @@ impl Config {
             source: None,
             guarded: false,
             tree_untrusted: false,
+            signatures,
         })
     }
 
@@ -245,81 +252,6 @@ impl Config {
     /// True when the rule is turned off (never a compromise rule of a guarded config).
     pub(crate) fn ignores_rule(&self, id: &str) -> bool {
         !(self.guarded && is_compromise(id)) && self.ignore_rules.iter().any(|r| r == id)
-    }
-}
-
-/// Image patterns: a plain name is normalised (`postgres` → `docker.io/library/postgres`) and
-/// matches any tag and digest of that repository; a pattern with `*` is a glob over the
-/// normalised `repository:tag@digest` and over the repository alone.
-#[derive(Debug, Default)]
-struct ImageMatcher {
-    /// Patterns with a tag or digest, by repository.
-    exact: HashMap<String, Vec<Reference>>,
-    repositories: HashSet<String>,
-    globs: Option<GlobSet>,
-}
-
-/// Collects the patterns; the glob set is compiled once, in [`ImageMatcherBuilder::build`]
-/// (compiling it per pattern made 3,000 globs take seconds).
-struct ImageMatcherBuilder {
-    matcher: ImageMatcher,
-    globs: GlobSetBuilder,
-    any_glob: bool,
-}
-
-impl Default for ImageMatcherBuilder {
-    fn default() -> Self {
-        Self {
-            matcher: ImageMatcher::default(),
-            globs: GlobSetBuilder::new(),
-            any_glob: false,
-        }
-    }
-}
-
-impl ImageMatcherBuilder {
-    fn add(&mut self, pattern: &str) -> Result<(), String> {
-        if pattern.contains(['*', '?', '[']) {
-            let g = Glob::new(pattern).map_err(|e| format!("invalid image glob: {e}"))?;
-            self.globs.add(g);
-            self.any_glob = true;
-            return Ok(());
-        }
-        let r = Reference::parse(pattern).map_err(|e| format!("invalid image {pattern:?}: {e}"))?;
-        if r.tag().is_none() && r.digest().is_none() {
-            self.matcher.repositories.insert(r.repository());
-        } else {
-            self.matcher
-                .exact
-                .entry(r.repository())
-                .or_default()
-                .push(r);
-        }
-        Ok(())
-    }
-
-    fn build(mut self) -> Result<ImageMatcher, String> {
-        if self.any_glob {
-            self.matcher.globs = Some(self.globs.build().map_err(|e| e.to_string())?);
-        }
-        Ok(self.matcher)
-    }
-}
-
-impl ImageMatcher {
-    fn matches(&self, r: &Reference) -> bool {
-        let repo = r.repository();
-        self.repositories.contains(&repo)
-            || self.exact.get(&repo).is_some_and(|all| {
-                all.iter().any(|e| {
-                    e.tag().is_none_or(|t| Some(t) == r.tag())
-                        && e.digest().is_none_or(|d| Some(d) == r.digest())
-                })
-            })
-            || self
-                .globs
-                .as_ref()
-                .is_some_and(|g| g.is_match(r.to_string()) || g.is_match(&repo))
     }
 }
 

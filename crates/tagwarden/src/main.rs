@@ -7,6 +7,7 @@ mod hunt;
 mod registry;
 mod resolver;
 mod scan;
+mod signatures;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -32,7 +32,7 @@ impl RegistryResolver {
     /// The reference to ask for: on its mirror when one is configured for its registry. Digests
     /// are checked against the bytes wherever they come from, so a mirror can only answer which
     /// digest a tag points at, as the registry itself could.
-    fn route(&self, r: &Reference) -> Reference {
+    pub(crate) fn route(&self, r: &Reference) -> Reference {
         let Some(m) = self.mirrors.iter().find(|m| m.registry == r.domain()) else {
             return r.clone();
         };
@@ -42,6 +42,13 @@ impl RegistryResolver {
         };
         Reference::from_parts(&m.host, &path, r.tag(), r.digest().cloned())
             .unwrap_or_else(|_| r.clone())
+    }
+}
+
+impl RegistryResolver {
+    /// The client and runtime, for work beyond resolving (signatures).
+    pub(crate) fn client(&self) -> (&Client, &tokio::runtime::Runtime) {
+        (&self.client, &self.runtime)
     }
 }
 

@@ -64,7 +64,10 @@ pub(crate) fn run(args: PinArgs) -> Result<Status> {
     } else {
         (targets(&files, &prep.config), HashMap::new())
     };
-    let choice = choose_digests(&targets, &platforms, &resolver, &prep.advisories, &args);
+    let mut choice = choose_digests(&targets, &platforms, &resolver, &prep.advisories, &args);
+    if let Some(policy) = &prep.config.signatures {
+        check_signatures(&mut choice, policy, &resolver);
+    }
     // Problems are listed below with the references they kept from being pinned.
     for n in &choice.notes {
         eprintln!("note: {}", terminal(n));
@@ -345,6 +348,9 @@ fn ignored(file: &ParsedFile, occ: &ImageOccurrence, lines: &LineIndex, config: 
 /// What to pin each reference to, and what could not be.
 struct Choice {
     digests: HashMap<Reference, Digest>,
+    /// The index each reference's tag resolved to, when the digest chosen is one of its
+    /// platform manifests.
+    indexes: HashMap<Reference, Digest>,
     /// Why a reference was not resolved, by reference.
     unresolved: HashMap<Reference, String>,
     problems: Vec<String>,
@@ -371,6 +377,7 @@ fn choose_digests(
     let results = resolver.resolve_all(targets, true, &progress);
     let mut choice = Choice {
         digests: HashMap::new(),
+        indexes: HashMap::new(),
         unresolved: HashMap::new(),
         problems: Vec::new(),
         notes: Vec::new(),
@@ -464,9 +471,52 @@ fn choose_digests(
             choice.unresolved.insert(r.clone(), why);
             continue;
         }
+        if digest != resolved.digest {
+            choice.indexes.insert(r.clone(), resolved.digest.clone());
+        }
         choice.digests.insert(r.clone(), digest);
     }
     choice
+}
+
+/// Refuses the digests the signature policy rejects, as malicious ones are refused; in `warn`
+/// mode a digest without an acceptable signature is pinned with a note.
+fn check_signatures(
+    choice: &mut Choice,
+    policy: &tagwarden_signature::Policy,
+    resolver: &crate::registry::RegistryResolver,
+) {
+    use tagwarden_signature::Verdict;
+    let mut items: Vec<crate::signatures::Item> = choice
+        .digests
+        .iter()
+        .filter(|(r, _)| policy.rule_for(r).is_some())
+        .map(|(r, d)| crate::signatures::Item {
+            image: r.clone(),
+            digest: d.clone(),
+            index: choice.indexes.get(r).cloned(),
+        })
+        .collect();
+    items.sort_by(|a, b| a.image.cmp(&b.image));
+    let decisions = crate::signatures::check_all(resolver, policy, &items);
+    for (item, d) in items.iter().zip(decisions) {
+        let r = &item.image;
+        if !d.acceptable() {
+            let why = format!(
+                "refusing to pin {}: {} (signature policy)",
+                item.digest,
+                d.reason()
+            );
+            choice.digests.remove(r);
+            choice.problems.push(format!("{r}: {why}"));
+            choice.unresolved.insert(r.clone(), why);
+        } else if !matches!(d.verdict, Verdict::Verified(_) | Verdict::NotRequired) {
+            choice.notes.push(format!(
+                "{r}: {} (signature policy in warn mode: pinned anyway)",
+                d.reason()
+            ));
+        }
+    }
 }
 
 /// A known-good digest for the reference's repository, preferring one listed for its tag.

@@ -25,6 +25,9 @@ struct Item<'a> {
     digest: Option<String>,
     platforms: Vec<PlatformDigest>,
     error: Option<String>,
+    /// With `--signatures`: who signed the digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signatures: Option<crate::signatures::Signers>,
 }
 
 #[derive(Serialize)]
@@ -57,6 +60,7 @@ pub(crate) fn run(args: ResolveArgs) -> Result<Status> {
             digest: None,
             platforms: Vec::new(),
             error: None,
+            signatures: None,
         };
         match p {
             Err(e) => item.error = Some(e.clone()),
@@ -91,6 +95,21 @@ pub(crate) fn run(args: ResolveArgs) -> Result<Status> {
         items.push(item);
     }
 
+    if args.signatures {
+        let asked: Vec<(Reference, Option<&str>)> = parsed
+            .iter()
+            .zip(&items)
+            .filter_map(|(p, item)| Some((p.as_ref().ok()?.clone(), item.digest.as_deref())))
+            .collect();
+        let mut signers =
+            crate::signatures::who_signed(&resolver, args.config.as_deref(), &asked)?.into_iter();
+        for (p, item) in parsed.iter().zip(items.iter_mut()) {
+            if p.is_ok() {
+                item.signatures = signers.next().flatten();
+            }
+        }
+    }
+
     let mut out = std::io::stdout().lock();
     match args.format {
         ListFormat::Json => {
@@ -122,6 +141,9 @@ pub(crate) fn run(args: ResolveArgs) -> Result<Status> {
                         tagwarden_findings::output::escape::terminal(&p.platform),
                         p.digest
                     )?;
+                }
+                if let Some(s) = &item.signatures {
+                    writeln!(out, "  {}", s.reason)?;
                 }
             }
         }

@@ -54,6 +54,16 @@ pub(crate) fn run(args: VerifyArgs) -> Result<Status> {
         .references
         .retain(|r| pinned_images.contains(&(r.path.clone(), r.line)));
     report.findings.extend(judge(&pinned, &resolver));
+    if args.signatures {
+        let Some(policy) = &prep.config.signatures else {
+            anyhow::bail!(
+                "--signatures needs a [signatures] policy in tagwarden.toml (see the README's Signatures section)"
+            );
+        };
+        report
+            .findings
+            .extend(signature_findings(&pinned, &resolver, policy));
+    }
 
     super::finish(&report, &args.report, &prep)
 }
@@ -176,6 +186,78 @@ fn judge(pinned: &[Pinned], resolver: &dyn Resolver) -> Vec<Finding> {
                 format!("`{}`: cannot resolve the tag: {e}", p.text),
             )),
         }
+    }
+    findings
+}
+
+/// A finding for every pinned reference whose digest the signature policy does not accept;
+/// each distinct digest is checked once. In `warn` mode the findings are medium.
+fn signature_findings(
+    pinned: &[Pinned],
+    resolver: &crate::registry::RegistryResolver,
+    policy: &tagwarden_signature::Policy,
+) -> Vec<Finding> {
+    use tagwarden_signature::{Mode, Verdict};
+    let mut items: Vec<crate::signatures::Item> = Vec::new();
+    for p in pinned {
+        let Some(digest) = p.reference.digest() else {
+            continue;
+        };
+        if policy.rule_for(&p.reference).is_some() && !items.iter().any(|i| i.image == p.reference)
+        {
+            items.push(crate::signatures::Item {
+                image: p.reference.clone(),
+                digest: digest.clone(),
+                index: None,
+            });
+        }
+    }
+    // A platform manifest's tag tells which index it came from, for the reason given when only
+    // the index is signed.
+    let mut tags: Vec<Reference> = items
+        .iter()
+        .filter(|i| i.image.tag().is_some())
+        .map(|i| tag_only(&i.image))
+        .collect();
+    tags.sort();
+    tags.dedup();
+    let now = resolver.resolve_all(&tags, true, &|_, _| {});
+    for item in &mut items {
+        let tag = tag_only(&item.image);
+        if let Some(Ok(current)) = tags.iter().position(|t| *t == tag).map(|i| &now[i])
+            && current.platform_of(&item.digest).is_some()
+        {
+            item.index = Some(current.digest.clone());
+        }
+    }
+    let decisions = crate::signatures::check_all(resolver, policy, &items);
+    let mut findings = Vec::new();
+    for p in pinned {
+        let Some(i) = items.iter().position(|i| i.image == p.reference) else {
+            continue;
+        };
+        let d = &decisions[i];
+        let rule = match d.verdict {
+            Verdict::NotRequired | Verdict::Verified(_) => continue,
+            Verdict::Missing { .. } => &rules::SIGNATURE_MISSING,
+            Verdict::Invalid(_) => &rules::SIGNATURE_INVALID,
+            Verdict::Unavailable(_) => &rules::REGISTRY_ERROR,
+        };
+        let severity = if d.mode == Some(Mode::Warn) && rule.id != "registry-error" {
+            tagwarden_findings::Severity::Medium
+        } else {
+            rule.default_severity
+        };
+        findings.push(Finding {
+            rule,
+            severity,
+            location: p.location.clone(),
+            message: format!("`{}`: {}", p.text, d.reason()),
+            image: Some(p.reference.to_string()),
+            advisory: None,
+            snippet: Some(p.snippet.clone()),
+            notes: Vec::new(),
+        });
     }
     findings
 }

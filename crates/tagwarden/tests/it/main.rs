@@ -10,3 +10,4 @@ mod hunt_export;
 mod pin;
 mod safety;
 mod scan;
+mod signatures;
