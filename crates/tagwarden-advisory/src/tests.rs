@@ -785,3 +785,153 @@ fn example_positions_are_kept() {
     assert_eq!(a.example_position("example/tool:1.2.2", true), None);
     assert_eq!(a.example_position("nope", false), None);
 }
+
+// --- values kept out of matching, and facts listed twice ----------------------------------------
+
+fn with_not_indicators(extra: &str) -> String {
+    sample().replace("[examples]", &format!("{extra}\n[examples]"))
+}
+
+#[test]
+fn not_indicators_load_normalised_and_never_match() {
+    let text = with_not_indicators(&format!(
+        r#"[[not_indicators]]
+kind = "image_digest"
+value = "{}"
+reason = "MISP to_ids is false"
+sources = ["vendor"]
+confidence = "S"
+
+[[not_indicators]]
+kind = "domain"
+value = "Clean.Example[.]com"
+reason = "STIX indicator_types benign"
+sources = ["vendor"]
+confidence = "S"
+note = "The vendor's update host."
+
+[[not_indicators]]
+kind = "registry_note"
+value = "mirror.example/tool"
+reason = "Internal reference"
+sources = ["vendor"]
+confidence = "I"
+"#,
+        OTHER
+    ));
+    let a = load(&text).unwrap();
+    let kept: Vec<(&str, &str)> = a
+        .not_indicators
+        .iter()
+        .map(|n| (n.kind.as_str(), n.value.as_str()))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            ("image_digest", OTHER),
+            ("domain", "clean.example.com"),
+            ("registry_note", "mirror.example/tool")
+        ]
+    );
+    assert_eq!(
+        a.not_indicators[1].provenance.note.as_deref(),
+        Some("The vendor's update host.")
+    );
+    let set = set_of(&text);
+    assert!(set.match_digest(&Digest::parse(OTHER).unwrap()).is_empty());
+    assert!(image(&set, &format!("example/tool@{OTHER}")).is_empty());
+}
+
+#[test]
+fn not_indicators_are_checked_like_the_values_they_name() {
+    let entry = |kind: &str, value: &str| {
+        with_not_indicators(&format!(
+            "[[not_indicators]]\nkind = \"{kind}\"\nvalue = \"{value}\"\nreason = \"r\"\nsources = [\"vendor\"]\nconfidence = \"S\"\n"
+        ))
+    };
+    // A digest is listed once: a malicious one cannot also be kept out.
+    let text = entry("image_digest", BAD_INDEX);
+    let err = load(&text).unwrap_err();
+    assert!(
+        err.message.contains("already listed (as malicious)"),
+        "{err}"
+    );
+    assert_eq!(
+        (err.line, err.column),
+        position_of(&text, &format!("\"{BAD_INDEX}\"\nreason"))
+    );
+    assert_error(
+        &entry("image_digest", "sha256:abc"),
+        "\"sha256:abc\"",
+        "invalid digest",
+    );
+    assert_error(
+        &entry("domain", "audit.example.cx"),
+        "\"audit.example.cx\"\nreason",
+        "also listed under network_indicators",
+    );
+    assert_error(&entry("file_sha256", "xyz"), "\"xyz\"", "SHA-256");
+    assert_error(&entry("commit", "123"), "\"123\"", "commit SHA");
+    assert_error(&entry("Bad Kind", "x"), "\"Bad Kind\"", "invalid kind");
+    let text = entry("domain", "x.example").replace("reason = \"r\"", "reason = \" \"");
+    assert_error(&text, "\" \"", "reason must not be empty");
+}
+
+#[test]
+fn an_exposed_tag_is_listed_once_per_window() {
+    let twice = sample().replace(
+        "[[malicious_images]]",
+        r#"[[image_exposures]]
+repositories = ["docker.io/example/tool"]
+tags = ["0.9", "1.2.3"]
+sources = ["vendor"]
+confidence = "S"
+
+[image_exposures.window]
+start = "2026-04-22T12:31:00Z"
+end = "2026-04-22T12:59:59Z"
+
+[image_exposures.disputed_window]
+start = "2026-04-22T12:31:00Z"
+end = "2026-04-22T15:41:31Z"
+
+[[malicious_images]]"#,
+    );
+    assert_error(
+        &twice,
+        "\"1.2.3\"]\nsources = [\"vendor\"]\nconfidence = \"S\"\n\n[image_exposures.window]",
+        "docker.io/example/tool:1.2.3 is already listed in an exposure with the same window",
+    );
+    // Another window is another fact.
+    let later = twice.replacen(
+        "end = \"2026-04-22T15:41:31Z\"",
+        "end = \"2026-04-22T15:00:00Z\"",
+        2,
+    );
+    let later = later.replacen(
+        "end = \"2026-04-22T15:00:00Z\"",
+        "end = \"2026-04-22T15:41:31Z\"",
+        1,
+    );
+    assert_eq!(load(&later).unwrap().image_exposures.len(), 2);
+}
+
+#[test]
+fn matching_says_each_fact_once_whatever_the_source() {
+    // An advisory built by other code (or an older loader) may repeat a record: one verdict.
+    let mut a = load(&sample()).unwrap();
+    a.image_exposures.push(a.image_exposures[0].clone());
+    a.malicious_digests.push(a.malicious_digests[0].clone());
+    let commit = a.actions[0].malicious_commits[0].clone();
+    a.actions[0].malicious_commits.push(commit);
+    let mut set = AdvisorySet::empty();
+    set.add(a).unwrap();
+    assert_eq!(image(&set, "example/tool:latest").len(), 1);
+    assert_eq!(image(&set, &format!("example/tool@{BAD_INDEX}")).len(), 1);
+    assert_eq!(set.match_action("example/tool-action", BAD_SHA).len(), 1);
+    // Two advisories saying the same thing are two findings: each names its advisory.
+    let mut set = set_of(&sample());
+    set.add(load(&sample().replace("example-2026", "example-2026-b")).unwrap())
+        .unwrap();
+    assert_eq!(image(&set, "example/tool:latest").len(), 2);
+}
