@@ -808,12 +808,7 @@ impl Loader<'_> {
         // The same tag in the same window twice would be one fact reported twice.
         for r in &repositories {
             for (tag, at) in tags.iter().zip(e.tags.get_ref()) {
-                let key = (
-                    r.clone(),
-                    tag.clone(),
-                    window.value,
-                    disputed_window.as_ref().map(|w| w.value),
-                );
+                let key = (r.clone(), tag.clone(), window.value);
                 if !seen.exposures.insert(key) {
                     return Err(self.error(
                         at.span(),
@@ -1234,7 +1229,7 @@ impl Loader<'_> {
 #[derive(Default)]
 struct Seen {
     digests: HashMap<Digest, &'static str>,
-    exposures: HashSet<(String, String, Window, Option<Window>)>,
+    exposures: HashSet<(String, String, Window)>,
 }
 
 impl Seen {

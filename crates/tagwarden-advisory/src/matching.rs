@@ -131,17 +131,13 @@ impl AdvisorySet {
         for a in &self.advisories {
             for e in &a.image_exposures {
                 if e.repositories.contains(&repository) && e.tags.iter().any(|t| t == tag) {
-                    push_once(
+                    affected_tag(
                         &mut out,
-                        image_match(
-                            a,
-                            ImageVerdict::AffectedTag {
-                                repository: repository.clone(),
-                                tag: tag.to_string(),
-                                window: e.window.value,
-                                disputed_window: e.disputed_window.as_ref().map(|w| w.value),
-                            },
-                        ),
+                        a,
+                        &repository,
+                        tag,
+                        e.window.value,
+                        e.disputed_window.as_ref().map(|w| w.value),
                     );
                 }
             }
@@ -236,6 +232,48 @@ impl AdvisorySet {
         }
         out
     }
+}
+
+/// Adds an affected-tag verdict. The same tag and window listed again by the advisory is the same
+/// fact: one verdict, its disputed window the smallest holding every one given.
+fn affected_tag(
+    out: &mut Vec<ImageMatch>,
+    a: &Advisory,
+    repository: &str,
+    tag: &str,
+    window: Window,
+    disputed: Option<Window>,
+) {
+    for m in out.iter_mut().filter(|m| m.advisory_id == a.id) {
+        if let ImageVerdict::AffectedTag {
+            repository: r,
+            tag: t,
+            window: w,
+            disputed_window,
+        } = &mut m.verdict
+            && r == repository
+            && t == tag
+            && *w == window
+        {
+            *disputed_window = match (*disputed_window, disputed) {
+                (Some(x), Some(y)) => Some(Window {
+                    start: x.start.min(y.start),
+                    end: x.end.max(y.end),
+                }),
+                (x, y) => x.or(y),
+            };
+            return;
+        }
+    }
+    out.push(image_match(
+        a,
+        ImageVerdict::AffectedTag {
+            repository: repository.to_string(),
+            tag: tag.to_string(),
+            window,
+            disputed_window: disputed,
+        },
+    ));
 }
 
 /// Adds a match unless the same advisory already said the same: one fact listed twice (two

@@ -902,17 +902,18 @@ end = "2026-04-22T15:41:31Z"
         "\"1.2.3\"]\nsources = [\"vendor\"]\nconfidence = \"S\"\n\n[image_exposures.window]",
         "docker.io/example/tool:1.2.3 is already listed in an exposure with the same window",
     );
-    // Another window is another fact.
-    let later = twice.replacen(
-        "end = \"2026-04-22T15:41:31Z\"",
-        "end = \"2026-04-22T15:00:00Z\"",
-        2,
+    // Another disputed window does not make it another fact; another window does.
+    let wider = twice.replace(
+        "end = \"2026-04-22T15:41:31Z\"\n\n[[malicious_images]]",
+        "end = \"2026-04-22T16:00:00Z\"\n\n[[malicious_images]]",
     );
-    let later = later.replacen(
-        "end = \"2026-04-22T15:00:00Z\"",
-        "end = \"2026-04-22T15:41:31Z\"",
-        1,
+    assert_ne!(wider, twice);
+    assert!(load(&wider).is_err());
+    let later = twice.replace(
+        "end = \"2026-04-22T12:59:59Z\"\n\n[image_exposures.disputed_window]\nstart = \"2026-04-22T12:31:00Z\"\nend = \"2026-04-22T15:41:31Z\"\n\n[[malicious_images]]",
+        "end = \"2026-04-22T13:30:00Z\"\n\n[image_exposures.disputed_window]\nstart = \"2026-04-22T12:31:00Z\"\nend = \"2026-04-22T15:41:31Z\"\n\n[[malicious_images]]",
     );
+    assert_ne!(later, twice);
     assert_eq!(load(&later).unwrap().image_exposures.len(), 2);
 }
 
@@ -924,9 +925,19 @@ fn matching_says_each_fact_once_whatever_the_source() {
     a.malicious_digests.push(a.malicious_digests[0].clone());
     let commit = a.actions[0].malicious_commits[0].clone();
     a.actions[0].malicious_commits.push(commit);
+    // The same tag and window with another disputed window: one verdict holding both.
+    let mut other = a.image_exposures[0].clone();
+    let d = other.disputed_window.as_mut().unwrap();
+    d.value.end = "2026-04-22T18:00:00Z".parse().unwrap();
+    a.image_exposures.push(other);
     let mut set = AdvisorySet::empty();
     set.add(a).unwrap();
-    assert_eq!(image(&set, "example/tool:latest").len(), 1);
+    let v = image(&set, "example/tool:latest");
+    assert!(
+        matches!(&v[..], [ImageVerdict::AffectedTag { disputed_window: Some(d), .. }]
+            if d.end.to_string() == "2026-04-22T18:00:00Z"),
+        "{v:?}"
+    );
     assert_eq!(image(&set, &format!("example/tool@{BAD_INDEX}")).len(), 1);
     assert_eq!(set.match_action("example/tool-action", BAD_SHA).len(), 1);
     // Two advisories saying the same thing are two findings: each names its advisory.

@@ -22,6 +22,7 @@ mod json;
 mod misp;
 mod openvex;
 mod osv;
+mod polarity;
 mod purl;
 mod stix;
 mod vex;
@@ -112,13 +113,20 @@ pub struct Unmapped {
     pub column: usize,
     /// What it was and why it was left out.
     pub message: String,
+    /// The value was imported under `[[not_indicators]]`: kept out of matching, not left out.
+    pub kept_out: bool,
 }
 
 impl fmt::Display for Unmapped {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = if self.kept_out {
+            "kept out of matching"
+        } else {
+            "not imported"
+        };
         write!(
             f,
-            "{}:{}:{}: not imported: {}",
+            "{}:{}:{}: {what}: {}",
             self.path, self.line, self.column, self.message
         )
     }

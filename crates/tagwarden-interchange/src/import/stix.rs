@@ -40,6 +40,7 @@ use super::draft::{
     Doc, Draft, DraftWindow, Prov, Rule, SourcedWindow, clip, date, one_line, timestamp,
 };
 use super::json::{Node, Value};
+use super::polarity::{self, Polarity};
 use super::{Format, ReadResult, Src};
 
 /// Longest pattern read; real indicators are a few hundred bytes.
@@ -70,26 +71,40 @@ pub(crate) fn read(root: &Node, src: Src<'_>, draft: &mut Draft) -> ReadResult {
         None,
         Confidence::Secondary,
     );
-    // A tagwarden report's `published` is the advisory's; the tool objects' dates say nothing.
-    let own_published = objects
-        .iter()
-        .filter(|o| o.get("x_tagwarden_advisory_id").is_some())
-        .filter_map(|o| o.str_of("published"))
-        .filter_map(date)
-        .min();
-    let created = own_published.or_else(|| {
+    // The advisory's dates are the intelligence's: a report's `published`, else its indicators'
+    // and reports' `created`. Markings, identities and extension definitions are dated when
+    // they were defined (TLP's in 2017), not when anything was said about this incident.
+    let intelligence = || {
         objects
             .iter()
-            .filter_map(|o| o.str_of("created"))
-            .filter_map(date)
-            .min()
-    });
-    let modified = objects
-        .iter()
+            .filter(|o| matches!(o.str_of("type"), Some("indicator" | "report")))
+    };
+    let published = intelligence()
+        .filter_map(|o| o.str_of("published"))
+        .filter_map(date)
+        .min()
+        .or_else(|| {
+            intelligence()
+                .filter_map(|o| o.str_of("created"))
+                .filter_map(date)
+                .min()
+        });
+    let modified = intelligence()
         .filter_map(|o| o.str_of("modified"))
         .filter_map(date)
         .max();
-    draft.dates(created, modified);
+    draft.dates(published, modified);
+    let disagreements: HashMap<&str, &str> = objects
+        .iter()
+        .filter(|o| o.str_of("type") == Some("opinion"))
+        .filter_map(|o| Some((o, polarity::stix_disagreement(o)?)))
+        .flat_map(|(o, opinion)| {
+            o.strings_of("object_refs")
+                .into_iter()
+                .map(move |r| (r, opinion))
+        })
+        .take(10_000)
+        .collect();
     let mut sources = own_sources(objects, draft);
 
     let mut count = 0;
@@ -97,10 +112,17 @@ pub(crate) fn read(root: &Node, src: Src<'_>, draft: &mut Draft) -> ReadResult {
         match object.str_of("type") {
             Some("indicator") => {
                 count += 1;
-                indicator(object, &doc, draft, &mut sources);
+                let disagreement = object
+                    .str_of("id")
+                    .and_then(|id| disagreements.get(id).copied());
+                let polarity = polarity::stix(object, disagreement);
+                indicator(object, &polarity, &doc, draft, &mut sources);
             }
-            // Identities are read above, as the bundle's author.
-            Some("identity") => {}
+            // Identities are read above, as the bundle's author; opinions about indicators
+            // with them.
+            Some("identity" | "opinion") => {}
+            // How the bundle may be shared, not what it says.
+            Some("marking-definition") => {}
             // A schema of custom properties, not intelligence: tagwarden's own is read below.
             Some("extension-definition") => {}
             Some("report") => {
@@ -147,12 +169,19 @@ pub(crate) fn read(root: &Node, src: Src<'_>, draft: &mut Draft) -> ReadResult {
     Ok(())
 }
 
-fn indicator(ind: &Node, doc: &Doc<'_>, draft: &mut Draft, sources: &mut OwnSources) {
+fn indicator(
+    ind: &Node,
+    polarity: &Polarity,
+    doc: &Doc<'_>,
+    draft: &mut Draft,
+    sources: &mut OwnSources,
+) {
     if ind.get("revoked").and_then(Node::as_bool) == Some(true) {
         draft.unmapped(doc, ind, "revoked indicator");
         return;
     }
-    if tagwarden_indicator(ind, doc, draft, sources) {
+    // tagwarden's own kinds are all malicious; anything else is read from the pattern below.
+    if polarity.is_malicious() && tagwarden_indicator(ind, doc, draft, sources) {
         return;
     }
     let name = ind.str_of("name").unwrap_or("indicator");
@@ -186,11 +215,16 @@ fn indicator(ind: &Node, doc: &Doc<'_>, draft: &mut Draft, sources: &mut OwnSour
     note.push('.');
     let mut prov = prov.with_note(note);
     let mut weak = stix_confidence.is_some_and(|c| c < 30);
-    // tagwarden's own provenance and weak flag, when the indicator carries them, are exact.
+    let mut polarity = polarity;
+    // tagwarden's own provenance and weak flag, when the indicator carries them, are exact
+    // (its weak indicators are `anomalous-activity`: the flag says it already).
     if ind.get("x_tagwarden_confidence").is_some() {
         sources.learn(ind, draft);
         prov = own_prov(ind, "x_tagwarden_", doc, sources, &doc.prov);
         weak = ind.get("x_tagwarden_weak").and_then(Node::as_bool) == Some(true);
+        if matches!(polarity, Polarity::Context(_)) {
+            polarity = &Polarity::Malicious;
+        }
     }
 
     let window = DraftWindow {
@@ -206,7 +240,14 @@ fn indicator(ind: &Node, doc: &Doc<'_>, draft: &mut Draft, sources: &mut OwnSour
     };
     let repositories = strings(custom, "repositories");
     let tags = strings(custom, "tags");
-    if let Some(x) = custom
+    if let (Some(x), Some(why)) = (custom, polarity.reason()) {
+        // Tags of an indicator that is not malicious did not serve anything malicious.
+        for r in repositories.iter().take(20) {
+            for t in tags.iter().take(20) {
+                draft.not_indicator(doc, x, "image_tag", &format!("{r}:{t}"), why, prov.clone());
+            }
+        }
+    } else if let Some(x) = custom
         && !tags.is_empty()
     {
         let own = x.get("window");
@@ -289,24 +330,27 @@ fn indicator(ind: &Node, doc: &Doc<'_>, draft: &mut Draft, sources: &mut OwnSour
                 if is_sha256 && image {
                     let (kind, kind_note) = digest_kind(ind, kind_hint);
                     let p = match kind_note {
-                        Some(n) => prov.with_note(n),
-                        None => prov.clone(),
+                        Some(n) if polarity.is_malicious() => prov.with_note(n),
+                        _ => prov.clone(),
                     };
-                    draft.malicious_digest(
+                    draft.judged_digest(
                         doc,
                         at,
                         value,
+                        polarity,
                         kind,
                         platform.clone(),
                         &repositories,
                         &tags,
+                        false,
                         p,
                     );
                 } else if is_sha256 {
                     let description = ind.str_of("description").unwrap_or(name);
-                    draft.file_hash(
+                    draft.judged_file_hash(
                         doc,
                         at,
+                        polarity,
                         value,
                         sha1.as_deref(),
                         md5.as_deref(),
@@ -328,7 +372,7 @@ fn indicator(ind: &Node, doc: &Doc<'_>, draft: &mut Draft, sources: &mut OwnSour
                         }
                         _ => value.clone(),
                     };
-                    draft.network(doc, at, kind, &value, weak, prov.clone());
+                    draft.judged_network(doc, at, polarity, kind, &value, weak, prov.clone());
                 } else {
                     draft.unmapped_at(
                         doc,
