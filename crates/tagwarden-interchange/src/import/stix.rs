@@ -35,6 +35,7 @@
 use std::collections::HashMap;
 
 use tagwarden_advisory::{Confidence, DigestKind, NetworkKind};
+use tagwarden_reference::normalize_repository;
 
 use super::draft::{
     Doc, Draft, DraftWindow, Prov, Rule, SourcedWindow, clip, date, one_line, timestamp,
@@ -231,9 +232,10 @@ fn indicator(
         start: ind.str_of("valid_from").and_then(timestamp),
         end: ind.str_of("valid_until").and_then(timestamp),
     };
-    let custom = ind
-        .get("x_tagwarden")
-        .filter(|x| x.is_object() && ind.get("x_tagwarden_kind").is_none());
+    // tagwarden's own kinds were read above when malicious; a non-malicious one is read here.
+    let custom = ind.get("x_tagwarden").filter(|x| {
+        x.is_object() && (ind.get("x_tagwarden_kind").is_none() || !polarity.is_malicious())
+    });
     let strings = |n: Option<&Node>, key: &str| -> Vec<String> {
         n.map(|n| n.strings_of(key).into_iter().map(str::to_string).collect())
             .unwrap_or_default()
@@ -243,6 +245,7 @@ fn indicator(
     if let (Some(x), Some(why)) = (custom, polarity.reason()) {
         // Tags of an indicator that is not malicious did not serve anything malicious.
         for r in repositories.iter().take(20) {
+            let r = normalize_repository(r.trim()).unwrap_or_else(|_| r.clone());
             for t in tags.iter().take(20) {
                 draft.not_indicator(doc, x, "image_tag", &format!("{r}:{t}"), why, prov.clone());
             }
@@ -308,7 +311,10 @@ fn indicator(
     }
     let image = is_image_indicator(ind);
     let kind_hint = ind.str_of("x_tagwarden_digest_kind");
-    let platform = ind.str_of("x_tagwarden_platform").map(str::to_string);
+    let platform = ind
+        .str_of("x_tagwarden_platform")
+        .map(str::to_string)
+        .or_else(|| platform_in_text(ind));
     for group in &pattern.groups {
         let hash = |names: &[&str]| {
             group.iter().find(|c| {
@@ -779,24 +785,37 @@ fn digest_kind(ind: &Node, hint: Option<&str>) -> (DigestKind, Option<String>) {
         Some("signature") => return (DigestKind::Signature, None),
         _ => {}
     }
-    let text = format!(
-        "{} {}",
-        ind.str_of("name").unwrap_or_default(),
-        ind.str_of("description").unwrap_or_default()
-    );
-    let has = |w: &[&str]| words(&text).any(|x| w.contains(&x.as_str()));
-    if has(&["index", "indexes"]) {
-        (DigestKind::Index, None)
-    } else if has(&["signature", "cosign"]) {
-        (DigestKind::Signature, None)
-    } else if has(&["manifest", "manifests"]) {
-        (DigestKind::Manifest, None)
-    } else {
-        (
-            DigestKind::Index,
-            Some("The indicator does not say index or manifest: index assumed (matching does not depend on it).".to_string()),
-        )
+    // The name says what the value is; the description may mention the others ("the arm64
+    // manifest inside the index"), so it decides only when the name says nothing.
+    for key in ["name", "description"] {
+        let text = ind.str_of(key).unwrap_or_default();
+        let has = |w: &[&str]| words(text).any(|x| w.contains(&x.as_str()));
+        if has(&["index", "indexes"]) {
+            return (DigestKind::Index, None);
+        } else if has(&["signature", "cosign"]) {
+            return (DigestKind::Signature, None);
+        } else if has(&["manifest", "manifests"]) || platform_in_text(ind).is_some() {
+            return (DigestKind::Manifest, None);
+        }
     }
+    (
+        DigestKind::Index,
+        Some("The indicator does not say index or manifest: index assumed (matching does not depend on it).".to_string()),
+    )
+}
+
+/// A platform the indicator's name or description spells out (`linux/arm64`), for manifests
+/// whose bundle gives no `x_tagwarden_platform`.
+fn platform_in_text(ind: &Node) -> Option<String> {
+    ["name", "description"]
+        .iter()
+        .filter_map(|k| ind.str_of(k))
+        .flat_map(|t| t.split(|c: char| c.is_whitespace() || ",;()[]\"'".contains(c)))
+        .map(|w| w.trim_end_matches(['.', ':']).to_ascii_lowercase())
+        .find(|w| {
+            (w.starts_with("linux/") || w.starts_with("windows/"))
+                && tagwarden_advisory::syntax::is_platform(w)
+        })
 }
 
 // --- patterns --------------------------------------------------------------------------------
