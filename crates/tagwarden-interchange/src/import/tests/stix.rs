@@ -68,7 +68,7 @@ fn stix_bundle() {
     let messages: Vec<String> = i.unmapped.iter().map(ToString::to_string).collect();
     assert_eq!(messages.len(), 3, "{messages:#?}");
     assert!(
-        messages[0].starts_with("stix_bundle.json:150:5: not imported: STIX malware object"),
+        messages[0].starts_with("stix_bundle.json:153:5: not imported: STIX malware object"),
         "{}",
         messages[0]
     );
@@ -76,7 +76,7 @@ fn stix_bundle() {
     assert!(a.not_indicators.is_empty());
     assert!(
         i.advisory_toml
-            .contains("# stix_bundle.json:150:5: not imported: STIX malware object")
+            .contains("# stix_bundle.json:153:5: not imported: STIX malware object")
     );
     assert_eq!(
         verdicts(a, &format!("checkmarx/kics@{KICS_LATEST}")),
