@@ -473,6 +473,14 @@ impl Draft {
             self.unmapped(doc, at, "image exposure without a valid repository and tag");
             return;
         }
+        if !window_is_ordered(&window.window) {
+            self.unmapped(
+                doc,
+                at,
+                "image exposure whose window ends before it starts: not imported",
+            );
+            return;
+        }
         // A disputed window the loader would refuse (empty or reversed) is dropped, and said so.
         let disputed_window = disputed_window.filter(|d| {
             let ok = !d.window.is_empty() && window_is_ordered(&d.window);
@@ -773,7 +781,15 @@ impl Draft {
             );
             return;
         }
-        let window = window.into();
+        let mut window: SourcedWindow = window.into();
+        if !window_is_ordered(&window.window) {
+            self.unmapped(
+                doc,
+                at,
+                format!("action {repository}: a window that ends before it starts is left out (any time counts)"),
+            );
+            window = SourcedWindow::default();
+        }
         let tags = self.tags(doc, at, tags);
         let mut seen: Vec<String> = self
             .actions

@@ -15,15 +15,25 @@
 //!
 //! Objects: `file` (its `sha256` with `sha1`/`md5`/`filename`) is one file hash;
 //! `container-image` (`registry`, `image-name`, `tag`, `digest`) is a malicious image digest
-//! (kind `index` assumed unless the object says `manifest`/`platform`, noted), plus an image
-//! exposure for its tag when the object or its tag attribute has `first_seen`/`last_seen` (the
-//! window); without a window only the digest is imported.
+//! (kind `index` assumed unless the object says `manifest`, a `platform` or an `architecture`,
+//! noted), plus an image exposure for its tag when the object or its tag attribute has
+//! `first_seen`/`last_seen` (the window); without a window only the digest is imported. Two
+//! objects for one tag in overlapping windows are one exposure.
 //!
-//! Provenance: the event is the source (its `Orgc` as author); confidence `S`; `to_ids: false`
-//! makes a network indicator weak (and is noted on other values); the attribute's `comment` is
-//! the note; event tags (`tlp:…`) are kept in the summary.
+//! What an attribute is comes first (see [`super::polarity`]): `to_ids: false` ("not meant for
+//! detection") or a `false-positive:risk="high"` tag makes a network indicator weak and keeps a
+//! digest or file hash out of matching (`[[not_indicators]]`, printed): MISP has no "known good",
+//! so a clean digest is never made malicious, nor vouched for. A `false-positive:confirmed` tag
+//! or a false-positive sighting (`type` 1) keeps any value out. A `container-image` whose digest
+//! is kept out makes no exposure: a clean image's tag served nothing. tagwarden's own exports
+//! write weak indicators with `to_ids: false`, read back as weak.
 //!
-//! `container-image` `os` + `architecture` give a manifest's platform. tagwarden's own events
+//! Provenance: the event is the source (its `Orgc` as author); confidence `S`; the attribute's
+//! `comment` is the note; event tags (`tlp:…`) are kept in the summary.
+//!
+//! `container-image` `os` + `architecture` give a manifest's platform: an OCI OS name as it is, a
+//! distribution (the template's "base OS of the image", `alpine`) as `linux`; without `os` the
+//! platform is not recorded (noted). `x86_64`, `aarch64`, `armhf`… are written as OCI names. tagwarden's own events
 //! (machine tags `tagwarden:…`, documented in [`crate::export`]) are read by their tags: kind,
 //! confidence, disputed flag and cited sources replace the defaults (the event stays the first
 //! source), `github-repository` + `tagwarden:kind="action_tags"` is an action (tags, tag rules,

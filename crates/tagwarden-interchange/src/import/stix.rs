@@ -4,7 +4,7 @@
 //!
 //! | comparison | becomes |
 //! |---|---|
-//! | `file:hashes.'SHA-256' = '…'` on an image indicator (name, description, labels or `x_` properties say image/OCI/docker/digest/container/manifest, or `x_tagwarden_digest_kind` is set) | a malicious image digest, kind from `x_tagwarden_digest_kind` (else `manifest`/`signature` when the text says so, else `index`, noted), platform from `x_tagwarden_platform` |
+//! | `file:hashes.'SHA-256' = '…'` on an image indicator (name, description, labels or `x_` properties say image/OCI/docker/digest/container/manifest, or `x_tagwarden_digest_kind` is set) | a malicious image digest, kind from `x_tagwarden_digest_kind` (else what the name, then the description, says: index, signature, manifest or a `linux/…` platform; else `index`, noted), platform from `x_tagwarden_platform` or a `linux/…`/`windows/…` platform the text names |
 //! | `file:hashes.'SHA-256'` otherwise (with `MD5`/`SHA-1` of the same observation) | a file hash |
 //! | `domain-name:value`, `url:value`, `ipv4-addr:value`, `ipv6-addr:value`, `network-traffic:dst_ref.value` | a network indicator |
 //! | `network-traffic:extensions.'http-request-ext'.request_header.'User-Agent'` (other headers) | a `user_agent` (`http_header`) indicator |
@@ -13,6 +13,17 @@
 //! comparisons joined by `AND` (broader than the pattern: reported). An `x_tagwarden` property
 //! `{"repositories": […], "tags": […], "window": {"start", "end"}}` is an image exposure (window
 //! from it, else from `valid_from`/`valid_until`) and gives digests their repositories and tags.
+//!
+//! What an indicator is comes first (see [`super::polarity`]): `indicator_types` (STIX 2.0
+//! `labels`) `benign` make an image digest known good (`confirmed = false`) and any other value
+//! a `[[not_indicators]]` entry; `benign` together with a malicious type, or an `opinion` of the
+//! bundle that disagrees, keeps the value out of matching; only `anomalous-activity` or
+//! `anonymization` makes a network indicator weak and keeps a digest or file hash out. The
+//! `x_tagwarden` tags of an indicator that is not malicious are no exposure.
+//!
+//! Dates: `published` is the earliest `published` of a report, else the earliest `created` of
+//! an indicator or report; `updated` the latest `modified` of those. Markings, identities and
+//! extension definitions are dated when they were defined, not when the incident was reported.
 //!
 //! Provenance: the bundle is the source (its creator identity as author), an indicator's
 //! `external_references` with a URL are further sources. Confidence `S`; a STIX `confidence`
@@ -27,8 +38,8 @@
 //! through the report's `external_references`; the bundle stays the first source). The report's
 //! `x_tagwarden_other_indicators` and aliases are read; the `extension-definition` is recognised.
 //!
-//! Unmapped (with position): objects other than indicators, identities, reports and extension
-//! definitions (malware, relationships…), revoked indicators, other pattern types, unknown object paths,
+//! Unmapped (with position): objects other than indicators, identities, reports, opinions,
+//! marking and extension definitions (malware, relationships…), revoked indicators, other pattern types, unknown object paths,
 //! `!=`, `<`, `LIKE`, `MATCHES` and other operators, negations, `FOLLOWEDBY`, qualifiers
 //! (`WITHIN`, `REPEATS`, `START`/`STOP`: imported without them, reported).
 

@@ -210,3 +210,25 @@ fn misp_weak_windows_and_unmapped() {
     );
     assert!(messages[1].contains("deleted"));
 }
+
+#[test]
+fn misp_reversed_windows_are_reported_not_fatal() {
+    // last_seen before first_seen: that exposure is left out and said so; the rest imports.
+    let text = format!(
+        r#"{{"Event": {{"uuid": "e4", "info": "x", "Object": [
+  {{"name": "container-image", "first_seen": "2026-04-22T13:00:00Z", "last_seen": "2026-04-22T12:00:00Z",
+   "Attribute": [
+     {{"object_relation": "image-name", "type": "text", "value": "checkmarx/kics"}},
+     {{"object_relation": "tag", "type": "text", "value": "alpine"}},
+     {{"object_relation": "digest", "type": "sha256", "value": "{}"}}]}}]}}}}"#,
+        &KICS_LATEST[7..]
+    );
+    let i = import_text("r.json", &text, None).unwrap();
+    assert_eq!(malicious(&i.advisory), [KICS_LATEST]);
+    assert!(i.advisory.image_exposures.is_empty());
+    assert!(
+        i.unmapped[0].message.contains("ends before it starts"),
+        "{:?}",
+        i.unmapped
+    );
+}
