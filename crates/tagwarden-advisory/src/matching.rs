@@ -149,21 +149,32 @@ impl AdvisorySet {
     pub fn match_digest(&self, digest: &Digest) -> Vec<ImageMatch> {
         let mut out = Vec::new();
         for a in &self.advisories {
+            // A digest listed twice by one advisory is one verdict, with every tag it was
+            // pushed as.
+            let mut found: Option<ImageVerdict> = None;
             for m in a.malicious_digests.iter().filter(|m| &m.digest == digest) {
-                push_once(
-                    &mut out,
-                    image_match(
-                        a,
-                        ImageVerdict::MaliciousDigest {
+                match &mut found {
+                    Some(ImageVerdict::MaliciousDigest { tags, .. }) => {
+                        for t in &m.tags {
+                            if !tags.contains(t) {
+                                tags.push(t.clone());
+                            }
+                        }
+                    }
+                    _ => {
+                        found = Some(ImageVerdict::MaliciousDigest {
                             digest: m.digest.to_string(),
                             kind: m.kind.as_str().to_string(),
                             platform: m.platform.clone(),
                             tags: m.tags.clone(),
                             confidence: m.provenance.confidence.as_str().to_string(),
                             disputed: m.provenance.disputed,
-                        },
-                    ),
-                );
+                        });
+                    }
+                }
+            }
+            if let Some(verdict) = found {
+                out.push(image_match(a, verdict));
             }
             for g in a.known_good_digests.iter().filter(|g| &g.digest == digest) {
                 push_once(

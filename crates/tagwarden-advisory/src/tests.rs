@@ -922,7 +922,9 @@ fn matching_says_each_fact_once_whatever_the_source() {
     // An advisory built by other code (or an older loader) may repeat a record: one verdict.
     let mut a = load(&sample()).unwrap();
     a.image_exposures.push(a.image_exposures[0].clone());
-    a.malicious_digests.push(a.malicious_digests[0].clone());
+    let mut again = a.malicious_digests[0].clone();
+    again.tags = vec!["1.2.4".to_string()];
+    a.malicious_digests.push(again);
     let commit = a.actions[0].malicious_commits[0].clone();
     a.actions[0].malicious_commits.push(commit);
     // The same tag and window with another disputed window: one verdict holding both.
@@ -938,7 +940,11 @@ fn matching_says_each_fact_once_whatever_the_source() {
             if d.end.to_string() == "2026-04-22T18:00:00Z"),
         "{v:?}"
     );
-    assert_eq!(image(&set, &format!("example/tool@{BAD_INDEX}")).len(), 1);
+    assert!(
+        matches!(&image(&set, &format!("example/tool@{BAD_INDEX}"))[..],
+            [ImageVerdict::MaliciousDigest { tags, .. }] if tags == &["1.2.3", "1.2.4"]),
+        "one verdict with both tags"
+    );
     assert_eq!(set.match_action("example/tool-action", BAD_SHA).len(), 1);
     // Two advisories saying the same thing are two findings: each names its advisory.
     let mut set = set_of(&sample());
