@@ -15,7 +15,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 N=${N:-1000}
 SKOPEO_SAMPLE=${SKOPEO_SAMPLE:-100}
 CONCURRENCY=8
-CORPUS=${CORPUS:-$ROOT/../shared/corpus}
+CORPUS=${CORPUS:-${TAGWARDEN_CORPUS:-$ROOT/../shared/corpus}}
 BIN=${TAGWARDEN:-$ROOT/target/release/tagwarden}
 if [ ! -x "$BIN" ]; then
   (cd "$ROOT" && cargo build --release -p tagwarden >&2)

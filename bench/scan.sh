@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 files="${1:-100000}"
 out=bench/out; mkdir -p "$out"
 tree="$out/tree-$files"
-corpus=../shared/corpus
+corpus=${TAGWARDEN_CORPUS:-../shared/corpus}
 
 cargo build --release -q
 bin=target/release/tagwarden

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for a bounded time (default 60 s each), seeded from the real-world
-# corpus in ../shared/corpus when it is there. Needs cargo-fuzz (`cargo install cargo-fuzz`) and
-# a nightly toolchain; without one, the stable toolchain is told to allow nightly flags
-# (RUSTC_BOOTSTRAP=1), which is enough for libFuzzer's sanitizer flags.
+# corpus ($TAGWARDEN_CORPUS, else ../shared/corpus) when it is there. Needs cargo-fuzz
+# (`cargo install cargo-fuzz`) and a nightly toolchain; without one, the stable toolchain is told
+# to allow nightly flags (RUSTC_BOOTSTRAP=1), which is enough for libFuzzer's sanitizer flags.
 # Usage: scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +17,7 @@ fi
 if [ ${#targets[@]} -eq 0 ]; then
   mapfile -t targets < <("${fuzz[@]}" list)
 fi
-shared="../shared/corpus"
+shared="${TAGWARDEN_CORPUS:-../shared/corpus}"
 for t in "${targets[@]}"; do
   seeds="fuzz/corpus/$t"
   mkdir -p "$seeds"

@@ -41,6 +41,18 @@ fi
 export TAGWARDEN_PYTHON="$PWD/$venv/bin/python"
 export TAGWARDEN_REQUIRE_INTERCHANGE_CHECK=1
 
+# Material kept beside the project (a development checkout, or CI with shared/ next to the clone)
+# feeds extra tests: the real-world corpus and the incident notes. Named only through these
+# variables, and required once named (a test fails rather than skips); a clone on its own runs
+# everything else and the corpus tests say they skipped.
+for pair in "TAGWARDEN_CORPUS:../shared/corpus" "TAGWARDEN_INCIDENTS:../shared/incidents"; do
+  var=${pair%%:*}
+  dir=${pair#*:}
+  if [ -z "${!var:-}" ] && [ -d "$dir" ]; then
+    export "$var=$(cd "$dir" && pwd)"
+  fi
+done
+
 # The SARIF schema test must not skip itself here: the validator was installed above.
 export TAGWARDEN_REQUIRE_SCHEMA_CHECK=1
 # Likewise the registry tests: the real registry was installed above.

@@ -19,8 +19,8 @@ pub use matching::{ActionMatch, ActionVerdict, AdvisorySet, ImageMatch, ImageVer
 pub use model::{
     ActionAdvisory, Advisory, Commit, Confidence, DigestKind, Example, Examples, ExpectedVerdict,
     FileHash, HostArtifact, ImageExposure, ImportInfo, KnownGoodDigest, MaliciousDigest,
-    NetworkIndicator, NetworkKind, OtherIndicator, Provenance, Source, Sourced, TagRule,
-    VersionBound, Window,
+    NetworkIndicator, NetworkKind, NotIndicator, OtherIndicator, Provenance, Source, Sourced,
+    TagRule, VersionBound, Window,
 };
 pub use selftest::{SelfTestFailure, self_test};
 

@@ -48,6 +48,8 @@ struct RawAdvisory {
     host_artifacts: Vec<RawHostArtifact>,
     #[serde(default)]
     other_indicators: Vec<RawOther>,
+    #[serde(default)]
+    not_indicators: Vec<RawNotIndicator>,
     examples: Option<Spanned<RawExamples>>,
     imported: Option<RawImported>,
 }
@@ -242,6 +244,19 @@ struct RawOther {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawNotIndicator {
+    kind: Spanned<String>,
+    value: Spanned<String>,
+    reason: Spanned<String>,
+    sources: Spanned<Vec<Spanned<String>>>,
+    confidence: Confidence,
+    #[serde(default)]
+    disputed: bool,
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawExamples {
     #[serde(default)]
     images_must_match: Vec<RawExample>,
@@ -360,7 +375,7 @@ impl Loader<'_> {
         let image_exposures = raw
             .image_exposures
             .iter()
-            .map(|e| self.exposure(e))
+            .map(|e| self.exposure(e, &mut seen))
             .collect::<Result<Vec<_>>>()?;
         let mut malicious_digests = Vec::new();
         for group in &raw.malicious_images {
@@ -415,6 +430,11 @@ impl Loader<'_> {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let not_indicators = raw
+            .not_indicators
+            .iter()
+            .map(|n| self.not_indicator(n, &network_indicators, &mut seen))
+            .collect::<Result<Vec<_>>>()?;
 
         let has_images = !image_exposures.is_empty() || !malicious_digests.is_empty();
         // An import cannot invent examples; its values are checked one by one instead.
@@ -443,6 +463,7 @@ impl Loader<'_> {
             file_hashes,
             host_artifacts,
             other_indicators,
+            not_indicators,
             examples,
             imported,
             example_positions: self.example_positions,
@@ -768,7 +789,7 @@ impl Loader<'_> {
 
     // --- records -------------------------------------------------------------------------------
 
-    fn exposure(&self, e: &RawExposure) -> Result<ImageExposure> {
+    fn exposure(&self, e: &RawExposure, seen: &mut Seen) -> Result<ImageExposure> {
         let provenance = self.provenance(&e.sources, e.confidence, e.disputed, &e.note)?;
         if e.tags.get_ref().is_empty() {
             return Err(self.error(e.tags.span(), "list at least one tag"));
@@ -782,12 +803,70 @@ impl Loader<'_> {
             }
             None => None,
         };
+        let repositories = self.repositories(&e.repositories)?;
+        let tags = self.tags(e.tags.get_ref())?;
+        // The same tag in the same window twice would be one fact reported twice.
+        for r in &repositories {
+            for (tag, at) in tags.iter().zip(e.tags.get_ref()) {
+                let key = (r.clone(), tag.clone(), window.value);
+                if !seen.exposures.insert(key) {
+                    return Err(self.error(
+                        at.span(),
+                        format!(
+                            "{r}:{tag} is already listed in an exposure with the same window: merge the entries"
+                        ),
+                    ));
+                }
+            }
+        }
         Ok(ImageExposure {
-            repositories: self.repositories(&e.repositories)?,
-            tags: self.tags(e.tags.get_ref())?,
+            repositories,
+            tags,
             window,
             disputed_window,
             provenance,
+        })
+    }
+
+    /// A value kept out of matching. Values of the kinds tagwarden knows are checked and
+    /// normalised like their matched counterparts, and may not also be listed as those.
+    fn not_indicator(
+        &self,
+        n: &RawNotIndicator,
+        network: &[NetworkIndicator],
+        seen: &mut Seen,
+    ) -> Result<NotIndicator> {
+        let kind = self.identifier(&n.kind, "kind")?;
+        let raw = n.value.get_ref();
+        let value = match kind.as_str() {
+            "image_digest" => {
+                let digest = self.digest(&n.value)?;
+                seen.digest(self, &digest, &n.value, "not an indicator")?;
+                digest.to_string()
+            }
+            "file_sha256" => indicator::hex_hash(raw, 64, "SHA-256")
+                .map_err(|m| self.error(n.value.span(), m))?,
+            "commit" => self.sha(&n.value)?,
+            k => match NetworkKind::from_name(k) {
+                Some(net) => {
+                    let value = indicator::normalize(net, raw)
+                        .map_err(|m| self.error(n.value.span(), m))?;
+                    if network.iter().any(|o| o.kind == net && o.value == value) {
+                        return Err(self.error(
+                            n.value.span(),
+                            format!("{k} {value} is also listed under network_indicators"),
+                        ));
+                    }
+                    value
+                }
+                None => self.text_value(&n.value, "value")?,
+            },
+        };
+        Ok(NotIndicator {
+            kind,
+            value,
+            reason: self.text_value(&n.reason, "reason")?,
+            provenance: self.provenance(&n.sources, n.confidence, n.disputed, &n.note)?,
         })
     }
 
@@ -1145,10 +1224,12 @@ impl Loader<'_> {
     }
 }
 
-/// Digests already seen in this file, so each appears once, as malicious or as known good.
+/// What this file already listed: each digest once (as malicious, known good or not an
+/// indicator), each exposed repository and tag once per window.
 #[derive(Default)]
 struct Seen {
     digests: HashMap<Digest, &'static str>,
+    exposures: HashSet<(String, String, Window)>,
 }
 
 impl Seen {

@@ -116,7 +116,9 @@ impl AdvisorySet {
     ///   a known-good digest gives [`ImageVerdict::KnownGood`]. The tag of a pinned reference is
     ///   ignored: the digest decides what is pulled.
     /// - Unpinned: the effective tag (implicit `latest`) of an affected repository gives one
-    ///   [`ImageVerdict::AffectedTag`] per exposure that lists it.
+    ///   [`ImageVerdict::AffectedTag`] per exposure that lists it, each distinct window once.
+    ///
+    /// An advisory never gives the same verdict twice, however often its data repeats a fact.
     pub fn match_image(&self, r: &Reference) -> Vec<ImageMatch> {
         if let Some(d) = r.digest() {
             return self.match_digest(d);
@@ -129,15 +131,14 @@ impl AdvisorySet {
         for a in &self.advisories {
             for e in &a.image_exposures {
                 if e.repositories.contains(&repository) && e.tags.iter().any(|t| t == tag) {
-                    out.push(image_match(
+                    affected_tag(
+                        &mut out,
                         a,
-                        ImageVerdict::AffectedTag {
-                            repository: repository.clone(),
-                            tag: tag.to_string(),
-                            window: e.window.value,
-                            disputed_window: e.disputed_window.as_ref().map(|w| w.value),
-                        },
-                    ));
+                        &repository,
+                        tag,
+                        e.window.value,
+                        e.disputed_window.as_ref().map(|w| w.value),
+                    );
                 }
             }
         }
@@ -148,27 +149,44 @@ impl AdvisorySet {
     pub fn match_digest(&self, digest: &Digest) -> Vec<ImageMatch> {
         let mut out = Vec::new();
         for a in &self.advisories {
+            // A digest listed twice by one advisory is one verdict, with every tag it was
+            // pushed as.
+            let mut found: Option<ImageVerdict> = None;
             for m in a.malicious_digests.iter().filter(|m| &m.digest == digest) {
-                out.push(image_match(
-                    a,
-                    ImageVerdict::MaliciousDigest {
-                        digest: m.digest.to_string(),
-                        kind: m.kind.as_str().to_string(),
-                        platform: m.platform.clone(),
-                        tags: m.tags.clone(),
-                        confidence: m.provenance.confidence.as_str().to_string(),
-                        disputed: m.provenance.disputed,
-                    },
-                ));
+                match &mut found {
+                    Some(ImageVerdict::MaliciousDigest { tags, .. }) => {
+                        for t in &m.tags {
+                            if !tags.contains(t) {
+                                tags.push(t.clone());
+                            }
+                        }
+                    }
+                    _ => {
+                        found = Some(ImageVerdict::MaliciousDigest {
+                            digest: m.digest.to_string(),
+                            kind: m.kind.as_str().to_string(),
+                            platform: m.platform.clone(),
+                            tags: m.tags.clone(),
+                            confidence: m.provenance.confidence.as_str().to_string(),
+                            disputed: m.provenance.disputed,
+                        });
+                    }
+                }
+            }
+            if let Some(verdict) = found {
+                out.push(image_match(a, verdict));
             }
             for g in a.known_good_digests.iter().filter(|g| &g.digest == digest) {
-                out.push(image_match(
-                    a,
-                    ImageVerdict::KnownGood {
-                        digest: g.digest.to_string(),
-                        confirmed: g.confirmed,
-                    },
-                ));
+                push_once(
+                    &mut out,
+                    image_match(
+                        a,
+                        ImageVerdict::KnownGood {
+                            digest: g.digest.to_string(),
+                            confirmed: g.confirmed,
+                        },
+                    ),
+                );
             }
         }
         out
@@ -197,24 +215,83 @@ impl AdvisorySet {
                 };
                 if let Some(sha) = &sha {
                     for c in action.malicious_commits.iter().filter(|c| &c.sha == sha) {
-                        out.push(make(ActionVerdict::MaliciousCommit {
-                            sha: c.sha.clone(),
-                            confidence: c.provenance.confidence.as_str().to_string(),
-                        }));
+                        push_once(
+                            &mut out,
+                            make(ActionVerdict::MaliciousCommit {
+                                sha: c.sha.clone(),
+                                confidence: c.provenance.confidence.as_str().to_string(),
+                            }),
+                        );
                     }
                     for c in action.known_good_commits.iter().filter(|c| &c.sha == sha) {
-                        out.push(make(ActionVerdict::KnownGood { sha: c.sha.clone() }));
+                        push_once(
+                            &mut out,
+                            make(ActionVerdict::KnownGood { sha: c.sha.clone() }),
+                        );
                     }
                 }
                 if action.tag_is_affected(git_ref) {
-                    out.push(make(ActionVerdict::AffectedTag {
-                        tag: git_ref.to_string(),
-                        window: action.window.value,
-                    }));
+                    push_once(
+                        &mut out,
+                        make(ActionVerdict::AffectedTag {
+                            tag: git_ref.to_string(),
+                            window: action.window.value,
+                        }),
+                    );
                 }
             }
         }
         out
+    }
+}
+
+/// Adds an affected-tag verdict. The same tag and window listed again by the advisory is the same
+/// fact: one verdict, its disputed window the smallest holding every one given.
+fn affected_tag(
+    out: &mut Vec<ImageMatch>,
+    a: &Advisory,
+    repository: &str,
+    tag: &str,
+    window: Window,
+    disputed: Option<Window>,
+) {
+    for m in out.iter_mut().filter(|m| m.advisory_id == a.id) {
+        if let ImageVerdict::AffectedTag {
+            repository: r,
+            tag: t,
+            window: w,
+            disputed_window,
+        } = &mut m.verdict
+            && r == repository
+            && t == tag
+            && *w == window
+        {
+            *disputed_window = match (*disputed_window, disputed) {
+                (Some(x), Some(y)) => Some(Window {
+                    start: x.start.min(y.start),
+                    end: x.end.max(y.end),
+                }),
+                (x, y) => x.or(y),
+            };
+            return;
+        }
+    }
+    out.push(image_match(
+        a,
+        ImageVerdict::AffectedTag {
+            repository: repository.to_string(),
+            tag: tag.to_string(),
+            window,
+            disputed_window: disputed,
+        },
+    ));
+}
+
+/// Adds a match unless the same advisory already said the same: one fact listed twice (two
+/// exposures of one tag and window, from any source) must make one finding, not two.
+fn push_once<T: PartialEq>(out: &mut Vec<T>, m: T) {
+    if !out.contains(&m) {
+        out.push(m);
     }
 }
 

@@ -40,6 +40,10 @@ pub struct Advisory {
     pub host_artifacts: Vec<HostArtifact>,
     /// Indicators of other kinds (exfiltration repository names, strings), for humans.
     pub other_indicators: Vec<OtherIndicator>,
+    /// Values a source names but says are not evidence of compromise (a MISP attribute with
+    /// `to_ids: false`, a benign STIX indicator that is not an image digest…): shown, never
+    /// matched.
+    pub not_indicators: Vec<NotIndicator>,
     /// References the advisory must and must not match (checked by [`crate::self_test`]).
     pub examples: Examples,
     /// Set when the file was converted from a shared format (its `[imported]` table).
@@ -351,6 +355,20 @@ pub enum NetworkKind {
 }
 
 impl NetworkKind {
+    pub const ALL: [NetworkKind; 5] = [
+        Self::Domain,
+        Self::Ip,
+        Self::Url,
+        Self::UserAgent,
+        Self::HttpHeader,
+    ];
+
+    /// The kind written `name` in advisory files (`domain`, `ip`, `url`, `user_agent`,
+    /// `http_header`).
+    pub fn from_name(name: &str) -> Option<NetworkKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Domain => "domain",
@@ -397,6 +415,21 @@ pub struct OtherIndicator {
     pub kind: String,
     pub value: String,
     pub description: String,
+    pub provenance: Provenance,
+}
+
+/// A value kept out of matching because its source says it is not an indicator, or is unsure:
+/// shown to humans, never matched, never exported as an indicator.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NotIndicator {
+    /// What the value is: `image_digest`, `file_sha256`, `commit`, a network kind (`domain`,
+    /// `ip`, `url`, `user_agent`, `http_header`) or another identifier.
+    pub kind: String,
+    /// Normalised for the kinds above (a digest, lower-case hex, a refanged host…).
+    pub value: String,
+    /// Why it is kept out, in the source's terms (`MISP to_ids is false`, `STIX indicator_types
+    /// benign`…).
+    pub reason: String,
     pub provenance: Provenance,
 }
 

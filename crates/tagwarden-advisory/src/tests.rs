@@ -785,3 +785,170 @@ fn example_positions_are_kept() {
     assert_eq!(a.example_position("example/tool:1.2.2", true), None);
     assert_eq!(a.example_position("nope", false), None);
 }
+
+// --- values kept out of matching, and facts listed twice ----------------------------------------
+
+fn with_not_indicators(extra: &str) -> String {
+    sample().replace("[examples]", &format!("{extra}\n[examples]"))
+}
+
+#[test]
+fn not_indicators_load_normalised_and_never_match() {
+    let text = with_not_indicators(&format!(
+        r#"[[not_indicators]]
+kind = "image_digest"
+value = "{}"
+reason = "MISP to_ids is false"
+sources = ["vendor"]
+confidence = "S"
+
+[[not_indicators]]
+kind = "domain"
+value = "Clean.Example[.]com"
+reason = "STIX indicator_types benign"
+sources = ["vendor"]
+confidence = "S"
+note = "The vendor's update host."
+
+[[not_indicators]]
+kind = "registry_note"
+value = "mirror.example/tool"
+reason = "Internal reference"
+sources = ["vendor"]
+confidence = "I"
+"#,
+        OTHER
+    ));
+    let a = load(&text).unwrap();
+    let kept: Vec<(&str, &str)> = a
+        .not_indicators
+        .iter()
+        .map(|n| (n.kind.as_str(), n.value.as_str()))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            ("image_digest", OTHER),
+            ("domain", "clean.example.com"),
+            ("registry_note", "mirror.example/tool")
+        ]
+    );
+    assert_eq!(
+        a.not_indicators[1].provenance.note.as_deref(),
+        Some("The vendor's update host.")
+    );
+    let set = set_of(&text);
+    assert!(set.match_digest(&Digest::parse(OTHER).unwrap()).is_empty());
+    assert!(image(&set, &format!("example/tool@{OTHER}")).is_empty());
+}
+
+#[test]
+fn not_indicators_are_checked_like_the_values_they_name() {
+    let entry = |kind: &str, value: &str| {
+        with_not_indicators(&format!(
+            "[[not_indicators]]\nkind = \"{kind}\"\nvalue = \"{value}\"\nreason = \"r\"\nsources = [\"vendor\"]\nconfidence = \"S\"\n"
+        ))
+    };
+    // A digest is listed once: a malicious one cannot also be kept out.
+    let text = entry("image_digest", BAD_INDEX);
+    let err = load(&text).unwrap_err();
+    assert!(
+        err.message.contains("already listed (as malicious)"),
+        "{err}"
+    );
+    assert_eq!(
+        (err.line, err.column),
+        position_of(&text, &format!("\"{BAD_INDEX}\"\nreason"))
+    );
+    assert_error(
+        &entry("image_digest", "sha256:abc"),
+        "\"sha256:abc\"",
+        "invalid digest",
+    );
+    assert_error(
+        &entry("domain", "audit.example.cx"),
+        "\"audit.example.cx\"\nreason",
+        "also listed under network_indicators",
+    );
+    assert_error(&entry("file_sha256", "xyz"), "\"xyz\"", "SHA-256");
+    assert_error(&entry("commit", "123"), "\"123\"", "commit SHA");
+    assert_error(&entry("Bad Kind", "x"), "\"Bad Kind\"", "invalid kind");
+    let text = entry("domain", "x.example").replace("reason = \"r\"", "reason = \" \"");
+    assert_error(&text, "\" \"", "reason must not be empty");
+}
+
+#[test]
+fn an_exposed_tag_is_listed_once_per_window() {
+    let twice = sample().replace(
+        "[[malicious_images]]",
+        r#"[[image_exposures]]
+repositories = ["docker.io/example/tool"]
+tags = ["0.9", "1.2.3"]
+sources = ["vendor"]
+confidence = "S"
+
+[image_exposures.window]
+start = "2026-04-22T12:31:00Z"
+end = "2026-04-22T12:59:59Z"
+
+[image_exposures.disputed_window]
+start = "2026-04-22T12:31:00Z"
+end = "2026-04-22T15:41:31Z"
+
+[[malicious_images]]"#,
+    );
+    assert_error(
+        &twice,
+        "\"1.2.3\"]\nsources = [\"vendor\"]\nconfidence = \"S\"\n\n[image_exposures.window]",
+        "docker.io/example/tool:1.2.3 is already listed in an exposure with the same window",
+    );
+    // Another disputed window does not make it another fact; another window does.
+    let wider = twice.replace(
+        "end = \"2026-04-22T15:41:31Z\"\n\n[[malicious_images]]",
+        "end = \"2026-04-22T16:00:00Z\"\n\n[[malicious_images]]",
+    );
+    assert_ne!(wider, twice);
+    assert!(load(&wider).is_err());
+    let later = twice.replace(
+        "end = \"2026-04-22T12:59:59Z\"\n\n[image_exposures.disputed_window]\nstart = \"2026-04-22T12:31:00Z\"\nend = \"2026-04-22T15:41:31Z\"\n\n[[malicious_images]]",
+        "end = \"2026-04-22T13:30:00Z\"\n\n[image_exposures.disputed_window]\nstart = \"2026-04-22T12:31:00Z\"\nend = \"2026-04-22T15:41:31Z\"\n\n[[malicious_images]]",
+    );
+    assert_ne!(later, twice);
+    assert_eq!(load(&later).unwrap().image_exposures.len(), 2);
+}
+
+#[test]
+fn matching_says_each_fact_once_whatever_the_source() {
+    // An advisory built by other code (or an older loader) may repeat a record: one verdict.
+    let mut a = load(&sample()).unwrap();
+    a.image_exposures.push(a.image_exposures[0].clone());
+    let mut again = a.malicious_digests[0].clone();
+    again.tags = vec!["1.2.4".to_string()];
+    a.malicious_digests.push(again);
+    let commit = a.actions[0].malicious_commits[0].clone();
+    a.actions[0].malicious_commits.push(commit);
+    // The same tag and window with another disputed window: one verdict holding both.
+    let mut other = a.image_exposures[0].clone();
+    let d = other.disputed_window.as_mut().unwrap();
+    d.value.end = "2026-04-22T18:00:00Z".parse().unwrap();
+    a.image_exposures.push(other);
+    let mut set = AdvisorySet::empty();
+    set.add(a).unwrap();
+    let v = image(&set, "example/tool:latest");
+    assert!(
+        matches!(&v[..], [ImageVerdict::AffectedTag { disputed_window: Some(d), .. }]
+            if d.end.to_string() == "2026-04-22T18:00:00Z"),
+        "{v:?}"
+    );
+    assert!(
+        matches!(&image(&set, &format!("example/tool@{BAD_INDEX}"))[..],
+            [ImageVerdict::MaliciousDigest { tags, .. }] if tags == &["1.2.3", "1.2.4"]),
+        "one verdict with both tags"
+    );
+    assert_eq!(set.match_action("example/tool-action", BAD_SHA).len(), 1);
+    // Two advisories saying the same thing are two findings: each names its advisory.
+    let mut set = set_of(&sample());
+    set.add(load(&sample().replace("example-2026", "example-2026-b")).unwrap())
+        .unwrap();
+    assert_eq!(image(&set, "example/tool:latest").len(), 2);
+}

@@ -1826,10 +1826,8 @@ mod tests {
         assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
     }
 
-    const CORPUS: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/corpus/dockerfile"
-    );
+    static CORPUS: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| crate::test_corpus::dir("dockerfile").display().to_string());
 
     fn corpus_files() -> Vec<std::path::PathBuf> {
         crate::test_corpus::files("dockerfile")
@@ -1839,7 +1837,7 @@ mod tests {
     }
 
     fn corpus(path: &str) -> String {
-        std::fs::read_to_string(format!("{CORPUS}/{path}")).unwrap()
+        std::fs::read_to_string(format!("{}/{path}", *CORPUS)).unwrap()
     }
 
     /// Runs over every corpus Dockerfile; prints what it finds (`cargo test corpus -- --nocapture`).
@@ -1847,7 +1845,7 @@ mod tests {
     fn corpus_runs_clean() {
         let files = corpus_files();
         if files.is_empty() {
-            eprintln!("corpus not found at {CORPUS}; skipped");
+            eprintln!("corpus not found at {}; skipped", *CORPUS);
             return;
         }
         let mut total = 0;
@@ -1857,7 +1855,7 @@ mod tests {
             };
             let out = ex(&text);
             let idx = crate::text::LineIndex::new(&text);
-            let name = path.strip_prefix(CORPUS).unwrap_or(path).display();
+            let name = path.strip_prefix(&*CORPUS).unwrap_or(path).display();
             println!("== {name}");
             for o in &out.images {
                 let (line, _) = idx.line_col(&text, o.span.start);

@@ -2377,10 +2377,11 @@ mod tests {
     // -----------------------------------------------------------------------------------------
     // Corpus
 
-    const CORPUS: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/corpus/github-actions"
-    );
+    static CORPUS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        crate::test_corpus::dir("github-actions")
+            .display()
+            .to_string()
+    });
 
     fn corpus_files() -> Vec<std::path::PathBuf> {
         crate::test_corpus::files("github-actions")
@@ -2406,7 +2407,7 @@ mod tests {
     fn corpus_invariants() {
         let files = corpus_files();
         if files.is_empty() {
-            eprintln!("corpus not found at {CORPUS}; skipped");
+            eprintln!("corpus not found at {}; skipped", *CORPUS);
             return;
         }
         let (mut n_files, mut n_images, mut n_unresolved, mut n_actions) = (0, 0, 0, 0);
@@ -2416,7 +2417,7 @@ mod tests {
             };
             n_files += 1;
             check_spans(&text, &out);
-            let rel = path.strip_prefix(CORPUS).unwrap_or(path).display();
+            let rel = path.strip_prefix(&*CORPUS).unwrap_or(path).display();
             for o in &out.images {
                 n_images += 1;
                 match &o.image {
@@ -2450,7 +2451,7 @@ mod tests {
     }
 
     fn corpus_images(rel: &str) -> Option<(String, Extraction)> {
-        corpus_extract(&std::path::Path::new(CORPUS).join(rel))
+        corpus_extract(&std::path::Path::new(&*CORPUS).join(rel))
     }
 
     fn found(out: &Extraction) -> Vec<(Source, &str, Result<&str, ()>)> {

@@ -1342,10 +1342,8 @@ mod tests {
     // -----------------------------------------------------------------------------------------
     // Corpus
 
-    const CORPUS: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/corpus/gitlab-ci"
-    );
+    static CORPUS: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| crate::test_corpus::dir("gitlab-ci").display().to_string());
 
     fn corpus_files() -> Vec<std::path::PathBuf> {
         crate::test_corpus::files("gitlab-ci")
@@ -1355,7 +1353,7 @@ mod tests {
     }
 
     fn corpus(rel: &str) -> Option<(String, Extraction)> {
-        let text = std::fs::read_to_string(std::path::Path::new(CORPUS).join(rel)).ok()?;
+        let text = std::fs::read_to_string(std::path::Path::new(&*CORPUS).join(rel)).ok()?;
         let out = run(&text);
         Some((text, out))
     }
@@ -1364,7 +1362,7 @@ mod tests {
     fn corpus_invariants() {
         let files = corpus_files();
         if files.is_empty() {
-            eprintln!("corpus not found at {CORPUS}; skipped");
+            eprintln!("corpus not found at {}; skipped", *CORPUS);
             return;
         }
         let (mut n_images, mut n_unresolved) = (0, 0);
@@ -1373,7 +1371,7 @@ mod tests {
                 continue;
             };
             let out = run(&text);
-            let rel = path.strip_prefix(CORPUS).unwrap_or(path).display();
+            let rel = path.strip_prefix(&*CORPUS).unwrap_or(path).display();
             for o in &out.images {
                 n_images += 1;
                 match &o.image {

@@ -1,15 +1,27 @@
-//! The shared corpus (`../shared/corpus`) for the extractors' tests.
+//! The real-world corpus for the extractors' tests: the folder `TAGWARDEN_CORPUS` names
+//! (`../shared/corpus` in a development checkout, set by `scripts/test.sh`); without it the corpus
+//! tests find no file and skip.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::Extraction;
 
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus/");
+/// `corpus/<kind>`, or a path that does not exist when the corpus is not named.
+pub(crate) fn dir(kind: &str) -> PathBuf {
+    static ROOT: std::sync::LazyLock<Option<PathBuf>> =
+        std::sync::LazyLock::new(tagwarden_testbed::corpus);
+    ROOT.as_deref()
+        .map_or_else(
+            || PathBuf::from("/nonexistent/tagwarden-corpus"),
+            |r| r.to_path_buf(),
+        )
+        .join(kind)
+}
 
-/// Every file under `corpus/<kind>/`, sorted; empty when the corpus is not checked out.
+/// Every file under `corpus/<kind>/`, sorted; empty when the corpus is not named.
 pub(crate) fn files(kind: &str) -> Vec<(PathBuf, String)> {
     let mut out = Vec::new();
-    let mut dirs = vec![Path::new(ROOT).join(kind)];
+    let mut dirs = vec![dir(kind)];
     while let Some(dir) = dirs.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
@@ -29,7 +41,7 @@ pub(crate) fn files(kind: &str) -> Vec<(PathBuf, String)> {
 
 /// The text of one corpus file, by its path below `corpus/`.
 pub(crate) fn file(path: &str) -> Option<String> {
-    std::fs::read_to_string(Path::new(ROOT).join(path)).ok()
+    std::fs::read_to_string(dir(path)).ok()
 }
 
 /// Runs `extract` over every file of `kind`, checks the span invariant and prints the result.

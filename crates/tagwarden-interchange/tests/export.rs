@@ -8,11 +8,11 @@
 mod validator;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 use tagwarden_advisory::{Advisory, AdvisorySet, BUILTIN_FILES, NetworkKind};
 use tagwarden_interchange::export::{misp_event, sigma_rules, stix_bundle};
+use tagwarden_interchange::import::Format;
 
 const SYNTHETIC: &str = include_str!("fixtures/synthetic-every-field.toml");
 
@@ -291,10 +291,6 @@ fn sigma_expectations(a: &Advisory) -> Vec<String> {
         .collect()
 }
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 #[test]
 fn reference_validators_accept_the_exports() {
     let Some(python) = validator::python() else {
@@ -345,7 +341,47 @@ fn reference_validators_accept_the_exports() {
     let expectations = json!({ "sigma": sigma_expect, "sigma_allowed_issues": sigma_issues, "misp_weak": misp_weak });
     std::fs::write(work.join("expectations.json"), expectations.to_string()).expect("write");
 
-    let schema =
-        workspace_root().join("../shared/formats/schemas/sigma-detection-rule-schema.json");
+    // An imported advisory names no repository: its MISP event must still be valid.
+    let stix = tagwarden_testbed::testdata_text("formats/stix_bundle.json");
+    let imported = tagwarden_interchange::import::import("stix_bundle.json", &stix, Format::Stix)
+        .expect("example imports")
+        .advisory;
+    std::fs::write(
+        work.join("misp").join("imported-without-repositories.json"),
+        misp_event(&imported),
+    )
+    .expect("write");
+
+    let schema = tagwarden_testbed::testdata("schemas/sigma-detection-rule-schema.json");
     validator::validate(&python, &work, Some(&schema));
+}
+
+#[test]
+fn misp_keeps_digests_of_advisories_without_repositories() {
+    // STIX imports give `repositories = []` (FORMAT.md allows it): every digest is still written.
+    let stix = tagwarden_testbed::testdata_text("formats/stix_bundle.json");
+    let a = tagwarden_interchange::import::import("stix_bundle.json", &stix, Format::Stix)
+        .expect("example imports")
+        .advisory;
+    assert!(
+        a.malicious_digests
+            .iter()
+            .all(|d| d.repositories.is_empty())
+    );
+    let event: Value = serde_json::from_str(&misp_event(&a)).expect("JSON");
+    let written: BTreeSet<String> = event["Event"]["Object"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .filter(|o| o["name"] == "container-image")
+        .flat_map(|o| o["Attribute"].as_array().expect("attributes").clone())
+        .filter(|attr| attr["object_relation"] == "digest")
+        .map(|attr| format!("sha256:{}", attr["value"].as_str().expect("value")))
+        .collect();
+    let digests: BTreeSet<String> = a
+        .malicious_digests
+        .iter()
+        .map(|d| d.digest.to_string())
+        .collect();
+    assert_eq!(written, digests);
 }

@@ -200,3 +200,26 @@ fn a_reimported_advisory_exports_the_same_indicators() {
         assert_eq!(facts(&twice), facts(&once), "{}", a.id);
     }
 }
+
+#[test]
+fn digests_without_repositories_survive_misp() {
+    // A third-party STIX bundle names no repository: the MISP export must still carry every
+    // digest, and importing it back gives the same digests, kinds and platforms.
+    let text = tagwarden_testbed::testdata_text("formats/stix_bundle.json");
+    let input = Input {
+        path: "stix_bundle.json",
+        text: &text,
+        format: Some(Format::Stix),
+    };
+    let a = import_all(&[input], &Options::default())
+        .expect("example imports")
+        .advisory;
+    assert!(!a.malicious_digests.is_empty());
+    assert!(
+        a.malicious_digests
+            .iter()
+            .all(|d| d.repositories.is_empty())
+    );
+    let back = import("event.json", &misp_event(&a), Format::Misp, &a.id);
+    assert_eq!(facts(&back).digests, facts(&a).digests);
+}

@@ -1,4 +1,5 @@
-"""Checks tagwarden's exports with the reference tools; run by tests/export.rs.
+"""Checks documents with the reference tools: tagwarden's exports (tests/export.rs,
+tests/hunt_export.rs) and the example documents of testdata/formats (tests/examples.rs).
 
 Usage: validate.py WORKDIR [SIGMA_SCHEMA] (the schema is needed when WORKDIR has a sigma folder)
 
@@ -6,7 +7,11 @@ WORKDIR holds stix/*.json, misp/*.json, sigma/<advisory>/*.yml (each folder opti
 expectations.json
 ({"sigma": {"<advisory>": ["value the converted queries must mention", ...]},
   "sigma_allowed_issues": {"<advisory>": ["EscapedWildcardIssue", ...]},
-  "misp_weak": {"<file>": ["value whose attribute must have to_ids false", ...]}}).
+  "misp_weak": {"<file>": ["value whose attribute must have to_ids false", ...]},
+  "schemas": {"folder": "<folder of official JSON schemas>",
+              "documents": {"<document path>": "<schema file in that folder>", ...}}}).
+Schemas refer to each other by their $id (CSAF to FIRST's CVSS): every schema of the folder
+is registered, so nothing is fetched.
 Prints one line per problem and exits 1 if there is any.
 """
 
@@ -187,11 +192,38 @@ def check_sigma(directory, schema, expected, allowed_issues):
         print(f"sigma convert -t {target} {directory.name}: ok")
 
 
+def check_schemas(spec):
+    """Each document against its official schema, references resolved within the folder."""
+    from referencing import Registry, Resource
+    from referencing.jsonschema import specification_with
+
+    folder = pathlib.Path(spec["folder"])
+    registry = Registry()
+    for path in sorted(folder.rglob("*.json")):
+        schema = json.loads(path.read_text())
+        uri = schema.get("$id") or schema.get("id")
+        if uri:
+            default = specification_with(schema.get("$schema", "https://json-schema.org/draft/2020-12/schema"))
+            registry = registry.with_resource(uri, Resource.from_contents(schema, default_specification=default))
+    for document, schema_name in sorted(spec["documents"].items()):
+        schema = json.loads((folder / schema_name).read_text())
+        cls = jsonschema.validators.validator_for(schema)
+        validator = cls(schema, registry=registry, format_checker=cls.FORMAT_CHECKER)
+        instance = json.loads(pathlib.Path(document).read_text())
+        errors = list(validator.iter_errors(instance))
+        for err in errors:
+            problem(f"{pathlib.Path(document).name}: {schema_name}: {err.message} at {list(err.absolute_path)}")
+        if not errors:
+            print(f"jsonschema: {pathlib.Path(document).name} valid against {schema_name}")
+
+
 def main():
     work = pathlib.Path(sys.argv[1])
     schema = json.loads(pathlib.Path(sys.argv[2]).read_text()) if len(sys.argv) > 2 else None
     expectations_file = work / "expectations.json"
     expectations = json.loads(expectations_file.read_text()) if expectations_file.is_file() else {}
+    if "schemas" in expectations:
+        check_schemas(expectations["schemas"])
     for path in sorted((work / "stix").glob("*.json")):
         check_stix(path)
     for path in sorted((work / "misp").glob("*.json")):

@@ -1,18 +1,21 @@
 //! A synchronous test bed for tagwarden's integration tests: a real CNCF Distribution registry on
 //! loopback ([`Registry`]), OCI layouts written byte by byte ([`OciLayout`]) and pushed with skopeo
-//! ([`push`]), a small fault-injecting HTTP proxy ([`Proxy`]), and a Sigstore of the tests' own
-//! that signs images the ways cosign does ([`sigstore`]).
+//! ([`push`]), a small fault-injecting HTTP proxy ([`Proxy`]), a Sigstore of the tests' own
+//! that signs images the ways cosign does ([`sigstore`]), and where test data is ([`testdata`],
+//! [`corpus`], [`incidents`]).
 //!
 //! Everything here panics on failure: it is only ever used from tests, where a broken fixture
 //! must stop the test with a message. Tests that need the real registry call
 //! [`real_registry_available`] first and return early when it says no.
 
+mod data;
 mod http;
 mod layout;
 mod proxy;
 mod registry;
 pub mod sigstore;
 
+pub use data::{CORPUS_ENV, INCIDENTS_ENV, corpus, incidents, testdata, testdata_text};
 pub use http::{HttpResponse, base64, basic_auth_header, request};
 pub use layout::{OciLayout, Platform};
 pub use proxy::{Fault, Gate, Proxy};

@@ -588,11 +588,11 @@ mod tests {
 
         const SCHEMA: &str = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/formats/schemas/sarif-schema-2.1.0.json"
+            "/../../testdata/schemas/sarif-schema-2.1.0.json"
         );
         const EXAMPLE: &str = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/formats/examples/sarif_min.json"
+            "/../../testdata/formats/sarif_min.json"
         );
         const VALIDATE: &str = r#"
 import json, sys, jsonschema
@@ -618,7 +618,7 @@ sys.exit(1 if errors else 0)
 
         fn unavailable() -> bool {
             if !std::path::Path::new(SCHEMA).exists() {
-                return skip("schema file not found at ../shared/formats/schemas");
+                return skip("schema file not found at testdata/schemas");
             }
             let probe = Command::new("python3")
                 .args(["-c", "import jsonschema"])

@@ -238,12 +238,20 @@ pub(crate) fn event(advisory: &Advisory) -> String {
             Algorithm::Sha256 => "sha256",
             Algorithm::Sha512 => "sha512",
         };
-        for repo in &d.repositories {
-            let (registry, name) = repo.split_once('/').unwrap_or(("", repo));
-            let mut attrs = vec![
-                ("registry", "text", registry.to_string(), false),
-                ("image-name", "text", name.to_string(), false),
-            ];
+        // An advisory may name no repository (STIX imports): one object with the digest alone,
+        // which the template allows, so the digest is never lost.
+        let repositories: Vec<Option<&String>> = if d.repositories.is_empty() {
+            vec![None]
+        } else {
+            d.repositories.iter().map(Some).collect()
+        };
+        for repo in repositories {
+            let mut attrs = Vec::new();
+            if let Some(repo) = repo {
+                let (registry, name) = repo.split_once('/').unwrap_or(("", repo));
+                attrs.push(("registry", "text", registry.to_string(), false));
+                attrs.push(("image-name", "text", name.to_string(), false));
+            }
             if let Some(tag) = d.tags.first() {
                 attrs.push(("tag", "text", tag.clone(), false));
             }
@@ -259,7 +267,11 @@ pub(crate) fn event(advisory: &Advisory) -> String {
                     attrs.push(("architecture", "text", arch.to_string(), false));
                 }
             }
-            b.container_image(&format!("digest/{}/{repo}", d.digest), &comment, attrs);
+            let key = match repo {
+                Some(repo) => format!("digest/{}/{repo}", d.digest),
+                None => format!("digest/{}", d.digest),
+            };
+            b.container_image(&key, &comment, attrs);
             b.tag_object_attribute("digest", tags.clone());
         }
     }

@@ -59,8 +59,8 @@
 //!   `tag_rules` (`[{prefix, below | up_to: "X.Y.Z"}]`), `commits` (SHAs); for host artifacts
 //!   `{path}`.
 //!
-//! Not exported to STIX: known-good digests and commits (a consumer would treat any indicator as
-//! malicious).
+//! Not exported to STIX: known-good digests and commits, and `not_indicators` (a consumer would
+//! treat any indicator as malicious).
 //!
 //! # MISP event ([`misp_event`])
 //!
@@ -74,7 +74,8 @@
 //! the value's confidence and sources.
 //! Objects: a `file` (sha256, sha1, md5, text = description) per file hash; a `container-image`
 //! (registry, image-name, first tag, digest, os, architecture) per malicious digest and
-//! repository, and one (registry, image-name, tag; the window as the object's
+//! repository (one without registry and image-name when the advisory names no repository, as
+//! STIX imports do), and one (registry, image-name, tag; the window as the object's
 //! `first_seen`/`last_seen`) per exposed tag.
 //!
 //! Machine tags (`Tag` of an attribute; on objects, of the `digest`, `tag` or `sha256` attribute)
@@ -85,8 +86,8 @@
 //! (ISO 8601 interval), `tagwarden:action-tag="<tag>"`,
 //! `tagwarden:action-tag-rule="prefix=<p>;below=X.Y.Z"` (or `up_to=`),
 //! `tagwarden:action="<owner/repo>"` (on commits) and `tagwarden:other-kind`.
-//! Not exported to MISP: known-good digests and commits; window provenance (the record's is
-//! implied).
+//! Not exported to MISP: known-good digests and commits, and `not_indicators`; window provenance
+//! (the record's is implied).
 //!
 //! # Sigma ([`sigma_rules`])
 //!

@@ -283,10 +283,18 @@ impl<'a> AdvisoryExport<'a> {
             ("signature", _) => "signature artifact".to_string(),
             (k, _) => format!("image {k}"),
         };
-        let repos = d.repositories.join(", ");
-        let name = format!("Malicious {what} {} ({repos})", d.digest);
+        // An imported advisory may name no repository: the digest alone is the indicator.
+        let (name, published_in) = if d.repositories.is_empty() {
+            (
+                format!("Malicious {what} {}", d.digest),
+                "an unnamed repository".to_string(),
+            )
+        } else {
+            let repos = d.repositories.join(", ");
+            (format!("Malicious {what} {} ({repos})", d.digest), repos)
+        };
         let description = format!(
-            "OCI content digest of a malicious {what} published in {repos} as {}. A pull or run of this digest is a compromise in any repository and at any time (mirrors and caches serve the same bytes).",
+            "OCI content digest of a malicious {what} published in {published_in} as {}. A pull or run of this digest is a compromise in any repository and at any time (mirrors and caches serve the same bytes).",
             list_or_none(&d.tags),
         );
         let mut ind = self.indicator(

@@ -5,10 +5,12 @@
 //!
 //! - `known_affected`, `first_affected`, `last_affected` → malicious image digests (repository
 //!   from `repository_url`, tag from `tag`); remediations and threats naming the product are
-//!   its note.
+//!   its note. When the vulnerability names its weakness (`cwe`, 2.1 `cwes`) and none is
+//!   malicious code (CWE-506 and kin), the image is vulnerable, not compromised: kept out of
+//!   matching (`[[not_indicators]]`, printed).
 //! - `known_not_affected`, `fixed`, `first_fixed`, `recommended` → known-good digests, confirmed
 //!   only when `publisher.category` is `vendor`.
-//! - `under_investigation` → unmapped.
+//! - `under_investigation` → kept out of matching.
 //! - `cve` and `ids[].text` → aliases.
 //!
 //! Provenance: the document is the source (`publisher.name`, the `self` reference as URL, other
@@ -19,7 +21,8 @@ use tagwarden_advisory::Confidence;
 
 use super::draft::{Draft, clip, date, one_line};
 use super::json::Node;
-use super::vex::{Status, product};
+use super::polarity::{self, Polarity};
+use super::vex::product;
 use super::{Format, ReadResult, Src};
 
 /// Most products, vulnerabilities and statuses read; branches deeper than this are not walked.
@@ -126,13 +129,30 @@ pub(crate) fn read(root: &Node, src: Src<'_>, draft: &mut Draft) -> ReadResult {
         let Some(status) = v.get("product_status") else {
             continue;
         };
+        // CSAF 2.0 names one weakness (`cwe`), 2.1 a list (`cwes`).
+        let record = v.str_of("cve").unwrap_or("the vulnerability");
+        let cwes = v
+            .get("cwe")
+            .into_iter()
+            .chain(v.items_of("cwes"))
+            .filter_map(|c| c.str_of("id"));
+        let affected = polarity::weaknesses(record, cwes);
         for (key, list) in status.members() {
-            let kind = match key.as_str() {
-                "known_affected" | "first_affected" | "last_affected" => Status::Affected,
+            let polarity = match key.as_str() {
+                "known_affected" | "first_affected" | "last_affected" => affected.clone(),
                 "known_not_affected" | "fixed" | "first_fixed" | "recommended" => {
-                    Status::NotAffected
+                    Polarity::Benign(format!(
+                        "CSAF {key}; {}",
+                        if vendor {
+                            "published by the vendor"
+                        } else {
+                            "not vendor-confirmed: the publisher is not the vendor"
+                        }
+                    ))
                 }
-                "under_investigation" => Status::UnderInvestigation,
+                "under_investigation" => {
+                    Polarity::NotIndicator(format!("CSAF under_investigation for {record}"))
+                }
                 other => {
                     draft.unmapped(
                         &doc,
@@ -166,17 +186,7 @@ pub(crate) fn read(root: &Node, src: Src<'_>, draft: &mut Draft) -> ReadResult {
                 if let Some(n) = product_note(pid) {
                     prov = prov.with_note(n);
                 }
-                if kind == Status::NotAffected {
-                    prov = prov.with_note(format!(
-                        "CSAF {key}; {}",
-                        if vendor {
-                            "published by the vendor."
-                        } else {
-                            "not vendor-confirmed: the publisher is not the vendor."
-                        }
-                    ));
-                }
-                product(draft, &doc, pid_node, purl, kind, vendor, prov);
+                product(draft, &doc, pid_node, purl, &polarity, vendor, prov);
             }
         }
     }

@@ -12,6 +12,7 @@ use tagwarden_advisory::{
 use tagwarden_reference::{Digest, normalize_repository};
 
 use super::json::Node;
+use super::polarity::Polarity;
 use super::{Format, Unmapped};
 
 /// Longest note or description kept from a document; the rest is cut, with `…`.
@@ -74,9 +75,12 @@ struct SourceEntry {
     title: String,
 }
 
-struct Exposure {
-    repositories: Vec<String>,
-    tags: Vec<String>,
+/// One exposed repository and tag in one window. Kept tag by tag so that a tag named twice
+/// (two MISP objects of one tag, two documents) is one fact; grouped back into records when
+/// written.
+struct ExposedTag {
+    repository: String,
+    tag: String,
     window: SourcedWindow,
     disputed_window: Option<SourcedWindow>,
     prov: Prov,
@@ -153,6 +157,13 @@ struct Other {
     prov: Prov,
 }
 
+struct NotIndicator {
+    kind: String,
+    value: String,
+    reason: String,
+    prov: Prov,
+}
+
 /// One imported document: where it is, its text (for positions) and its default provenance.
 pub(crate) struct Doc<'a> {
     pub(crate) path: &'a str,
@@ -173,7 +184,7 @@ pub(crate) struct Draft {
     pub(crate) documents: Vec<(Format, String, Option<String>, Option<String>)>,
     pub(crate) id_hint: Option<String>,
     sources: Vec<SourceEntry>,
-    exposures: Vec<Exposure>,
+    exposures: Vec<ExposedTag>,
     malicious: Vec<DigestGroup>,
     known_good: Vec<GoodGroup>,
     actions: Vec<Action>,
@@ -181,6 +192,7 @@ pub(crate) struct Draft {
     file_hashes: Vec<FileHash>,
     host_artifacts: Vec<HostArtifact>,
     other: Vec<Other>,
+    not_indicators: Vec<NotIndicator>,
     pub(crate) unmapped: Vec<Unmapped>,
 }
 
@@ -195,6 +207,7 @@ impl Draft {
             && self.file_hashes.is_empty()
             && self.host_artifacts.is_empty()
             && self.other.is_empty()
+            && self.not_indicators.is_empty()
     }
 
     /// Records something that could not be imported, at a value of the document.
@@ -204,12 +217,17 @@ impl Draft {
 
     /// Like [`Draft::unmapped`], at a byte offset.
     pub(crate) fn unmapped_at(&mut self, doc: &Doc<'_>, at: usize, message: impl Into<String>) {
+        self.notice(doc, at, message, false);
+    }
+
+    fn notice(&mut self, doc: &Doc<'_>, at: usize, message: impl Into<String>, kept_out: bool) {
         let (line, column) = tagwarden_advisory::line_column(doc.text, at);
         self.unmapped.push(Unmapped {
             path: doc.path.to_string(),
             line,
             column,
             message: one_line(&message.into()),
+            kept_out,
         });
     }
 
@@ -308,6 +326,7 @@ impl Draft {
             n.weak &= weak;
             return;
         }
+        self.drop_not_indicator(doc, at, kind.as_str(), &value);
         self.network.push(Network {
             kind,
             value,
@@ -361,6 +380,7 @@ impl Draft {
                 ),
             );
         }
+        self.drop_not_indicator(doc, at, IMAGE_DIGEST, &digest);
         let platform = platform.filter(|p| syntax::is_platform(p));
         let repositories = self.repositories(doc, at, repositories);
         let tags = self.tags(doc, at, tags);
@@ -407,6 +427,9 @@ impl Draft {
         if self.known_good.iter().any(|g| g.digest == digest) {
             return;
         }
+        // Known good says more than "not an indicator".
+        self.not_indicators
+            .retain(|n| !(n.kind == IMAGE_DIGEST && n.value == digest));
         let repositories = self.repositories(doc, at, repositories);
         let tags = self.tags(doc, at, tags);
         self.known_good.push(GoodGroup {
@@ -450,6 +473,14 @@ impl Draft {
             self.unmapped(doc, at, "image exposure without a valid repository and tag");
             return;
         }
+        if !window_is_ordered(&window.window) {
+            self.unmapped(
+                doc,
+                at,
+                "image exposure whose window ends before it starts: not imported",
+            );
+            return;
+        }
         // A disputed window the loader would refuse (empty or reversed) is dropped, and said so.
         let disputed_window = disputed_window.filter(|d| {
             let ok = !d.window.is_empty() && window_is_ordered(&d.window);
@@ -458,13 +489,238 @@ impl Draft {
             }
             ok
         });
-        self.exposures.push(Exposure {
-            repositories,
-            tags,
-            window,
-            disputed_window,
+        for repository in &repositories {
+            for tag in &tags {
+                self.exposed_tag(ExposedTag {
+                    repository: repository.clone(),
+                    tag: tag.clone(),
+                    window: window.clone(),
+                    disputed_window: disputed_window.clone(),
+                    prov: prov.clone(),
+                });
+            }
+        }
+    }
+
+    /// Adds one exposed tag. The same tag in an overlapping window is the same fact: the
+    /// windows are joined (the tag served malicious content throughout both) and the sources
+    /// cited together, so no tag is ever exposed twice at once.
+    fn exposed_tag(&mut self, mut new: ExposedTag) {
+        // Joining may make the window reach another entry of the tag: repeat until none.
+        while let Some(i) = self.exposures.iter().position(|e| {
+            e.repository == new.repository
+                && e.tag == new.tag
+                && overlaps(&e.window.window, &new.window.window)
+        }) {
+            let old = self.exposures.remove(i);
+            new.window = SourcedWindow {
+                window: join(&old.window.window, &new.window.window),
+                prov: old.window.prov.or(new.window.prov),
+            };
+            new.disputed_window = match (old.disputed_window, new.disputed_window) {
+                (Some(a), Some(b)) => Some(SourcedWindow {
+                    window: join(&a.window, &b.window),
+                    prov: a.prov,
+                }),
+                (a, b) => a.or(b),
+            };
+            new.prov = Prov {
+                sources: merge(&old.prov.sources, &new.prov.sources),
+                ..old.prov
+            };
+        }
+        self.exposures.push(new);
+    }
+
+    // --- values judged by what the document says they are (see `polarity`) -------------------
+
+    /// An image digest: malicious, known good (benign; `confirmed` when the vendor says so) or
+    /// kept out of matching.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn judged_digest(
+        &mut self,
+        doc: &Doc<'_>,
+        at: &Node,
+        raw: &str,
+        polarity: &Polarity,
+        kind: DigestKind,
+        platform: Option<String>,
+        repositories: &[String],
+        tags: &[String],
+        confirmed: bool,
+        prov: Prov,
+    ) {
+        match polarity {
+            Polarity::Malicious => {
+                self.malicious_digest(doc, at, raw, kind, platform, repositories, tags, prov);
+            }
+            Polarity::Benign(why) => {
+                let platform = platform.filter(|_| kind == DigestKind::Manifest);
+                let prov = prov.with_note(format!("{why}."));
+                self.known_good_digest(doc, at, raw, platform, repositories, tags, confirmed, prov);
+            }
+            Polarity::Context(why) | Polarity::NotIndicator(why) => {
+                let mut why = why.clone();
+                let named: Vec<String> = repositories
+                    .iter()
+                    .flat_map(|r| {
+                        if tags.is_empty() {
+                            vec![r.clone()]
+                        } else {
+                            tags.iter().map(|t| format!("{r}:{t}")).collect()
+                        }
+                    })
+                    .take(5)
+                    .collect();
+                if !named.is_empty() {
+                    why = format!("{why} (image {})", named.join(", "));
+                }
+                self.not_indicator(doc, at, IMAGE_DIGEST, raw, &why, prov);
+            }
+        }
+    }
+
+    /// A file hash: imported when malicious, else kept out of matching by its SHA-256.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn judged_file_hash(
+        &mut self,
+        doc: &Doc<'_>,
+        at: &Node,
+        polarity: &Polarity,
+        sha256: &str,
+        sha1: Option<&str>,
+        md5: Option<&str>,
+        description: &str,
+        prov: Prov,
+    ) {
+        match polarity.reason() {
+            None => self.file_hash(doc, at, sha256, sha1, md5, description, prov),
+            Some(why) => {
+                let why = format!("{why} ({})", clip(&one_line(description)));
+                let sha256 = sha256.strip_prefix("sha256:").unwrap_or(sha256);
+                self.not_indicator(doc, at, FILE_SHA256, sha256, &why, prov);
+            }
+        }
+    }
+
+    /// A network indicator: malicious (weak as the caller says), weak when only context, else
+    /// kept out of matching.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn judged_network(
+        &mut self,
+        doc: &Doc<'_>,
+        at: &Node,
+        polarity: &Polarity,
+        kind: NetworkKind,
+        raw: &str,
+        weak: bool,
+        prov: Prov,
+    ) {
+        match polarity {
+            Polarity::Malicious => self.network(doc, at, kind, raw, weak, prov),
+            Polarity::Context(why) => {
+                let prov = prov.with_note(format!("{why}: weak, never a hit on its own."));
+                self.network(doc, at, kind, raw, true, prov);
+            }
+            Polarity::Benign(why) | Polarity::NotIndicator(why) => {
+                self.not_indicator(doc, at, kind.as_str(), raw, why, prov);
+            }
+        }
+    }
+
+    /// A value kept out of matching, listed under `[[not_indicators]]` and printed. A value
+    /// already imported as malicious stays malicious (said so); one already known good stays
+    /// known good.
+    pub(crate) fn not_indicator(
+        &mut self,
+        doc: &Doc<'_>,
+        at: &Node,
+        kind: &str,
+        raw: &str,
+        reason: &str,
+        prov: Prov,
+    ) {
+        let value = match kind {
+            IMAGE_DIGEST => match self.digest(doc, at, raw) {
+                Some(d) => d,
+                None => return,
+            },
+            FILE_SHA256 | COMMIT => {
+                let (len, what) = if kind == COMMIT {
+                    (40, "a full commit SHA")
+                } else {
+                    (64, "a SHA-256")
+                };
+                let v = raw.trim().to_ascii_lowercase();
+                if v.len() != len || !v.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    self.unmapped(doc, at, format!("{:?} is not {what}", clip(raw)));
+                    return;
+                }
+                v
+            }
+            k => match NetworkKind::from_name(k) {
+                Some(net) => match normalize_network_indicator(net, raw) {
+                    Ok(v) => v,
+                    Err(m) => {
+                        self.unmapped(doc, at, format!("{k} {}: {m}", clip(raw)));
+                        return;
+                    }
+                },
+                None => clip(&one_line(raw)),
+            },
+        };
+        if value.is_empty() || !syntax::is_identifier(kind) {
+            return;
+        }
+        let reason = clip(&one_line(reason));
+        let malicious = match kind {
+            IMAGE_DIGEST => self.malicious.iter().any(|g| g.digest == value),
+            FILE_SHA256 => self.file_hashes.iter().any(|f| f.sha256 == value),
+            k => NetworkKind::from_name(k).is_some_and(|net| {
+                self.network
+                    .iter()
+                    .any(|n| n.kind == net && n.value == value)
+            }),
+        };
+        if malicious {
+            self.unmapped(
+                doc,
+                at,
+                format!("{kind} {value} is listed as malicious and as not an indicator ({reason}): kept as malicious only"),
+            );
+            return;
+        }
+        let known_good = kind == IMAGE_DIGEST && self.known_good.iter().any(|g| g.digest == value);
+        if known_good
+            || self
+                .not_indicators
+                .iter()
+                .any(|n| n.kind == kind && n.value == value)
+        {
+            return;
+        }
+        self.notice(doc, at.at, format!("{kind} {value}: {reason}"), true);
+        self.not_indicators.push(NotIndicator {
+            kind: kind.to_string(),
+            value,
+            reason,
             prov,
         });
+    }
+
+    /// Removes a value from the not-indicators because a statement says it is malicious, and
+    /// says so.
+    fn drop_not_indicator(&mut self, doc: &Doc<'_>, at: &Node, kind: &str, value: &str) {
+        let before = self.not_indicators.len();
+        self.not_indicators
+            .retain(|n| !(n.kind == kind && n.value == value));
+        if self.not_indicators.len() < before {
+            self.unmapped(
+                doc,
+                at,
+                format!("{kind} {value} is listed as not an indicator and as malicious: kept as malicious only"),
+            );
+        }
     }
 
     /// A file or directory left on hosts.
@@ -525,7 +781,15 @@ impl Draft {
             );
             return;
         }
-        let window = window.into();
+        let mut window: SourcedWindow = window.into();
+        if !window_is_ordered(&window.window) {
+            self.unmapped(
+                doc,
+                at,
+                format!("action {repository}: a window that ends before it starts is left out (any time counts)"),
+            );
+            window = SourcedWindow::default();
+        }
         let tags = self.tags(doc, at, tags);
         let mut seen: Vec<String> = self
             .actions
@@ -659,6 +923,7 @@ impl Draft {
         if self.file_hashes.iter().any(|f| f.sha256 == sha256) {
             return;
         }
+        self.drop_not_indicator(doc, at, FILE_SHA256, &sha256);
         let description = clip(&one_line(description));
         self.file_hashes.push(FileHash {
             sha256,
@@ -794,13 +1059,13 @@ impl Draft {
             }
             let _ = writeln!(w, "title = {}", quote(&s.title));
         }
-        for e in &self.exposures {
+        for (e, repositories, tags) in self.exposure_records() {
             let _ = writeln!(w, "\n[[image_exposures]]");
             let _ = writeln!(
                 w,
                 "repositories = {}\ntags = {}",
-                list(&e.repositories),
-                list(&e.tags)
+                list(&repositories),
+                list(&tags)
             );
             prov(w, &e.prov);
             window(w, "image_exposures.window", &e.window);
@@ -923,14 +1188,116 @@ impl Draft {
             );
             prov(w, &o.prov);
         }
-        if !self.unmapped.is_empty() {
+        for n in &self.not_indicators {
+            let _ = writeln!(
+                w,
+                "\n[[not_indicators]]\nkind = {}\nvalue = {}\nreason = {}",
+                quote(&n.kind),
+                quote(&n.value),
+                quote(&n.reason)
+            );
+            prov(w, &n.prov);
+        }
+        let left_out: Vec<&Unmapped> = self.unmapped.iter().filter(|u| !u.kept_out).collect();
+        if !left_out.is_empty() {
             let _ = writeln!(w, "\n# Not imported:");
-            for u in &self.unmapped {
+            for u in left_out {
                 let _ = writeln!(w, "# {u}");
             }
         }
         out
     }
+
+    /// The exposed tags grouped back into records: tags of one repository that share windows
+    /// and provenance make one record, and repositories with the same tags share it.
+    fn exposure_records(&self) -> Vec<(&ExposedTag, Vec<String>, Vec<String>)> {
+        let key = |e: &ExposedTag| format!("{:?}|{:?}|{:?}", e.window, e.disputed_window, e.prov);
+        let mut groups: Vec<Group<'_>> = Vec::new();
+        for e in &self.exposures {
+            let k = key(e);
+            let i = match groups.iter().position(|g| g.key == k) {
+                Some(i) => i,
+                None => {
+                    groups.push(Group {
+                        first: e,
+                        key: k,
+                        tags_by_repository: Vec::new(),
+                    });
+                    groups.len() - 1
+                }
+            };
+            let Some(group) = groups.get_mut(i) else {
+                continue;
+            };
+            match group
+                .tags_by_repository
+                .iter_mut()
+                .find(|(r, _)| *r == e.repository)
+            {
+                Some((_, tags)) => tags.push(e.tag.clone()),
+                None => group
+                    .tags_by_repository
+                    .push((e.repository.clone(), vec![e.tag.clone()])),
+            }
+        }
+        let mut out: Vec<(&ExposedTag, Vec<String>, Vec<String>)> = Vec::new();
+        for group in groups {
+            let start = out.len();
+            for (repository, tags) in group.tags_by_repository {
+                let same_tags = out
+                    .get_mut(start..)
+                    .and_then(|rest| rest.iter_mut().find(|(_, _, t)| *t == tags));
+                match same_tags {
+                    Some((_, repositories, _)) => repositories.push(repository),
+                    None => out.push((group.first, vec![repository], tags)),
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Exposed tags that share windows and provenance, by repository in first-seen order.
+struct Group<'a> {
+    first: &'a ExposedTag,
+    key: String,
+    tags_by_repository: Vec<(String, Vec<String>)>,
+}
+
+/// Kinds of `[[not_indicators]]` the importers write (FORMAT.md lists them all).
+const IMAGE_DIGEST: &str = "image_digest";
+const FILE_SHA256: &str = "file_sha256";
+const COMMIT: &str = "commit";
+
+/// True when two windows share a moment; an open end reaches as far as it can.
+fn overlaps(a: &DraftWindow, b: &DraftWindow) -> bool {
+    let before = |s: Option<Timestamp>, e: Option<Timestamp>| match (s, e) {
+        (Some(s), Some(e)) => s <= e,
+        _ => true,
+    };
+    before(a.start, b.end) && before(b.start, a.end)
+}
+
+/// The smallest window holding both; an open end stays open.
+fn join(a: &DraftWindow, b: &DraftWindow) -> DraftWindow {
+    if a.is_empty() || b.is_empty() {
+        return DraftWindow::default();
+    }
+    DraftWindow {
+        start: a.start.zip(b.start).map(|(x, y)| x.min(y)),
+        end: a.end.zip(b.end).map(|(x, y)| x.max(y)),
+    }
+}
+
+/// `a` followed by what `b` adds.
+fn merge(a: &[String], b: &[String]) -> Vec<String> {
+    let mut out = a.to_vec();
+    for s in b {
+        if !out.contains(s) {
+            out.push(s.clone());
+        }
+    }
+    out
 }
 
 fn prov(w: &mut String, p: &Prov) {

@@ -15,15 +15,25 @@
 //!
 //! Objects: `file` (its `sha256` with `sha1`/`md5`/`filename`) is one file hash;
 //! `container-image` (`registry`, `image-name`, `tag`, `digest`) is a malicious image digest
-//! (kind `index` assumed unless the object says `manifest`/`platform`, noted), plus an image
-//! exposure for its tag when the object or its tag attribute has `first_seen`/`last_seen` (the
-//! window); without a window only the digest is imported.
+//! (kind `index` assumed unless the object says `manifest`, a `platform` or an `architecture`,
+//! noted), plus an image exposure for its tag when the object or its tag attribute has
+//! `first_seen`/`last_seen` (the window); without a window only the digest is imported. Two
+//! objects for one tag in overlapping windows are one exposure.
 //!
-//! Provenance: the event is the source (its `Orgc` as author); confidence `S`; `to_ids: false`
-//! makes a network indicator weak (and is noted on other values); the attribute's `comment` is
-//! the note; event tags (`tlp:…`) are kept in the summary.
+//! What an attribute is comes first (see [`super::polarity`]): `to_ids: false` ("not meant for
+//! detection") or a `false-positive:risk="high"` tag makes a network indicator weak and keeps a
+//! digest or file hash out of matching (`[[not_indicators]]`, printed): MISP has no "known good",
+//! so a clean digest is never made malicious, nor vouched for. A `false-positive:confirmed` tag
+//! or a false-positive sighting (`type` 1) keeps any value out. A `container-image` whose digest
+//! is kept out makes no exposure: a clean image's tag served nothing. tagwarden's own exports
+//! write weak indicators with `to_ids: false`, read back as weak.
 //!
-//! `container-image` `os` + `architecture` give a manifest's platform. tagwarden's own events
+//! Provenance: the event is the source (its `Orgc` as author); confidence `S`; the attribute's
+//! `comment` is the note; event tags (`tlp:…`) are kept in the summary.
+//!
+//! `container-image` `os` + `architecture` give a manifest's platform: an OCI OS name as it is, a
+//! distribution (the template's "base OS of the image", `alpine`) as `linux`; without `os` the
+//! platform is not recorded (noted). `x86_64`, `aarch64`, `armhf`… are written as OCI names. tagwarden's own events
 //! (machine tags `tagwarden:…`, documented in [`crate::export`]) are read by their tags: kind,
 //! confidence, disputed flag and cited sources replace the defaults (the event stays the first
 //! source), `github-repository` + `tagwarden:kind="action_tags"` is an action (tags, tag rules,
@@ -42,6 +52,7 @@ use super::draft::{
     Doc, Draft, DraftWindow, Prov, Rule, SourcedWindow, clip, date, one_line, timestamp,
 };
 use super::json::Node;
+use super::polarity::{self, Polarity};
 use super::{Format, ReadResult, Src};
 
 /// Most events read from one search result.
@@ -181,12 +192,11 @@ fn confidence(s: &str) -> Option<Confidence> {
     })
 }
 
-/// Provenance of one attribute: the event's, with the comment and `to_ids` as notes. A tagwarden
-/// export's tags (`tagwarden:confidence`, `disputed`, `source`) are exact and replace the
-/// defaults; the comment stays the note.
-fn attribute_prov(a: &Node, ctx: &mut Ctx<'_, '_>, draft: &mut Draft) -> (Prov, bool) {
+/// Provenance of one attribute: the event's, with the comment as note. A tagwarden export's tags
+/// (`tagwarden:confidence`, `disputed`, `source`) are exact and replace the defaults; the comment
+/// stays the note.
+fn attribute_prov(a: &Node, ctx: &mut Ctx<'_, '_>, draft: &mut Draft) -> Prov {
     let doc = ctx.doc;
-    let weak = a.get("to_ids").and_then(Node::as_bool) == Some(false);
     if let Some(c) = own_tag(a, "confidence").first().and_then(|c| confidence(c)) {
         // The event first, then the sources the value names (not every link of the event).
         let mut sources: Vec<String> = doc.prov.sources.first().cloned().into_iter().collect();
@@ -221,16 +231,27 @@ fn attribute_prov(a: &Node, ctx: &mut Ctx<'_, '_>, draft: &mut Draft) -> (Prov, 
                 .map(|c| clip(c.trim()))
                 .filter(|c| !c.is_empty()),
         };
-        return (prov, weak);
+        return prov;
     }
     let mut prov = doc.prov.clone();
     if let Some(c) = a.str_of("comment").map(str::trim).filter(|c| !c.is_empty()) {
         prov = prov.with_note(c.to_string());
     }
-    if weak {
-        prov = prov.with_note("MISP to_ids is false (not meant for detection).");
+    prov
+}
+
+/// What the attribute says it is (see [`polarity::misp`]). tagwarden's own exports mark weak
+/// network indicators with `to_ids: false`: for them it means weak and nothing more.
+fn attribute_polarity(a: &Node) -> Polarity {
+    match polarity::misp(a) {
+        Polarity::Context(_) if !own_tag(a, "confidence").is_empty() => Polarity::Malicious,
+        p => p,
     }
-    (prov, weak)
+}
+
+/// True when a tagwarden export marked the attribute weak (`to_ids: false`).
+fn own_weak(a: &Node) -> bool {
+    !own_tag(a, "confidence").is_empty() && a.get("to_ids").and_then(Node::as_bool) == Some(false)
 }
 
 fn attribute(a: &Node, ctx: &mut Ctx<'_, '_>, draft: &mut Draft) {
@@ -244,37 +265,38 @@ fn attribute(a: &Node, ctx: &mut Ctx<'_, '_>, draft: &mut Draft) {
         draft.unmapped(doc, a, format!("MISP {kind} attribute without a value"));
         return;
     };
-    let (prov, weak) = attribute_prov(a, ctx, draft);
+    let prov = attribute_prov(a, ctx, draft);
     let at = a.get("value").unwrap_or(a);
     if own_attribute(a, value, at, prov.clone(), doc, draft) {
         return;
     }
+    let polarity = &attribute_polarity(a);
+    let weak = own_weak(a);
     let (first, second) = value.split_once('|').unwrap_or((value, ""));
+    let net = |kind: NetworkKind, v: &str, prov: Prov, draft: &mut Draft| {
+        draft.judged_network(doc, at, polarity, kind, v, weak, prov);
+    };
     match kind {
-        "domain" | "hostname" => draft.network(doc, at, NetworkKind::Domain, value, weak, prov),
-        "hostname|port" => draft.network(
-            doc,
-            at,
+        "domain" | "hostname" => net(NetworkKind::Domain, value, prov, draft),
+        "hostname|port" => net(
             NetworkKind::Domain,
             first,
-            weak,
             prov.with_note(format!("Port {second}.")),
+            draft,
         ),
-        "url" => draft.network(doc, at, NetworkKind::Url, value, weak, prov),
-        "ip-dst" | "ip-src" => draft.network(doc, at, NetworkKind::Ip, value, weak, prov),
-        "ip-dst|port" | "ip-src|port" => draft.network(
-            doc,
-            at,
+        "url" => net(NetworkKind::Url, value, prov, draft),
+        "ip-dst" | "ip-src" => net(NetworkKind::Ip, value, prov, draft),
+        "ip-dst|port" | "ip-src|port" => net(
             NetworkKind::Ip,
             first,
-            weak,
             prov.with_note(format!("Port {second}.")),
+            draft,
         ),
         "domain|ip" => {
-            draft.network(doc, at, NetworkKind::Domain, first, weak, prov.clone());
-            draft.network(doc, at, NetworkKind::Ip, second, weak, prov);
+            net(NetworkKind::Domain, first, prov.clone(), draft);
+            net(NetworkKind::Ip, second, prov, draft);
         }
-        "user-agent" => draft.network(doc, at, NetworkKind::UserAgent, value, weak, prov),
+        "user-agent" => net(NetworkKind::UserAgent, value, prov, draft),
         "sha256" => {
             let description = a
                 .str_of("comment")
@@ -284,9 +306,11 @@ fn attribute(a: &Node, ctx: &mut Ctx<'_, '_>, draft: &mut Draft) {
                 note: prov.note.filter(|n| n.trim() != description.trim()),
                 ..prov
             };
-            draft.file_hash(doc, at, value, None, None, description, prov);
+            draft.judged_file_hash(doc, at, polarity, value, None, None, description, prov);
         }
-        "filename|sha256" => draft.file_hash(doc, at, second, None, None, first, prov),
+        "filename|sha256" => {
+            draft.judged_file_hash(doc, at, polarity, second, None, None, first, prov);
+        }
         // Read above as sources.
         "link" => {}
         "github-repository" => draft.other(
@@ -415,7 +439,7 @@ fn object(o: &Node, ctx: &mut Ctx<'_, '_>, draft: &mut Draft) {
                 draft.unmapped(doc, o, "MISP file object without a sha256");
                 return;
             };
-            let (mut prov, _) = attribute_prov(sha256, ctx, draft);
+            let mut prov = attribute_prov(sha256, ctx, draft);
             let description = value("filename")
                 .or(value("text"))
                 .unwrap_or("File (MISP file object)");
@@ -425,9 +449,10 @@ fn object(o: &Node, ctx: &mut Ctx<'_, '_>, draft: &mut Draft) {
             {
                 prov.note = Some(clip(c));
             }
-            draft.file_hash(
+            draft.judged_file_hash(
                 doc,
                 sha256,
+                &attribute_polarity(sha256),
                 sha256.str_of("value").unwrap_or_default(),
                 value("sha1"),
                 value("md5"),
@@ -478,7 +503,7 @@ fn container_image(o: &Node, ctx: &mut Ctx<'_, '_>, draft: &mut Draft) {
                 // tagwarden's exposures carry their provenance and disputed window on the tag.
                 let (prov, disputed) = match relation("tag") {
                     Some(t) if !own_tag(t, "confidence").is_empty() => {
-                        let (mut prov, _) = attribute_prov(t, ctx, draft);
+                        let mut prov = attribute_prov(t, ctx, draft);
                         prov.note = o.str_of("comment").map(|c| clip(c.trim()));
                         let disputed = own_tag(t, "disputed-window")
                             .first()
@@ -513,44 +538,109 @@ fn container_image(o: &Node, ctx: &mut Ctx<'_, '_>, draft: &mut Draft) {
         );
         return;
     };
-    let (mut prov, _) = attribute_prov(digest_attr, ctx, draft);
+    let mut prov = attribute_prov(digest_attr, ctx, draft);
+    let polarity = attribute_polarity(digest_attr);
     let repositories: Vec<String> = repository(value("registry"), value("image-name"))
         .into_iter()
         .collect();
     let tags: Vec<String> = value("tag").map(str::to_string).into_iter().collect();
-    // The template's `os` and `architecture` (`arm/v7` keeps its variant) make the platform.
-    let platform = value("platform").map(str::to_string).or_else(|| {
-        match (value("os"), value("architecture")) {
-            (Some(os), Some(arch)) if !os.is_empty() && !arch.is_empty() => {
-                Some(format!("{os}/{arch}"))
-            }
-            _ => None,
-        }
-    });
+    let architecture = value("architecture").filter(|a| !a.is_empty());
+    let (platform, platform_note) = match value("platform") {
+        Some(p) => (Some(p.to_ascii_lowercase()), None),
+        None => platform(value("os"), architecture),
+    };
+    if let Some(n) = platform_note {
+        prov = prov.with_note(n);
+    }
     let own_kind = own_tag(digest_attr, "digest-kind").first().copied();
     let kind = match own_kind.or(value("kind")).or(value("digest-kind")) {
         Some("manifest") => DigestKind::Manifest,
         Some("signature") => DigestKind::Signature,
         Some("index") => DigestKind::Index,
-        _ if platform.is_some() => DigestKind::Manifest,
+        // An architecture belongs to one platform's manifest, never to an index.
+        _ if platform.is_some() || architecture.is_some() => DigestKind::Manifest,
         _ => {
             prov = prov.with_note("MISP does not say index or manifest: index assumed (matching does not depend on it).");
             DigestKind::Index
         }
     };
-    draft.malicious_digest(
+    draft.judged_digest(
         doc,
         digest_attr,
         digest_attr.str_of("value").unwrap_or_default(),
+        &polarity,
         kind,
         platform,
         &repositories,
         &tags,
-        prov.clone(),
+        false,
+        prov,
     );
+    // The tag's window is an exposure only when the object's image is malicious: a clean
+    // image's tag served nothing.
     let window = window_of(o, relation("tag"));
-    if window != DraftWindow::default() && !tags.is_empty() && !repositories.is_empty() {
+    if polarity.is_malicious()
+        && window != DraftWindow::default()
+        && !tags.is_empty()
+        && !repositories.is_empty()
+    {
         draft.exposure(doc, o, &repositories, &tags, window, doc.prov.clone());
+    }
+}
+
+/// Operating systems as OCI platforms name them (Go's `GOOS`).
+const OCI_OS: [&str; 15] = [
+    "aix",
+    "android",
+    "darwin",
+    "dragonfly",
+    "freebsd",
+    "illumos",
+    "ios",
+    "js",
+    "linux",
+    "netbsd",
+    "openbsd",
+    "plan9",
+    "solaris",
+    "wasip1",
+    "windows",
+];
+
+/// The OCI platform of a `container-image` object's `os` and `architecture`, and a note when it
+/// had to be read. The template's `os` is "the base OS of the image (e.g., alpine, debian)": a
+/// distribution is Linux. Without an OS the platform is not recorded (the note keeps the
+/// architecture).
+fn platform(os: Option<&str>, architecture: Option<&str>) -> (Option<String>, Option<String>) {
+    let Some(raw_arch) = architecture else {
+        return (None, None);
+    };
+    let arch = raw_arch.to_ascii_lowercase();
+    let arch = match arch.as_str() {
+        "x86_64" | "x86-64" | "x64" => "amd64",
+        "aarch64" | "arm64/v8" => "arm64",
+        "i386" | "i686" | "x86" => "386",
+        "armhf" | "armv7" | "armv7l" => "arm/v7",
+        "armv6" | "armv6l" | "armel" => "arm/v6",
+        a => a,
+    };
+    let os = os.map(str::trim).filter(|o| !o.is_empty());
+    match os.map(str::to_ascii_lowercase) {
+        Some(o) if OCI_OS.contains(&o.as_str()) => (Some(format!("{o}/{arch}")), None),
+        Some(o) if o.starts_with("windows") => (Some(format!("windows/{arch}")), None),
+        Some(_) => (
+            Some(format!("linux/{arch}")),
+            Some(format!(
+                "MISP os {:?} names a Linux distribution: platform linux/{arch}.",
+                os.unwrap_or_default()
+            )),
+        ),
+        None => (
+            None,
+            Some(format!(
+                "MISP gives the architecture {raw_arch} but no os: a platform manifest, platform not recorded."
+            )),
+        ),
     }
 }
 

@@ -7,6 +7,13 @@
 //! silently. The per-format mappings are documented in each module: [`stix`], [`misp`], [`osv`],
 //! [`openvex`], [`csaf`].
 //!
+//! Known good never becomes malicious: each reader judges every value by what its format says
+//! it is ([`polarity`], one table for every format) before filing it. Only malicious values are
+//! matched; a benign image digest becomes known good; what a document says is not for
+//! detection, or leaves unclear, goes to `[[not_indicators]]` (kept out of matching) and is
+//! reported as [`Unmapped`] with `kept_out` set, printed as `path:line:column: kept out of
+//! matching: …`.
+//!
 //! Provenance: every document becomes a `[[sources]]` entry (its id, author and URL where it has
 //! one), cited by every value taken from it, with the references it lists as further sources.
 //! Confidence is `S` (a third-party feed) unless the document says it comes from the vendor
@@ -22,6 +29,7 @@ mod json;
 mod misp;
 mod openvex;
 mod osv;
+mod polarity;
 mod purl;
 mod stix;
 mod vex;
@@ -112,13 +120,20 @@ pub struct Unmapped {
     pub column: usize,
     /// What it was and why it was left out.
     pub message: String,
+    /// The value was imported under `[[not_indicators]]`: kept out of matching, not left out.
+    pub kept_out: bool,
 }
 
 impl fmt::Display for Unmapped {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = if self.kept_out {
+            "kept out of matching"
+        } else {
+            "not imported"
+        };
         write!(
             f,
-            "{}:{}:{}: not imported: {}",
+            "{}:{}:{}: {what}: {}",
             self.path, self.line, self.column, self.message
         )
     }

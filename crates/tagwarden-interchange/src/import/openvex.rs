@@ -7,7 +7,7 @@
 //! - `not_affected`, `fixed` → a known-good digest, `confirmed = false`: OpenVEX does not say
 //!   whether its author is the vendor, so the vendor confirmation is never assumed (said in the
 //!   note, with the justification).
-//! - `under_investigation` → unmapped.
+//! - `under_investigation` → kept out of matching (`[[not_indicators]]`, printed).
 //! - `vulnerability.name` and `aliases` → aliases.
 //!
 //! Provenance: the document is the source (`author`, `@id` as URL when it is one); confidence `S`.
@@ -18,7 +18,8 @@ use tagwarden_advisory::Confidence;
 
 use super::draft::{Draft, clip, date, one_line};
 use super::json::Node;
-use super::vex::{Status, product};
+use super::polarity::Polarity;
+use super::vex::product;
 use super::{Format, ReadResult, Src};
 
 /// Most statements and products read from one document.
@@ -55,10 +56,18 @@ pub(crate) fn read(root: &Node, src: Src<'_>, draft: &mut Draft) -> ReadResult {
             }
         }
         let status_text = s.str_of("status").unwrap_or_default();
-        let status = match status_text {
-            "affected" => Status::Affected,
-            "not_affected" | "fixed" => Status::NotAffected,
-            "under_investigation" => Status::UnderInvestigation,
+        let why = s
+            .str_of("justification")
+            .map(|j| format!(" ({j})"))
+            .unwrap_or_default();
+        let polarity = match status_text {
+            "affected" => Polarity::Malicious,
+            "not_affected" | "fixed" => Polarity::Benign(format!(
+                "OpenVEX {status_text}{why} for {name}; not vendor-confirmed: the document does not say its author is the vendor"
+            )),
+            "under_investigation" => {
+                Polarity::NotIndicator(format!("OpenVEX under_investigation for {name}"))
+            }
             other => {
                 draft.unmapped(&doc, s, format!("unknown OpenVEX status {:?}", clip(other)));
                 continue;
@@ -71,22 +80,13 @@ pub(crate) fn read(root: &Node, src: Src<'_>, draft: &mut Draft) -> ReadResult {
         {
             prov = prov.with_note(a.trim().to_string());
         }
-        if status == Status::NotAffected {
-            let why = s
-                .str_of("justification")
-                .map(|j| format!(" ({j})"))
-                .unwrap_or_default();
-            prov = prov.with_note(format!(
-                "OpenVEX {status_text}{why} for {name}; not vendor-confirmed: the document does not say its author is the vendor."
-            ));
-        }
         for p in s.items_of("products").iter().take(MAX_ITEMS) {
             let purl = p
                 .as_str()
                 .or(p.str_of("@id"))
                 .or(p.get("identifiers").and_then(|i| i.str_of("purl")));
             match purl {
-                Some(purl) => product(draft, &doc, p, purl, status, false, prov.clone()),
+                Some(purl) => product(draft, &doc, p, purl, &polarity, false, prov.clone()),
                 None => draft.unmapped(&doc, p, "product without a purl"),
             }
             if let Some(sub) = p.get("subcomponents") {

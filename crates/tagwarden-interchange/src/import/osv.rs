@@ -15,6 +15,11 @@
 //!   action's window. Without a window the window is open: tag-only matches count any time.
 //! - `aliases` (and the OSV id) → aliases; `references` → sources (`ADVISORY` ones cited).
 //!
+//! A record about a vulnerability rather than malicious code is kept out of matching: one
+//! `[[not_indicators]]` entry (kind `action`) per affected action, printed. Malicious code is
+//! an OpenSSF `MAL-` id or alias, listed malicious commits, or weaknesses (GitHub's
+//! `database_specific.cwe_ids`) that include CWE-506 or its kin, or name none.
+//!
 //! Provenance: the record is the source; confidence `S` (a vulnerability database).
 //! Unmapped (with position): other ecosystems, withdrawn records, invalid versions or SHAs.
 
@@ -22,6 +27,7 @@ use tagwarden_advisory::Confidence;
 
 use super::draft::{Doc, Draft, DraftWindow, Prov, Rule, clip, date, one_line, timestamp};
 use super::json::Node;
+use super::polarity::{self, Polarity};
 use super::{Format, ReadResult, Src};
 
 /// Most affected entries and versions read from one record.
@@ -94,13 +100,49 @@ pub(crate) fn read(root: &Node, src: Src<'_>, draft: &mut Draft) -> ReadResult {
         root.get("database_specific"),
         root.get("ecosystem_specific"),
     ];
+    let polarity = record_polarity(root, id);
     for entry in root.items_of("affected").iter().take(MAX_ITEMS) {
-        affected(entry, &record_specific, &doc, draft);
+        affected(entry, &record_specific, &polarity, &doc, draft);
     }
     Ok(())
 }
 
-fn affected(entry: &Node, record: &[Option<&Node>; 2], doc: &Doc<'_>, draft: &mut Draft) {
+/// What the record reports: malicious code when its id or an alias is an OpenSSF `MAL-` id, when
+/// it lists malicious commits, or when its weaknesses (GitHub's `database_specific.cwe_ids`)
+/// include malicious code or are not given; a vulnerability otherwise (see [`polarity`]).
+fn record_polarity(root: &Node, id: &str) -> Polarity {
+    let mal = |s: &str| s.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("MAL-"));
+    if mal(id) || root.strings_of("aliases").into_iter().any(mal) {
+        return Polarity::Malicious;
+    }
+    let specific: Vec<&Node> = [root.get("database_specific")]
+        .into_iter()
+        .chain(
+            root.items_of("affected")
+                .iter()
+                .take(MAX_ITEMS)
+                .map(|a| a.get("database_specific")),
+        )
+        .flatten()
+        .collect();
+    let lists_commits = specific.iter().any(|s| {
+        ["malicious_commits", "malicious_shas", "commits"]
+            .iter()
+            .any(|k| s.get(k).is_some())
+    });
+    if lists_commits {
+        return Polarity::Malicious;
+    }
+    polarity::weaknesses(id, specific.iter().flat_map(|s| s.strings_of("cwe_ids")))
+}
+
+fn affected(
+    entry: &Node,
+    record: &[Option<&Node>; 2],
+    polarity: &Polarity,
+    doc: &Doc<'_>,
+    draft: &mut Draft,
+) {
     let package = entry.get("package");
     let ecosystem = package
         .and_then(|p| p.str_of("ecosystem"))
@@ -124,6 +166,20 @@ fn affected(entry: &Node, record: &[Option<&Node>; 2], doc: &Doc<'_>, draft: &mu
         .take(MAX_ITEMS)
         .map(str::to_string)
         .collect();
+    if let Some(why) = polarity.reason() {
+        // A vulnerable action is not a hijacked one: what the record lists is kept for humans.
+        let listed = if tags.is_empty() {
+            "no versions listed".to_string()
+        } else {
+            let mut shown: Vec<&str> = tags.iter().map(String::as_str).take(10).collect();
+            if tags.len() > shown.len() {
+                shown.push("…");
+            }
+            format!("versions {}", shown.join(", "))
+        };
+        draft.not_indicator(doc, at, "action", name, &format!("{why} ({listed})"), prov);
+        return;
+    }
     let mut rules = Vec::new();
     let mut malicious: Vec<(String, Prov)> = Vec::new();
     let mut known_good: Vec<(String, Prov)> = Vec::new();

@@ -4,7 +4,7 @@
 //!
 //! | comparison | becomes |
 //! |---|---|
-//! | `file:hashes.'SHA-256' = '…'` on an image indicator (name, description, labels or `x_` properties say image/OCI/docker/digest/container/manifest, or `x_tagwarden_digest_kind` is set) | a malicious image digest, kind from `x_tagwarden_digest_kind` (else `manifest`/`signature` when the text says so, else `index`, noted), platform from `x_tagwarden_platform` |
+//! | `file:hashes.'SHA-256' = '…'` on an image indicator (name, description, labels or `x_` properties say image/OCI/docker/digest/container/manifest, or `x_tagwarden_digest_kind` is set) | a malicious image digest, kind from `x_tagwarden_digest_kind` (else what the name, then the description, says: index, signature, manifest or a `linux/…` platform; else `index`, noted), platform from `x_tagwarden_platform` or a `linux/…`/`windows/…` platform the text names |
 //! | `file:hashes.'SHA-256'` otherwise (with `MD5`/`SHA-1` of the same observation) | a file hash |
 //! | `domain-name:value`, `url:value`, `ipv4-addr:value`, `ipv6-addr:value`, `network-traffic:dst_ref.value` | a network indicator |
 //! | `network-traffic:extensions.'http-request-ext'.request_header.'User-Agent'` (other headers) | a `user_agent` (`http_header`) indicator |
@@ -13,6 +13,17 @@
 //! comparisons joined by `AND` (broader than the pattern: reported). An `x_tagwarden` property
 //! `{"repositories": […], "tags": […], "window": {"start", "end"}}` is an image exposure (window
 //! from it, else from `valid_from`/`valid_until`) and gives digests their repositories and tags.
+//!
+//! What an indicator is comes first (see [`super::polarity`]): `indicator_types` (STIX 2.0
+//! `labels`) `benign` make an image digest known good (`confirmed = false`) and any other value
+//! a `[[not_indicators]]` entry; `benign` together with a malicious type, or an `opinion` of the
+//! bundle that disagrees, keeps the value out of matching; only `anomalous-activity` or
+//! `anonymization` makes a network indicator weak and keeps a digest or file hash out. The
+//! `x_tagwarden` tags of an indicator that is not malicious are no exposure.
+//!
+//! Dates: `published` is the earliest `published` of a report, else the earliest `created` of
+//! an indicator or report; `updated` the latest `modified` of those. Markings, identities and
+//! extension definitions are dated when they were defined, not when the incident was reported.
 //!
 //! Provenance: the bundle is the source (its creator identity as author), an indicator's
 //! `external_references` with a URL are further sources. Confidence `S`; a STIX `confidence`
@@ -27,19 +38,21 @@
 //! through the report's `external_references`; the bundle stays the first source). The report's
 //! `x_tagwarden_other_indicators` and aliases are read; the `extension-definition` is recognised.
 //!
-//! Unmapped (with position): objects other than indicators, identities, reports and extension
-//! definitions (malware, relationships…), revoked indicators, other pattern types, unknown object paths,
+//! Unmapped (with position): objects other than indicators, identities, reports, opinions,
+//! marking and extension definitions (malware, relationships…), revoked indicators, other pattern types, unknown object paths,
 //! `!=`, `<`, `LIKE`, `MATCHES` and other operators, negations, `FOLLOWEDBY`, qualifiers
 //! (`WITHIN`, `REPEATS`, `START`/`STOP`: imported without them, reported).
 
 use std::collections::HashMap;
 
 use tagwarden_advisory::{Confidence, DigestKind, NetworkKind};
+use tagwarden_reference::normalize_repository;
 
 use super::draft::{
     Doc, Draft, DraftWindow, Prov, Rule, SourcedWindow, clip, date, one_line, timestamp,
 };
 use super::json::{Node, Value};
+use super::polarity::{self, Polarity};
 use super::{Format, ReadResult, Src};
 
 /// Longest pattern read; real indicators are a few hundred bytes.
@@ -70,26 +83,40 @@ pub(crate) fn read(root: &Node, src: Src<'_>, draft: &mut Draft) -> ReadResult {
         None,
         Confidence::Secondary,
     );
-    // A tagwarden report's `published` is the advisory's; the tool objects' dates say nothing.
-    let own_published = objects
-        .iter()
-        .filter(|o| o.get("x_tagwarden_advisory_id").is_some())
-        .filter_map(|o| o.str_of("published"))
-        .filter_map(date)
-        .min();
-    let created = own_published.or_else(|| {
+    // The advisory's dates are the intelligence's: a report's `published`, else its indicators'
+    // and reports' `created`. Markings, identities and extension definitions are dated when
+    // they were defined (TLP's in 2017), not when anything was said about this incident.
+    let intelligence = || {
         objects
             .iter()
-            .filter_map(|o| o.str_of("created"))
-            .filter_map(date)
-            .min()
-    });
-    let modified = objects
-        .iter()
+            .filter(|o| matches!(o.str_of("type"), Some("indicator" | "report")))
+    };
+    let published = intelligence()
+        .filter_map(|o| o.str_of("published"))
+        .filter_map(date)
+        .min()
+        .or_else(|| {
+            intelligence()
+                .filter_map(|o| o.str_of("created"))
+                .filter_map(date)
+                .min()
+        });
+    let modified = intelligence()
         .filter_map(|o| o.str_of("modified"))
         .filter_map(date)
         .max();
-    draft.dates(created, modified);
+    draft.dates(published, modified);
+    let disagreements: HashMap<&str, &str> = objects
+        .iter()
+        .filter(|o| o.str_of("type") == Some("opinion"))
+        .filter_map(|o| Some((o, polarity::stix_disagreement(o)?)))
+        .flat_map(|(o, opinion)| {
+            o.strings_of("object_refs")
+                .into_iter()
+                .map(move |r| (r, opinion))
+        })
+        .take(10_000)
+        .collect();
     let mut sources = own_sources(objects, draft);
 
     let mut count = 0;
@@ -97,10 +124,17 @@ pub(crate) fn read(root: &Node, src: Src<'_>, draft: &mut Draft) -> ReadResult {
         match object.str_of("type") {
             Some("indicator") => {
                 count += 1;
-                indicator(object, &doc, draft, &mut sources);
+                let disagreement = object
+                    .str_of("id")
+                    .and_then(|id| disagreements.get(id).copied());
+                let polarity = polarity::stix(object, disagreement);
+                indicator(object, &polarity, &doc, draft, &mut sources);
             }
-            // Identities are read above, as the bundle's author.
-            Some("identity") => {}
+            // Identities are read above, as the bundle's author; opinions about indicators
+            // with them.
+            Some("identity" | "opinion") => {}
+            // How the bundle may be shared, not what it says.
+            Some("marking-definition") => {}
             // A schema of custom properties, not intelligence: tagwarden's own is read below.
             Some("extension-definition") => {}
             Some("report") => {
@@ -147,12 +181,19 @@ pub(crate) fn read(root: &Node, src: Src<'_>, draft: &mut Draft) -> ReadResult {
     Ok(())
 }
 
-fn indicator(ind: &Node, doc: &Doc<'_>, draft: &mut Draft, sources: &mut OwnSources) {
+fn indicator(
+    ind: &Node,
+    polarity: &Polarity,
+    doc: &Doc<'_>,
+    draft: &mut Draft,
+    sources: &mut OwnSources,
+) {
     if ind.get("revoked").and_then(Node::as_bool) == Some(true) {
         draft.unmapped(doc, ind, "revoked indicator");
         return;
     }
-    if tagwarden_indicator(ind, doc, draft, sources) {
+    // tagwarden's own kinds are all malicious; anything else is read from the pattern below.
+    if polarity.is_malicious() && tagwarden_indicator(ind, doc, draft, sources) {
         return;
     }
     let name = ind.str_of("name").unwrap_or("indicator");
@@ -186,27 +227,41 @@ fn indicator(ind: &Node, doc: &Doc<'_>, draft: &mut Draft, sources: &mut OwnSour
     note.push('.');
     let mut prov = prov.with_note(note);
     let mut weak = stix_confidence.is_some_and(|c| c < 30);
-    // tagwarden's own provenance and weak flag, when the indicator carries them, are exact.
+    let mut polarity = polarity;
+    // tagwarden's own provenance and weak flag, when the indicator carries them, are exact
+    // (its weak indicators are `anomalous-activity`: the flag says it already).
     if ind.get("x_tagwarden_confidence").is_some() {
         sources.learn(ind, draft);
         prov = own_prov(ind, "x_tagwarden_", doc, sources, &doc.prov);
         weak = ind.get("x_tagwarden_weak").and_then(Node::as_bool) == Some(true);
+        if matches!(polarity, Polarity::Context(_)) {
+            polarity = &Polarity::Malicious;
+        }
     }
 
     let window = DraftWindow {
         start: ind.str_of("valid_from").and_then(timestamp),
         end: ind.str_of("valid_until").and_then(timestamp),
     };
-    let custom = ind
-        .get("x_tagwarden")
-        .filter(|x| x.is_object() && ind.get("x_tagwarden_kind").is_none());
+    // tagwarden's own kinds were read above when malicious; a non-malicious one is read here.
+    let custom = ind.get("x_tagwarden").filter(|x| {
+        x.is_object() && (ind.get("x_tagwarden_kind").is_none() || !polarity.is_malicious())
+    });
     let strings = |n: Option<&Node>, key: &str| -> Vec<String> {
         n.map(|n| n.strings_of(key).into_iter().map(str::to_string).collect())
             .unwrap_or_default()
     };
     let repositories = strings(custom, "repositories");
     let tags = strings(custom, "tags");
-    if let Some(x) = custom
+    if let (Some(x), Some(why)) = (custom, polarity.reason()) {
+        // Tags of an indicator that is not malicious did not serve anything malicious.
+        for r in repositories.iter().take(20) {
+            let r = normalize_repository(r.trim()).unwrap_or_else(|_| r.clone());
+            for t in tags.iter().take(20) {
+                draft.not_indicator(doc, x, "image_tag", &format!("{r}:{t}"), why, prov.clone());
+            }
+        }
+    } else if let Some(x) = custom
         && !tags.is_empty()
     {
         let own = x.get("window");
@@ -267,7 +322,10 @@ fn indicator(ind: &Node, doc: &Doc<'_>, draft: &mut Draft, sources: &mut OwnSour
     }
     let image = is_image_indicator(ind);
     let kind_hint = ind.str_of("x_tagwarden_digest_kind");
-    let platform = ind.str_of("x_tagwarden_platform").map(str::to_string);
+    let platform = ind
+        .str_of("x_tagwarden_platform")
+        .map(str::to_string)
+        .or_else(|| platform_in_text(ind));
     for group in &pattern.groups {
         let hash = |names: &[&str]| {
             group.iter().find(|c| {
@@ -289,24 +347,27 @@ fn indicator(ind: &Node, doc: &Doc<'_>, draft: &mut Draft, sources: &mut OwnSour
                 if is_sha256 && image {
                     let (kind, kind_note) = digest_kind(ind, kind_hint);
                     let p = match kind_note {
-                        Some(n) => prov.with_note(n),
-                        None => prov.clone(),
+                        Some(n) if polarity.is_malicious() => prov.with_note(n),
+                        _ => prov.clone(),
                     };
-                    draft.malicious_digest(
+                    draft.judged_digest(
                         doc,
                         at,
                         value,
+                        polarity,
                         kind,
                         platform.clone(),
                         &repositories,
                         &tags,
+                        false,
                         p,
                     );
                 } else if is_sha256 {
                     let description = ind.str_of("description").unwrap_or(name);
-                    draft.file_hash(
+                    draft.judged_file_hash(
                         doc,
                         at,
+                        polarity,
                         value,
                         sha1.as_deref(),
                         md5.as_deref(),
@@ -328,7 +389,7 @@ fn indicator(ind: &Node, doc: &Doc<'_>, draft: &mut Draft, sources: &mut OwnSour
                         }
                         _ => value.clone(),
                     };
-                    draft.network(doc, at, kind, &value, weak, prov.clone());
+                    draft.judged_network(doc, at, polarity, kind, &value, weak, prov.clone());
                 } else {
                     draft.unmapped_at(
                         doc,
@@ -735,24 +796,37 @@ fn digest_kind(ind: &Node, hint: Option<&str>) -> (DigestKind, Option<String>) {
         Some("signature") => return (DigestKind::Signature, None),
         _ => {}
     }
-    let text = format!(
-        "{} {}",
-        ind.str_of("name").unwrap_or_default(),
-        ind.str_of("description").unwrap_or_default()
-    );
-    let has = |w: &[&str]| words(&text).any(|x| w.contains(&x.as_str()));
-    if has(&["index", "indexes"]) {
-        (DigestKind::Index, None)
-    } else if has(&["signature", "cosign"]) {
-        (DigestKind::Signature, None)
-    } else if has(&["manifest", "manifests"]) {
-        (DigestKind::Manifest, None)
-    } else {
-        (
-            DigestKind::Index,
-            Some("The indicator does not say index or manifest: index assumed (matching does not depend on it).".to_string()),
-        )
+    // The name says what the value is; the description may mention the others ("the arm64
+    // manifest inside the index"), so it decides only when the name says nothing.
+    for key in ["name", "description"] {
+        let text = ind.str_of(key).unwrap_or_default();
+        let has = |w: &[&str]| words(text).any(|x| w.contains(&x.as_str()));
+        if has(&["index", "indexes"]) {
+            return (DigestKind::Index, None);
+        } else if has(&["signature", "cosign"]) {
+            return (DigestKind::Signature, None);
+        } else if has(&["manifest", "manifests"]) || platform_in_text(ind).is_some() {
+            return (DigestKind::Manifest, None);
+        }
     }
+    (
+        DigestKind::Index,
+        Some("The indicator does not say index or manifest: index assumed (matching does not depend on it).".to_string()),
+    )
+}
+
+/// A platform the indicator's name or description spells out (`linux/arm64`), for manifests
+/// whose bundle gives no `x_tagwarden_platform`.
+fn platform_in_text(ind: &Node) -> Option<String> {
+    ["name", "description"]
+        .iter()
+        .filter_map(|k| ind.str_of(k))
+        .flat_map(|t| t.split(|c: char| c.is_whitespace() || ",;()[]\"'".contains(c)))
+        .map(|w| w.trim_end_matches(['.', ':']).to_ascii_lowercase())
+        .find(|w| {
+            (w.starts_with("linux/") || w.starts_with("windows/"))
+                && tagwarden_advisory::syntax::is_platform(w)
+        })
 }
 
 // --- patterns --------------------------------------------------------------------------------

@@ -1,41 +1,25 @@
-//! What OpenVEX and CSAF VEX share: a product named by a `pkg:oci` purl and a status about it.
+//! What OpenVEX and CSAF VEX share: a product named by a `pkg:oci` purl and what a status says
+//! about it.
 
 use tagwarden_advisory::DigestKind;
 
 use super::draft::{Doc, Draft, Prov, clip};
 use super::json::Node;
+use super::polarity::Polarity;
 use super::purl;
 
-/// A VEX status, as far as tagwarden reads it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Status {
-    /// `affected`, `known_affected`, `first_affected`, `last_affected`.
-    Affected,
-    /// `not_affected`, `fixed`, `known_not_affected`, `first_fixed`, `recommended`.
-    NotAffected,
-    /// `under_investigation`: nothing to import.
-    UnderInvestigation,
-}
-
-/// Imports one product: an affected image digest is malicious, a not-affected one known good
-/// (`confirmed` only when the document is the vendor's).
+/// Imports one product judged by its status (see [`super::polarity`]): an affected image digest
+/// is malicious, a not-affected one known good (`confirmed` only when the document is the
+/// vendor's), one under investigation kept out of matching.
 pub(crate) fn product(
     draft: &mut Draft,
     doc: &Doc<'_>,
     at: &Node,
     purl_text: &str,
-    status: Status,
+    polarity: &Polarity,
     confirmed: bool,
     prov: Prov,
 ) {
-    if status == Status::UnderInvestigation {
-        draft.unmapped(
-            doc,
-            at,
-            format!("{} is under investigation", clip(purl_text)),
-        );
-        return;
-    }
     let p = match purl::parse_oci(purl_text) {
         Ok(p) => p,
         Err(m) => {
@@ -44,13 +28,14 @@ pub(crate) fn product(
         }
     };
     let Some(digest) = &p.version else {
+        let why = match polarity.reason() {
+            Some(r) => format!("{r}; nothing to keep"),
+            None => "a tag alone has no time window to make an exposure".to_string(),
+        };
         draft.unmapped(
             doc,
             at,
-            format!(
-                "{} names no digest (a tag alone has no time window to make an exposure)",
-                clip(purl_text)
-            ),
+            format!("{} names no digest ({why})", clip(purl_text)),
         );
         return;
     };
@@ -62,26 +47,23 @@ pub(crate) fn product(
         (Some(_), None) => (DigestKind::Manifest, None),
         _ => (DigestKind::Index, None),
     };
-    match status {
-        Status::Affected => {
-            let prov = if kind == DigestKind::Index && p.arch.is_none() {
-                prov.with_note(
-                    "The purl names no platform: index assumed (matching does not depend on it).",
-                )
-            } else {
-                prov
-            };
-            draft.malicious_digest(doc, at, digest, kind, platform, &repositories, &tags, prov);
-        }
-        _ => draft.known_good_digest(
-            doc,
-            at,
-            digest,
-            platform,
-            &repositories,
-            &tags,
-            confirmed,
-            prov,
-        ),
-    }
+    let prov = if polarity.is_malicious() && kind == DigestKind::Index {
+        prov.with_note(
+            "The purl names no platform: index assumed (matching does not depend on it).",
+        )
+    } else {
+        prov
+    };
+    draft.judged_digest(
+        doc,
+        at,
+        digest,
+        polarity,
+        kind,
+        platform,
+        &repositories,
+        &tags,
+        confirmed,
+        prov,
+    );
 }

@@ -70,6 +70,7 @@ fn counts(a: &Advisory) -> Value {
         "actions": a.actions.len(),
         "network_indicators": a.network_indicators.len(),
         "file_hashes": a.file_hashes.len(),
+        "not_indicators": a.not_indicators.len(),
     })
 }
 
@@ -329,6 +330,19 @@ fn human(l: &Loaded) -> String {
             );
         }
     }
+    if !a.not_indicators.is_empty() {
+        let _ = writeln!(s, "Not indicators (kept out of matching):");
+        for n in &a.not_indicators {
+            let _ = writeln!(
+                s,
+                "  {} {} ({}) {}",
+                n.kind,
+                n.value,
+                n.reason,
+                provenance(&n.provenance)
+            );
+        }
+    }
     let ex = &a.examples;
     let _ = writeln!(
         s,
@@ -420,6 +434,10 @@ fn advisory_json(l: &Loaded) -> Value {
         "other_indicators": a.other_indicators.iter().map(|o| json!({
             "kind": o.kind, "value": o.value, "description": o.description,
             "provenance": provenance_json(&o.provenance),
+        })).collect::<Vec<_>>(),
+        "not_indicators": a.not_indicators.iter().map(|n| json!({
+            "kind": n.kind, "value": n.value, "reason": n.reason,
+            "provenance": provenance_json(&n.provenance),
         })).collect::<Vec<_>>(),
     })
 }

@@ -2,10 +2,13 @@
 
 use crate::common::*;
 
+/// An example document of `testdata/formats/`.
 fn example(name: &str) -> String {
-    let path = shared().join("formats/examples").join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    tagwarden_testbed::testdata_text(&format!("formats/{name}"))
 }
+
+const KICS_V2120_GOOD: &str =
+    "sha256:3e5a268eb8adda2e5a483c9359ddfc4cd520ab856a7076dc0b1d8784a37e2602";
 
 #[test]
 fn scan_with_an_imported_misp_event_flags_the_kics_digest() {
@@ -27,7 +30,7 @@ fn scan_with_an_imported_misp_event_flags_the_kics_digest() {
     assert_eq!(rules(&json), ["compromised-digest"]);
     assert_eq!(
         json["findings"][0]["advisory"],
-        "misp-0b6e5f7a-4c1d-4e2f-9a8b-7c6d5e4f3a21"
+        "misp-61af765e-943d-4957-b61e-f4c254c2cf26"
     );
     // A directory's *.json is imported too; its unmapped items are warnings, not errors.
     let tree = tree.file("intel/bundle.json", example("stix_bundle.json"));
@@ -36,7 +39,7 @@ fn scan_with_an_imported_misp_event_flags_the_kics_digest() {
     assert_eq!(json["advisories"].as_array().unwrap().len(), 2);
     assert!(
         run.stderr
-            .contains("warning: intel/bundle.json:99:9: not imported: STIX malware object"),
+            .contains("warning: intel/bundle.json:153:5: not imported: STIX malware object"),
         "{}",
         run.stderr
     );
@@ -65,7 +68,7 @@ fn list_shows_counts_and_origins() {
     let misp = list.last().unwrap();
     assert_eq!(misp["origin"]["kind"], "imported");
     assert_eq!(misp["origin"]["import_format"], "misp");
-    assert_eq!(misp["counts"]["network_indicators"], 4);
+    assert_eq!(misp["counts"]["network_indicators"], 5);
     let run = tagwarden(&["advisory", "list"], tree.path());
     assert!(
         run.stdout
@@ -149,7 +152,7 @@ fn check_reports_every_file() {
         run.stdout
     );
     assert!(
-        run.stdout.contains("event.json: ok (misp-0b6e5f7a"),
+        run.stdout.contains("event.json: ok (misp-61af765e"),
         "{}",
         run.stdout
     );
@@ -202,11 +205,11 @@ fn import_prints_or_writes_the_advisory() {
     );
     assert!(
         run.stdout
-            .contains("# bundle.json:99:9: not imported: STIX malware object")
+            .contains("# bundle.json:153:5: not imported: STIX malware object")
     );
     assert!(
         run.stderr
-            .starts_with("bundle.json:99:9: not imported: STIX malware object"),
+            .starts_with("bundle.json:153:5: not imported: STIX malware object"),
         "{}",
         run.stderr
     );
@@ -277,4 +280,88 @@ fn an_imported_action_without_a_window_is_exposed_at_any_time() {
         !text.contains("1970-01-01") && !text.contains("9999-12-30"),
         "{text}"
     );
+}
+
+#[test]
+fn a_vendors_known_good_pin_is_never_compromised() {
+    // A STIX `benign` indicator and a MISP digest with `to_ids: false`: the pin the vendor
+    // recommends stays clean, and what was kept out of matching is said on stderr.
+    for example_name in ["stix_known_good.json", "misp_known_good.json"] {
+        let tree = Tree::new()
+            .file(
+                ".gitlab-ci.yml",
+                format!(
+                    "kics:\n  image: checkmarx/kics:v2.1.20@{KICS_V2120_GOOD}\n  script: [kics scan]\n"
+                ),
+            )
+            .file("intel/vendor.json", example(example_name));
+        let (run, json) = scan_json(
+            &tree,
+            &[
+                "--no-builtin-advisories",
+                "--advisories",
+                "intel/vendor.json",
+            ],
+        );
+        assert_eq!(run.status, 0, "{example_name}: {}", run.stderr);
+        assert!(rules(&json).is_empty(), "{example_name}: {json}");
+        assert!(
+            run.stderr.contains("kept out of matching: image_digest")
+                || run.stderr.contains("kept out of matching: domain"),
+            "{example_name}: {}",
+            run.stderr
+        );
+    }
+    // `advisory show` lists the values kept out.
+    let tree = Tree::new().file("vendor.json", example("misp_known_good.json"));
+    let run = tagwarden(
+        &[
+            "advisory",
+            "show",
+            "misp-25efb370-a727-4679-ad00-ab8d3bc78fb7",
+            "--advisories",
+            "vendor.json",
+        ],
+        tree.path(),
+    );
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("Not indicators (kept out of matching):")
+            && run
+                .stdout
+                .contains(&format!("image_digest {KICS_V2120_GOOD}")),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn two_misp_objects_for_one_tag_make_one_finding() {
+    let tree = Tree::new()
+        .file("Dockerfile", "FROM checkmarx/kics:alpine\n")
+        .file("event.json", example("misp_event.json"));
+    let (run, json) = scan_json(
+        &tree,
+        &["--no-builtin-advisories", "--advisories", "event.json"],
+    );
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    assert_eq!(rules(&json), ["affected-tag"], "{json}");
+}
+
+#[test]
+fn misp_export_of_a_stix_import_keeps_its_digests() {
+    // STIX imports name no repository; the MISP event still carries every digest.
+    let tree = Tree::new().file("bundle.json", example("stix_bundle.json"));
+    let run = tagwarden(
+        &["advisory", "export", "bundle.json", "--to", "misp"],
+        tree.path(),
+    );
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    for digest in [
+        "a0d9366f6f0166dcbf92fcdc98e1a03d2e6210e8d7e8573f74d50849130651a0",
+        "415610a42c5b51347709e315f5efb6fffa588b6ebc1b95b24abf28088347791b",
+    ] {
+        assert!(run.stdout.contains(digest), "{digest}: {}", run.stdout);
+    }
 }

@@ -82,8 +82,3 @@ pub(crate) fn rules(json: &serde_json::Value) -> Vec<String> {
         .map(|f| f["rule"].as_str().unwrap_or_default().to_string())
         .collect()
 }
-
-/// The shared folder beside the project (corpus, schemas, incidents).
-pub(crate) fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
-}

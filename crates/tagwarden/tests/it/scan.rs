@@ -282,7 +282,7 @@ fn sarif_validates_against_the_official_schema() {
     assert_eq!(sarif["version"], "2.1.0");
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     assert!(results.iter().any(|r| r["ruleId"] == "compromised-digest"));
-    let schema = shared().join("formats/schemas/sarif-schema-2.1.0.json");
+    let schema = tagwarden_testbed::testdata("schemas/sarif-schema-2.1.0.json");
     let out = tree.join("out.sarif");
     std::fs::write(&out, &run.stdout).unwrap();
     let check = std::process::Command::new("python3")
@@ -334,11 +334,9 @@ fn missing_path_is_a_usage_error() {
 
 #[test]
 fn corpus_spans_spell_the_references() {
-    let corpus = shared().join("corpus");
-    if !corpus.is_dir() {
-        eprintln!("SKIPPED: ../shared/corpus is not here");
+    let Some(corpus) = tagwarden_testbed::corpus() else {
         return;
-    }
+    };
     let run = tagwarden(
         &["scan", "--format", "json", corpus.to_str().unwrap()],
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")),
