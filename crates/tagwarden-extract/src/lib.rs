@@ -11,8 +11,8 @@ pub mod image_variables;
 pub mod kind;
 pub mod read;
 
-// The paths the binary, the pin crate and the fuzz targets have always used.
-pub use read::{text, vars, yaml};
+// The paths the pin crate and the fuzz targets have always used.
+pub use read::{vars, yaml};
 
 #[cfg(test)]
 mod test_corpus;

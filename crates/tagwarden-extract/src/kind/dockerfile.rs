@@ -1856,7 +1856,7 @@ mod tests {
                 continue;
             };
             let out = ex(&text);
-            let idx = crate::read::text::LineIndex::new(&text);
+            let idx = tagwarden_text::LineIndex::new(&text);
             let name = path.strip_prefix(CORPUS).unwrap_or(path).display();
             println!("== {name}");
             for o in &out.images {

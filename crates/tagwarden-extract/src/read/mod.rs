@@ -8,7 +8,6 @@ pub mod hcl;
 pub mod json;
 pub(crate) mod placeholder;
 pub mod shell;
-pub mod text;
 pub mod value_map;
 pub mod vars;
 pub mod yaml;

@@ -13,7 +13,6 @@ use tagwarden_advisory::AdvisorySet;
 use tagwarden_findings::{ActionRecord, Finding, Note, ReferenceRecord, ScanReport};
 
 use crate::config::Config;
-pub(crate) use file::ignore_comment_covers;
 pub(crate) use walk::WalkOptions;
 
 /// What a scan needs besides the paths.
