@@ -419,7 +419,7 @@ impl<'c, 'y, 'a> Pipeline<'c, 'y, 'a> {
         let script = |powershell: bool| Script {
             text: self.text,
             source: Source::AzureScriptCommand,
-            context: &context,
+            context: Some(&context),
             built,
             env: &lookup,
             powershell,
@@ -537,9 +537,9 @@ impl<'c, 'y, 'a> Pipeline<'c, 'y, 'a> {
             let end = span.end.checked_sub(prefix.len())?;
             map.as_ref()?.to_source(Span::new(start, end))
         };
-        let context = format!("{} / Docker@2", script.context);
+        let context = format!("{} / Docker@2", script.context.unwrap_or_default());
         let s = Script {
-            context: &context,
+            context: Some(&context),
             ..*script
         };
         let macros = self.macros(&line, scope);

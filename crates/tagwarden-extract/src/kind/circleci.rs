@@ -240,7 +240,7 @@ impl<'y, 'a> Config<'_, 'y, 'a> {
             let script = Script {
                 text: self.text,
                 source: Source::CircleciRunCommand,
-                context: &context,
+                context: Some(&context),
                 built,
                 env: &lookup,
                 powershell: false,
@@ -490,7 +490,8 @@ mod tests {
                 Ok("x/s:1".into()),
                 Ok("x/e:1".into()),
                 Err(()),
-                Err(()),
+                // The script's own assignment, read as a shell file's is.
+                Ok("y/r:2".into()),
                 Err(()),
             ]
         );

@@ -600,7 +600,9 @@ mod tests {
             .collect();
         assert_eq!(cmds[0].image, Ok("checkmarx/kics:latest".into()));
         assert_eq!(origins(cmds[0])[0].1.of(src), "checkmarx/kics:latest");
-        assert!(cmds[1].image.is_err());
+        // The script's own assignment wins over the step's `env:`, as the shell sees it.
+        assert_eq!(cmds[1].image, Ok("y:2".into()));
+        assert_eq!(origins(cmds[1])[0].1.of(src), "y:2");
     }
 
     #[test]

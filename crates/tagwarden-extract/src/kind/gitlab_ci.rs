@@ -1011,7 +1011,7 @@ mod tests {
                     (
                         "kics",
                         "$IMG",
-                        Err("shell word $IMG depends on variables"),
+                        Err("variable IMG has no known value"),
                         false
                     ),
                     (".tpl", "d:1", Ok("d:1"), true),

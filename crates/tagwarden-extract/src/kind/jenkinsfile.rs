@@ -23,7 +23,7 @@
 
 use std::collections::HashMap;
 
-use crate::read::shell::{self, ShellImageKind};
+use crate::read::shell::{self, ShellImageKind, Variables};
 use crate::read::vars::{self, Syntax, Value};
 use crate::{Extraction, Form, ImageOccurrence, Origin, Source, Span, Unresolved};
 
@@ -1161,6 +1161,13 @@ impl Walker<'_, '_> {
             return;
         };
         let shell_vars = !matches!(s.quote, Quote::Double | Quote::TripleDouble);
+        // The shell sees the pipeline's environment and the script's own assignments.
+        let inherited = |n: &str| self.defs.lookup(n, true);
+        let to_file = |span: Span| {
+            s.to_source(span, self.text)
+                .and_then(|(at, exact)| exact.then_some(at))
+        };
+        let vars = Variables::new(&s.value, &inherited, &to_file);
         let mut built = self.built.to_vec();
         built.extend(shell::built_images(&s.value));
         for f in shell::commands(&s.value, 0) {
@@ -1184,7 +1191,18 @@ impl Walker<'_, '_> {
                 Err(reason) => {
                     // In a GString Groovy fills `${X}` in first; otherwise the shell reads it.
                     let groovy = !shell_vars && s.interpolated;
-                    match resolve(value_raw, span.start, !groovy, self.defs) {
+                    let resolved = if groovy {
+                        resolve(value_raw, span.start, false, self.defs)
+                    } else {
+                        vars.expand(value_raw, f.span.start).map_err(|why| {
+                            if why.is_empty() {
+                                format!("{value_raw} is built at run time")
+                            } else {
+                                why
+                            }
+                        })
+                    };
+                    match resolved {
                         Ok((value, origins))
                             if mapped_exact && crate::read::shell::looks_like_image(&value) =>
                         {

@@ -1,14 +1,11 @@
 //! Shell scripts and Makefile recipes: the image operands of their container commands
-//! (`docker|podman|nerdctl run|create|pull`) and the `docker-image://` build contexts of their
-//! builds, found by [`crate::read::shell::commands`].
+//! (`docker|podman|nerdctl run|create|pull`, and every other program the shell reader knows) and
+//! the `docker-image://` build contexts of their builds.
 //!
-//! A shell variable in an operand (`docker run "$IMAGE"`, `${IMAGE:-default}`) is expanded when
-//! the script assigns it exactly once, at top level, to a literal (`IMAGE=x`, `export IMAGE="x"`,
-//! `IMAGE=${IMAGE:-x}`, `: "${IMAGE:=x}"`); the origin is that literal. A variable assigned more
-//! than once, inside a function or conditional, or from an expansion makes the operand
-//! unresolved; one never assigned leaves only its `${X:-default}`. Heredoc bodies and comments
-//! are not commands; a heredoc that holds a Kubernetes manifest (`cat <<EOF | kubectl apply -f
-//! -`) is read as one.
+//! A shell script is read by [`shell::script_images`], the reader every CI script goes through
+//! too: variables expanded from the script's own literal assignments, engine variables followed,
+//! images the script builds skipped. Heredoc bodies and comments are not commands; a heredoc
+//! that holds a Kubernetes manifest (`cat <<EOF | kubectl apply -f -`) is read as one.
 //!
 //! Makefiles: recipe lines (tab-indented after a rule, or after `;` on the rule's line), with
 //! their `@`/`-`/`+` prefixes and `\` continuations; each one is a shell command line. Make
@@ -20,43 +17,48 @@
 //!
 //! Images the file builds itself (`docker build -t name`) are not reported when it runs them.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
-
-use crate::read::shell::{self, ShellImage, ShellImageKind};
-use crate::read::vars::{self, Syntax, Value};
+use crate::read::shell::{
+    self, Definitions, Dialect, ScriptImage, ShellImage, ShellImageKind, Variables, lexing_text,
+};
+use crate::read::vars::{self, Value};
 use crate::{Extraction, Form, ImageOccurrence, Origin, Source, Span, Unresolved};
 
 /// Finds the image references of a shell script.
 pub fn extract_shell(text: &str) -> Extraction {
     let mut out = Extraction::default();
-    let mut defs = Definitions::default();
-    for a in shell::assignments(text, 0) {
-        let literal = a.literal.filter(|_| a.top_level);
-        defs.add(&a.name, literal);
+    let vars = Variables::new(text, &|_| None, &|s| Some(s));
+    for f in shell::script_images(text, &vars, &[]) {
+        out.push_image(occurrence(text, f, Source::ScriptCommand, None));
     }
-    let lexed = lexing_text(text, Dialect::Shell, &defs);
-    let built = built_values(&lexed, Dialect::Shell, &defs);
-    for f in shell::commands(&lexed, 0) {
-        report(
-            text,
-            &lexed,
-            f,
-            Site {
-                source: Source::ScriptCommand,
-                context: None,
-                dialect: Dialect::Shell,
-            },
-            &defs,
-            &built,
-            &mut out,
-        );
-    }
-    // Offsets of `lexed` are those of `text`; only the bytes of variables changed.
     for occ in shell::heredoc_manifests(text) {
         out.push_image(occ);
     }
     out
+}
+
+/// The occurrence of an image a script names, its spans those of `text`.
+pub(crate) fn occurrence(
+    text: &str,
+    f: ScriptImage,
+    source: Source,
+    context: Option<&str>,
+) -> ImageOccurrence {
+    ImageOccurrence {
+        span: f.span,
+        text: f.span.of(text).to_string(),
+        image: f.image.map_err(Unresolved::new),
+        source: match f.kind {
+            ShellImageKind::Operand => source,
+            ShellImageKind::BuildContext => Source::BuildContext,
+        },
+        form: match f.origins {
+            None => Form::Literal,
+            Some(origins) => Form::Expanded { origins },
+        },
+        alias_sites: Vec::new(),
+        context: context.map(str::to_string),
+        exact: f.exact,
+    }
 }
 
 /// Finds the image references of a Makefile.
@@ -67,99 +69,43 @@ pub fn extract_makefile(text: &str) -> Extraction {
     for (name, literal) in &parsed.definitions {
         defs.add(name, literal.clone());
     }
-    let lexed = lexing_text(text, Dialect::Make, &defs);
+    let lexed = lexing_text(text, Dialect::Make, &|n| literal(&defs, n).map(|v| v.value));
     let mut built = Built::default();
     for r in &parsed.recipes {
         let line = lexed.get(r.span.start..r.span.end).unwrap_or("");
-        let more = built_values(line, Dialect::Make, &defs);
-        built.raw.extend(more.raw);
-        built.values.extend(more.values);
+        let raw = shell::built_images(line);
+        built.values.extend(
+            raw.iter()
+                .filter_map(|r| make_expand(r, &defs).ok().map(|e| e.value)),
+        );
+        built.raw.extend(raw);
     }
     for r in &parsed.recipes {
         let line = lexed.get(r.span.start..r.span.end).unwrap_or("");
         for f in shell::commands(line, r.span.start) {
-            report(
-                text,
-                &lexed,
-                f,
-                Site {
-                    source: Source::MakefileCommand,
-                    context: Some(r.target.as_str()),
-                    dialect: Dialect::Make,
-                },
-                &defs,
-                &built,
-                &mut out,
-            );
+            report(text, &lexed, f, r.target.as_str(), &defs, &built, &mut out);
         }
     }
     out
 }
 
-/// Whose variable syntax an operand is written in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Dialect {
-    Shell,
-    Make,
+/// The literal value of a make variable defined once, with its origin.
+fn literal(defs: &Definitions, name: &str) -> Option<Value> {
+    let (value, span) = defs.get(name)??;
+    Some(Value {
+        value: value.clone(),
+        origin: Some(Origin {
+            name: name.to_string(),
+            span: *span,
+        }),
+    })
 }
 
-/// Where an operand was found, for its occurrence.
-struct Site<'c> {
-    source: Source,
-    context: Option<&'c str>,
-    dialect: Dialect,
-}
-
-/// What the file says of each variable: its one literal definition, or that it has none
-/// (several definitions, or one that is not literal).
-#[derive(Default)]
-struct Definitions {
-    by_name: HashMap<String, Option<(String, Span)>>,
-}
-
-impl Definitions {
-    fn add(&mut self, name: &str, literal: Option<(String, Span)>) {
-        match self.by_name.get_mut(name) {
-            // A second definition: the value at run time is not known.
-            Some(known) => *known = None,
-            None => {
-                self.by_name.insert(name.to_string(), literal);
-            }
-        }
-    }
-
-    /// The literal value of a variable defined once, with its origin.
-    fn literal(&self, name: &str) -> Option<Value> {
-        let (value, span) = self.by_name.get(name)?.as_ref()?;
-        Some(Value {
-            value: value.clone(),
-            origin: Some(Origin {
-                name: name.to_string(),
-                span: *span,
-            }),
-        })
-    }
-
-    /// True when the file defines the variable but its value is not known.
-    fn unknown(&self, name: &str) -> bool {
-        self.by_name.get(name).is_some_and(Option::is_none)
-    }
-}
-
-/// Names the file builds, as written (`$IMAGE`) and as resolved.
+/// Names the recipes build, as written (`$(IMAGE)`) and as resolved.
 #[derive(Default)]
 struct Built {
     raw: Vec<String>,
     values: Vec<String>,
-}
-
-fn built_values(lexed: &str, dialect: Dialect, defs: &Definitions) -> Built {
-    let raw = shell::built_images(lexed);
-    let values = raw
-        .iter()
-        .filter_map(|r| resolve(r, 0, dialect, defs).ok().map(|(v, _)| v))
-        .collect();
-    Built { raw, values }
 }
 
 /// Records one operand found in `lexed` (the file's text with `$(X)` written `${X}` and engine
@@ -168,7 +114,7 @@ fn report(
     text: &str,
     lexed: &str,
     f: ShellImage,
-    site: Site<'_>,
+    target: &str,
     defs: &Definitions,
     built: &Built,
     out: &mut Extraction,
@@ -178,15 +124,20 @@ fn report(
     if built.raw.iter().any(|b| b == lexed_raw) {
         return;
     }
-    let (image, form) = match f.image {
-        Ok(image) => (Ok(image), Form::Literal),
-        Err(reason) => match resolve(raw, f.span.start, site.dialect, defs) {
-            Ok((value, origins)) => (Ok(value), Form::Expanded { origins }),
+    let (image, origins) = match f.image {
+        Ok(image) => (Ok(image), None),
+        Err(reason) => match make_expand(raw, defs) {
+            Ok(e) if shell::looks_like_image(&e.value) => (Ok(e.value), Some(e.origins)),
+            Ok(e) => (
+                Err(format!(
+                    "{raw} expands to {:?}, which is not an image reference",
+                    e.value
+                )),
+                Some(Vec::new()),
+            ),
             Err(why) => (
                 Err(if why.is_empty() { reason } else { why }),
-                Form::Expanded {
-                    origins: Vec::new(),
-                },
+                Some(Vec::new()),
             ),
         },
     };
@@ -196,62 +147,19 @@ fn report(
     {
         return;
     }
-    out.push_image(ImageOccurrence {
+    let found = ScriptImage {
         span: f.span,
-        text: raw.to_string(),
-        image: image.map_err(Unresolved::new),
-        source: match f.kind {
-            ShellImageKind::Operand => site.source,
-            ShellImageKind::BuildContext => Source::BuildContext,
-        },
-        form,
-        alias_sites: Vec::new(),
-        context: site.context.map(str::to_string),
+        image,
+        origins,
         exact: f.exact,
-    });
-}
-
-/// The value of an operand written with variables, at offset `at` of the file; or why it is
-/// not known (empty: the lexer's own reason stands).
-fn resolve(
-    raw: &str,
-    at: usize,
-    dialect: Dialect,
-    defs: &Definitions,
-) -> Result<(String, Vec<Origin>), String> {
-    let expanded = match dialect {
-        Dialect::Shell => {
-            if raw.contains(['\'', '"', '\\', '`']) || raw.contains("$(") {
-                return Err(String::new());
-            }
-            if let Some(name) = referenced_names(raw).find(|n| defs.unknown(n)) {
-                return Err(format!(
-                    "variable {name} is assigned more than once, conditionally or from an expansion"
-                ));
-            }
-            vars::expand(raw, at, Syntax::default(), &|n| defs.literal(n)).map_err(|u| u.reason)?
-        }
-        Dialect::Make => make_expand(raw, defs)?,
+        kind: f.kind,
     };
-    if !shell::looks_like_image(&expanded.value) {
-        return Err(format!(
-            "{raw} expands to {:?}, which is not an image reference",
-            expanded.value
-        ));
-    }
-    Ok((expanded.value, expanded.origins))
-}
-
-/// The names of `$NAME` and `${NAME…}` references in shell text.
-fn referenced_names(raw: &str) -> impl Iterator<Item = &str> {
-    raw.match_indices('$').filter_map(move |(i, _)| {
-        let rest = raw.get(i + 1..)?;
-        let rest = rest.strip_prefix('{').unwrap_or(rest);
-        let end = rest
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(rest.len());
-        rest.get(..end).filter(|n| !n.is_empty())
-    })
+    out.push_image(occurrence(
+        text,
+        found,
+        Source::MakefileCommand,
+        Some(target),
+    ));
 }
 
 /// Make's expansion of recipe text: `$(NAME)` / `${NAME}` from literal definitions, `$$` as `$`
@@ -302,7 +210,7 @@ fn make_expand(raw: &str, defs: &Definitions) -> Result<vars::Expanded, String> 
                 "$({name}) is a make function or substitution, evaluated when make runs"
             ));
         }
-        let value = defs.literal(name).ok_or_else(|| {
+        let value = literal(defs, name).ok_or_else(|| {
             if defs.unknown(name) {
                 format!("make variable {name} is defined more than once or not literally")
             } else {
@@ -314,101 +222,6 @@ fn make_expand(raw: &str, defs: &Definitions) -> Result<vars::Expanded, String> 
         i = end + 1;
     }
     Ok(out)
-}
-
-/// The text the shell lexer reads, byte for byte at the file's offsets. In a Makefile every
-/// `$(…)` is written `${…}`, so that the lexer keeps it in one word as make does. A reference to
-/// a variable whose literal value is a container engine is replaced by that value padded with
-/// spaces, so that `$(DOCKER) run x` is read as `docker run x`.
-fn lexing_text<'t>(text: &'t str, dialect: Dialect, defs: &Definitions) -> Cow<'t, str> {
-    let b = text.as_bytes();
-    let mut lexed: Option<Vec<u8>> = None;
-    let mut i = 0;
-    while let Some(n) = b.get(i..).and_then(|r| memchr::memchr(b'$', r)) {
-        i += n;
-        let next = b.get(i + 1).copied();
-        if dialect == Dialect::Make && next == Some(b'$') {
-            i += 2;
-            continue;
-        }
-        if dialect == Dialect::Make
-            && next == Some(b'(')
-            && let Some(close) = matching_paren(b, i + 1)
-        {
-            let bytes = lexed.get_or_insert_with(|| b.to_vec());
-            bytes[i + 1] = b'{';
-            bytes[close] = b'}';
-        }
-        if let Some((len, name)) = plain_reference(text, i, dialect)
-            && let Some(v) = defs.literal(name).map(|v| v.value)
-            && shell::is_engine(&v)
-            && v.len() <= len
-            && v.is_ascii()
-        {
-            let bytes = lexed.get_or_insert_with(|| b.to_vec());
-            let padded = v.bytes().chain(std::iter::repeat(b' '));
-            for (slot, c) in bytes.iter_mut().skip(i).take(len).zip(padded) {
-                *slot = c;
-            }
-        }
-        i += 1;
-    }
-    match lexed {
-        // Only ASCII bytes were replaced by ASCII bytes: still UTF-8.
-        Some(bytes) => Cow::Owned(String::from_utf8(bytes).unwrap_or_else(|_| text.to_string())),
-        None => Cow::Borrowed(text),
-    }
-}
-
-/// The `)` matching the `(` at `open`, counting nesting, within one line.
-fn matching_paren(b: &[u8], open: usize) -> Option<usize> {
-    let mut depth = 0usize;
-    for (k, &c) in b.iter().enumerate().skip(open) {
-        match c {
-            b'(' => depth += 1,
-            b')' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return Some(k);
-                }
-            }
-            b'\n' => return None,
-            _ => {}
-        }
-    }
-    None
-}
-
-/// A reference to one variable by name at `i` (`$NAME`, `${NAME}`, and in make `$(NAME)`): its
-/// length and the name.
-fn plain_reference(text: &str, i: usize, dialect: Dialect) -> Option<(usize, &str)> {
-    let rest = text.get(i + 1..)?;
-    let close = match rest.as_bytes().first()? {
-        b'{' => Some('}'),
-        b'(' if dialect == Dialect::Make => Some(')'),
-        _ if dialect == Dialect::Shell => None,
-        _ => return None,
-    };
-    let body = if close.is_some() {
-        rest.get(1..)?
-    } else {
-        rest
-    };
-    let len = body
-        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
-        .unwrap_or(body.len());
-    let name = body.get(..len).filter(|n| !n.is_empty())?;
-    match close {
-        Some(c) => body.get(len..)?.starts_with(c).then_some((len + 3, name)),
-        None => {
-            let shell_len = name
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .unwrap_or(name.len());
-            name.get(..shell_len)
-                .filter(|n| !n.is_empty())
-                .map(|n| (n.len() + 1, n))
-        }
-    }
 }
 
 /// One recipe line of a Makefile (its continuation lines included), after the tab and the

@@ -38,21 +38,45 @@ pub fn expand(
     syntax: Syntax,
     lookup: &dyn Fn(&str) -> Option<Value>,
 ) -> Result<Expanded, Unresolved> {
+    let place = |s: Span| Some(Span::new(base + s.start, base + s.end));
+    expand_placed(text, &place, syntax, lookup)
+}
+
+/// [`expand`] for a text that is not written in one piece: `place` maps a span of `text` to the
+/// file, or says it is not written there verbatim (a literal default is then no origin).
+pub fn expand_placed(
+    text: &str,
+    place: &dyn Fn(Span) -> Option<Span>,
+    syntax: Syntax,
+    lookup: &dyn Fn(&str) -> Option<Value>,
+) -> Result<Expanded, Unresolved> {
     let mut out = Expanded {
         value: String::with_capacity(text.len()),
         origins: Vec::new(),
     };
-    expand_into(text, base, syntax, lookup, &mut out, 0)?;
+    let ctx = Context {
+        syntax,
+        lookup,
+        place,
+    };
+    expand_into(text, 0, &ctx, &mut out, 0)?;
     Ok(out)
+}
+
+/// What every level of an expansion shares.
+struct Context<'c> {
+    syntax: Syntax,
+    lookup: &'c dyn Fn(&str) -> Option<Value>,
+    place: &'c dyn Fn(Span) -> Option<Span>,
 }
 
 const MAX_NESTING: usize = 8;
 
+/// Expands `text`, which starts at offset `base` of the text given to [`expand_placed`].
 fn expand_into(
     text: &str,
     base: usize,
-    syntax: Syntax,
-    lookup: &dyn Fn(&str) -> Option<Value>,
+    ctx: &Context<'_>,
     out: &mut Expanded,
     depth: usize,
 ) -> Result<(), Unresolved> {
@@ -70,7 +94,7 @@ fn expand_into(
             continue;
         }
         match bytes.get(i + 1) {
-            Some(b'$') if syntax.dollar_escape => {
+            Some(b'$') if ctx.syntax.dollar_escape => {
                 out.value.push('$');
                 i += 2;
             }
@@ -78,7 +102,7 @@ fn expand_into(
                 let close = matching_brace(text, i + 1)
                     .ok_or_else(|| Unresolved::new(format!("unterminated '${{' in {text:?}")))?;
                 let inner = &text[i + 2..close];
-                expand_braced(inner, base + i + 2, syntax, lookup, out, depth)?;
+                expand_braced(inner, base + i + 2, ctx, out, depth)?;
                 i = close + 1;
             }
             Some(c) if c.is_ascii_alphabetic() || *c == b'_' => {
@@ -89,7 +113,7 @@ fn expand_into(
                 {
                     end += 1;
                 }
-                substitute(&text[start..end], lookup, out)?;
+                substitute(&text[start..end], ctx.lookup, out)?;
                 i = end;
             }
             _ => {
@@ -139,11 +163,11 @@ fn substitute(
 fn expand_braced(
     inner: &str,
     base: usize,
-    syntax: Syntax,
-    lookup: &dyn Fn(&str) -> Option<Value>,
+    ctx: &Context<'_>,
     out: &mut Expanded,
     depth: usize,
 ) -> Result<(), Unresolved> {
+    let lookup = ctx.lookup;
     let name_end = inner
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .unwrap_or(inner.len());
@@ -171,12 +195,15 @@ fn expand_braced(
     let known = lookup(name);
     let expand_word = |out: &mut Expanded| -> Result<(), Unresolved> {
         let before = out.value.len();
-        expand_into(word, word_base, syntax, lookup, out, depth + 1)?;
+        expand_into(word, word_base, ctx, out, depth + 1)?;
         // A literal default is itself a place a rewrite can target.
-        if !word.contains('$') && out.value.len() > before {
+        if !word.contains('$')
+            && out.value.len() > before
+            && let Some(span) = (ctx.place)(Span::new(word_base, word_base + word.len()))
+        {
             out.origins.push(Origin {
                 name: name.to_string(),
-                span: Span::new(word_base, word_base + word.len()),
+                span,
             });
         }
         Ok(())

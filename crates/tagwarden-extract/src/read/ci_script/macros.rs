@@ -4,7 +4,8 @@
 //! is still an offset of the value, and an operand built from macros is reported with their
 //! values substituted and their definitions as origins.
 
-use crate::read::shell;
+use super::{Env, Site};
+use crate::read::shell::{self, Variables};
 use crate::read::value_map::ValueMap;
 use crate::read::yaml::{self, NodeRef};
 use crate::{Extraction, Form, ImageOccurrence, Origin, Source, Span, Unresolved};
@@ -98,11 +99,11 @@ pub(crate) fn occurrence(
 pub(crate) struct Script<'s> {
     pub(crate) text: &'s str,
     pub(crate) source: Source,
-    pub(crate) context: &'s str,
+    pub(crate) context: Option<&'s str>,
     /// Images the job builds itself: running them pulls nothing.
     pub(crate) built: &'s [String],
     /// Literal values of shell variables: (value, span of the value).
-    pub(crate) env: &'s dyn Fn(&str) -> Option<(String, Span)>,
+    pub(crate) env: Env<'s>,
     /// PowerShell: lines with a backtick (its escape and continuation character) are not read.
     pub(crate) powershell: bool,
 }
@@ -120,10 +121,11 @@ pub(crate) fn script_node_images(
     let Some(value) = target.as_str() else {
         return;
     };
-    if !shell::may_name_images(value) {
+    if !shell::may_name_images(value) && !value.contains("apiVersion") {
         return;
     }
     let map = ValueMap::of(target);
+    super::heredoc_images(s.text, value, map.as_ref(), s.context, out);
     let to_file = |span: Span| map.as_ref()?.to_source(span);
     let aliases: Vec<Span> = node.alias_span().into_iter().collect();
     script_images(
@@ -140,7 +142,8 @@ pub(crate) fn script_node_images(
 /// Reports the image operands of the container commands in `value`, a script whose offsets
 /// `to_file` maps to the file. Macros are replaced by a shell word of the same length before
 /// the script is read, so an operand built from them is one word; its image is the operand
-/// with the macros' values substituted.
+/// with the macros' values substituted. Other operands are read as every script is, with the
+/// script's assignments over the job's variables ([`Script::env`]).
 pub(crate) fn script_images(
     s: &Script<'_>,
     value: &str,
@@ -155,7 +158,16 @@ pub(crate) fn script_images(
     };
     let mut built = s.built.to_vec();
     built.extend(shell::built_images(&masked));
-    for f in shell::commands(&masked, 0) {
+    let inherited = super::inherited(s.env);
+    let vars = Variables::new(&masked, &inherited, to_file);
+    let site = Site {
+        file: s.text,
+        source: s.source,
+        context: s.context,
+        alias_sites: aliases.to_vec(),
+        note_at,
+    };
+    for mut f in shell::script_images(&masked, &vars, s.built) {
         let Some(raw) = value.get(f.span.start..f.span.end) else {
             continue;
         };
@@ -170,33 +182,7 @@ pub(crate) fn script_images(
         {
             continue;
         }
-        let (image, form, exact) = if inside.is_empty() {
-            match f.image {
-                Ok(image) => (Ok(image), Form::Literal, f.exact),
-                Err(reason) => {
-                    match shell::variable_name(raw).and_then(|n| Some((n, (s.env)(n)?))) {
-                        // A variable the file defines as a whole literal reference.
-                        Some((name, (v, at))) if shell::looks_like_image(&v) => (
-                            Ok(v),
-                            Form::Expanded {
-                                origins: vec![Origin {
-                                    name: name.to_string(),
-                                    span: at,
-                                }],
-                            },
-                            false,
-                        ),
-                        _ => (
-                            Err(reason),
-                            Form::Expanded {
-                                origins: Vec::new(),
-                            },
-                            false,
-                        ),
-                    }
-                }
-            }
-        } else {
+        if !inside.is_empty() {
             let quoted = raw.contains(['"', '\'', '\\']);
             let relative: Vec<Macro> = inside
                 .iter()
@@ -207,7 +193,8 @@ pub(crate) fn script_images(
                     value: m.value.clone(),
                 })
                 .collect();
-            match substitute(raw, &relative) {
+            let unresolved = |reason: String| (Err(reason), Some(Vec::new()), false);
+            (f.image, f.origins, f.exact) = match substitute(raw, &relative) {
                 Ok((image, origins)) => {
                     let image = if quoted {
                         image.replace(['"', '\''], "")
@@ -215,53 +202,22 @@ pub(crate) fn script_images(
                         image
                     };
                     if image.contains(['$', '`', '\\']) {
-                        (
-                            Err(format!("shell word {raw} depends on shell variables")),
-                            Form::Expanded {
-                                origins: Vec::new(),
-                            },
-                            false,
-                        )
+                        unresolved(format!("shell word {raw} depends on shell variables"))
                     } else if !shell::looks_like_image(&image) {
                         continue;
                     } else {
-                        (Ok(image), Form::Expanded { origins }, !quoted)
+                        (Ok(image), Some(origins), !quoted)
                     }
                 }
-                Err(e) => (
-                    Err(e.reason),
-                    Form::Expanded {
-                        origins: Vec::new(),
-                    },
-                    false,
-                ),
+                Err(e) => unresolved(e.reason),
+            };
+            if f.image.as_ref().is_ok_and(|i| shell::is_built(i, &built))
+                || built.iter().any(|b| b == raw)
+            {
+                continue;
             }
-        };
-        if image.as_ref().is_ok_and(|i| shell::is_built(i, &built))
-            || built.iter().any(|b| b == raw)
-        {
-            continue;
         }
-        let Some(span) = to_file(f.span).filter(|m| s.text.get(m.start..m.end) == Some(raw)) else {
-            out.note(
-                Span::new(note_at, note_at),
-                format!(
-                    "image operand {raw:?} of a shell command is not reported: its place in the \
-                     file cannot be determined exactly (escapes or folding)"
-                ),
-            );
-            continue;
-        };
-        out.push_image(ImageOccurrence {
-            span,
-            text: raw.to_string(),
-            image: image.map_err(Unresolved::new),
-            source: s.source,
-            form,
-            alias_sites: aliases.to_vec(),
-            context: Some(s.context.to_string()),
-            exact,
-        });
+        site.push(value, f, to_file, out);
     }
 }
 

@@ -14,23 +14,41 @@ pub(crate) mod macros;
 pub(crate) mod rewrite;
 
 use crate::read::shell::{
-    ShellImageKind, built_images, commands, heredoc_manifests, is_built, looks_like_image,
-    may_name_images, variable_name,
+    ScriptImage, ShellImageKind, Variables, heredoc_manifests, may_name_images,
 };
 use crate::read::value_map::ValueMap;
+use crate::read::vars::Value;
 use crate::read::yaml::NodeRef;
-use crate::{Extraction, Form, ImageOccurrence, Source, Span, Unresolved};
+use crate::{Extraction, Form, ImageOccurrence, Origin, Source, Span, Unresolved};
 
-/// Records the image operands of the shell commands in a YAML scalar (a `run:` or `script:`
-/// entry), except images the job builds itself (`built`, and those the scalar builds). An
-/// operand whose file span cannot be determined exactly is skipped with a note.
+/// A shell variable's literal value and where it is written in the file: a CI step's `env:`, a
+/// job's `variables:`.
+pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<(String, Span)>;
+
+/// What a script inherits from `env`, as [`Variables`] reads it.
+pub(crate) fn inherited(env: Env<'_>) -> impl Fn(&str) -> Option<Value> + '_ {
+    move |name| {
+        env(name).map(|(value, span)| Value {
+            value,
+            origin: Some(Origin {
+                name: name.to_string(),
+                span,
+            }),
+        })
+    }
+}
+
+/// Records the images the shell commands in a YAML scalar name (a `run:` or `script:` entry),
+/// read by [`crate::read::shell::script_images`] with the script's own assignments over `env`,
+/// except images the job builds itself (`built`, and those the scalar builds). An operand whose
+/// file span cannot be determined exactly is skipped with a note.
 pub(crate) fn scalar_images(
     text: &str,
     node: NodeRef<'_, '_>,
     source: Source,
     context: Option<&str>,
     built: &[String],
-    env: &dyn Fn(&str) -> Option<(String, Span)>,
+    env: Env<'_>,
     out: &mut Extraction,
 ) {
     let Some(target) = node.resolve() else {
@@ -43,9 +61,33 @@ pub(crate) fn scalar_images(
         return;
     }
     let map = ValueMap::of(target);
+    heredoc_images(text, value, map.as_ref(), context, out);
+    let to_file = |s: Span| map.as_ref()?.to_source(s);
+    let inherited = inherited(env);
+    let vars = Variables::new(value, &inherited, &to_file);
+    let site = Site {
+        file: text,
+        source,
+        context,
+        alias_sites: node.alias_span().into_iter().collect(),
+        note_at: target.start(),
+    };
+    for found in crate::read::shell::script_images(value, &vars, built) {
+        site.push(value, found, &to_file, out);
+    }
+}
+
+/// The images of the Kubernetes manifests a script (`value`, mapped to the file by `map`) writes
+/// in heredocs.
+pub(crate) fn heredoc_images(
+    text: &str,
+    value: &str,
+    map: Option<&ValueMap>,
+    context: Option<&str>,
+    out: &mut Extraction,
+) {
     for occ in heredoc_manifests(value) {
-        let occ = map.as_ref().and_then(|m| m.occurrence(occ, text));
-        if let Some(mut occ) = occ {
+        if let Some(mut occ) = map.and_then(|m| m.occurrence(occ, text)) {
             occ.context = Some(match (context, occ.context) {
                 (Some(c), Some(h)) => format!("{c} ({h})"),
                 (c, h) => c.or(h.as_deref()).unwrap_or_default().to_string(),
@@ -53,69 +95,60 @@ pub(crate) fn scalar_images(
             out.push_image(occ);
         }
     }
-    let mut built = built.to_vec();
-    built.extend(built_images(value));
-    let mut found = commands(value, 0);
-    found.retain(|f| {
-        let raw = f.span.of(value);
-        !f.image.as_ref().is_ok_and(|i| is_built(i, &built)) && !built.iter().any(|b| b == raw)
-    });
-    if found.is_empty() {
-        return;
-    }
-    let alias_sites: Vec<Span> = node.alias_span().into_iter().collect();
-    for f in found {
-        let mapped = map.as_ref().and_then(|m| m.to_source(f.span));
-        let Some(span) =
-            mapped.filter(|s| text.get(s.start..s.end) == value.get(f.span.start..f.span.end))
-        else {
-            out.note(
-                Span::new(target.start(), target.start()),
-                format!(
-                    "image operand {:?} of a shell command is not reported: its place in the \
-                     file cannot be determined exactly (escapes or folding)",
-                    f.span.of(value)
-                ),
-            );
-            continue;
-        };
-        let raw = span.of(text);
-        let (image, form) = match f.image {
-            Ok(image) => (Ok(image), Form::Literal),
-            Err(reason) => match variable_name(raw).and_then(|n| Some((n, env(n)?))) {
-                // A variable the file defines as a whole literal reference.
-                Some((name, (value, at))) if looks_like_image(&value) => (
-                    Ok(value),
-                    Form::Expanded {
-                        origins: vec![crate::Origin {
-                            name: name.to_string(),
-                            span: at,
-                        }],
-                    },
-                ),
-                _ => (
-                    Err(reason),
-                    Form::Expanded {
-                        origins: Vec::new(),
-                    },
-                ),
-            },
-        };
-        let source = match f.kind {
-            ShellImageKind::Operand => source,
-            ShellImageKind::BuildContext => Source::BuildContext,
+}
+
+/// Where a script's images are reported.
+pub(crate) struct Site<'s> {
+    /// The whole file.
+    pub(crate) file: &'s str,
+    pub(crate) source: Source,
+    pub(crate) context: Option<&'s str>,
+    pub(crate) alias_sites: Vec<Span>,
+    /// Where a note about the script goes.
+    pub(crate) note_at: usize,
+}
+
+impl Site<'_> {
+    /// Records an image found in `script` (whose spans `to_file` maps to the file), at its bytes
+    /// in the file; a note when those bytes are not the script's.
+    pub(crate) fn push(
+        &self,
+        script: &str,
+        found: ScriptImage,
+        to_file: &dyn Fn(Span) -> Option<Span>,
+        out: &mut Extraction,
+    ) {
+        let written = found.span.of(script);
+        let Some(span) = to_file(found.span).filter(|s| s.of(self.file) == written) else {
+            out.note(Span::new(self.note_at, self.note_at), not_mapped(written));
+            return;
         };
         out.push_image(ImageOccurrence {
             span,
-            text: raw.to_string(),
-            image: image.map_err(Unresolved::new),
-            source,
-            form,
-            alias_sites: alias_sites.clone(),
-            context: context.map(str::to_string),
-            exact: f.exact,
+            text: written.to_string(),
+            image: found.image.map_err(Unresolved::new),
+            source: match found.kind {
+                ShellImageKind::Operand => self.source,
+                ShellImageKind::BuildContext => Source::BuildContext,
+            },
+            form: match found.origins {
+                None => Form::Literal,
+                Some(origins) => Form::Expanded { origins },
+            },
+            alias_sites: self.alias_sites.clone(),
+            context: self.context.map(str::to_string),
+            exact: found.exact,
         });
     }
+}
+
+/// Why an image found in a script is not reported.
+pub(crate) fn not_mapped(written: &str) -> String {
+    format!(
+        "image operand {written:?} of a shell command is not reported: the script's bytes are not \
+         written as they are in the file there (an escape, a quoted or plain scalar continued \
+         on another line, or a block with an indentation indicator)"
+    )
 }
 
 #[cfg(test)]

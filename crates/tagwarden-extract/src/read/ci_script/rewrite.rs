@@ -7,10 +7,11 @@
 //! the expression with the definition it came from as its origin. A script with nothing to
 //! rewrite goes straight to [`super::scalar_images`], so both paths report alike.
 
-use crate::read::shell;
+use super::{Env, Site};
+use crate::read::shell::{self, ScriptImage, Variables};
 use crate::read::value_map::ValueMap;
 use crate::read::yaml::NodeRef;
-use crate::{Extraction, Form, ImageOccurrence, Origin, Source, Span, Unresolved};
+use crate::{Extraction, Origin, Source, Span};
 
 /// How long a rewritten script may grow; a larger one is read as written (with a note).
 const MAX_REWRITTEN_LEN: usize = 4 << 20;
@@ -60,7 +61,7 @@ pub(crate) struct ScriptSite<'s> {
     /// Images the job builds itself (running them pulls nothing).
     pub built: &'s [String],
     /// A shell variable's literal value and where it is written (`env:`, `environment:`).
-    pub env: &'s dyn Fn(&str) -> Option<(String, Span)>,
+    pub env: Env<'s>,
 }
 
 /// A stretch of the rewritten text: literal bytes of the value, or the output of one rewrite.
@@ -112,20 +113,32 @@ pub(crate) fn script_images(
         plain(out);
         return;
     };
-    let mut built = site.built.to_vec();
-    built.extend(shell::built_images(&text));
     let map = ValueMap::of(target);
-    let alias_sites: Vec<Span> = node.alias_span().into_iter().collect();
-    for found in shell::commands(&text, 0) {
-        let word = found.span.of(&text);
-        if found
-            .image
-            .as_ref()
-            .is_ok_and(|i| shell::is_built(i, &built))
-            || built.iter().any(|b| b == word)
-        {
-            continue;
-        }
+    super::heredoc_images(site.file, value, map.as_ref(), site.context, out);
+    // A span of the rewritten text to the file: only bytes copied as written have a place there.
+    let to_file = |span: Span| {
+        let untouched = segments
+            .iter()
+            .filter(|s| s.out.0 < span.end.max(span.start + 1) && span.start < s.out.1)
+            .all(|s| s.rewrite.is_none());
+        let in_value = Span::new(
+            start_in_value(&segments, span.start),
+            end_in_value(&segments, span.end),
+        );
+        untouched
+            .then(|| map.as_ref()?.to_source(in_value))
+            .flatten()
+    };
+    let inherited = super::inherited(site.env);
+    let vars = Variables::new(&text, &inherited, &to_file);
+    let report = Site {
+        file: site.file,
+        source: site.source,
+        context: site.context,
+        alias_sites: node.alias_span().into_iter().collect(),
+        note_at: target.start(),
+    };
+    for mut found in shell::script_images(&text, &vars, site.built) {
         let (a, b) = (found.span.start, found.span.end);
         let in_value = Span::new(start_in_value(&segments, a), end_in_value(&segments, b));
         // By value range, so that a rewrite to nothing inside the word counts too.
@@ -134,82 +147,49 @@ pub(crate) fn script_images(
             .filter(|s| s.value.0 < in_value.end && in_value.start < s.value.1)
             .filter_map(|s| rewrites.get(s.rewrite?))
             .collect();
-        let mapped = map.as_ref().and_then(|m| m.to_source(in_value));
-        let Some(span) = mapped
-            .filter(|s| site.file.get(s.start..s.end) == value.get(in_value.start..in_value.end))
-        else {
+        (found.image, found.origins, found.exact) = resolve(&found, &touched);
+        // Reported at the bytes of the value the word was made from.
+        let Some(at) = map.as_ref().and_then(|m| m.to_source(in_value)) else {
             out.note(
                 Span::new(target.start(), target.start()),
-                format!(
-                    "image operand {:?} of a shell command is not reported: its place in the \
-                     file cannot be determined exactly (escapes or folding)",
-                    in_value.of(value)
-                ),
+                super::not_mapped(in_value.of(value)),
             );
             continue;
         };
-        let (image, form, exact) = resolve(&found, word, &touched, site);
-        out.push_image(ImageOccurrence {
-            span,
-            text: span.of(site.file).to_string(),
-            image: image.map_err(Unresolved::new),
-            source: site.source,
-            form,
-            alias_sites: alias_sites.clone(),
-            context: site.context.map(str::to_string),
-            exact,
-        });
+        found.span = in_value;
+        report.push(value, found, &|_| Some(at), out);
     }
 }
 
-/// The image of one operand, its form, and whether its span may be spliced.
+/// The image of one operand of the rewritten script, its origins, and whether its span may be
+/// spliced, given the rewrites inside it.
 fn resolve(
-    found: &shell::ShellImage,
-    word: &str,
+    found: &ScriptImage,
     touched: &[&Rewrite],
-    site: &ScriptSite<'_>,
-) -> (Result<String, String>, Form, bool) {
-    let unresolved = |reason: String| (Err(reason), Form::Expanded { origins: vec![] }, false);
+) -> (Result<String, String>, Option<Vec<Origin>>, bool) {
     if let Some(reason) = touched.iter().find_map(|r| match &r.piece {
         Piece::Unknown { reason, .. } => Some(reason.clone()),
         _ => None,
     }) {
-        return unresolved(reason);
+        return (Err(reason), Some(Vec::new()), false);
     }
+    let mut origins: Vec<Origin> = touched
+        .iter()
+        .filter_map(|r| match &r.piece {
+            Piece::Known { origin, .. } => origin.clone(),
+            _ => None,
+        })
+        .collect();
     let substituted = touched
         .iter()
         .any(|r| matches!(r.piece, Piece::Known { .. }));
-    if substituted {
-        let origins = touched
-            .iter()
-            .filter_map(|r| match &r.piece {
-                Piece::Known { origin, .. } => origin.clone(),
-                _ => None,
-            })
-            .collect();
-        return (found.image.clone(), Form::Expanded { origins }, false);
-    }
-    match &found.image {
+    if !substituted {
         // Written as is, apart from `$$` escapes (which no reference holds).
-        Ok(image) => (
-            Ok(image.clone()),
-            Form::Literal,
-            found.exact && touched.is_empty(),
-        ),
-        Err(reason) => match shell::variable_name(word).and_then(|n| Some((n, (site.env)(n)?))) {
-            Some((name, (value, at))) => (
-                Ok(value),
-                Form::Expanded {
-                    origins: vec![Origin {
-                        name: name.to_string(),
-                        span: at,
-                    }],
-                },
-                false,
-            ),
-            None => unresolved(reason.clone()),
-        },
+        let exact = found.exact && touched.is_empty();
+        return (found.image.clone(), found.origins.clone(), exact);
     }
+    origins.extend(found.origins.iter().flatten().cloned());
+    (found.image.clone(), Some(origins), false)
 }
 
 /// The rewritten text and how its stretches map to the value, or `None` when it would be too

@@ -12,9 +12,13 @@
 mod assign;
 pub mod flags;
 mod lex;
+mod script;
 
 pub use assign::{Assignment, assigned_names, assignments, variable_name};
 pub use lex::Heredoc;
+pub use script::{
+    Definitions, Dialect, Inherited, ScriptImage, ToFile, Variables, lexing_text, script_images,
+};
 
 use crate::read::value_map::ValueMap;
 use crate::{ImageOccurrence, Span, Unresolved};
@@ -77,11 +81,6 @@ pub fn commands(script: &str, base: usize) -> Vec<ShellImage> {
         }
     }
     found
-}
-
-/// True when the text may hold a command [`commands`] reads (a cheap test before lexing).
-pub fn may_name_images(text: &str) -> bool {
-    ENGINES.iter().chain(TOOLS).any(|e| text.contains(e))
 }
 
 /// Names the script gives to images it makes itself (`docker build -t name`, `docker commit c
@@ -149,8 +148,11 @@ pub fn built_images(script: &str) -> Vec<String> {
 
 /// True when `image` is one of `built` (a name without a tag means `:latest`).
 pub fn is_built(image: &str, built: &[String]) -> bool {
-    let bare = |s: &str| s.strip_suffix(":latest").unwrap_or(s).to_string();
-    built.iter().any(|b| bare(b) == bare(image))
+    fn bare(s: &str) -> &str {
+        s.strip_suffix(":latest").unwrap_or(s)
+    }
+    let image = bare(image);
+    built.iter().any(|b| bare(b) == image)
 }
 
 /// The programs whose command lines name images.
@@ -172,33 +174,57 @@ enum Program {
     Copier,
 }
 
+/// Every program the reader knows, by the name of its command word: the one table that
+/// [`commands`] reads commands by and every prefilter ([`may_name_images`], [`names_images`]) is
+/// derived from.
+const PROGRAMS: &[(&str, Program)] = &[
+    ("docker", Program::Engine),
+    ("podman", Program::Engine),
+    ("nerdctl", Program::Engine),
+    ("ctr", Program::Ctr),
+    ("crictl", Program::Crictl),
+    ("kubectl", Program::Kubectl),
+    ("oc", Program::Kubectl),
+    ("gcloud", Program::Gcloud),
+    ("gke-deploy", Program::GkeDeploy),
+    ("skopeo", Program::Copier),
+    ("crane", Program::Copier),
+    ("regctl", Program::Copier),
+];
+
 impl Program {
     fn of(word: &str) -> Option<Self> {
-        Some(match word.rsplit('/').next().unwrap_or(word) {
-            "docker" | "podman" | "nerdctl" => Self::Engine,
-            "ctr" => Self::Ctr,
-            "crictl" => Self::Crictl,
-            "kubectl" | "oc" => Self::Kubectl,
-            "gcloud" => Self::Gcloud,
-            "gke-deploy" => Self::GkeDeploy,
-            "skopeo" | "crane" | "regctl" => Self::Copier,
-            _ => return None,
-        })
+        let name = word.rsplit('/').next().unwrap_or(word);
+        PROGRAMS.iter().find(|(n, _)| *n == name).map(|(_, p)| *p)
     }
 }
 
-/// Other programs than the engines whose commands name images they pull or deploy.
-const TOOLS: &[&str] = &[
-    "ctr",
-    "crictl",
-    "kubectl",
-    "oc ",
-    "gcloud",
-    "gke-deploy",
-    "skopeo",
-    "crane",
-    "regctl",
-];
+/// True for a command word (`docker`, `/usr/bin/crane`) whose command lines [`commands`] reads.
+pub fn names_images(program: &str) -> bool {
+    Program::of(program).is_some()
+}
+
+/// True when the text may hold a command [`commands`] reads: a program of [`PROGRAMS`] written as
+/// a word of its own (a cheap test before lexing).
+pub fn may_name_images(text: &str) -> bool {
+    let b = text.as_bytes();
+    let part_of_name =
+        |c: Option<&u8>| c.is_some_and(|c| c.is_ascii_alphanumeric() || b"-_.".contains(c));
+    PROGRAMS.iter().any(|(name, _)| {
+        memchr::memmem::find_iter(b, name.as_bytes()).any(|at| {
+            !part_of_name(at.checked_sub(1).and_then(|p| b.get(p)))
+                && !part_of_name(b.get(at + name.len()))
+        })
+    })
+}
+
+/// Programs that run their `-c` argument (or a script file) as shell text.
+pub const SHELLS: &[&str] = &["sh", "bash", "ash", "dash", "zsh", "ksh", "mksh"];
+
+/// True for a command word that is a shell (`sh`, `/bin/bash`).
+pub fn is_shell(program: &str) -> bool {
+    SHELLS.contains(&program.rsplit('/').next().unwrap_or(program))
+}
 
 /// For each simple command whose command word is a program that names images, the index of the
 /// word after it.
@@ -235,12 +261,9 @@ fn command_args(tokens: &[Tok], script: &str) -> Vec<(usize, Program)> {
     out
 }
 
-/// The container engines whose commands name images.
-pub const ENGINES: &[&str] = &["docker", "podman", "nerdctl"];
-
 /// True for a command word that runs a container engine (`docker`, `/usr/bin/podman`).
 pub fn is_engine(word: &str) -> bool {
-    ENGINES.contains(&word.rsplit('/').next().unwrap_or(word))
+    Program::of(word) == Some(Program::Engine)
 }
 
 /// Words after which the next word is still in command position.
@@ -629,17 +652,19 @@ fn tail_image(w: &Word, skip: usize, script: &str, base: usize) -> Option<ShellI
 /// The image written in bytes `from..to` of `w`'s reported text (inside its quotes).
 fn part_image(w: &Word, from: usize, to: usize, script: &str, base: usize) -> Option<ShellImage> {
     let raw = script.get(w.inner.0..w.inner.1)?;
+    let whole = from == 0 && to == raw.len();
+    let (from, to) = unquoted(raw.get(from..to)?).map_or((from, to), |(a, b)| (from + a, from + b));
     let text = raw.get(from..to)?;
     let span = Span::new(base + w.inner.0 + from, base + w.inner.0 + to);
-    if w.dynamic {
+    if text.contains(['$', '`']) {
         // A `$VAR` or `${{ … }}`; a name may start with `_` (Cloud Build substitutions do).
         let stripped = text.replace(['$', '{', '}', ' ', '"'], "");
         if !looks_like_image(stripped.trim_start_matches('_')) {
             return None;
         }
         // The whole word as written when the image is all of it.
-        let shown = match (from, script.get(w.start..w.end)) {
-            (0, Some(word)) if to == raw.len() => word,
+        let shown = match script.get(w.start..w.end) {
+            Some(word) if whole => word,
             _ => text,
         };
         return Some(ShellImage {
@@ -649,7 +674,8 @@ fn part_image(w: &Word, from: usize, to: usize, script: &str, base: usize) -> Op
             kind: ShellImageKind::Operand,
         });
     }
-    if w.simple {
+    if !text.contains(['"', '\'', '\\']) {
+        // The bytes are the value: the span is exactly the reference.
         return looks_like_image(text).then(|| ShellImage {
             span,
             image: Ok(text.to_string()),
@@ -657,18 +683,34 @@ fn part_image(w: &Word, from: usize, to: usize, script: &str, base: usize) -> Op
             kind: ShellImageKind::Operand,
         });
     }
-    // Quotes or escapes inside (`--image="nginx:1"`): the value is known, its bytes are not one
-    // run, so the whole word is reported and not rewritten.
-    let value = w.value.as_deref()?;
-    let image = value
-        .strip_prefix(raw.get(..from)?)
-        .filter(|_| to == raw.len())?;
-    looks_like_image(image).then(|| ShellImage {
-        span: Span::new(base + w.inner.0, base + w.inner.1),
-        image: Ok(image.to_string()),
+    // Quotes or escapes inside the reference (`nginx:"1.27"`): its value is known, its bytes
+    // are not one run, so it is reported and not rewritten.
+    let image = if text.contains('\\') {
+        let value = w.value.as_deref()?;
+        value
+            .strip_prefix(raw.get(..from)?)
+            .filter(|_| to == raw.len())?
+            .to_string()
+    } else {
+        text.replace(['"', '\''], "")
+    };
+    if !looks_like_image(&image) {
+        return None;
+    }
+    Some(ShellImage {
+        span,
+        image: Ok(image),
         exact: false,
         kind: ShellImageKind::Operand,
     })
+}
+
+/// The part of `text` inside one pair of quotes that encloses all of it (`"$IMG"`, `'nginx:1'`):
+/// the quotes only group, so the reference is what they hold.
+fn unquoted(text: &str) -> Option<(usize, usize)> {
+    let q = text.chars().next().filter(|c| matches!(c, '"' | '\''))?;
+    let inner = text.strip_prefix(q)?.strip_suffix(q)?;
+    (!inner.contains([q, '\\'])).then(|| (1, text.len() - 1))
 }
 
 /// Characters of a reference; rejects paths, options and other shell words.
@@ -842,9 +884,13 @@ mod tests {
             "kubectl run a --image=\"$IMG\"; kubectl run b '--image=nginx:1'; kubectl run c --image=\"nginx:2\"",
         );
         assert_eq!(got.len(), 3, "{got:?}");
+        // The quotes only group: the span is the variable, or exactly the reference.
+        assert_eq!(got[0].0, "$IMG");
         assert!(got[0].1.is_err());
         assert_eq!(got[1], ("nginx:1", Ok("nginx:1".into()), true));
-        assert_eq!(got[2], ("--image=\"nginx:2\"", Ok("nginx:2".into()), false));
+        assert_eq!(got[2], ("nginx:2", Ok("nginx:2".into()), true));
+        let got = images("kubectl run d --image=nginx:\"1.27\" --port=80");
+        assert_eq!(got, [("nginx:\"1.27\"", Ok("nginx:1.27".into()), false)]);
         assert!(ok("kubectl get pods --image=x:1; gcloud builds submit --tag gcr.io/p/x:1; kubectl apply -f x.yaml").is_empty());
     }
 
