@@ -28,20 +28,6 @@ use crate::read::vars::{self, Syntax, Value};
 use crate::read::yaml::{Found, NodeRef, for_each_document, is_null};
 use crate::{Extraction, Form, ImageOccurrence, Origin, Source, Span, Unresolved};
 
-/// Shells whose `-c` argument is a script.
-const SHELLS: &[&str] = &["bash", "sh", "ash", "dash", "zsh"];
-/// Builders whose argument list is read as one command line of that program.
-const CLIS: &[&str] = &[
-    "docker",
-    "podman",
-    "nerdctl",
-    "kubectl",
-    "gke-deploy",
-    "gcloud",
-    "ctr",
-    "crictl",
-];
-
 /// Finds the image references of one file.
 pub fn extract(text: &str) -> Extraction {
     let is_json = text
@@ -97,6 +83,54 @@ fn expand(
             e.reason
         ))),
     }
+}
+
+/// An image name with its known user substitutions filled in and every other one written
+/// `${NAME}`, without a `:latest` tag: two names the build spells alike are the same image.
+fn canonical(value: &str, subs: &Substitutions) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut rest = value;
+    while let Some(at) = rest.find('$') {
+        out.push_str(rest.get(..at).unwrap_or_default());
+        let after = rest.get(at + 1..).unwrap_or_default();
+        if let Some(escaped) = after.strip_prefix('$') {
+            out.push_str("$$");
+            rest = escaped;
+            continue;
+        }
+        let (name, next) = match after.strip_prefix('{') {
+            Some(braced) => match braced.find('}') {
+                Some(end) => (braced.get(..end).unwrap_or_default(), braced.get(end + 1..)),
+                None => ("", None),
+            },
+            None => {
+                let end = after
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(after.len());
+                (after.get(..end).unwrap_or_default(), after.get(end..))
+            }
+        };
+        match (subs.get(name).filter(|_| name.starts_with('_')), next) {
+            (Some((v, _)), Some(next)) => {
+                out.push_str(v);
+                rest = next;
+            }
+            (None, Some(next)) if !name.is_empty() => {
+                out.push_str("${");
+                out.push_str(name);
+                out.push('}');
+                rest = next;
+            }
+            _ => {
+                out.push('$');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out.strip_suffix(":latest")
+        .map(str::to_string)
+        .unwrap_or(out)
 }
 
 /// Reads one build configuration document.
@@ -212,13 +246,13 @@ impl<'y, 'a> Step<'y, 'a> {
     /// entrypoint, or the builder image's own command (`gcr.io/cloud-builders/gke-deploy`).
     fn cli(&self) -> Option<&'y str> {
         let program = self.entrypoint().or_else(|| self.image_base())?;
-        CLIS.contains(&program).then_some(program)
+        crate::read::shell::names_images(program).then_some(program)
     }
 
     /// The `-c` script of a shell step.
     fn shell_script(&self) -> Option<NodeRef<'y, 'a>> {
         let shell = match self.entrypoint() {
-            Some(e) => SHELLS.contains(&e),
+            Some(e) => crate::read::shell::is_shell(e),
             None => self.image_base() == Some("bash"),
         };
         if !shell {
@@ -244,6 +278,27 @@ impl<'y, 'a> Step<'y, 'a> {
                     }
                 }
             }
+        }
+        // Kaniko and buildpacks name what they build and push.
+        let args: Vec<&str> = self.args.iter().filter_map(|a| a.as_str()).collect();
+        match self.image_base() {
+            Some("executor") => {
+                for (i, a) in args.iter().enumerate() {
+                    if *a == "--destination" || *a == "-d" {
+                        names.extend(args.get(i + 1).map(|s| s.to_string()));
+                    } else if let Some(d) = a.strip_prefix("--destination=") {
+                        names.push(d.to_string());
+                    }
+                }
+            }
+            Some("pack") if args.first() == Some(&"build") => {
+                names.extend(
+                    args.get(1)
+                        .filter(|a| !a.starts_with('-'))
+                        .map(|s| s.to_string()),
+                );
+            }
+            _ => {}
         }
         for script in self.scripts() {
             if let Some(s) = script.as_str() {
@@ -280,7 +335,10 @@ impl<'y, 'a> Step<'y, 'a> {
         let Some(value) = node.as_str().filter(|v| !v.trim().is_empty()) else {
             return;
         };
-        if is_null(node) || built.iter().any(|b| b == value) {
+        // Compared with what the build makes as Cloud Build would spell both: user substitutions
+        // filled in, built-in ones (`$PROJECT_ID`) kept as names.
+        let same = canonical(value, subs);
+        if is_null(node) || built.iter().any(|b| canonical(b, subs) == same) {
             return;
         }
         let (image, form) = if value.contains('$') {

@@ -26,36 +26,11 @@ impl ValueMap {
         }
     }
 
-    /// The block scalar (`|` or `>`) whose header or first content byte is at `start` in `src`,
-    /// when its lines match the value's one to one.
+    /// The literal block scalar (`|`) whose header or first content byte is at `start` in
+    /// `src`, when its lines match the value's one to one (a folded block `>` whose lines were
+    /// not folded too).
     pub fn block(src: &str, start: usize, value: &str) -> Option<Self> {
-        let b = src.as_bytes();
-        let mut i = match b.get(start) {
-            Some(b'|' | b'>') => start,
-            _ => header_before(src, start)?,
-        };
-        i += 1;
-        while let Some(c) = b.get(i) {
-            match c {
-                b'+' | b'-' => i += 1,
-                // An explicit indentation indicator needs the parent's indentation: not handled.
-                b'1'..=b'9' => return None,
-                _ => break,
-            }
-        }
-        let line_end = src.get(i..)?.find('\n').map(|n| i + n)?;
-        let header_rest = src.get(i..line_end)?.trim();
-        if !(header_rest.is_empty() || header_rest.starts_with('#')) {
-            return None;
-        }
-        let body = line_end + 1;
-        // Indentation: that of the first non-empty line.
-        let indent = src
-            .get(body..)?
-            .split('\n')
-            .map(|l| l.trim_end_matches('\r'))
-            .find(|l| !l.trim().is_empty())
-            .map(|l| l.len() - l.trim_start_matches(' ').len())?;
+        let (body, indent) = block_body(src, start)?;
         let mut runs = Vec::new();
         let mut src_at = body;
         let mut val_at = 0;
@@ -80,6 +55,105 @@ impl ValueMap {
             src_at += line_len + 1;
         }
         Some(Self { runs })
+    }
+
+    /// The folded block scalar (`>`) whose header or first content byte is at `start` in `src`:
+    /// folding joins lines with a space (or keeps their line breaks) but keeps each line's bytes,
+    /// so every content line is a run.
+    pub fn folded_block(src: &str, start: usize, value: &str) -> Option<Self> {
+        let (body, indent) = block_body(src, start)?;
+        let mut lines = Vec::new();
+        let mut at = body;
+        while let Some(rest) = src.get(at..).filter(|r| !r.is_empty()) {
+            let len = rest.find('\n').unwrap_or(rest.len());
+            let line = rest.get(..len)?.trim_end_matches('\r');
+            if line.trim().is_empty() {
+                lines.push((at, ""));
+            } else if line.get(..indent)?.bytes().all(|c| c == b' ') {
+                lines.push((at + indent, line.get(indent..)?));
+            } else {
+                // Less indented: the block ended.
+                break;
+            }
+            at += len + 1;
+        }
+        Self::joined(lines, value)
+    }
+
+    /// A plain or quoted scalar continued on further lines, starting at `start` in `src`
+    /// (`quote` is its quote character): each line break is folded, leading and trailing white
+    /// space of each line dropped, so each line's text is a run. None when a quoted scalar holds
+    /// an escape.
+    pub fn flow_lines(src: &str, start: usize, value: &str, quote: Option<u8>) -> Option<Self> {
+        let mut at = match quote {
+            Some(q) => start + src.get(start..)?.find(q as char)? + 1,
+            None => start,
+        };
+        let mut lines = Vec::new();
+        loop {
+            let rest = src.get(at..)?;
+            let len = rest.find('\n').unwrap_or(rest.len());
+            let mut line = rest.get(..len)?;
+            let mut last = false;
+            if let Some(q) = quote {
+                if line.contains('\\') || (q == b'\'' && line.contains("''")) {
+                    return None;
+                }
+                if let Some(close) = line.find(q as char) {
+                    line = line.get(..close)?;
+                    last = true;
+                }
+            }
+            let trimmed = line.trim_end_matches([' ', '\t', '\r']);
+            let lead = if lines.is_empty() {
+                0
+            } else {
+                trimmed.len() - trimmed.trim_start_matches([' ', '\t']).len()
+            };
+            lines.push((at + lead, trimmed.get(lead..)?));
+            if last || at + len >= src.len() || lines.len() > value.len() + 1 {
+                break;
+            }
+            at += len + 1;
+        }
+        Self::joined(lines, value)
+    }
+
+    /// The runs of a value whose lines are `lines` (where each line's text starts in the file,
+    /// and the text; an empty one is a blank line), joined as YAML folds them: a line break
+    /// becomes one space, or stays a line break where blank or more indented lines keep it.
+    fn joined(lines: Vec<(usize, &str)>, value: &str) -> Option<Self> {
+        let v = value.as_bytes();
+        let mut runs = Vec::new();
+        let mut val_at = 0;
+        for (src_at, text) in lines {
+            if val_at >= value.len() {
+                break;
+            }
+            if text.is_empty() {
+                continue;
+            }
+            if !runs.is_empty() {
+                if v.get(val_at) == Some(&b' ') {
+                    val_at += 1;
+                } else {
+                    while v.get(val_at) == Some(&b'\n') {
+                        val_at += 1;
+                    }
+                }
+            }
+            if !value.get(val_at..)?.starts_with(text) {
+                return None;
+            }
+            runs.push((val_at, src_at, text.len()));
+            val_at += text.len();
+        }
+        // What is left is the final line breaks the chomping keeps.
+        value
+            .get(val_at..)?
+            .bytes()
+            .all(|c| c == b'\n')
+            .then_some(Self { runs })
     }
 
     /// A quoted scalar on one line whose node starts at `start`: the stretches between its
@@ -164,6 +238,40 @@ impl ValueMap {
     }
 }
 
+/// Where the content of the block scalar whose header or first content byte is at `start`
+/// begins, and its indentation. None for an explicit indentation indicator (`|2`), which counts
+/// from the parent's indentation.
+fn block_body(src: &str, start: usize) -> Option<(usize, usize)> {
+    let b = src.as_bytes();
+    let mut i = match b.get(start) {
+        Some(b'|' | b'>') => start,
+        _ => header_before(src, start)?,
+    };
+    i += 1;
+    while let Some(c) = b.get(i) {
+        match c {
+            b'+' | b'-' => i += 1,
+            // An explicit indentation indicator needs the parent's indentation: not handled.
+            b'1'..=b'9' => return None,
+            _ => break,
+        }
+    }
+    let line_end = src.get(i..)?.find('\n').map(|n| i + n)?;
+    let header_rest = src.get(i..line_end)?.trim();
+    if !(header_rest.is_empty() || header_rest.starts_with('#')) {
+        return None;
+    }
+    let body = line_end + 1;
+    // Indentation: that of the first non-empty line.
+    let indent = src
+        .get(body..)?
+        .split('\n')
+        .map(|l| l.trim_end_matches('\r'))
+        .find(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start_matches(' ').len())?;
+    Some((body, indent))
+}
+
 /// A double-quoted escape at `i`: the bytes it takes in the file and in the value.
 fn escape(src: &str, i: usize) -> Option<(usize, usize)> {
     let b = src.as_bytes();
@@ -244,6 +352,38 @@ mod tests {
         assert!(ValueMap::block("r: >\n  a\n  b\n", 3, "a b\n").is_none());
         assert!(ValueMap::block("r: |2\n  a\n", 3, "a\n").is_none());
         assert!(ValueMap::block("r: x", 3, "x").is_none());
+    }
+
+    #[test]
+    fn folded_and_multi_line_flow_scalars() {
+        let spans = |src: &str, words: &[&str]| {
+            let (m, value) = map(src);
+            for w in words {
+                let at = value.find(w).unwrap();
+                let s = m.to_source(Span::new(at, at + w.len())).unwrap();
+                assert_eq!(s.of(src), *w, "{src:?}");
+            }
+            value
+        };
+        let value = spans(
+            "r: >-\n  docker pull a:1\n  docker run b:2\n\n  more\n    kept\n",
+            &["a:1", "b:2", "more", "kept"],
+        );
+        assert_eq!(value, "docker pull a:1 docker run b:2\nmore\n  kept");
+        let value = spans("r: docker run\n  nginx:1\n", &["nginx:1", "docker run"]);
+        assert_eq!(value, "docker run nginx:1");
+        let value = spans("r: \"docker run \n   nginx:1\"\n", &["nginx:1"]);
+        assert_eq!(value, "docker run nginx:1");
+        let value = spans("r: 'docker run\n\n   nginx:1'\n", &["nginx:1"]);
+        assert_eq!(value, "docker run\nnginx:1");
+        // A span across a folded break is not one run.
+        let (m, value) = map("r: >\n  docker run\n  nginx:1\n");
+        let at = value.find("run nginx").unwrap();
+        assert!(m.to_source(Span::new(at, at + 9)).is_none());
+        // Not mapped: an indentation indicator, an escape in a scalar over several lines.
+        assert!(ValueMap::folded_block("r: >2\n  a\n", 3, "a\n").is_none());
+        let y = Yaml::parse("r: \"a\\tb\n  c\"\n");
+        assert!(ValueMap::of(y.documents().next().unwrap().get("r").unwrap()).is_none());
     }
 
     #[test]

@@ -9,7 +9,9 @@
 
 use std::collections::HashMap;
 
+use crate::read::ci_script::rewrite::{self, Piece, Rewrite, ScriptSite};
 use crate::read::placeholder::placeholder_reason;
+use crate::read::shell;
 use crate::read::yaml::{
     Entry, Found, NodeRef, Scalar, literal_occurrence, lookup, merged_entries, scalar_at, str_of,
 };
@@ -22,9 +24,6 @@ pub(super) const ARGO_WORKFLOW_KINDS: &[&str] = &[
     "ClusterWorkflowTemplate",
     "CronWorkflow",
 ];
-
-/// Programs whose `-c` argument (or script `source`) is shell text.
-pub(super) const ARGO_SHELLS: &[&str] = &["sh", "bash", "ash", "dash", "zsh"];
 
 /// How deep `inline:` templates of steps and DAG tasks are followed.
 const MAX_ARGO_INLINE_DEPTH: usize = 8;
@@ -176,12 +175,18 @@ impl Argo<'_> {
         ) {
             out.push(params.resolve(occ));
         }
-        self.commands(&entries, context, out);
+        self.commands(&entries, context, params, out);
     }
 
     /// Container commands in the shell script a container runs: the argument after `-c` of a
     /// shell in `command` + `args`, or a script template's `source` run by a shell.
-    fn commands(&self, entries: &[Entry<'_, '_>], context: &str, out: &mut Found) {
+    fn commands(
+        &self,
+        entries: &[Entry<'_, '_>],
+        context: &str,
+        params: &Params<'_>,
+        out: &mut Found,
+    ) {
         let items = |key: &str| {
             lookup(entries, key)
                 .map(|e| e.value.items())
@@ -191,7 +196,7 @@ impl Argo<'_> {
         let runs_shell = argv
             .first()
             .and_then(|c| c.as_str())
-            .is_some_and(|c| ARGO_SHELLS.contains(&c.rsplit('/').next().unwrap_or(c)));
+            .is_some_and(shell::is_shell);
         if !runs_shell {
             return;
         }
@@ -200,9 +205,7 @@ impl Argo<'_> {
             .into_iter()
             .collect();
         argv.extend(items("args"));
-        if let Some(c) = argv.iter().position(|a| a.as_str() == Some("-c")) {
-            scripts.extend(argv.get(c + 1).copied());
-        }
+        scripts.extend(crate::read::ci_script::argv::shell_script(&argv));
         let env: HashMap<String, (String, Span)> = lookup(entries, "env")
             .map(|e| e.value.items())
             .unwrap_or_default()
@@ -215,7 +218,7 @@ impl Argo<'_> {
                 literal.then_some((name, (value.value, value.span)))
             })
             .collect();
-        let assigned = crate::read::shell::assigned_names(self.file);
+        let assigned = shell::assigned_names(self.file);
         let lookup_env = |name: &str| {
             if assigned.contains(name) {
                 return None;
@@ -225,18 +228,19 @@ impl Argo<'_> {
         let built: Vec<String> = scripts
             .iter()
             .filter_map(|s| s.resolve()?.as_str())
-            .flat_map(crate::read::shell::built_images)
+            .flat_map(shell::built_images)
             .collect();
+        let site = ScriptSite {
+            file: self.file,
+            source: Source::ArgoCommand,
+            context: Some(context),
+            built: &built,
+            env: &lookup_env,
+        };
+        // Argo replaces `{{…}}` before the shell runs.
+        let rewrites = |value: &str| params.rewrites(value);
         for script in scripts {
-            crate::read::ci_script::scalar_images(
-                self.file,
-                script,
-                Source::ArgoCommand,
-                Some(context),
-                &built,
-                &lookup_env,
-                out.extraction(),
-            );
+            rewrite::script_images(&site, script, &rewrites, out.extraction());
         }
     }
 
@@ -268,6 +272,60 @@ struct Params<'p> {
 }
 
 impl Params<'_> {
+    /// The parameter an expression (`inputs.parameters.x`, `workflow.parameters.x`) names.
+    fn parameter(&self, expr: &str) -> Option<&Scalar> {
+        let found = if let Some(name) = expr.strip_prefix("inputs.parameters.") {
+            self.inputs.iter().find(|(n, _)| n == name)
+        } else if let Some(name) = expr.strip_prefix("workflow.parameters.") {
+            self.workflow.iter().find(|(n, _)| n == name)
+        } else {
+            None
+        };
+        found.map(|(_, p)| p)
+    }
+
+    /// What Argo replaces in a script before the shell runs: each `{{…}}`, by a known
+    /// parameter's value (its definition as origin) or by a value set when the workflow runs.
+    fn rewrites(&self, value: &str) -> Vec<Rewrite> {
+        let mut rewrites = Vec::new();
+        let mut from = 0;
+        while rewrites.len() < rewrite::MAX_REWRITES
+            && let Some(open) = value
+                .get(from..)
+                .and_then(|r| r.find("{{"))
+                .map(|n| from + n)
+        {
+            let Some(close) = value.get(open + 2..).and_then(|r| r.find("}}")) else {
+                break;
+            };
+            let end = open + 2 + close + 2;
+            let expr = value.get(open + 2..end - 2).unwrap_or_default().trim();
+            let piece = match self.parameter(expr) {
+                Some(p) => Piece::Known {
+                    value: p.value.clone(),
+                    origin: p.exact.then(|| Origin {
+                        name: expr.to_string(),
+                        span: p.span,
+                    }),
+                },
+                None => Piece::Unknown {
+                    // A shell variable for the lexer, named after the expression.
+                    lexed: format!(
+                        "${{{}}}",
+                        expr.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+                    ),
+                    reason: format!("{{{{{expr}}}}} is set when the workflow runs"),
+                },
+            };
+            rewrites.push(Rewrite {
+                range: Span::new(open, end),
+                piece,
+            });
+            from = end;
+        }
+        rewrites
+    }
+
     /// Resolves `{{inputs.parameters.x}}` and `{{workflow.parameters.x}}` from the literal values
     /// or defaults; the values become the origins. Any other expression stays unresolved.
     fn resolve(&self, mut occ: ImageOccurrence) -> ImageOccurrence {
@@ -289,14 +347,7 @@ impl Params<'_> {
                 return occ;
             };
             let expr = after.get(..close).unwrap_or_default().trim();
-            let found = if let Some(name) = expr.strip_prefix("inputs.parameters.") {
-                self.inputs.iter().find(|(n, _)| n == name)
-            } else if let Some(name) = expr.strip_prefix("workflow.parameters.") {
-                self.workflow.iter().find(|(n, _)| n == name)
-            } else {
-                None
-            };
-            let Some((_, param)) = found else {
+            let Some(param) = self.parameter(expr) else {
                 return occ;
             };
             value.push_str(&param.value);

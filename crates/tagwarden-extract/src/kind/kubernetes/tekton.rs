@@ -25,9 +25,9 @@
 use std::collections::HashMap;
 
 use super::Manifest;
-use super::argo::ARGO_SHELLS;
 use crate::read::ci_script::rewrite as substitute;
 use crate::read::placeholder::placeholder_reason;
+use crate::read::shell;
 use crate::read::yaml::{
     Entry, Found, NodeRef, Scalar, literal_occurrence, lookup, merged_entries, scalar_at, str_of,
 };
@@ -110,29 +110,25 @@ impl Manifest<'_> {
         let mut argv = lookup(step, "command")
             .map(|e| e.value.items())
             .unwrap_or_default();
+        argv.extend(
+            lookup(step, "args")
+                .map(|e| e.value.items())
+                .unwrap_or_default(),
+        );
         let runs_shell = argv
             .first()
             .and_then(|c| c.as_str())
-            .is_some_and(|c| ARGO_SHELLS.contains(&c.rsplit('/').next().unwrap_or(c)));
+            .is_some_and(shell::is_shell);
         if runs_shell {
-            argv.extend(
-                lookup(step, "args")
-                    .map(|e| e.value.items())
-                    .unwrap_or_default(),
-            );
-            if let Some(c) = argv.iter().position(|a| a.as_str() == Some("-c")) {
-                scripts.extend(argv.get(c + 1).copied());
-            }
+            scripts.extend(crate::read::ci_script::argv::shell_script(&argv));
         }
-        // Most scripts run no container engine: skip the env and assignment scans for them.
-        let engine = |n: &NodeRef<'_, '_>| {
-            n.resolve().and_then(|s| s.as_str()).is_some_and(|s| {
-                ["docker", "podman", "nerdctl"]
-                    .iter()
-                    .any(|e| s.contains(e))
-            })
+        // Most scripts run no program that names images: skip the env and assignment scans.
+        let may_name_images = |n: &NodeRef<'_, '_>| {
+            n.resolve()
+                .and_then(|s| s.as_str())
+                .is_some_and(|s| shell::may_name_images(s) || s.contains("apiVersion"))
         };
-        if !scripts.iter().any(engine) {
+        if !scripts.iter().any(may_name_images) {
             return;
         }
         let mut env = template_env.clone();
@@ -153,7 +149,7 @@ impl Manifest<'_> {
         let built: Vec<String> = scripts
             .iter()
             .filter_map(|s| s.resolve()?.as_str())
-            .flat_map(crate::read::shell::built_images)
+            .flat_map(shell::built_images)
             .collect();
         let context = str_of(step, "name");
         let site = substitute::ScriptSite {
@@ -473,9 +469,6 @@ fn tekton_rewrites(value: &str, params: &[(String, Scalar)]) -> Vec<substitute::
     rewrites
 }
 
-/// Interpreters that run a script as shell text.
-const SHELLS: &[&str] = &["sh", "bash", "ash", "dash", "zsh", "ksh", "mksh"];
-
 /// True when Tekton runs `script` with a shell: no shebang (Tekton uses `/bin/sh`), or a
 /// shebang naming a shell directly or through `env`.
 fn runs_in_shell(script: &str) -> bool {
@@ -495,5 +488,5 @@ fn runs_in_shell(script: &str) -> bool {
             .map(base)
             .unwrap_or_default();
     }
-    SHELLS.contains(&interpreter.as_str())
+    shell::is_shell(&interpreter)
 }

@@ -18,23 +18,26 @@ pub(crate) fn command_images(
 ) {
     let values: Vec<Option<&str>> = argv.iter().map(|n| n.as_str()).collect();
     // `sh -c "script"`: the script is shell text of its own.
-    for (i, v) in values.iter().enumerate() {
-        if *v == Some("-c") && i > 0 && values[i - 1].is_some_and(is_shell) {
-            if let Some(script) = argv.get(i + 1) {
-                if escaped_one_line(file, *script, source, ctx, built, out) {
-                    return;
-                }
-                let mut tmp = Extraction::default();
-                super::scalar_images(file, *script, source, Some(ctx), built, &|_| None, &mut tmp);
-                for d in tmp.diagnostics {
-                    out.diagnostic(d);
-                }
-                for o in tmp.images {
-                    out.push(o);
-                }
+    if values
+        .first()
+        .copied()
+        .flatten()
+        .is_some_and(shell::is_shell)
+    {
+        if let Some(script) = shell_script(argv) {
+            if escaped_one_line(file, script, source, ctx, built, out) {
+                return;
             }
-            return;
+            let mut tmp = Extraction::default();
+            super::scalar_images(file, script, source, Some(ctx), built, &|_| None, &mut tmp);
+            for d in tmp.diagnostics {
+                out.diagnostic(d);
+            }
+            for o in tmp.images {
+                out.push(o);
+            }
         }
+        return;
     }
     // Otherwise the items are the words of one command: join them and map words back.
     let mut joined = String::new();
@@ -150,9 +153,27 @@ fn escaped_one_line(
     true
 }
 
-fn is_shell(v: &str) -> bool {
-    matches!(
-        v.rsplit('/').next().unwrap_or(v),
-        "sh" | "bash" | "ash" | "dash" | "zsh"
-    )
+/// The script of a shell started with `-c` (`sh -c SCRIPT`, `bash -ec`, `/bin/sh -o pipefail
+/// -c`): the item after that option, when the list runs a shell.
+pub(crate) fn shell_script<'y, 'a>(argv: &[NodeRef<'y, 'a>]) -> Option<NodeRef<'y, 'a>> {
+    let shell_at = argv
+        .iter()
+        .position(|a| a.as_str().is_some_and(shell::is_shell))?;
+    let mut i = shell_at + 1;
+    while let Some(v) = argv.get(i).and_then(|a| a.as_str()) {
+        if v == "-o" || v == "+o" {
+            i += 2;
+        } else if let Some(flags) = v.strip_prefix('-').filter(|f| !f.starts_with('-')) {
+            if flags.contains('c') {
+                return argv.get(i + 1).copied();
+            }
+            i += 1;
+        } else if v.starts_with("--") {
+            i += 1;
+        } else {
+            // A script file, or `-c` missing: no inline script.
+            return None;
+        }
+    }
+    None
 }

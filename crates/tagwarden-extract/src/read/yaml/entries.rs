@@ -186,18 +186,25 @@ pub(crate) fn scalar_site(node: NodeRef<'_, '_>) -> Option<(Span, bool, Vec<Span
 
 impl ValueMap {
     /// The map of a scalar node (aliases followed), or None when its value is not written in
-    /// verbatim runs (a folded block that was folded, a quoted scalar across lines).
+    /// verbatim runs: a block with an indentation indicator, a quoted scalar with escapes that
+    /// goes on over several lines.
     pub fn of(node: NodeRef<'_, '_>) -> Option<Self> {
         let target = node.resolve()?;
         let value = target.as_str()?;
         if let Some(s) = target.exact_span() {
             return Some(Self::verbatim(s.start, value.len()));
         }
-        let src = target.src();
+        let (src, start) = (target.src(), target.start());
         match target.style()? {
-            Style::Literal | Style::Folded => Self::block(src, target.start(), value),
-            Style::DoubleQuoted | Style::SingleQuoted => Self::quoted(src, target.start(), value),
-            Style::Plain => None,
+            Style::Literal => Self::block(src, start, value),
+            Style::Folded => {
+                Self::block(src, start, value).or_else(|| Self::folded_block(src, start, value))
+            }
+            Style::DoubleQuoted => Self::quoted(src, start, value)
+                .or_else(|| Self::flow_lines(src, start, value, Some(b'"'))),
+            Style::SingleQuoted => Self::quoted(src, start, value)
+                .or_else(|| Self::flow_lines(src, start, value, Some(b'\''))),
+            Style::Plain => Self::flow_lines(src, start, value, None),
         }
     }
 }
