@@ -3,8 +3,9 @@
 //! What is read: the top-level `image`; `build.cacheFrom` (images the build pulls as cache);
 //! the keys of `features` that are OCI references (`ghcr.io/devcontainers/features/go:1`: a
 //! feature is an OCI artifact pulled from a registry by that reference), with context `feature`;
-//! and the container commands of the lifecycle scripts written as shell strings
-//! (`initializeCommand`, which runs on the host, `onCreateCommand`, `postCreateCommand`, …).
+//! and the container commands of the lifecycle scripts (`initializeCommand`, which runs on the
+//! host, `onCreateCommand`, `postCreateCommand`, …), written as a shell string, as an exec array
+//! (`["docker", "run", …]`, or `["bash", "-c", "docker run …"]`), or as an object of either.
 //!
 //! Not read: `build.dockerfile` (the image is built, not pulled), `dockerComposeFile` +
 //! `service` (the image is in the Compose file, read as a Compose file), local features
@@ -12,8 +13,9 @@
 //! feature ids (`docker-in-docker`), which are not references. Values with devcontainer
 //! variables (`${localEnv:X}`, `${templateOption:x}`) are reported unresolved.
 
+use crate::read::ci_script::argv::command_images;
 use crate::read::json;
-use crate::read::yaml::{self, NodeRef};
+use crate::read::yaml::{self, Found, NodeRef};
 use crate::{Extraction, Form, ImageOccurrence, Source, Span, Unresolved};
 
 /// Lifecycle scripts: a shell string, an exec array or an object of either.
@@ -76,16 +78,27 @@ pub fn extract(text: &str) -> Extraction {
         } else {
             vec![command]
         };
-        for script in scripts.into_iter().filter(|s| s.as_str().is_some()) {
-            crate::read::ci_script::scalar_images(
-                text,
-                script,
-                Source::DevcontainerImage,
-                Some(key),
-                &[],
-                &|_| None,
-                &mut out,
-            );
+        for script in scripts {
+            if script.is_sequence() {
+                // `["docker", "run", …]` runs without a shell; `["bash", "-c", "…"]` with one.
+                let mut found = Found::default();
+                let argv = script.items();
+                let source = Source::DevcontainerImage;
+                command_images(text, &argv, source, key, &[], &mut found);
+                let found = found.finish();
+                out.images.extend(found.images);
+                out.diagnostics.extend(found.diagnostics);
+            } else if script.as_str().is_some() {
+                crate::read::ci_script::scalar_images(
+                    text,
+                    script,
+                    Source::DevcontainerImage,
+                    Some(key),
+                    &[],
+                    &|_| None,
+                    &mut out,
+                );
+            }
         }
     }
     out
@@ -209,8 +222,10 @@ mod tests {
   "postCreateCommand": {
     "scan": "docker run --rm -v \"$PWD:/path\" checkmarx/kics:latest scan -p /path",
     "plain": "docker run --rm -v $PWD:/path checkmarx/kics:latest scan -p /path",
-    "exec": ["docker", "pull", "not/read:1"]
-  }
+    "exec": ["docker", "pull", "ghcr.io/acme/tool:1"],
+    "shell": ["bash", "-c", "docker run --rm -v \"$PWD:/p\" aquasec/trivy:0.50.0 fs /p"]
+  },
+  "postStartCommand": ["podman", "run", "--rm", "-e", "A=1", "redis:7"]
 }"#;
         let out = extract(t);
         let got = images(t);
@@ -220,7 +235,10 @@ mod tests {
                 "alpine:3",
                 "aquasec/trivy:0.69.4",
                 "checkmarx/kics:latest",
-                "checkmarx/kics:latest"
+                "checkmarx/kics:latest",
+                "ghcr.io/acme/tool:1",
+                "aquasec/trivy:0.50.0",
+                "redis:7"
             ]
         );
         // The string with `\"` escapes is mapped between them, byte for byte.

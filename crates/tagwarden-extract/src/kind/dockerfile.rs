@@ -1796,7 +1796,7 @@ mod tests {
         // Deeply nested defaults.
         let nested = format!("FROM {}x{}\n", "${A:-".repeat(100_000), "}".repeat(100_000));
         let _ = ex(&nested);
-        assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
+        crate::test_support::assert_bounded(start);
     }
 
     #[test]
@@ -1810,12 +1810,12 @@ mod tests {
         let start = std::time::Instant::now();
         let out = ex(&t);
         assert_eq!(out.images.len(), 100_000);
-        assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
+        crate::test_support::assert_bounded(start);
         // Many names built from platform variables.
         let t = "FROM a AS linux-amd64\nFROM x-$TARGETOS-$TARGETARCH\n".repeat(50_000);
         let start = std::time::Instant::now();
         let _ = ex(&t);
-        assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
+        crate::test_support::assert_bounded(start);
         // Many stages and many patterns that may name one.
         let mut t = String::new();
         for i in 0..20_000 {
@@ -1823,7 +1823,7 @@ mod tests {
         }
         let start = std::time::Instant::now();
         let _ = ex(&t);
-        assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
+        crate::test_support::assert_bounded(start);
     }
 
     const CORPUS: &str = concat!(

@@ -419,7 +419,7 @@ releases:
         bomb.push_str("releases:\n  - name: x\n    values: *l19\n");
         let start = std::time::Instant::now();
         let _ = extract(&bomb);
-        assert!(start.elapsed().as_secs() < 5);
+        crate::test_support::assert_bounded(start);
         let deep = "releases:\n  - values:\n    - ".to_string() + &"{a: ".repeat(10_000);
         let _ = extract(&deep);
     }

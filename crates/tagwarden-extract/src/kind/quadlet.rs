@@ -12,7 +12,7 @@
 //! a `%` specifier (`%h`, `%i`) is only known when systemd runs it: reported unresolved. A
 //! continued or escaped `Image=` value cannot be spliced: reported, not exact.
 
-use crate::read::shell::{self, ShellImageKind};
+use crate::read::shell::{self, Variables};
 use crate::{Extraction, Form, ImageOccurrence, Source, Span, Unresolved};
 
 /// Sections whose `Image=` is pulled.
@@ -227,35 +227,22 @@ fn exec_entry(text: &str, e: &Entry<'_>, out: &mut Extraction) {
     let command = raw.trim_start_matches(['-', '@', ':', '+', '!']);
     let base = e.value.start + raw.len() - command.len();
     let context = format!("[{}] {}", e.section, e.key);
-    for f in shell::commands(command, base) {
+    // systemd runs the command without a shell; a shell it starts (`/bin/sh -c '…'`) reads its
+    // script, and the shell reader follows it there.
+    let to_file = |s: Span| Some(Span::new(s.start + base, s.end + base));
+    let vars = Variables::new(command, &|_| None, &to_file);
+    for mut f in shell::script_images(command, &vars, &[]) {
+        f.span = Span::new(f.span.start + base, f.span.end + base);
         let raw = f.span.of(text);
-        let source = match f.kind {
-            ShellImageKind::Operand => Source::QuadletImage,
-            ShellImageKind::BuildContext => Source::BuildContext,
-        };
-        let (image, form) = match f.image {
-            Ok(i) if raw.contains('%') => (
-                Err(Unresolved::new(format!(
-                    "{i} holds a systemd specifier, known when the unit runs"
-                ))),
-                Form::Expanded { origins: vec![] },
-            ),
-            Ok(i) => (Ok(i), Form::Literal),
-            Err(why) => (
-                Err(Unresolved::new(why)),
-                Form::Expanded { origins: vec![] },
-            ),
-        };
-        out.push_image(ImageOccurrence {
-            span: f.span,
-            text: raw.to_string(),
-            image,
-            source,
-            form,
-            alias_sites: Vec::new(),
-            context: Some(context.clone()),
-            exact: f.exact && !raw.contains('%'),
-        });
+        if raw.contains('%') {
+            f.image = Err(match f.image {
+                Ok(i) => format!("{i} holds a systemd specifier, known when the unit runs"),
+                Err(why) => why,
+            });
+            f.origins = Some(Vec::new());
+            f.exact = false;
+        }
+        out.push_image(f.occurrence(text, Source::QuadletImage, Some(&context)));
     }
 }
 
@@ -461,6 +448,18 @@ mod tests {
         let got = rows(t);
         assert_eq!(got[3].3.as_deref(), Some("[Service] ExecStartPost"));
         assert!(got.iter().all(|r| r.2));
+        // A shell systemd starts reads its script: the images in it, at their bytes.
+        let t = "[Service]\nExecStartPre=/bin/sh -c 'podman pull quay.io/acme/tool:1 && IMG=redis:7; podman run --rm \"$IMG\"'\nExecStart=/usr/bin/bash -ec \"podman pull ghcr.io/acme/web:2\"\n";
+        let got = rows(t);
+        let texts: Vec<_> = got.iter().map(|r| (r.0, r.1.clone(), r.2)).collect();
+        assert_eq!(
+            texts,
+            [
+                ("quay.io/acme/tool:1", Ok("quay.io/acme/tool:1".into()), true),
+                ("$IMG", Ok("redis:7".into()), false),
+                ("ghcr.io/acme/web:2", Ok("ghcr.io/acme/web:2".into()), true),
+            ]
+        );
     }
 
     #[test]

@@ -21,44 +21,19 @@ use crate::read::shell::{
     self, Definitions, Dialect, ScriptImage, ShellImage, ShellImageKind, Variables, lexing_text,
 };
 use crate::read::vars::{self, Value};
-use crate::{Extraction, Form, ImageOccurrence, Origin, Source, Span, Unresolved};
+use crate::{Extraction, Origin, Source, Span};
 
 /// Finds the image references of a shell script.
 pub fn extract_shell(text: &str) -> Extraction {
     let mut out = Extraction::default();
     let vars = Variables::new(text, &|_| None, &|s| Some(s));
     for f in shell::script_images(text, &vars, &[]) {
-        out.push_image(occurrence(text, f, Source::ScriptCommand, None));
+        out.push_image(f.occurrence(text, Source::ScriptCommand, None));
     }
     for occ in shell::heredoc_manifests(text) {
         out.push_image(occ);
     }
     out
-}
-
-/// The occurrence of an image a script names, its spans those of `text`.
-pub(crate) fn occurrence(
-    text: &str,
-    f: ScriptImage,
-    source: Source,
-    context: Option<&str>,
-) -> ImageOccurrence {
-    ImageOccurrence {
-        span: f.span,
-        text: f.span.of(text).to_string(),
-        image: f.image.map_err(Unresolved::new),
-        source: match f.kind {
-            ShellImageKind::Operand => source,
-            ShellImageKind::BuildContext => Source::BuildContext,
-        },
-        form: match f.origins {
-            None => Form::Literal,
-            Some(origins) => Form::Expanded { origins },
-        },
-        alias_sites: Vec::new(),
-        context: context.map(str::to_string),
-        exact: f.exact,
-    }
 }
 
 /// Finds the image references of a Makefile.
@@ -154,12 +129,7 @@ fn report(
         exact: f.exact,
         kind: f.kind,
     };
-    out.push_image(occurrence(
-        text,
-        found,
-        Source::MakefileCommand,
-        Some(target),
-    ));
+    out.push_image(found.occurrence(text, Source::MakefileCommand, Some(target)));
 }
 
 /// Make's expansion of recipe text: `$(NAME)` / `${NAME}` from literal definitions, `$$` as `$`
@@ -403,6 +373,7 @@ fn logical_lines(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Form;
 
     type Row<'t> = (&'t str, Result<String, String>, Source, bool);
 

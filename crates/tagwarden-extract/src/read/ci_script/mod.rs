@@ -13,13 +13,11 @@ pub(crate) mod argv;
 pub(crate) mod macros;
 pub(crate) mod rewrite;
 
-use crate::read::shell::{
-    ScriptImage, ShellImageKind, Variables, heredoc_manifests, may_name_images,
-};
+use crate::read::shell::{ScriptImage, Variables, heredoc_manifests, may_name_images};
 use crate::read::value_map::ValueMap;
 use crate::read::vars::Value;
 use crate::read::yaml::NodeRef;
-use crate::{Extraction, Form, ImageOccurrence, Origin, Source, Span, Unresolved};
+use crate::{Extraction, Origin, Source, Span};
 
 /// A shell variable's literal value and where it is written in the file: a CI step's `env:`, a
 /// job's `variables:`.
@@ -123,22 +121,10 @@ impl Site<'_> {
             out.note(Span::new(self.note_at, self.note_at), not_mapped(written));
             return;
         };
-        out.push_image(ImageOccurrence {
-            span,
-            text: written.to_string(),
-            image: found.image.map_err(Unresolved::new),
-            source: match found.kind {
-                ShellImageKind::Operand => self.source,
-                ShellImageKind::BuildContext => Source::BuildContext,
-            },
-            form: match found.origins {
-                None => Form::Literal,
-                Some(origins) => Form::Expanded { origins },
-            },
-            alias_sites: self.alias_sites.clone(),
-            context: self.context.map(str::to_string),
-            exact: found.exact,
-        });
+        let mut occ =
+            ScriptImage { span, ..found }.occurrence(self.file, self.source, self.context);
+        occ.alias_sites.clone_from(&self.alias_sites);
+        out.push_image(occ);
     }
 }
 

@@ -261,6 +261,62 @@ fn command_args(tokens: &[Tok], script: &str) -> Vec<(usize, Program)> {
     out
 }
 
+/// The scripts that commands of `script` hand to a shell with `-c` (`sh -c 'docker pull x'`,
+/// `bash -ec "…"`, `/bin/sh -o pipefail -c …`): the inside of that word, when its bytes are
+/// the script the shell runs (single quotes, or double quotes with nothing the outer shell
+/// expands).
+pub fn shell_c_scripts(script: &str) -> Vec<Span> {
+    let tokens = lex(script);
+    let word = |k: usize| match tokens.get(k) {
+        Some(Tok::Word(w)) => Some(w),
+        _ => None,
+    };
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < tokens.len() {
+        let mut j = i;
+        while word(j)
+            .and_then(|w| w.plain.as_deref())
+            .is_some_and(|v| PREFIXES.contains(&v))
+        {
+            j += 1;
+        }
+        if word(j)
+            .and_then(|w| w.plain.as_deref())
+            .is_some_and(is_shell)
+        {
+            let mut k = j + 1;
+            while let Some(v) = word(k).and_then(|w| w.plain.as_deref()) {
+                if v == "-o" || v == "+o" {
+                    k += 2;
+                } else if let Some(flags) = v.strip_prefix('-').filter(|f| !f.starts_with('-')) {
+                    k += 1;
+                    if flags.contains('c') {
+                        let inner = word(k).filter(|w| {
+                            w.simple
+                                && !w.dynamic
+                                && script
+                                    .get(w.inner.0..w.inner.1)
+                                    .is_some_and(|t| !t.is_empty())
+                        });
+                        found.extend(inner.map(|w| Span::new(w.inner.0, w.inner.1)));
+                        break;
+                    }
+                } else {
+                    break;
+                }
+            }
+        }
+        // The next command.
+        i = j;
+        while let Some(Tok::Word(_)) = tokens.get(i) {
+            i += 1;
+        }
+        i += 1;
+    }
+    found
+}
+
 /// True for a command word that runs a container engine (`docker`, `/usr/bin/podman`).
 pub fn is_engine(word: &str) -> bool {
     Program::of(word) == Some(Program::Engine)

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 use super::{ShellImage, ShellImageKind, assignments, built_images, commands, is_built, is_engine};
 use crate::read::vars::{self, Syntax, Value};
-use crate::{Origin, Span};
+use crate::{Form, ImageOccurrence, Origin, Source, Span, Unresolved};
 
 /// Whose variable syntax a script is written in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -182,9 +182,63 @@ pub struct ScriptImage {
     pub kind: ShellImageKind,
 }
 
+impl ScriptImage {
+    /// The occurrence of this image, its span already one of `file` (`source` names the
+    /// construct for an image operand; a build context is a build context wherever it is).
+    pub fn occurrence(self, file: &str, source: Source, context: Option<&str>) -> ImageOccurrence {
+        ImageOccurrence {
+            span: self.span,
+            text: self.span.of(file).to_string(),
+            image: self.image.map_err(Unresolved::new),
+            source: match self.kind {
+                ShellImageKind::Operand => source,
+                ShellImageKind::BuildContext => Source::BuildContext,
+            },
+            form: match self.origins {
+                None => Form::Literal,
+                Some(origins) => Form::Expanded { origins },
+            },
+            alias_sites: Vec::new(),
+            context: context.map(str::to_string),
+            exact: self.exact,
+        }
+    }
+}
+
+/// How deep scripts handed to `sh -c` are followed.
+const MAX_NESTED_SCRIPTS: usize = 2;
+
 /// The images `script` names (offsets in the script), except those it or its job builds
-/// (`built`, as written or resolved).
+/// (`built`, as written or resolved); scripts its commands hand to `sh -c '…'` too, read with
+/// what the script inherits.
 pub fn script_images(script: &str, vars: &Variables<'_>, built: &[String]) -> Vec<ScriptImage> {
+    nested_images(script, vars, built, 0)
+}
+
+fn nested_images(
+    script: &str,
+    vars: &Variables<'_>,
+    built: &[String],
+    depth: usize,
+) -> Vec<ScriptImage> {
+    let mut found = own_images(script, vars, built);
+    if depth >= MAX_NESTED_SCRIPTS {
+        return found;
+    }
+    for inner in super::shell_c_scripts(script) {
+        let to_file =
+            |s: Span| (vars.to_file)(Span::new(s.start + inner.start, s.end + inner.start));
+        let inner_vars = Variables::new(inner.of(script), vars.inherited, &to_file);
+        for mut f in nested_images(inner.of(script), &inner_vars, built, depth + 1) {
+            f.span = Span::new(f.span.start + inner.start, f.span.end + inner.start);
+            found.push(f);
+        }
+    }
+    found
+}
+
+/// The images the commands of `script` itself name.
+fn own_images(script: &str, vars: &Variables<'_>, built: &[String]) -> Vec<ScriptImage> {
     let lexed = lexing_text(script, Dialect::Shell, &|n| vars.value(n));
     let built_raw = built_images(&lexed);
     let mut built_values: Vec<String> = built.to_vec();
