@@ -455,7 +455,11 @@ mod tests {
         assert_eq!(
             texts,
             [
-                ("quay.io/acme/tool:1", Ok("quay.io/acme/tool:1".into()), true),
+                (
+                    "quay.io/acme/tool:1",
+                    Ok("quay.io/acme/tool:1".into()),
+                    true
+                ),
                 ("$IMG", Ok("redis:7".into()), false),
                 ("ghcr.io/acme/web:2", Ok("ghcr.io/acme/web:2".into()), true),
             ]

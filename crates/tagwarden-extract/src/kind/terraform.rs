@@ -43,7 +43,7 @@ use std::collections::HashMap;
 use crate::read::hcl::{self, Body, Expr, ExprKind, Item, Node, TemplatePart};
 use crate::read::json;
 use crate::read::placeholder::placeholder_reason;
-use crate::read::shell;
+use crate::read::shell::{self, Variables};
 use crate::{Extraction, Form, ImageOccurrence, Origin, Source, Span, Unresolved};
 
 /// How many bytes of embedded documents (heredoc JSON, jobspecs) are parsed per file, as a
@@ -954,51 +954,31 @@ impl<'t, 'c, 'h> Walker<'t, 'c, 'h> {
         if !shell::may_name_images(raw) {
             return;
         }
-        let built = shell::built_images(raw);
         let config = self.config;
         let lookup = |p: &[String]| config.lookup(p);
+        let base = t.content.start;
+        let to_file = |s: Span| Some(Span::new(s.start + base, s.end + base));
+        let vars = Variables::new(raw, &|_| None, &to_file);
+        let context = if ctx.is_empty() { "script" } else { ctx };
         let mut found = Vec::new();
-        for f in shell::commands(raw, t.content.start) {
-            let written = f.span.of(self.text);
-            if f.image.as_ref().is_ok_and(|i| shell::is_built(i, &built))
-                || built.iter().any(|b| b == written)
+        for mut f in shell::script_images(raw, &vars, &[]) {
+            f.span = Span::new(f.span.start + base, f.span.end + base);
+            // A word that is one Terraform interpolation (`${var.image}`): Terraform fills it in
+            // before the shell runs.
+            let interpolation = hcl::template_in(self.text, f.span)
+                .filter(|tpl| matches!(tpl.parts.as_slice(), [TemplatePart::Interpolation { .. }]));
+            let mut occ = if let (Err(_), Some(tpl)) = (&f.image, interpolation)
+                && let [TemplatePart::Interpolation { expr, .. }] = tpl.parts.as_slice()
             {
-                continue;
-            }
-            let (image, form) = match f.image {
-                Ok(i) => (Ok(i), Form::Literal),
-                Err(reason) => match hcl::template_in(self.text, f.span) {
-                    // A word that is one Terraform interpolation: `${var.image}`.
-                    Some(tpl)
-                        if matches!(tpl.parts.as_slice(), [TemplatePart::Interpolation { .. }]) =>
-                    {
-                        let TemplatePart::Interpolation { expr, .. } = &tpl.parts[0] else {
-                            continue;
-                        };
-                        expanded(hcl::evaluate(expr, self.text, &lookup))
-                    }
-                    _ => (
-                        Err(Unresolved::new(reason)),
-                        Form::Expanded {
-                            origins: Vec::new(),
-                        },
-                    ),
-                },
+                let (image, form) = expanded(hcl::evaluate(expr, self.text, &lookup));
+                let mut occ = f.occurrence(self.text, Source::ScriptCommand, Some(context));
+                (occ.image, occ.form) = (image, form);
+                occ
+            } else {
+                f.occurrence(self.text, Source::ScriptCommand, Some(context))
             };
-            found.push(ImageOccurrence {
-                span: f.span,
-                text: written.to_string(),
-                image,
-                source: Source::ScriptCommand,
-                form,
-                alias_sites: Vec::new(),
-                context: Some(if ctx.is_empty() {
-                    "script".to_string()
-                } else {
-                    ctx.to_string()
-                }),
-                exact: f.exact,
-            });
+            occ.alias_sites.clear();
+            found.push(occ);
         }
         for occ in found {
             self.out.push_image(occ);

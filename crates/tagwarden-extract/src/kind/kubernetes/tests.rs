@@ -1046,3 +1046,22 @@ fn hostile_inputs_never_panic() {
     }
     crate::test_support::assert_bounded(start);
 }
+
+#[test]
+fn flow_mapping_documents() {
+    let src = "{apiVersion: v1, kind: Pod, metadata: {name: p}, spec: {containers: [{name: c, image: \"nginx:1.27.0\"}], initContainers: [{name: i, image: busybox:1.36}]}}\n---\n{\"apiVersion\": \"batch/v1\", \"kind\": \"Job\", \"spec\": {\"template\": {\"spec\": {\"containers\": [{\"name\": \"j\", \"image\": \"redis:7\"}]}}}}\n";
+    let out = crate::extract(crate::FileKind::Kubernetes, src);
+    let got: Vec<_> = out
+        .images
+        .iter()
+        .map(|o| (o.span.of(src), o.image.clone().ok(), o.exact))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("nginx:1.27.0", Some("nginx:1.27.0".into()), true),
+            ("busybox:1.36", Some("busybox:1.36".into()), true),
+            ("redis:7", Some("redis:7".into()), true),
+        ]
+    );
+}
