@@ -15,6 +15,8 @@ pub mod read;
 pub use read::{vars, yaml};
 
 #[cfg(test)]
+mod test_ci_scripts;
+#[cfg(test)]
 mod test_corpus;
 #[cfg(test)]
 mod test_support;

@@ -1168,17 +1168,10 @@ impl Walker<'_, '_> {
                 .and_then(|(at, exact)| exact.then_some(at))
         };
         let vars = Variables::new(&s.value, &inherited, &to_file);
-        let mut built = self.built.to_vec();
-        built.extend(shell::built_images(&s.value));
-        for f in shell::commands(&s.value, 0) {
+        // In a GString Groovy fills `${X}` in first; otherwise the shell reads it.
+        let groovy = !shell_vars && s.interpolated;
+        for f in shell::script_images(&s.value, &vars, self.built) {
             let value_raw = f.span.of(&s.value);
-            if built.iter().any(|b| b == value_raw)
-                || f.image
-                    .as_ref()
-                    .is_ok_and(|i| f.kind == ShellImageKind::Operand && shell::is_built(i, &built))
-            {
-                continue;
-            }
             let Some((span, mapped_exact)) = s.to_source(f.span, self.text) else {
                 continue;
             };
@@ -1186,44 +1179,38 @@ impl Walker<'_, '_> {
                 ShellImageKind::Operand => Source::JenkinsShCommand,
                 ShellImageKind::BuildContext => Source::BuildContext,
             };
-            let (image, form, exact) = match f.image {
-                Ok(image) => (Ok(image), Form::Literal, f.exact && mapped_exact),
-                Err(reason) => {
-                    // In a GString Groovy fills `${X}` in first; otherwise the shell reads it.
-                    let groovy = !shell_vars && s.interpolated;
-                    let resolved = if groovy {
-                        resolve(value_raw, span.start, false, self.defs)
-                    } else {
-                        vars.expand(value_raw, f.span.start).map_err(|why| {
-                            if why.is_empty() {
-                                format!("{value_raw} is built at run time")
-                            } else {
-                                why
-                            }
-                        })
-                    };
-                    match resolved {
-                        Ok((value, origins))
-                            if mapped_exact && crate::read::shell::looks_like_image(&value) =>
-                        {
-                            if f.kind == ShellImageKind::Operand && shell::is_built(&value, &built)
+            let unresolved = |why: String| {
+                (
+                    Err(Unresolved::new(why)),
+                    Form::Expanded { origins: vec![] },
+                    false,
+                )
+            };
+            let (image, form, exact) = match (f.image, f.origins) {
+                (Ok(image), None) => (Ok(image), Form::Literal, f.exact && mapped_exact),
+                (Ok(image), Some(origins)) if mapped_exact && !groovy => {
+                    (Ok(image), Form::Expanded { origins }, false)
+                }
+                // Expanded as shell text, or not expandable: in a GString Groovy's turn first.
+                (_, Some(_)) | (Err(_), None) if groovy => {
+                    match resolve(value_raw, span.start, false, self.defs) {
+                        Ok((value, origins)) if mapped_exact && shell::looks_like_image(&value) => {
+                            if f.kind == ShellImageKind::Operand
+                                && shell::is_built(&value, self.built)
                             {
                                 continue;
                             }
                             (Ok(value), Form::Expanded { origins }, false)
                         }
-                        Ok(_) => (
-                            Err(Unresolved::new(reason)),
-                            Form::Expanded { origins: vec![] },
-                            false,
-                        ),
-                        Err(why) => (
-                            Err(Unresolved::new(why)),
-                            Form::Expanded { origins: vec![] },
-                            false,
-                        ),
+                        Ok(_) => unresolved(format!("{value_raw} is built at run time")),
+                        Err(why) => unresolved(why),
                     }
                 }
+                (Ok(_), Some(_)) => unresolved(format!("{value_raw} is built at run time")),
+                (Err(why), _) if why.is_empty() => {
+                    unresolved(format!("{value_raw} is built at run time"))
+                }
+                (Err(why), _) => unresolved(why),
             };
             self.record(span, image, form, exact, source);
         }
