@@ -1,5 +1,6 @@
-//! Pins every file of the real-world corpus with a synthetic digest: nothing panics, every rewrite
-//! passes `verify_rewrite`, and a second plan has nothing left to do.
+//! Pins every file of the real-world corpus (when `TAGWARDEN_CORPUS` names it) with a synthetic
+//! digest: nothing panics, every rewrite passes `verify_rewrite`, and a second plan has nothing
+//! left to do.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -7,8 +8,6 @@ use std::path::{Path, PathBuf};
 use tagwarden_extract::{detect, extract};
 use tagwarden_pin::{Skip, apply, edits, plan, unified_diff, verify_rewrite};
 use tagwarden_reference::{Digest, Reference};
-
-const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/corpus");
 
 fn files(root: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -44,11 +43,12 @@ fn bucket(s: &Skip) -> String {
 
 #[test]
 fn corpus_pins_verify_and_are_idempotent() {
-    let root = Path::new(ROOT);
-    if !root.is_dir() {
-        eprintln!("corpus not found at {ROOT}; skipped");
+    // The real-world corpus feeds this test only when the environment names it.
+    let Some(root) = std::env::var_os("TAGWARDEN_CORPUS").map(PathBuf::from) else {
+        eprintln!("no corpus (TAGWARDEN_CORPUS): skipped");
         return;
-    }
+    };
+    let root = root.as_path();
     let mut per_kind: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
     let mut reasons: BTreeMap<(&str, String), usize> = BTreeMap::new();
     let (mut files_seen, mut files_changed) = (0, 0);
