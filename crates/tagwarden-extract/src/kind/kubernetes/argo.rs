@@ -287,43 +287,16 @@ impl Params<'_> {
     /// What Argo replaces in a script before the shell runs: each `{{…}}`, by a known
     /// parameter's value (its definition as origin) or by a value set when the workflow runs.
     fn rewrites(&self, value: &str) -> Vec<Rewrite> {
-        let mut rewrites = Vec::new();
-        let mut from = 0;
-        while rewrites.len() < rewrite::MAX_REWRITES
-            && let Some(open) = value
-                .get(from..)
-                .and_then(|r| r.find("{{"))
-                .map(|n| from + n)
-        {
-            let Some(close) = value.get(open + 2..).and_then(|r| r.find("}}")) else {
-                break;
-            };
-            let end = open + 2 + close + 2;
-            let expr = value.get(open + 2..end - 2).unwrap_or_default().trim();
-            let piece = match self.parameter(expr) {
-                Some(p) => Piece::Known {
-                    value: p.value.clone(),
-                    origin: p.exact.then(|| Origin {
-                        name: expr.to_string(),
-                        span: p.span,
-                    }),
-                },
-                None => Piece::Unknown {
-                    // A shell variable for the lexer, named after the expression.
-                    lexed: format!(
-                        "${{{}}}",
-                        expr.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
-                    ),
-                    reason: format!("{{{{{expr}}}}} is set when the workflow runs"),
-                },
-            };
-            rewrites.push(Rewrite {
-                range: Span::new(open, end),
-                piece,
-            });
-            from = end;
-        }
-        rewrites
+        rewrite::delimited(value, "{{", "}}", &|inner| {
+            let expr = inner.trim();
+            Some(match self.parameter(expr) {
+                Some(p) => Piece::known(expr.to_string(), &p.value, p.exact.then_some(p.span)),
+                None => Piece::unknown(
+                    expr,
+                    format!("{{{{{expr}}}}} is set when the workflow runs"),
+                ),
+            })
+        })
     }
 
     /// Resolves `{{inputs.parameters.x}}` and `{{workflow.parameters.x}}` from the literal values

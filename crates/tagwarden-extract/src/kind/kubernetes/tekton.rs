@@ -420,53 +420,27 @@ const TEKTON_VARIABLE_ROOTS: &[&str] = &[
 /// What Tekton replaces in a script before the shell runs: `$(params.x)` with a known value (its
 /// definition as origin), any other Tekton variable with an unknown value.
 fn tekton_rewrites(value: &str, params: &[(String, Scalar)]) -> Vec<substitute::Rewrite> {
-    use substitute::{Piece, Rewrite};
-    let mut rewrites = Vec::new();
-    let mut from = 0;
-    while rewrites.len() < substitute::MAX_REWRITES
-        && let Some(n) = value.get(from..).and_then(|r| r.find("$("))
-    {
-        let start = from + n;
-        let after = start + 2;
-        let Some(close) = value.get(after..).and_then(|r| r.find(')')) else {
-            break;
-        };
-        let expr = value.get(after..after + close).unwrap_or_default();
-        let end = after + close + 1;
+    substitute::delimited(value, "$(", ")", &|expr| {
         let root = expr.split(['.', '[']).next().unwrap_or_default();
         let well_formed = !expr.contains(['(', '$', ' ', '\n', '\t']);
         if !TEKTON_VARIABLE_ROOTS.contains(&root) || !well_formed {
-            from = after;
-            continue;
+            return None;
         }
         let known = param_of_expression(expr)
             .and_then(|name| params.iter().find(|(n, _)| n == name))
             .filter(|(_, v)| !v.value.contains("$("));
-        let piece = match known {
-            Some((name, v)) => Piece::Known {
-                value: v.value.clone(),
-                origin: v.exact.then(|| Origin {
-                    name: format!("params.{name}"),
-                    span: v.span,
-                }),
-            },
-            None => Piece::Unknown {
-                // A shell variable for the lexer, named after the expression (`…_flags` keeps
-                // reading as options).
-                lexed: format!(
-                    "${{{}}}",
-                    expr.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
-                ),
-                reason: format!("$({expr}) is set by Tekton when the task runs"),
-            },
-        };
-        rewrites.push(Rewrite {
-            range: Span::new(start, end),
-            piece,
-        });
-        from = end;
-    }
-    rewrites
+        Some(match known {
+            Some((name, v)) => substitute::Piece::known(
+                format!("params.{name}"),
+                &v.value,
+                v.exact.then_some(v.span),
+            ),
+            None => substitute::Piece::unknown(
+                expr,
+                format!("$({expr}) is set by Tekton when the task runs"),
+            ),
+        })
+    })
 }
 
 /// True when Tekton runs `script` with a shell: no shebang (Tekton uses `/bin/sh`), or a

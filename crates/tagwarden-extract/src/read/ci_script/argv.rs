@@ -1,6 +1,7 @@
-//! Commands written as argument lists in YAML (`command: ["docker", "run", "img"]`, or a
-//! script after `sh -c`), as Skaffold and Helmfile hooks write them: images are reported at the
-//! list item that holds them, when its bytes are exact.
+//! Commands written as argument lists in YAML or JSON (`command: ["docker", "run", "img"]`, or
+//! a script after `sh -c`), as Skaffold and Helmfile hooks, devcontainer lifecycle commands and
+//! Tekton or Argo containers write them: images are reported at the list item that holds them,
+//! when its bytes are exact.
 
 use crate::read::shell;
 use crate::read::yaml::{Found, NodeRef, Style};

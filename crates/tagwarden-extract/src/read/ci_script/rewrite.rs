@@ -43,6 +43,26 @@ pub(crate) enum Piece {
 }
 
 impl Piece {
+    /// A value the CI sets when it runs, for the expression `expr`: the lexer reads a shell
+    /// variable named after it (so `…_flags` still reads as options).
+    pub(crate) fn unknown(expr: &str, reason: String) -> Self {
+        Piece::Unknown {
+            lexed: format!(
+                "${{{}}}",
+                expr.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+            ),
+            reason,
+        }
+    }
+
+    /// A value known from the file, its definition the origin when it is written verbatim.
+    pub(crate) fn known(name: String, value: &str, at: Option<Span>) -> Self {
+        Piece::Known {
+            value: value.to_string(),
+            origin: at.map(|span| Origin { name, span }),
+        }
+    }
+
     fn output(&self) -> &str {
         match self {
             Piece::Escape => "$",
@@ -50,6 +70,45 @@ impl Piece {
             Piece::Unknown { lexed, .. } => lexed,
         }
     }
+}
+
+/// The rewrites of the expressions written `open … close` in `value` (`$(params.x)`,
+/// `{{workflow.parameters.x}}`): `piece` says what the CI puts in place of the text between,
+/// or `None` when that is not one of its expressions.
+pub(crate) fn delimited(
+    value: &str,
+    open: &str,
+    close: &str,
+    piece: &dyn Fn(&str) -> Option<Piece>,
+) -> Vec<Rewrite> {
+    let mut rewrites = Vec::new();
+    let mut from = 0;
+    while rewrites.len() < MAX_REWRITES
+        && let Some(start) = value
+            .get(from..)
+            .and_then(|r| r.find(open))
+            .map(|n| from + n)
+    {
+        let after = start + open.len();
+        let Some(end) = value
+            .get(after..)
+            .and_then(|r| r.find(close))
+            .map(|n| after + n)
+        else {
+            break;
+        };
+        match piece(value.get(after..end).unwrap_or_default()) {
+            Some(piece) => {
+                rewrites.push(Rewrite {
+                    range: Span::new(start, end + close.len()),
+                    piece,
+                });
+                from = end + close.len();
+            }
+            None => from = after,
+        }
+    }
+    rewrites
 }
 
 /// Where a script scalar is and how its operands are reported.
