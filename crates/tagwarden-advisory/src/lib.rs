@@ -56,10 +56,8 @@ impl Advisory {
     }
 }
 
-/// 1-based line and column (in characters) of byte offset `at` in `text`, as in every error.
-pub fn line_column(text: &str, at: usize) -> (usize, usize) {
-    load::line_column(text, at)
-}
+/// 1-based line and column (in characters) of a byte offset, as in every error.
+pub use tagwarden_text::line_column;
 
 #[cfg(test)]
 mod tests;

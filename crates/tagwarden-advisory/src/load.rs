@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Deserialize;
 use tagwarden_reference::{Digest, Reference, normalize_repository};
+use tagwarden_text::line_column;
 use toml::Spanned;
 
 use crate::model::*;
@@ -298,19 +299,6 @@ pub(crate) fn from_toml(path: &str, text: &str) -> Result<Advisory> {
         example_positions: Vec::new(),
     }
     .advisory(raw)
-}
-
-/// 1-based line and column (in characters) of byte offset `at`.
-pub(crate) fn line_column(text: &str, at: usize) -> (usize, usize) {
-    let mut at = at.min(text.len());
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    let before = text.get(..at).unwrap_or("");
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
-    (line, column)
 }
 
 struct Loader<'a> {

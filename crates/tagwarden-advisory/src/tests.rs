@@ -367,7 +367,7 @@ fn columns_count_characters() {
     assert_eq!((err.line, err.column), position_of(&text, "bogus"));
     let text = "title = \"é\" bogus";
     assert_eq!(
-        load::line_column(text, text.find("bogus").unwrap()),
+        crate::line_column(text, text.find("bogus").unwrap()),
         (1, 13)
     );
 }

@@ -431,7 +431,7 @@ pub fn sniff(path: &Path, content: &str) -> Option<FileKind> {
         return Some(FileKind::ShellScript);
     }
     let keys = top_level_keys(content);
-    let has = |k: &str| keys.contains(&k);
+    let has = |k: &str| keys.iter().any(|key| key == k);
     if content.contains("apiVersion: skaffold/") {
         return Some(FileKind::Skaffold);
     }
@@ -450,7 +450,9 @@ pub fn sniff(path: &Path, content: &str) -> Option<FileKind> {
     }
     // A pod fragment without apiVersion (Jenkins `yamlFile`, kubernetes-plugin pod templates).
     if has("spec")
-        && keys.iter().all(|k| matches!(*k, "spec" | "metadata"))
+        && keys
+            .iter()
+            .all(|k| matches!(k.as_str(), "spec" | "metadata"))
         && content.contains("containers:")
     {
         return Some(FileKind::Kubernetes);
@@ -611,8 +613,8 @@ fn has_image_map(content: &str) -> bool {
 }
 
 /// Keys of the top-level mapping (lines starting at column 0 with `key:`).
-fn top_level_keys(content: &str) -> Vec<&str> {
-    content
+fn top_level_keys(content: &str) -> Vec<String> {
+    let mut keys: Vec<String> = content
         .lines()
         .filter(|l| !l.starts_with([' ', '\t', '#', '-']) && !l.is_empty())
         .filter_map(|l| {
@@ -621,9 +623,17 @@ fn top_level_keys(content: &str) -> Vec<&str> {
             (!k.is_empty()
                 && k.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b)))
-            .then_some(k)
+            .then(|| k.to_string())
         })
-        .collect()
+        .collect();
+    // A document written as one flow mapping (`{apiVersion: v1, kind: Pod, …}`): its keys.
+    if content.lines().any(|l| l.starts_with('{')) {
+        let yaml = crate::read::yaml::Yaml::parse(content);
+        for doc in yaml.documents().filter(|d| d.is_mapping()) {
+            keys.extend(doc.entries().into_iter().map(|(k, _)| k.to_string()));
+        }
+    }
+    keys
 }
 
 /// A Dockerfile's first instruction is `FROM` or `ARG` (after comments, directives and blanks).
@@ -701,6 +711,21 @@ mod tests {
         assert_eq!(
             d("x.yaml", "---\n# c\napiVersion: v1\nkind: Pod\n"),
             Some(FileKind::Kubernetes)
+        );
+        // Documents written as one flow mapping are sniffed by the same keys.
+        assert_eq!(
+            d(
+                "pod.yaml",
+                "{apiVersion: v1, kind: Pod, spec: {containers: []}}\n"
+            ),
+            Some(FileKind::Kubernetes)
+        );
+        assert_eq!(
+            d(
+                "x.yml",
+                "---\n{\"services\": {\"web\": {\"image\": \"nginx:1\"}}}\n"
+            ),
+            Some(FileKind::Compose)
         );
         assert_eq!(
             d("variable", "version: '2'\nservices:\n  a:\n    image: x\n"),

@@ -11,8 +11,9 @@
 //! `$VAR` was expanded from). Names the file builds itself (`docker build -t name`) are not
 //! references.
 
-use crate::yaml::{NodeKind, NodeRef, Yaml};
-use crate::{Extraction, Form, ImageOccurrence, Source, Span, shell, yaml_util};
+use crate::read::shell;
+use crate::read::yaml::{self, NodeKind, NodeRef, Yaml};
+use crate::{Extraction, Form, ImageOccurrence, Source, Span};
 
 /// How deep the tree is searched (bounded work on hostile input).
 const MAX_DEPTH: usize = 64;
@@ -175,7 +176,7 @@ impl<'t> Found<'t> {
                 if let (Some(name), Some(value)) = (node.get_str("name"), node.get("value"))
                     && is_image_name(name)
                 {
-                    self.candidate(value, &format!("{} {name}", yaml_util::key_path(path)));
+                    self.candidate(value, &format!("{} {name}", yaml::key_path(path)));
                 }
                 for (k, v) in node.own_entries() {
                     let Some(key) = k.as_str() else { continue };
@@ -188,13 +189,13 @@ impl<'t> Found<'t> {
                     self.default(key, v, path);
                     if v.is_scalar() {
                         if is_image_name(key) {
-                            self.candidate(v, &yaml_util::key_path(path));
+                            self.candidate(v, &yaml::key_path(path));
                         }
                         self.script(v);
                     } else if let Some(value) = v.get("value").filter(|_| is_image_name(key)) {
                         // GitLab `X_IMAGE: {value: ref, description: …}`.
                         path.push("value".into());
-                        self.candidate(value, &yaml_util::key_path(path));
+                        self.candidate(value, &yaml::key_path(path));
                         path.pop();
                     } else if !v.is_alias() {
                         self.walk(v, path, depth + 1);
@@ -233,7 +234,7 @@ impl<'t> Found<'t> {
             .is_some_and(|d| words(d).iter().any(|w| w == "image"));
         if is_image_name(name) || described {
             path.push("default".into());
-            self.candidate(default, &yaml_util::key_path(path));
+            self.candidate(default, &yaml::key_path(path));
             path.pop();
         }
     }
@@ -265,7 +266,7 @@ impl<'t> Found<'t> {
             source: Source::ImageVariable,
             form: Form::Literal,
             alias_sites: Vec::new(),
-            context: Some(format!("{} {name}", yaml_util::key_path(path))),
+            context: Some(format!("{} {name}", yaml::key_path(path))),
             exact: true,
         });
     }
@@ -274,7 +275,7 @@ impl<'t> Found<'t> {
         let Some(value) = node.as_str().filter(|v| is_literal_image(v)) else {
             return;
         };
-        let Some((span, exact, alias_sites)) = yaml_util::scalar_site(node) else {
+        let Some((span, exact, alias_sites)) = yaml::scalar_site(node) else {
             return;
         };
         let text = span.of(self.text);
@@ -465,7 +466,7 @@ mod tests {
     #[test]
     fn github_env_inputs_and_matrix_entries() {
         let wf = "env:\n  SETUP_BUILDKIT_IMAGE: \"moby/buildkit:latest\"\n  ZIZMOR_IMAGE: ghcr.io/zizmorcore/zizmor\njobs:\n  a:\n    runs-on: ubuntu-latest\n    container: alpine:3\n    strategy:\n      matrix:\n        include:\n          - DOCKER_IMAGE: quay.io/condaforge/linux-anvil:alma9\n    steps:\n      - uses: docker/setup-qemu-action@v3\n        with:\n          image: tonistiigi/binfmt:qemu-v9.2.2\n      - uses: aquasecurity/trivy-action@0.28.0\n        with:\n          image-ref: 'aquasec/trivy:0.50.0'\n          format: sarif\n      - run: docker build --tag localbuild/testimage:latest .\n      - uses: anchore/scan-action@v3\n        with:\n          image: \"localbuild/testimage:latest\"\n      - run: docker run $KIND_IMAGE\n        env:\n          KIND_IMAGE: kindest/node:v1.30.0\n";
-        let got = run(crate::github_actions::extract_workflow, wf);
+        let got = run(crate::kind::github_actions::extract_workflow, wf);
         assert_eq!(
             got,
             [
@@ -497,7 +498,7 @@ mod tests {
     #[test]
     fn gitlab_variables_compose_args_and_kubernetes_env() {
         let gl = "variables:\n  DOCS_HUGO_IMAGE: registry.gitlab.com/org/builder:hugo-0.154.5\n  USED_IMAGE: alpine:3\n  IMAGE_TAG: v1\njob:\n  image: $USED_IMAGE\n  variables:\n    LINT_IMAGE:\n      value: node:22\n      description: linter\n  script: [make]\n";
-        let got = run(crate::gitlab_ci::extract, gl);
+        let got = run(crate::kind::gitlab_ci::extract, gl);
         assert_eq!(
             got,
             [
@@ -514,7 +515,7 @@ mod tests {
             ]
         );
         let compose = "services:\n  db:\n    build:\n      context: .\n      args:\n        IMAGE: mysql:8.0\n  app:\n    build:\n      context: .\n      args:\n        - BASE_IMAGE=node:22\n        - OTHER=x:1\n";
-        let got = run(crate::compose::extract, compose);
+        let got = run(crate::kind::compose::extract, compose);
         assert_eq!(
             got,
             [
@@ -531,7 +532,7 @@ mod tests {
             ]
         );
         let k8s = "apiVersion: apps/v1\nkind: Deployment\nspec:\n  template:\n    spec:\n      containers:\n        - name: operator\n          image: quay.io/op/op:1\n          env:\n            - name: RELATED_IMAGE_AGENT\n              value: quay.io/op/agent:1.2\n            - name: LOG_LEVEL\n              value: debug:1\n---\napiVersion: monitoring.coreos.com/v1\nkind: Prometheus\nspec:\n  image: quay.io/prometheus/prometheus:v2.54.1\n";
-        let got = run(crate::kubernetes::extract, k8s);
+        let got = run(crate::kind::kubernetes::extract, k8s);
         assert_eq!(
             got,
             [
@@ -552,7 +553,7 @@ mod tests {
     #[test]
     fn input_defaults_and_virtual_machines() {
         let wf = "on:\n  workflow_dispatch:\n    inputs:\n      upstream:\n        description: \"Upstream image to mirror\"\n        default: \"docker.io/library/busybox:1.32\"\n      other:\n        description: a version\n        default: x:1\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps: [{run: 'true'}]\n";
-        let got = run(crate::github_actions::extract_workflow, wf);
+        let got = run(crate::kind::github_actions::extract_workflow, wf);
         assert_eq!(
             got,
             [(
@@ -562,7 +563,7 @@ mod tests {
             )]
         );
         let circle = "version: 2.1\njobs:\n  build:\n    machine:\n      image: ubuntu-2004:current\n    steps: [checkout]\nworkflows:\n  w:\n    jobs: [build]\n";
-        assert!(run(crate::circleci::extract, circle).is_empty());
+        assert!(run(crate::kind::circleci::extract, circle).is_empty());
     }
 
     #[test]
@@ -572,7 +573,7 @@ mod tests {
         let k8s = "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: a\n      image: \"nginx:1.27\"\n";
         assert!(!worth_parsing(
             k8s,
-            &covered(k8s, crate::kubernetes::extract)
+            &covered(k8s, crate::kind::kubernetes::extract)
         ));
         for needs in [
             "env:\n  DOCKER_IMAGE: quay.io/x:1\n",

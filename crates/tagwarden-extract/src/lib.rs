@@ -2,42 +2,20 @@
 //! of the reference as written. Nothing here reads files or touches the network: each extractor
 //! takes the text of one file and returns an [`Extraction`].
 //!
-//! One module per file kind; [`detect`] decides the kind from the path and the first bytes.
+//! [`detect`] decides a file's kind from its path and first bytes; [`kind`] holds one extractor
+//! per kind, built on the readers of [`read`] (YAML, HCL, JSON, shell, variables, expressions),
+//! which know nothing of kinds.
 
 pub mod detect;
-pub mod text;
-pub mod vars;
-pub mod yaml;
-
-pub mod hcl;
 pub mod image_variables;
-pub mod json;
-pub mod value_map;
+pub mod kind;
+pub mod read;
 
-mod ci_script;
+// The paths the pin crate and the fuzz targets have always used.
+pub use read::{vars, yaml};
 
-pub mod azure_pipelines;
-pub mod bake;
-pub mod bitbucket_pipelines;
-pub mod circleci;
-pub mod cloudbuild;
-pub mod compose;
-pub mod devcontainer;
-pub mod dockerfile;
-pub mod drone;
-pub mod github_actions;
-pub mod gitlab_ci;
-pub mod helm;
-pub mod helmfile;
-pub mod jenkinsfile;
-pub mod kubernetes;
-pub mod kustomize;
-pub mod quadlet;
-pub mod script;
-pub mod shell;
-pub mod skaffold;
-pub mod terraform;
-
+#[cfg(test)]
+mod test_ci_scripts;
 #[cfg(test)]
 mod test_corpus;
 #[cfg(test)]
@@ -407,12 +385,28 @@ impl Extraction {
 
 /// Runs the extractor for `kind` over `text`.
 pub fn extract(kind: FileKind, text: &str) -> Extraction {
-    let mut out = match kind {
+    let mut out = extract_embedded(kind, text);
+    if kind.is_yaml() {
+        image_variables::report(text, &mut out);
+    }
+    out.images.sort_by_key(|o| (o.span.start, o.span.end));
+    out.actions.sort_by_key(|a| a.span.start);
+    out.diagnostics.sort_by_key(|d| d.span.start);
+    out
+}
+
+/// Reads a document of `kind` written inside another file (a manifest in a shell heredoc or a
+/// Jenkins `yaml` block, a Dockerfile in Compose's `dockerfile_inline`): the extractor of that
+/// kind alone, without the passes [`extract`] adds for a whole file. Spans are offsets in
+/// `text`. Extractors reach other kinds only through here, so no kind imports another.
+pub(crate) fn extract_embedded(kind: FileKind, text: &str) -> Extraction {
+    use kind::*;
+    match kind {
         FileKind::Dockerfile => dockerfile::extract(text),
         FileKind::Compose => compose::extract(text),
         FileKind::Kubernetes => kubernetes::extract(text),
         FileKind::HelmValues => helm::extract(text),
-        FileKind::Kustomize => kustomize::extract(text),
+        FileKind::Kustomize => kubernetes::kustomize::extract(text),
         FileKind::GithubWorkflow => github_actions::extract_workflow(text),
         FileKind::GithubAction => github_actions::extract_action(text),
         FileKind::GitlabCi => gitlab_ci::extract(text),
@@ -432,65 +426,27 @@ pub fn extract(kind: FileKind, text: &str) -> Extraction {
         FileKind::Helmfile => helmfile::extract(text),
         FileKind::ShellScript => script::extract_shell(text),
         FileKind::Makefile => script::extract_makefile(text),
-    };
-    if kind.is_yaml() {
-        image_variables::report(text, &mut out);
     }
-    out.images.sort_by_key(|o| (o.span.start, o.span.end));
-    out.actions.sort_by_key(|a| a.span.start);
-    out.diagnostics.sort_by_key(|d| d.span.start);
-    out
 }
 
-/// Helpers shared by the YAML-based extractors.
-pub mod yaml_util {
-    use crate::yaml::{NodeRef, Yaml};
-    use crate::{Extraction, Span};
+/// A YAML node of one file read as a document of another kind: a chart template in a values
+/// file is a manifest, a Helmfile release's `values:` are chart values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EmbeddedYaml {
+    Manifest,
+    HelmValues,
+}
 
-    /// Parses YAML and records a parse error (with its position) in `out`.
-    pub fn parse<'a>(text: &'a str, out: &mut Extraction) -> Yaml<'a> {
-        let y = Yaml::parse(text);
-        if let Some(e) = &y.error {
-            out.parse_error(
-                Span::new(e.offset, e.offset),
-                format!("YAML: {}", e.message),
-            );
-        }
-        y
-    }
-
-    fn node_src<'a>(n: NodeRef<'_, 'a>) -> &'a str {
-        n.src()
-    }
-
-    /// A key path as a reader writes it: `jobs.build.env.IMAGE`, `containers[0].image`.
-    pub fn key_path(path: &[String]) -> String {
-        let mut s = String::new();
-        for p in path {
-            if !s.is_empty() && !p.starts_with('[') {
-                s.push('.');
-            }
-            s.push_str(p);
-        }
-        s
-    }
-
-    /// For a node that may be an alias of a scalar: the span to report (the anchored scalar's
-    /// exact text, or where the node starts) and the alias site, if any.
-    pub fn scalar_site(node: NodeRef<'_, '_>) -> Option<(Span, bool, Vec<Span>)> {
-        let target = node.resolve()?;
-        target.as_str()?;
-        let alias_sites = node.alias_span().into_iter().collect();
-        match target.exact_span() {
-            Some(s) => Some((s, true, alias_sites)),
-            None => {
-                // Escaped or block scalar: report its first line; it cannot be spliced.
-                let src = node_src(target);
-                let end = src[target.start()..]
-                    .find(['\n', '\r'])
-                    .map_or(src.len(), |n| target.start() + n);
-                Some((Span::new(target.start(), end), false, alias_sites))
-            }
-        }
+/// Reads `node`, a YAML node of `file`, as a document of the given kind, into `out`; the
+/// counterpart of [`extract_embedded`] for documents already parsed.
+pub(crate) fn walk_embedded(
+    kind: EmbeddedYaml,
+    node: read::yaml::NodeRef<'_, '_>,
+    file: &str,
+    out: &mut read::yaml::Found,
+) {
+    match kind {
+        EmbeddedYaml::Manifest => kind::kubernetes::walk_document(node, file, out),
+        EmbeddedYaml::HelmValues => kind::helm::walk_values(node, file, out),
     }
 }

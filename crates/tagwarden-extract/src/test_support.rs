@@ -64,3 +64,11 @@ pub(crate) fn origin_spans(o: &ImageOccurrence) -> Vec<(String, Span)> {
         _ => Vec::new(),
     }
 }
+
+/// Hostile-input tests check that work stays bounded (linear, not quadratic or worse), not how
+/// fast it is: speed is measured by the benchmarks. The bound is wide enough for a debug build
+/// on a loaded two-core machine and small enough to catch a blow-up.
+pub(crate) fn assert_bounded(started: std::time::Instant) {
+    let took = started.elapsed();
+    assert!(took.as_secs() < 120, "hostile input took {took:?}");
+}

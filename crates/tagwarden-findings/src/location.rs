@@ -1,5 +1,9 @@
 //! Where a finding is: a file, a 1-based line/column range and, when known, the byte span.
 
+/// The line of a text holding a byte offset, without its line ending.
+pub use tagwarden_text::line_at as source_line;
+use tagwarden_text::line_column;
+
 /// A byte range `start..end` in a file's text.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 pub struct ByteSpan {
@@ -43,17 +47,15 @@ impl Location {
     /// The location of `span` in `text`. Offsets past the end or inside a UTF-8 sequence are
     /// clamped, never a panic.
     pub fn from_span(path: impl Into<String>, text: &str, span: ByteSpan) -> Self {
-        let start = floor_char_boundary(text, span.start);
-        let end = floor_char_boundary(text, span.end.max(span.start));
-        let (line, column) = line_col(text, start);
-        let (end_line, end_column) = line_col(text, end);
+        let (line, column) = line_column(text, span.start);
+        let (end_line, end_column) = line_column(text, span.end.max(span.start));
         Location {
             path: path.into(),
             line,
             column,
             end_line,
             // An empty span still covers a caret's width.
-            end_column: if end == start {
+            end_column: if (end_line, end_column) == (line, column) {
                 column.saturating_add(1)
             } else {
                 end_column
@@ -61,32 +63,6 @@ impl Location {
             span: Some(span),
         }
     }
-}
-
-/// The line of `text` containing byte `offset`, without its line ending.
-pub fn source_line(text: &str, offset: usize) -> &str {
-    let offset = floor_char_boundary(text, offset);
-    let (before, after) = text.split_at(offset);
-    let start = before.rfind('\n').map_or(0, |i| i + 1);
-    let end = after.find('\n').map_or(text.len(), |i| offset + i);
-    text.get(start..end).unwrap_or("").trim_end_matches('\r')
-}
-
-/// 1-based line and character column of a byte offset that is a char boundary.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
-    (line, column)
-}
-
-fn floor_char_boundary(text: &str, offset: usize) -> usize {
-    let mut i = offset.min(text.len());
-    while !text.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
 }
 
 #[cfg(test)]

@@ -293,42 +293,9 @@ fn built_locally(occ: &ImageOccurrence) -> bool {
 /// `# tagwarden: ignore` (bare, or listing `unpinned-image` or `pin`) on the occurrence's line or
 /// the line above, as `scan` reads it.
 fn ignored(text: &str, span: Span) -> bool {
-    const MARK: &str = "tagwarden: ignore";
-    let Some(before) = text.get(..span.start.min(text.len())) else {
-        return false;
-    };
-    let line_start = before.rfind('\n').map_or(0, |n| n + 1);
-    let line_end = text
-        .get(span.start..)
-        .and_then(|r| r.find('\n'))
-        .map_or(text.len(), |n| span.start + n);
-    let prev_start = before
-        .get(..line_start.saturating_sub(1))
-        .and_then(|b| b.rfind('\n'))
-        .map_or(0, |n| n + 1);
-    let lines = [
-        text.get(line_start..line_end).unwrap_or(""),
-        if line_start == 0 {
-            ""
-        } else {
-            text.get(prev_start..line_start).unwrap_or("")
-        },
-    ];
-    lines.iter().any(|line| {
-        let Some(at) = line.find(MARK) else {
-            return false;
-        };
-        let rest = line.get(at + MARK.len()..).unwrap_or("");
-        match rest.strip_prefix('[') {
-            Some(list) => list
-                .split(']')
-                .next()
-                .unwrap_or("")
-                .split(',')
-                .any(|r| matches!(r.trim(), "unpinned-image" | "pin")),
-            None => rest.is_empty() || rest.starts_with(char::is_whitespace),
-        }
-    })
+    ["unpinned-image", "pin"]
+        .iter()
+        .any(|rule| tagwarden_text::ignored_at(text, span.start, rule))
 }
 
 /// Two occurrences that read the same ARG default or YAML anchor plan the same edit: the first

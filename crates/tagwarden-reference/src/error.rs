@@ -44,7 +44,10 @@ pub enum ErrorKind {
     EmptyTag,
     InvalidTag(String),
     TagTooLong(usize),
+    /// The path (the name without its domain) is longer than 255 characters.
     NameTooLong(usize),
+    /// A bare 64-character hexadecimal word: docker reads it as an image ID.
+    HexIdentifier,
     MissingDigestAlgorithm,
     UnsupportedDigestAlgorithm(String),
     /// The hex part of a digest has the wrong length for its algorithm.
@@ -77,7 +80,13 @@ impl fmt::Display for ErrorKind {
                 "invalid tag {t:?}: a tag is a letter, digit or '_' followed by up to 127 letters, digits, '_', '.' or '-'"
             ),
             Self::TagTooLong(n) => write!(f, "tag is {n} characters long; the limit is 128"),
-            Self::NameTooLong(n) => write!(f, "name is {n} characters long; the limit is 255"),
+            Self::NameTooLong(n) => write!(
+                f,
+                "repository path is {n} characters long; the limit is 255 (without the registry host)"
+            ),
+            Self::HexIdentifier => f.write_str(
+                "a 64-character hexadecimal name is an image ID, not a repository (docker refuses it)",
+            ),
             Self::MissingDigestAlgorithm => f.write_str("digest must be written algorithm:hex"),
             Self::UnsupportedDigestAlgorithm(a) => {
                 write!(f, "unsupported digest algorithm {a:?} (sha256 and sha512 are registered)")

@@ -31,7 +31,8 @@ pub const DOCKER_HUB: &str = "docker.io";
 /// Hostnames that mean Docker Hub and are normalised to [`DOCKER_HUB`].
 const DOCKER_HUB_ALIASES: &[&str] = &["index.docker.io", "registry-1.docker.io"];
 
-/// Longest name (domain and path) the distribution spec accepts.
+/// Longest repository path (the name without its domain; for Docker Hub with `library/`)
+/// distribution/reference accepts.
 pub const NAME_MAX: usize = 255;
 /// Longest tag the distribution spec accepts.
 pub const TAG_MAX: usize = 128;

@@ -10,6 +10,14 @@ pub(crate) fn parse(input: &str) -> Result<Reference, ParseError> {
     if let Some(i) = input.find(char::is_whitespace) {
         return Err(ParseError::new(ErrorKind::Whitespace, i));
     }
+    // docker reads a bare 64-hex word as an image ID, never as a repository.
+    if input.len() == 64
+        && input
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return Err(ParseError::new(ErrorKind::HexIdentifier, 0));
+    }
 
     let (name_and_tag, digest) = match input.find('@') {
         Some(at) => {
@@ -34,15 +42,10 @@ pub(crate) fn parse(input: &str) -> Result<Reference, ParseError> {
     if name.is_empty() {
         return Err(ParseError::new(ErrorKind::Empty, 0));
     }
-    if name.len() > NAME_MAX {
-        return Err(ParseError::new(
-            ErrorKind::NameTooLong(name.len()),
-            NAME_MAX,
-        ));
-    }
 
     let (domain, path, path_offset) = split_domain(name)?;
     validate_path(path).map_err(|e| shift(e, path_offset))?;
+    let written_path_len = path.len();
 
     let domain = match domain {
         Some(d) => normalize_domain(d).to_string(),
@@ -53,12 +56,15 @@ pub(crate) fn parse(input: &str) -> Result<Reference, ParseError> {
     } else {
         path.to_string()
     };
-    // Like docker, the limit applies to the normalised name (`docker.io/library/…` included).
-    let full = domain.len() + 1 + path.len();
-    if full > NAME_MAX {
+    // As in distribution/reference: the limit is on the path, the name without its domain, as
+    // docker resolves it (a Docker Hub name's `library/` included, so the normalised form
+    // parses back alike).
+    if path.len() > NAME_MAX {
+        // Where the written path crosses the limit (`library/` is not written).
+        let added = path.len() - written_path_len;
         return Err(ParseError::new(
-            ErrorKind::NameTooLong(full),
-            name.len().min(NAME_MAX),
+            ErrorKind::NameTooLong(path.len()),
+            path_offset + NAME_MAX.saturating_sub(added).min(written_path_len),
         ));
     }
 

@@ -124,11 +124,12 @@ fn limits() {
     assert!(Reference::parse(&format!("nginx:{tag128}")).is_ok());
     let e = Reference::parse(&format!("nginx:{tag128}a")).unwrap_err();
     assert_eq!(e.kind(), &ErrorKind::TagTooLong(129));
-    let long = format!("example.com/{}", "a".repeat(243));
-    assert_eq!(long.len(), 255);
+    // The limit is on the path: a registry host adds nothing to it.
+    let long = format!("example.com/{}", "a".repeat(255));
     assert!(Reference::parse(&long).is_ok());
     let e = Reference::parse(&format!("{long}a")).unwrap_err();
     assert_eq!(e.kind(), &ErrorKind::NameTooLong(256));
+    assert_eq!(e.offset(), "example.com/".len() + 255);
     let sha512 = format!("sha512:{}", "0".repeat(128));
     assert!(Reference::parse(&format!("a@{sha512}")).is_ok());
     assert!(Reference::parse(&format!("a@sha512:{}", "0".repeat(64))).is_err());
@@ -165,10 +166,128 @@ fn implicit_latest_equals_written_latest() {
 }
 
 #[test]
-fn name_limit_applies_after_normalisation() {
-    // Found by the fuzzer: 250 characters as written, 268 once `docker.io/library/` is added.
-    let short = "a".repeat(250);
-    let e = Reference::parse(&short).unwrap_err();
-    assert_eq!(e.kind(), &ErrorKind::NameTooLong(268));
-    assert!(Reference::parse(&"a".repeat(237)).is_ok());
+fn name_limit_counts_library_as_docker_does() {
+    // distribution/reference checks the path once `library/` is added (ParseNormalizedNamed
+    // parses `docker.io/library/…`): 247 characters are 255, 248 are one too many, and the
+    // normalised form parses back alike (found by the fuzzer).
+    let ok = "a".repeat(247);
+    let r = Reference::parse(&ok).unwrap();
+    assert_eq!(r, Reference::parse(&r.to_string()).unwrap());
+    let e = Reference::parse(&"a".repeat(248)).unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::NameTooLong(256));
+    assert_eq!(e.offset(), 247);
+}
+
+/// Cases from distribution/reference's own tables (reference_test.go, normalize_test.go) that
+/// apply to normalised parsing, as docker reads references.
+#[test]
+fn distribution_tables() {
+    let hex = "1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a";
+    let valid = [
+        "docker/docker",
+        "library/debian",
+        "debian",
+        "docker.io/docker/docker",
+        "docker.io/library/debian",
+        "docker.io/debian",
+        "index.docker.io/docker/docker",
+        "index.docker.io/library/debian",
+        "index.docker.io/debian",
+        "127.0.0.1:5000/docker/docker",
+        "127.0.0.1:5000/library/debian",
+        "127.0.0.1:5000/debian",
+        "192.168.0.1",
+        "192.168.0.1:80",
+        "192.168.0.1:8/debian",
+        "192.168.0.2:25000/debian",
+        "thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev",
+        "[fc00::1]:5000/docker",
+        "[fc00::1]:5000/docker/docker",
+        "[fc00:1:2:3:4:5:6:7]:5000/library/debian",
+        "Docker/docker",
+        "DOCKER/docker",
+        "docker-rules/docker",
+        "docker---rules/docker",
+        "doc/docker",
+        "d/docker",
+        "jess/t",
+        "dock__er/docker",
+        "test_com",
+        "test.com:tag",
+        "test.com:5000",
+        "test.com/repo:tag",
+        "test:5000/repo",
+        "test:5000/repo:tag",
+        "test:5000/repo@sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        "test:5000/repo:tag@sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        "lowercase:Uppercase",
+        "sub-dom1.foo.com/bar/baz/quux:some-long-tag",
+        "b.gcr.io/test.example.com/my-app:test.example.com",
+        "xn--n3h.com/myimage:xn--n3h.com",
+        "foo_bar.com:8080",
+        "foo/foo_bar.com:8080",
+        "192.168.1.1:5000/repo:5050",
+        "[2001:db8::1]/repo",
+        "[2001:db8:1:2:3:4:5:6]/repo:tag",
+        "[2001:db8::1]:5000/repo:tag",
+        "[::1]:5000/repo",
+        "busybox:latest@sha256:86e0e091d0da6bde2456dbb48306f3956bbeb2eae1b5b9a43045843f69fe4aaa",
+    ];
+    for input in valid {
+        assert!(Reference::parse(input).is_ok(), "{input} is valid");
+    }
+    // Valid with a registry host: it removes the doubt about an image ID.
+    assert!(Reference::parse(&format!("docker.io/{hex}")).is_ok());
+    let a127 = format!("{}a:tag-puts-this-over-max", "a/".repeat(127));
+    assert!(Reference::parse(&a127).is_ok());
+    let invalid = [
+        "https://github.com/docker/docker",
+        "docker/Docker",
+        "-docker",
+        "-docker/docker",
+        "-docker.io/docker/docker",
+        "docker///docker",
+        "docker.io/docker/Docker",
+        "docker.io/docker///docker",
+        "[fc00::1]",
+        "[fc00::1]:5000",
+        "fc00::1:5000/debian",
+        "[fe80::1%eth0]:5000/debian",
+        "[2001:db8:3:4::192.0.2.33]:5000/debian",
+        hex,
+        "docker-/docker",
+        "-docker-/docker",
+        "____/____",
+        "_docker/_docker",
+        "dock..er/docker",
+        "dock_.er/docker",
+        "dock-.er/docker",
+        "docker/",
+        ":justtag",
+        "@sha256:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        "repo@sha256:ffffffffffffffffffffffffffffffffff",
+        "validname@invaliddigest:ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+        "Uppercase:tag",
+        "test:5000/Uppercase/lowercase:tag",
+        "aa/asdf$$^/aa",
+        "[2001:db8::1]:tag",
+    ];
+    for input in invalid {
+        assert!(Reference::parse(input).is_err(), "{input} is invalid");
+    }
+    let e = Reference::parse(hex).unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::HexIdentifier);
+    let e = Reference::parse(&format!("{}a:tag", "a/".repeat(128))).unwrap_err();
+    assert_eq!(e.kind(), &ErrorKind::NameTooLong(257));
+    let namespace = format!(
+        "{}/docker",
+        ["this_is_not_a_valid_namespace_because_its_lenth_is_greater_than_255"; 4].join("_")
+    );
+    assert!(matches!(
+        Reference::parse(&namespace).unwrap_err().kind(),
+        ErrorKind::NameTooLong(_)
+    ));
+    // A 64-hex word with a tag, or of another length, is a name.
+    assert!(Reference::parse(&format!("{hex}:1")).is_ok());
+    assert!(Reference::parse(&hex[..63]).is_ok());
 }

@@ -40,8 +40,8 @@ pub use rules::{
     Confidence, Rotation, Rule, RuleError, RuleSet, SelfTestFailure, Source, self_test,
 };
 pub use scan::Scanner;
-use tagwarden_extract::text::LineIndex;
 pub use tagwarden_findings::Location;
+use tagwarden_text::LineIndex;
 
 /// Limits and keys for a [`Scanner`].
 #[derive(Clone)]

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use tagwarden_extract::Span;
-use tagwarden_extract::text::LineIndex;
 use tagwarden_findings::{ByteSpan, Location};
+use tagwarden_text::LineIndex;
 
 use crate::filters;
 use crate::readers::{self, Assignment, Format};

@@ -256,8 +256,7 @@ impl Config {
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let idx = tagwarden_extract::text::LineIndex::new(text);
-    idx.line_col(text, offset)
+    tagwarden_text::line_column(text, offset)
 }
 
 #[cfg(test)]

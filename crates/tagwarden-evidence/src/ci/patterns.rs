@@ -2,6 +2,7 @@
 //! at a time. Pure functions over `&str`: no state, no I/O.
 
 use jiff::Timestamp;
+use tagwarden_extract::read::shell::flags::engine_option_takes_value;
 use tagwarden_reference::{Digest, Reference};
 
 /// Parses a timestamp at the start of `line` (`2026-04-22T12:40:05.1234567Z` and other RFC 3339
@@ -278,14 +279,11 @@ pub(crate) fn pull_command(line: &str) -> Option<&str> {
         return None;
     }
     while let Some(w) = words.next() {
-        if matches!(
-            w,
-            "--platform" | "--creds" | "--authfile" | "--arch" | "--os"
-        ) {
-            words.next();
-            continue;
-        }
         if w.starts_with('-') {
+            // The shell reader's table of the engines' options: `--platform x`, `-q`, …
+            if engine_option_takes_value(w, true) {
+                words.next();
+            }
             continue;
         }
         let w = w.trim_matches(['"', '\'']);

@@ -2,7 +2,7 @@
 //! `tagwarden-extract`: literal strings bound to attributes and object keys, and variable and
 //! output defaults under the variable's own name, declared secret when marked `sensitive`.
 
-use tagwarden_extract::hcl::{self, Body, Expr, ExprKind, ObjectKey};
+use tagwarden_extract::read::hcl::{self, Body, Expr, ExprKind, ObjectKey};
 
 use super::{Assignment, Reading};
 use crate::rules::Source;

@@ -3,7 +3,7 @@
 //! credentials (`"type": "service_account"`), Terraform state, Kubernetes objects; anything
 //! else is walked like YAML.
 
-use tagwarden_extract::json::mask;
+use tagwarden_extract::read::json::mask;
 use tagwarden_extract::yaml::{NodeRef, Yaml};
 
 use super::yaml::{scalar_span, walk};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use regex::Regex;
 use serde::Deserialize;
-use tagwarden_extract::text::LineIndex;
+use tagwarden_text::LineIndex;
 use toml::Spanned;
 
 use super::{

@@ -7,10 +7,10 @@ use std::io::{IsTerminal, Write};
 use anyhow::Result;
 use tagwarden_advisory::{AdvisorySet, ImageVerdict};
 use tagwarden_extract::ImageOccurrence;
-use tagwarden_extract::text::LineIndex;
 use tagwarden_findings::output::escape::terminal;
 use tagwarden_pin::Skip;
 use tagwarden_reference::{Digest, Reference};
+use tagwarden_text::LineIndex;
 
 use crate::Status;
 use crate::cli::PinArgs;
@@ -337,12 +337,9 @@ fn ignored(file: &ParsedFile, occ: &ImageOccurrence, lines: &LineIndex, config: 
         return true;
     }
     let (line, _) = lines.line_col(&file.text, occ.span.start);
-    ["unpinned-image", "floating-latest"].iter().any(|rule| {
-        [line, line.saturating_sub(1)]
-            .into_iter()
-            .filter(|&l| l > 0)
-            .any(|l| scan::ignore_comment_covers(lines.line(&file.text, l), rule))
-    })
+    ["unpinned-image", "floating-latest"]
+        .iter()
+        .any(|rule| tagwarden_text::ignored_on_line(&file.text, lines, line, rule))
 }
 
 /// What to pin each reference to, and what could not be.

@@ -2,9 +2,9 @@
 //! now. A tag that moved is what an attacker who overwrites it causes (or a rebuild: look).
 
 use anyhow::Result;
-use tagwarden_extract::text::LineIndex;
 use tagwarden_findings::{ByteSpan, Finding, Location, Rule, rules};
 use tagwarden_reference::Reference;
+use tagwarden_text::LineIndex;
 
 use crate::Status;
 use crate::cli::VerifyArgs;

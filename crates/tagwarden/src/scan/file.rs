@@ -3,9 +3,9 @@
 use std::path::Path;
 
 use tagwarden_extract::detect::{self, NameHint};
-use tagwarden_extract::text::LineIndex;
 use tagwarden_extract::{DiagnosticKind, Extraction};
 use tagwarden_findings::{ByteSpan, Finding, Location, Note, rules};
+use tagwarden_text::LineIndex;
 
 use super::anchor::{self, Anchor};
 use super::walk::FileEntry;
@@ -192,26 +192,7 @@ impl FileText<'_> {
 
     /// `# tagwarden: ignore[rule, …]` (or a bare `# tagwarden: ignore`) on the line or the one above.
     pub(crate) fn ignored_inline(&self, line: usize, rule: &str) -> bool {
-        [line, line.saturating_sub(1)]
-            .into_iter()
-            .filter(|&l| l > 0)
-            .any(|l| ignore_comment_covers(self.lines.line(self.text, l), rule))
-    }
-}
-
-pub(crate) fn ignore_comment_covers(line: &str, rule: &str) -> bool {
-    let Some(at) = line.find("tagwarden: ignore") else {
-        return false;
-    };
-    let rest = &line[at + "tagwarden: ignore".len()..];
-    match rest.strip_prefix('[') {
-        Some(list) => list
-            .split(']')
-            .next()
-            .unwrap_or("")
-            .split(',')
-            .any(|r| r.trim() == rule),
-        None => rest.is_empty() || rest.starts_with(char::is_whitespace),
+        tagwarden_text::ignored_on_line(self.text, self.lines, line, rule)
     }
 }
 
@@ -249,24 +230,6 @@ fn collect(file: &FileText<'_>, ex: &Extraction, ctx: &Context<'_>, out: &mut Fi
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn inline_ignores() {
-        assert!(ignore_comment_covers(
-            "image: x # tagwarden: ignore[unpinned-image]",
-            "unpinned-image"
-        ));
-        assert!(ignore_comment_covers(
-            "# tagwarden: ignore[a, unpinned-image]",
-            "unpinned-image"
-        ));
-        assert!(!ignore_comment_covers(
-            "# tagwarden: ignore[floating-latest]",
-            "unpinned-image"
-        ));
-        assert!(ignore_comment_covers("# tagwarden: ignore", "anything"));
-        assert!(!ignore_comment_covers("image: x", "unpinned-image"));
-    }
 
     #[test]
     fn invalid_utf8_keeps_offsets() {

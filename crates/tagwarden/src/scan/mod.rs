@@ -15,7 +15,6 @@ use tagwarden_findings::{ActionRecord, Finding, Note, ReferenceRecord, ScanRepor
 
 use crate::config::Config;
 pub(crate) use anchor::WriteTarget;
-pub(crate) use file::ignore_comment_covers;
 pub(crate) use walk::WalkOptions;
 
 /// What a scan needs besides the paths.
