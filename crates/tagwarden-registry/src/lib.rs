@@ -29,15 +29,19 @@
 //! ```
 
 mod auth;
+mod children;
 mod client;
 mod error;
 mod manifest;
+mod poll;
 mod retry;
 
 pub use auth::{Anonymous, Credential, Credentials, Secret, StaticCredentials};
+pub use children::IndexChild;
 pub use client::{Client, ClientConfig, Manifest, Resolved};
 pub use error::RegistryError;
 pub use manifest::{
     DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST, Platform, digest_of,
     is_index_media_type,
 };
+pub use poll::{Poll, Polled, RateLimit};
