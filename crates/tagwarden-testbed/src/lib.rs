@@ -1,6 +1,6 @@
 //! A synchronous test bed for tagwarden's integration tests: a real CNCF Distribution registry on
 //! loopback ([`Registry`]), OCI layouts written byte by byte ([`OciLayout`]) and pushed with skopeo
-//! ([`push`]), and a small fault-injecting HTTP proxy ([`Proxy`]).
+//! ([`push`]), a small fault-injecting HTTP proxy ([`Proxy`]) and a webhook [`Receiver`].
 //!
 //! Everything here panics on failure: it is only ever used from tests, where a broken fixture
 //! must stop the test with a message. Tests that need the real registry call
@@ -9,11 +9,13 @@
 mod http;
 mod layout;
 mod proxy;
+mod receiver;
 mod registry;
 
 pub use http::{HttpResponse, base64, basic_auth_header, request};
 pub use layout::{OciLayout, Platform};
 pub use proxy::{Fault, Proxy};
+pub use receiver::{Received, Receiver};
 pub use registry::{Registry, RegistryOptions, push, push_docker_v2s2};
 
 use sha2::{Digest as _, Sha256};

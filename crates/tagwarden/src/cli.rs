@@ -224,7 +224,12 @@ pub(crate) struct WatchArgs {
 
     /// Where the history is kept: `sqlite:PATH` or `postgres://…` [default: the configuration's
     /// `db`, or tagwarden-watch.db beside it]. From the environment, a password stays out of `ps`.
-    #[arg(long, value_name = "URL", env = "TAGWARDEN_WATCH_DB", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "TAGWARDEN_WATCH_DB",
+        hide_env_values = true
+    )]
     pub(crate) db: Option<String>,
 
     /// Serve the page, API and metrics here [default: the configuration's `listen`, or

@@ -8,14 +8,18 @@ use postgres::types::{ToSql, Type};
 use super::conn::{Cell, Conn, Dialect, Row, StoreError, Value};
 
 pub(crate) struct Postgres {
-    client: postgres::Client,
+    /// Always `Some` but while being dropped.
+    client: Option<postgres::Client>,
     /// Prepared statements by text: the store runs the same few thousands of times a cycle.
     statements: HashMap<String, Statement>,
 }
 
 fn error(e: postgres::Error) -> StoreError {
     // The error's text never contains the connection string.
-    StoreError(format!("postgres: {e}"))
+    match e.as_db_error() {
+        Some(db) => StoreError(format!("postgres: {}: {}", db.code().code(), db.message())),
+        None => StoreError(format!("postgres: {e}")),
+    }
 }
 
 impl Postgres {
@@ -25,18 +29,34 @@ impl Postgres {
         let client = postgres::Client::connect(url, postgres::NoTls)
             .map_err(|e| StoreError(format!("cannot connect to PostgreSQL: {e}")))?;
         Ok(Postgres {
-            client,
+            client: Some(client),
             statements: HashMap::new(),
         })
     }
 }
 
+impl Drop for Postgres {
+    /// The synchronous client closes its connection by blocking on a runtime of its own, which
+    /// panics on a thread that drives async tasks: close it on a thread of its own.
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            let _ = std::thread::spawn(move || drop(client)).join();
+        }
+    }
+}
+
 impl Postgres {
+    fn client(&mut self) -> Result<&mut postgres::Client, StoreError> {
+        self.client
+            .as_mut()
+            .ok_or_else(|| StoreError("postgres: the connection is closed".into()))
+    }
+
     fn statement(&mut self, sql: &str) -> Result<Statement, StoreError> {
         if let Some(stmt) = self.statements.get(sql) {
             return Ok(stmt.clone());
         }
-        let stmt = self.client.prepare(sql).map_err(error)?;
+        let stmt = self.client()?.prepare(sql).map_err(error)?;
         self.statements.insert(sql.to_string(), stmt.clone());
         Ok(stmt)
     }
@@ -63,14 +83,14 @@ impl Conn for Postgres {
         let stmt = self.statement(sql)?;
         let owned = params(values);
         let refs: Vec<&(dyn ToSql + Sync)> = owned.iter().map(|b| b.as_ref()).collect();
-        self.client.execute(&stmt, &refs).map_err(error)
+        self.client()?.execute(&stmt, &refs).map_err(error)
     }
 
     fn query(&mut self, sql: &str, values: &[Value]) -> Result<Vec<Row>, StoreError> {
         let stmt = self.statement(sql)?;
         let owned = params(values);
         let refs: Vec<&(dyn ToSql + Sync)> = owned.iter().map(|b| b.as_ref()).collect();
-        let rows = self.client.query(&stmt, &refs).map_err(error)?;
+        let rows = self.client()?.query(&stmt, &refs).map_err(error)?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let mut cells = Vec::with_capacity(row.len());
@@ -97,7 +117,7 @@ impl Conn for Postgres {
     }
 
     fn batch(&mut self, sql: &str) -> Result<(), StoreError> {
-        self.client.batch_execute(sql).map_err(error)
+        self.client()?.batch_execute(sql).map_err(error)
     }
 
     fn begin(&mut self) -> Result<(), StoreError> {

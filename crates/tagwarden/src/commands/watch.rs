@@ -84,12 +84,7 @@ impl tagwarden_watch::Sources for Trees {
                 if config.ignores_image(&reference) {
                     continue;
                 }
-                let origin = format!(
-                    "{}:{}:{}",
-                    root.join(&r.path).display(),
-                    r.line,
-                    r.column
-                );
+                let origin = format!("{}:{}:{}", root.join(&r.path).display(), r.line, r.column);
                 found.push((reference, origin));
             }
         }

@@ -9,3 +9,5 @@ mod hunt;
 mod hunt_export;
 mod pin;
 mod scan;
+mod watch;
+mod watch_support;
