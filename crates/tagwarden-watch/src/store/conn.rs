@@ -121,6 +121,13 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+impl StoreError {
+    /// A PostgreSQL deadlock (40P01) or serialization failure (40001): try the transaction again.
+    pub(crate) fn is_retryable(&self) -> bool {
+        self.0.starts_with("postgres: 40P01") || self.0.starts_with("postgres: 40001")
+    }
+}
+
 /// One connection. Statements may be prepared and cached by the implementation.
 pub(crate) trait Conn: Send {
     fn dialect(&self) -> Dialect;

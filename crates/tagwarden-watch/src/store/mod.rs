@@ -186,21 +186,26 @@ impl Store {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Runs `f` in a transaction, rolled back when it fails.
+    /// Runs `f` in a transaction, rolled back when it fails; a deadlock or serialization
+    /// failure between replicas is tried again.
     fn transaction<T>(
         &self,
-        f: impl FnOnce(&mut dyn Conn) -> Result<T, StoreError>,
+        mut f: impl FnMut(&mut dyn Conn) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let mut conn = self.lock();
-        conn.begin()?;
-        match f(conn.as_mut()) {
-            Ok(v) => {
-                conn.batch("COMMIT")?;
-                Ok(v)
-            }
-            Err(e) => {
-                let _ = conn.batch("ROLLBACK");
-                Err(e)
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            conn.begin()?;
+            let result = f(conn.as_mut()).and_then(|v| conn.batch("COMMIT").map(|()| v));
+            match result {
+                Ok(v) => return Ok(v),
+                Err(e) => {
+                    let _ = conn.batch("ROLLBACK");
+                    if !e.is_retryable() || tries >= 5 {
+                        return Err(e);
+                    }
+                }
             }
         }
     }
