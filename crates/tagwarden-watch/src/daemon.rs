@@ -489,7 +489,15 @@ impl Watcher {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        let permit = limiter.acquire(repository.domain()).await;
+        let permit = limiter
+            .acquire(repository.domain(), Duration::from_secs(60))
+            .await
+            .ok_or_else(|| {
+                format!(
+                    "{}: paused after failures or a rate limit",
+                    repository.domain()
+                )
+            })?;
         let tags = self.poller.client.list_tags(repository).await;
         drop(permit);
         let tags = tags.map_err(|e| e.to_string())?;

@@ -71,8 +71,9 @@ impl Limiter {
             .clone()
     }
 
-    /// Waits for a slot, the rate and any pause of the registry.
-    pub async fn acquire(&self, registry: &str) -> Permit {
+    /// Waits for a slot, the rate and any pause of the registry; `None` when the registry is
+    /// paused for longer than `longest` (the caller puts the work back rather than hold it).
+    pub async fn acquire(&self, registry: &str, longest: Duration) -> Option<Permit> {
         let gate = self.gate(registry);
         let slot = loop {
             if let Ok(slot) = gate.slots.clone().acquire_owned().await {
@@ -93,10 +94,11 @@ impl Limiter {
             };
             match start {
                 None => break,
+                Some(at) if at.saturating_duration_since(Instant::now()) > longest => return None,
                 Some(at) => tokio::time::sleep_until(at).await,
             }
         }
-        Permit { _slot: slot }
+        Some(Permit { _slot: slot })
     }
 
     /// How long until the registry may be asked again (zero when it may be now).
@@ -194,7 +196,7 @@ mod tests {
         let limiter = Limiter::new(limits, RegistryLimits::default());
         let start = Instant::now();
         for _ in 0..5 {
-            drop(limiter.acquire("r").await);
+            assert!(limiter.acquire("r", Duration::from_secs(1)).await.is_some());
         }
         // Five starts at ten a second: the last one 400 ms after the first.
         assert!(
@@ -211,6 +213,7 @@ mod tests {
             },
         );
         assert!(limiter.paused_for("r") > Duration::from_secs(29));
+        assert!(limiter.acquire("r", Duration::from_secs(5)).await.is_none());
         assert_eq!(limiter.paused_for("other"), Duration::ZERO);
     }
 }

@@ -195,10 +195,11 @@ impl Poller {
             let jitter = interval.mul_f64(random_fraction() / 10.0);
             at + (interval + jitter).as_millis() as i64
         };
-        let paused = limiter.paused_for(&registry);
-        if self.stopping() || paused > LONGEST_WAIT {
+        // Not polled: stopping, or the registry is paused for long. Once, that is a failure.
+        let put_back = |tag: Claimed| {
             let at = now_ms();
-            let outcome = if once && paused > LONGEST_WAIT {
+            let paused = limiter.paused_for(&registry);
+            let outcome = if once && !self.stopping() {
                 Outcome::Failed {
                     error: format!(
                         "{registry}: not asked: the registry is paused after failures or a rate limit"
@@ -210,14 +211,19 @@ impl Poller {
                     rate_limited: false,
                 }
             };
-            return PollResult {
+            PollResult {
                 tag,
                 at,
                 next_due: next_due(at),
                 outcome,
-            };
+            }
+        };
+        if self.stopping() {
+            return put_back(tag);
         }
-        let permit = limiter.acquire(&registry).await;
+        let Some(permit) = limiter.acquire(&registry, LONGEST_WAIT).await else {
+            return put_back(tag);
+        };
         let answer = self.client.poll(&tag.target.reference).await;
         let outcome = match answer {
             Ok(Polled {
