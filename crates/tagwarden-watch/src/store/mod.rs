@@ -14,6 +14,8 @@ mod conn;
 mod postgres;
 mod schema;
 mod sqlite;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashSet;
 use std::sync::Mutex;
