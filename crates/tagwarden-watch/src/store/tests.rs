@@ -66,8 +66,8 @@ fn claim(store: &Store, now: i64) -> Vec<Claimed> {
 #[test]
 fn leases_events_and_the_outbox() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let a = open(&dir.path(), "a");
-    let b = open(&dir.path(), "b");
+    let a = open(dir.path(), "a");
+    let b = open(dir.path(), "b");
     a.sync_targets(&[target("v1.2.3"), target("latest")], 1)
         .unwrap_or_else(|e| panic!("{e}"));
 
@@ -176,8 +176,8 @@ fn leases_events_and_the_outbox() {
 #[test]
 fn an_event_key_is_recorded_once() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let a = open(&dir.path(), "a");
-    let b = open(&dir.path(), "b");
+    let a = open(dir.path(), "a");
+    let b = open(dir.path(), "b");
     let event = NewEvent {
         kind: EventKind::RegistryUnhealthy,
         severity: Severity::Medium,
@@ -194,7 +194,7 @@ fn an_event_key_is_recorded_once() {
 #[test]
 fn a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    drop(open(&dir.path(), "a"));
+    drop(open(dir.path(), "a"));
     let conn =
         rusqlite::Connection::open(dir.path().join("w.db")).unwrap_or_else(|e| panic!("{e}"));
     conn.execute("INSERT INTO schema_migrations VALUES (99, 0)", [])
