@@ -82,15 +82,18 @@ skopeo --insecure-policy copy --quiet --dest-tls-verify=false --dest-no-creds \
   "oci:$WORK/oci:base" "docker://$HOST/bench:base"
 MT=application/vnd.oci.image.manifest.v1+json
 curl -sf -H "Accept: $MT" "http://$HOST/v2/bench/manifests/base" >"$WORK/manifest.json"
+# curl config files: one transfer per entry, `next` between entries (not after the last).
 for i in $(seq 0 $((N - 1))); do
-  printf 'url = "http://%s/v2/bench/manifests/1.0.%d"\nrequest = "PUT"\nheader = "Content-Type: %s"\ndata-binary = "@%s"\noutput = "/dev/null"\nnext\n' \
+  [ "$i" -gt 0 ] && echo next
+  printf 'url = "http://%s/v2/bench/manifests/1.0.%d"\nrequest = "PUT"\nheader = "Content-Type: %s"\ndata-binary = "@%s"\noutput = "/dev/null"\n' \
     "$HOST" "$i" "$MT" "$WORK/manifest.json"
 done >"$WORK/puts.cfg"
-curl -sf --parallel --parallel-max "$PARALLEL" -K "$WORK/puts.cfg"
+curl -sf --no-progress-meter --parallel --parallel-max "$PARALLEL" -K "$WORK/puts.cfg"
 
 ACCEPT="application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, $MT, application/vnd.docker.distribution.manifest.v2+json"
 for i in $(seq 0 $((N - 1))); do
-  printf 'url = "http://%s/v2/bench/manifests/1.0.%d"\nhead\nheader = "Accept: %s"\noutput = "/dev/null"\nnext\n' \
+  [ "$i" -gt 0 ] && echo next
+  printf 'url = "http://%s/v2/bench/manifests/1.0.%d"\nhead\nheader = "Accept: %s"\noutput = "/dev/null"\n' \
     "$HOST" "$i" "$ACCEPT"
 done >"$WORK/heads.cfg"
 
@@ -120,7 +123,7 @@ watch_once() {
 
 echo "| $N tags, one core | wall s | vs HEAD floor | CPU s | CPU ms per 1,000 polls | peak RSS MB |"
 echo "|---|---|---|---|---|---|"
-timed curl -s --parallel --parallel-max "$PARALLEL" -K "$WORK/heads.cfg"
+timed curl -sf --no-progress-meter --parallel --parallel-max "$PARALLEL" -K "$WORK/heads.cfg"
 FLOOR=$(cut -d' ' -f1 "$WORK/time")
 row "curl --parallel, $N HEADs (the floor)"
 watch_once "sqlite:$WORK/watch.db"

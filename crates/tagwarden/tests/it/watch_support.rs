@@ -332,7 +332,10 @@ impl Browser {
     /// A PNG of the viewport.
     pub(crate) fn screenshot(&self) -> Vec<u8> {
         let shot = self.call("GET", "/screenshot", None);
-        decode_base64(shot["value"].as_str().unwrap_or_default())
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .decode(shot["value"].as_str().unwrap_or_default())
+            .unwrap_or_default()
     }
 }
 
@@ -356,30 +359,4 @@ fn curl(method: &str, url: &str, body: Option<&Value>) -> Value {
     }
     let out = cmd.output().expect("run curl");
     serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
-}
-
-fn decode_base64(text: &str) -> Vec<u8> {
-    let value = |c: u8| -> Option<u32> {
-        Some(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        } as u32)
-    };
-    let mut out = Vec::new();
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for v in text.bytes().filter_map(value) {
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    out
 }
