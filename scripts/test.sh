@@ -7,8 +7,11 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use: python3-jsonschema validates SARIF against the official schema;
 # the CNCF Distribution registry (docker-registry), skopeo and umoci build and serve test images;
 # openssl makes a throwaway CA for the TLS tests; podman serves the Docker Engine API for the
-# engine tests; python3-venv holds the interchange validators (below).
-packages=(python3-jsonschema docker-registry skopeo umoci openssl podman python3-venv)
+# engine tests; python3-venv holds the interchange validators (below); postgresql is the
+# throwaway cluster of the watch tests (below); chromium, chromium-driver and curl drive the
+# watch page in a headless browser.
+packages=(python3-jsonschema docker-registry skopeo umoci openssl podman python3-venv
+  postgresql chromium chromium-driver curl)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -58,4 +61,26 @@ export TAGWARDEN_REQUIRE_SCHEMA_CHECK=1
 # Likewise the registry tests: the real registry was installed above.
 export TAGWARDEN_REQUIRE_REGISTRY=1
 export TAGWARDEN_REQUIRE_ENGINE=1
+export TAGWARDEN_REQUIRE_BROWSER=1
+
+# A throwaway PostgreSQL cluster for the watch tests, on a unix socket in a temporary directory
+# (no TCP), owned by an unprivileged user (postgres refuses to run as root), removed at exit.
+pgbin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)"
+pgdir="$(mktemp -d /tmp/tagwarden-pg.XXXXXX)"
+as_pg=()
+if [ "$(id -u)" -eq 0 ]; then
+  chown nobody "$pgdir"
+  as_pg=(runuser -u nobody --)
+fi
+stop_postgres() {
+  "${as_pg[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$pgdir"
+}
+trap stop_postgres EXIT
+"${as_pg[@]}" "$pgbin/initdb" -D "$pgdir/data" -U tagwarden --auth=trust -E UTF8 >"$pgdir/initdb.log" 2>&1
+"${as_pg[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/server.log" -w \
+  -o "-c listen_addresses='' -k $pgdir -p 5432 -c fsync=off -c max_connections=50" start >/dev/null
+export TAGWARDEN_TEST_POSTGRES="postgresql://tagwarden@/postgres?host=$pgdir&port=5432"
+export TAGWARDEN_REQUIRE_POSTGRES=1
+
 cargo test --workspace --locked

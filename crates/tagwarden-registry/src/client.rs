@@ -133,7 +133,7 @@ impl fmt::Debug for Client {
 }
 
 /// Where a registry's API lives.
-struct Endpoint {
+pub(crate) struct Endpoint {
     /// The host as written in references; the key for credentials, tokens and errors.
     registry: String,
     /// `scheme://host/`.
@@ -156,21 +156,25 @@ enum Auth {
 }
 
 /// One request, rebuilt for each try.
-struct Request<'a> {
+pub(crate) struct Request<'a> {
     method: Method,
     url: Url,
     accept: &'a str,
     /// A form body; secret because it may carry a refresh token.
     form: Option<Secret>,
+    /// Hand a 429 back to the caller instead of waiting and retrying (a poller that paces
+    /// itself by the registry's rate-limit headers).
+    pub(crate) return_rate_limited: bool,
 }
 
 impl<'a> Request<'a> {
-    fn new(method: Method, url: Url, accept: &'a str) -> Self {
+    pub(crate) fn new(method: Method, url: Url, accept: &'a str) -> Self {
         Self {
             method,
             url,
             accept,
             form: None,
+            return_rate_limited: false,
         }
     }
 }
@@ -389,7 +393,7 @@ impl Client {
         }
     }
 
-    async fn resolve_by_get(
+    pub(crate) async fn resolve_by_get(
         &self,
         endpoint: &Endpoint,
         reference: &Reference,
@@ -503,7 +507,7 @@ impl Client {
         })
     }
 
-    fn endpoint(&self, domain: &str) -> Result<Endpoint, RegistryError> {
+    pub(crate) fn endpoint(&self, domain: &str) -> Result<Endpoint, RegistryError> {
         let api_host = if domain == tagwarden_reference::DOCKER_HUB {
             DOCKER_HUB_API
         } else {
@@ -532,7 +536,10 @@ impl Client {
     }
 
     /// A slot in the registry's concurrency limit, held for a whole operation.
-    async fn acquire(&self, endpoint: &Endpoint) -> Result<OwnedSemaphorePermit, RegistryError> {
+    pub(crate) async fn acquire(
+        &self,
+        endpoint: &Endpoint,
+    ) -> Result<OwnedSemaphorePermit, RegistryError> {
         let semaphore = {
             let mut limits = self
                 .inner
@@ -555,7 +562,7 @@ impl Client {
     }
 
     /// Sends with whatever auth we already hold; on 401 answers the challenge once and resends.
-    async fn send(
+    pub(crate) async fn send(
         &self,
         endpoint: &Endpoint,
         request: &Request<'_>,
@@ -772,7 +779,9 @@ impl Client {
                     let status = response.status();
                     let retryable = status == StatusCode::TOO_MANY_REQUESTS
                         || (status.is_server_error() && status != StatusCode::NOT_IMPLEMENTED);
-                    if !retryable {
+                    if !retryable
+                        || (status == StatusCode::TOO_MANY_REQUESTS && request.return_rate_limited)
+                    {
                         return Ok(response);
                     }
                     let give_up = || {
@@ -825,7 +834,7 @@ impl Client {
     }
 
     /// Reads a body, refusing more than `limit` bytes.
-    async fn read_body(
+    pub(crate) async fn read_body(
         &self,
         endpoint: &Endpoint,
         mut response: Response,
@@ -858,11 +867,14 @@ impl Client {
     }
 }
 
-fn pull_scope(reference: &Reference) -> String {
+pub(crate) fn pull_scope(reference: &Reference) -> String {
     format!("repository:{}:pull", reference.path())
 }
 
-fn manifest_url(endpoint: &Endpoint, reference: &Reference) -> Result<Url, RegistryError> {
+pub(crate) fn manifest_url(
+    endpoint: &Endpoint,
+    reference: &Reference,
+) -> Result<Url, RegistryError> {
     let target = match (reference.digest(), reference.effective_tag()) {
         (Some(digest), _) => digest.to_string(),
         (None, Some(tag)) => tag.to_string(),
@@ -871,7 +883,7 @@ fn manifest_url(endpoint: &Endpoint, reference: &Reference) -> Result<Url, Regis
     endpoint.url(&format!("v2/{}/manifests/{target}", reference.path()))
 }
 
-fn is_known_manifest_type(media_type: &str) -> bool {
+pub(crate) fn is_known_manifest_type(media_type: &str) -> bool {
     [
         OCI_INDEX,
         OCI_MANIFEST,
@@ -881,12 +893,12 @@ fn is_known_manifest_type(media_type: &str) -> bool {
     .contains(&media_type)
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(crate) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name)?.to_str().ok().map(str::trim)
 }
 
 /// The media type without parameters such as `charset`.
-fn content_type(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn content_type(headers: &HeaderMap) -> Option<String> {
     header(headers, CONTENT_TYPE.as_str())
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase())
@@ -914,7 +926,7 @@ fn next_link(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Maps an unexpected status to an error naming `what` (a reference or repository).
-fn status_error(endpoint: &Endpoint, what: &str, status: StatusCode) -> RegistryError {
+pub(crate) fn status_error(endpoint: &Endpoint, what: &str, status: StatusCode) -> RegistryError {
     let registry = endpoint.registry.clone();
     match status {
         StatusCode::NOT_FOUND => RegistryError::NotFound {

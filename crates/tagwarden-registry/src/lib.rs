@@ -31,12 +31,15 @@
 //! ```
 
 mod auth;
+mod children;
 mod client;
 mod error;
 mod manifest;
+mod poll;
 mod retry;
 
 pub use auth::{Anonymous, Credential, Credentials, Secret, StaticCredentials};
+pub use children::IndexChild;
 pub use client::{
     Client, ClientConfig, Descriptor, Manifest, Referrers, ReferrersSource, Resolved,
 };
@@ -45,3 +48,4 @@ pub use manifest::{
     DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST, Platform, digest_of,
     is_index_media_type,
 };
+pub use poll::{Poll, Polled, RateLimit};

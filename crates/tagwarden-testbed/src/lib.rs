@@ -1,8 +1,8 @@
 //! A synchronous test bed for tagwarden's integration tests: a real CNCF Distribution registry on
 //! loopback ([`Registry`]), OCI layouts written byte by byte ([`OciLayout`]) and pushed with skopeo
-//! ([`push`]), a small fault-injecting HTTP proxy ([`Proxy`]), a Sigstore of the tests' own
-//! that signs images the ways cosign does ([`sigstore`]), and where test data is ([`testdata`],
-//! [`corpus`], [`incidents`]).
+//! ([`push`]), a small fault-injecting HTTP proxy ([`Proxy`]), a webhook [`Receiver`], a Sigstore of
+//! the tests' own that signs images the ways cosign does ([`sigstore`]), and where test data is
+//! ([`testdata`], [`corpus`], [`incidents`]).
 //!
 //! Everything here panics on failure: it is only ever used from tests, where a broken fixture
 //! must stop the test with a message. Tests that need the real registry call
@@ -12,6 +12,7 @@ mod data;
 mod http;
 mod layout;
 mod proxy;
+mod receiver;
 mod registry;
 pub mod sigstore;
 
@@ -19,6 +20,7 @@ pub use data::{CORPUS_ENV, INCIDENTS_ENV, corpus, incidents, testdata, testdata_
 pub use http::{HttpResponse, base64, basic_auth_header, request};
 pub use layout::{OciLayout, Platform};
 pub use proxy::{Fault, Gate, Proxy};
+pub use receiver::{Received, Receiver};
 pub use registry::{Registry, RegistryOptions, push, push_docker_v2s2};
 
 use sha2::{Digest as _, Sha256};

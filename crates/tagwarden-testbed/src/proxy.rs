@@ -216,7 +216,7 @@ impl Shared {
 }
 
 /// Reads the request head and its `Content-Length` body.
-fn read_request(stream: &mut TcpStream) -> std::io::Result<(String, Vec<u8>)> {
+pub(crate) fn read_request(stream: &mut TcpStream) -> std::io::Result<(String, Vec<u8>)> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let end = loop {

@@ -31,6 +31,8 @@ pub(crate) enum Command {
     Verify(VerifyArgs),
     /// Were we hit? Search files, container engines, registries, CI logs and network logs.
     Hunt(HuntArgs),
+    /// Watch tags: poll registries, keep every digest they served, alert on drift, serve a page.
+    Watch(WatchArgs),
     /// List, show, check, import (STIX, MISP, OSV, OpenVEX, CSAF) and export advisories.
     #[command(subcommand)]
     Advisory(AdvisoryCommand),
@@ -223,6 +225,47 @@ pub(crate) struct ResolveArgs {
     /// Configuration file for `--signatures` (default: tagwarden.toml in the current directory).
     #[arg(long, value_name = "FILE", requires = "signatures")]
     pub(crate) config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) registry: RegistryArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WatchArgs {
+    /// The watch configuration (TOML): images, scan paths, interval, webhooks.
+    #[arg(long, value_name = "FILE", default_value = "tagwarden-watch.toml")]
+    pub(crate) config: PathBuf,
+
+    /// Where the history is kept: `sqlite:PATH` or `postgres://…` [default: the configuration's
+    /// `db`, or tagwarden-watch.db beside it]. From the environment, a password stays out of `ps`.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "TAGWARDEN_WATCH_DB",
+        hide_env_values = true
+    )]
+    pub(crate) db: Option<String>,
+
+    /// Serve the page, API and metrics here [default: the configuration's `listen`, or
+    /// 127.0.0.1:8465]; `none` serves nothing.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) listen: Option<String>,
+
+    /// One cycle, then exit: 1 when an event at or above the configuration's `fail-on` (default
+    /// high) was recorded, 0 otherwise, 2 on error. For cron and CI.
+    #[arg(long)]
+    pub(crate) once: bool,
+
+    /// This replica's name, when several share one PostgreSQL [default: the host name].
+    #[arg(long, value_name = "NAME")]
+    pub(crate) replica: Option<String>,
+
+    /// Print one tag's history (observations and events) as JSON, and exit.
+    #[arg(long, value_name = "REF", conflicts_with = "once")]
+    pub(crate) export: Option<String>,
+
+    #[command(flatten)]
+    pub(crate) advisory: AdvisoryArgs,
 
     #[command(flatten)]
     pub(crate) registry: RegistryArgs,

@@ -33,6 +33,7 @@ fn main() -> ExitCode {
         cli::Command::Pin(args) => commands::pin::run(args),
         cli::Command::Verify(args) => commands::verify::run(args),
         cli::Command::Hunt(args) => commands::hunt::run(args),
+        cli::Command::Watch(args) => commands::watch::run(args),
         cli::Command::Advisory(command) => commands::advisory::run(command),
     };
     match result {

@@ -7,6 +7,7 @@ pub(crate) mod pin;
 pub(crate) mod resolve;
 pub(crate) mod scan;
 pub(crate) mod verify;
+pub(crate) mod watch;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

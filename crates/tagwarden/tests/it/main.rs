@@ -11,3 +11,5 @@ mod pin;
 mod safety;
 mod scan;
 mod signatures;
+mod watch;
+mod watch_support;
