@@ -62,6 +62,7 @@ fn htpasswd_registry_demands_credentials() {
     }
     let registry = Registry::start(RegistryOptions {
         htpasswd: Some(("alice".into(), "s3cret".into())),
+        ..RegistryOptions::default()
     });
     let image = OciLayout::image("auth");
     image.push(
@@ -109,6 +110,17 @@ fn proxy_faults() {
 
     let down = Proxy::start(&registry.host(), Fault::ServiceUnavailable);
     assert_eq!(head_digest(&down.host(), "multi", "1").0, 503);
+
+    let lie = format!("sha256:{}", "c".repeat(64));
+    let head_liar = Proxy::start(&registry.host(), Fault::LyingDigest(lie.clone()));
+    assert_eq!(
+        head_digest(&head_liar.host(), "multi", "1").1.as_deref(),
+        Some(lie.as_str())
+    );
+    assert_eq!(
+        head_digest(&head_liar.host(), "multi", &multi.digest).1,
+        Some(multi.digest.clone())
+    );
 
     let liar = Proxy::start(&registry.host(), Fault::MismatchedManifest);
     let path = format!("/v2/multi/manifests/{}", multi.digest);

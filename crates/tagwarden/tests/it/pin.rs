@@ -428,6 +428,7 @@ fn private_bed() -> Option<(Bed, Registry, Tree)> {
     let bed = Bed::new()?;
     let private = Registry::start(RegistryOptions {
         htpasswd: Some(("alice".into(), "s3cret".into())),
+        ..RegistryOptions::default()
     });
     bed.app.push(
         &format!("{}/team/app:1.0", private.host()),
