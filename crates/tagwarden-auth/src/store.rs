@@ -5,7 +5,7 @@ use std::ffi::OsString;
 use std::fmt;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use crate::config::{DockerConfig, MAX_FILE_SIZE};
@@ -215,8 +215,10 @@ enum Searched {
     Missing { path: PathBuf, podman: bool },
 }
 
-/// A helper's answer, or its failure, by (program, server URL).
-type HelperAnswers = BTreeMap<(String, String), Result<Option<Credential>, AuthError>>;
+/// A helper's answer, or its failure, by (program, server URL); one cell per key so that
+/// concurrent lookups wait for one run of the helper instead of starting their own.
+type HelperAnswers = BTreeMap<(String, String), Arc<OnceLock<HelperAnswer>>>;
+type HelperAnswer = Result<Option<Credential>, AuthError>;
 
 /// Registry credentials from docker and podman config files and credential helpers: loaded once,
 /// queried per registry. Helper answers, and helper failures, are cached for the life of the store.
@@ -397,36 +399,26 @@ impl CredentialStore {
         }
         let program = helper::program_name(name);
         let server_url = key::helper_server_url(registry, source.is_podman());
-        let cache_key = (program.clone(), server_url.to_owned());
-        if let Some(answer) = self.cached(&cache_key) {
-            return answer;
-        }
-        let answer = match helper::find_program(&program, self.helper_search_path.as_deref()) {
-            Some(path) => helper::get(&path, &program, server_url, self.helper_timeout)
-                .map_err(AuthError::from),
-            None => Err(AuthErrorKind::HelperNotFound {
-                program: program.clone(),
-                path: source.path().to_owned(),
-            }
-            .into()),
-        };
+        let cell = self
+            .helper_answers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .entry((program.clone(), server_url.to_owned()))
+            .or_default()
+            .clone();
         // A failure is kept too: a hanging or broken helper is run once per registry, not per image.
-        self.helper_answers
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(cache_key, answer.clone());
-        answer
-    }
-
-    fn cached(
-        &self,
-        cache_key: &(String, String),
-    ) -> Option<Result<Option<Credential>, AuthError>> {
-        self.helper_answers
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(cache_key)
-            .cloned()
+        cell.get_or_init(|| {
+            match helper::find_program(&program, self.helper_search_path.as_deref()) {
+                Some(path) => helper::get(&path, &program, server_url, self.helper_timeout)
+                    .map_err(AuthError::from),
+                None => Err(AuthErrorKind::HelperNotFound {
+                    program: program.clone(),
+                    path: source.path().to_owned(),
+                }
+                .into()),
+            }
+        })
+        .clone()
     }
 
     /// Where credentials would come from, one line per file in lookup order, for `--verbose` and
@@ -1218,6 +1210,30 @@ esac
                 "credential helper docker-credential-test did not answer within 300ms and was stopped"
             );
             assert!(started.elapsed() < Duration::from_secs(5));
+        }
+
+        #[test]
+        fn concurrent_lookups_run_a_helper_once() {
+            let Some(dir) = helper_dir() else {
+                panic!("cannot write helper")
+            };
+            let store = store_with(
+                vec![docker(
+                    r#"{"credHelpers": {"ghcr.io": "test", "broken.example": "test"}}"#,
+                )],
+                &dir,
+            );
+            std::thread::scope(|scope| {
+                for _ in 0..4 {
+                    scope.spawn(|| {
+                        assert_eq!(get(&store, "ghcr.io"), basic("alice", "s3cr3t-helper"));
+                        assert!(store.get("broken.example").is_err());
+                    });
+                }
+            });
+            let mut calls = calls(&dir);
+            calls.sort();
+            assert_eq!(calls, ["broken.example", "ghcr.io"]);
         }
 
         /// True while `/proc/<pid>` shows a process that has not yet exited (zombies count as gone).

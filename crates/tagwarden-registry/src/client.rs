@@ -213,18 +213,53 @@ impl Client {
     /// Like [`Client::resolve`], but a digest the registry only announced in a header is
     /// confirmed: the manifest is fetched by that digest and its bytes hashed, once per
     /// repository and digest for the life of the client. A registry that names a digest it does
-    /// not serve gets an error ([`RegistryError::NotFound`] or [`RegistryError::DigestMismatch`]).
+    /// not serve gets [`RegistryError::UnservedDigest`] (or [`RegistryError::DigestMismatch`]).
+    /// Use it where the digest will be written or trusted.
     pub async fn resolve_confirmed(
         &self,
         reference: &Reference,
     ) -> Result<Resolved, RegistryError> {
+        self.resolve_confirmed_in(reference, false)
+            .await
+            .map(|(resolved, _)| resolved)
+    }
+
+    /// [`Client::resolve_confirmed`], and for an index its children: the index is fetched by
+    /// digest and hashed, which confirms it too. What `pin`, `verify` and a watcher need of a tag.
+    pub async fn resolve_with_index(
+        &self,
+        reference: &Reference,
+    ) -> Result<(Resolved, Option<ImageIndex>), RegistryError> {
+        self.resolve_confirmed_in(reference, true).await
+    }
+
+    async fn resolve_confirmed_in(
+        &self,
+        reference: &Reference,
+        want_index: bool,
+    ) -> Result<(Resolved, Option<ImageIndex>), RegistryError> {
         let endpoint = self.endpoint(reference.domain())?;
         let _permit = self.acquire(&endpoint).await?;
         let resolved = self.resolve_in(&endpoint, reference).await?;
+        let pinned = reference.with_digest(resolved.digest.clone());
+        // The tag exists (it was just resolved): a digest not found is one the registry made up.
+        let unserved = |error| match error {
+            RegistryError::NotFound { .. } => RegistryError::UnservedDigest {
+                reference: reference.to_string(),
+                digest: resolved.digest.clone(),
+            },
+            other => other,
+        };
+        if want_index && resolved.is_index {
+            let manifest = self.fetch_in(&endpoint, &pinned).await.map_err(unserved)?;
+            let index = manifest.index(&pinned)?;
+            return Ok((resolved, Some(index)));
+        }
         // When HEAD gave no digest the bytes were hashed already, and this finds it confirmed.
-        self.confirm_in(&endpoint, &reference.with_digest(resolved.digest.clone()))
-            .await?;
-        Ok(resolved)
+        self.confirm_in(&endpoint, &pinned)
+            .await
+            .map_err(unserved)?;
+        Ok((resolved, None))
     }
 
     /// Confirms that the registry serves the manifest of a pinned reference (`name@digest`):

@@ -92,6 +92,17 @@ pub enum RegistryError {
         /// The digest of the bytes actually received.
         actual: Digest,
     },
+    /// The registry announced a digest for a tag (in a `HEAD` answer) but does not serve the
+    /// manifest of that digest: a lying or broken registry or mirror.
+    #[error(
+        "{reference}: the registry announces {digest} for it but does not serve that manifest; refusing it"
+    )]
+    UnservedDigest {
+        /// The reference that was resolved.
+        reference: String,
+        /// The digest announced.
+        digest: Digest,
+    },
     /// An index has no manifest for the requested platform.
     #[error("{reference}: no manifest for platform {platform} (the index has: {})", available.join(", "))]
     PlatformNotFound {

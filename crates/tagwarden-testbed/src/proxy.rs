@@ -25,8 +25,9 @@ pub enum Fault {
     /// Forward, but change the body of every manifest fetched by digest, so that its bytes no
     /// longer hash to the digest asked for (a lying or corrupting registry or mirror).
     MismatchedManifest,
-    /// Forward, but announce this digest in `Docker-Content-Digest` for every manifest asked by
-    /// tag, whatever the tag serves (a registry that lies in its `HEAD` answers).
+    /// Answer every `HEAD` of a manifest (by tag or by digest) with 200, this digest in
+    /// `Docker-Content-Digest` and an OCI manifest type, whatever the registry says; `GET`s are
+    /// forwarded faithfully (a registry that says yes to `HEAD` and serves other bytes).
     LyingDigest(String),
     /// Forward every request after this delay (a slow registry: the moment an attacker waits for).
     Delay(Duration),
@@ -70,23 +71,25 @@ impl Proxy {
                 }
                 _ => {}
             }
+            let manifest = req.path().contains("/manifests/");
+            if let Fault::LyingDigest(digest) = &fault
+                && manifest
+                && req.method == "HEAD"
+            {
+                count();
+                return HttpResponse::new(200)
+                    .with_header("Content-Type", crate::OCI_MANIFEST)
+                    .with_header("Docker-Content-Digest", digest)
+                    .with_header("Content-Length", "512");
+            }
             let mut response = forward(&upstream, &req);
-            let manifest = req.path().contains("/manifests/") && response.status == 200;
+            let manifest = manifest && response.status == 200;
             let by_digest = req.path().contains("/manifests/sha256:");
             match &fault {
                 Fault::MismatchedManifest if manifest && by_digest && req.method == "GET" => {
                     count();
                     // Still valid JSON, but other bytes than the digest names.
                     response.body.extend_from_slice(b"\n");
-                }
-                Fault::LyingDigest(digest) if manifest && !by_digest => {
-                    count();
-                    response
-                        .headers
-                        .retain(|(k, _)| !k.eq_ignore_ascii_case("docker-content-digest"));
-                    response
-                        .headers
-                        .push(("Docker-Content-Digest".into(), digest.clone()));
                 }
                 _ => {}
             }

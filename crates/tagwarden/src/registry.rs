@@ -86,19 +86,16 @@ async fn resolve_one(
     r: &Reference,
     with_children: bool,
 ) -> Result<Resolved, RegistryError> {
-    let head = client.resolve(r).await?;
-    let pinned = r.with_digest(head.digest.clone());
-    let mut children = Vec::new();
-    if with_children && head.is_index {
-        // Fetched by digest and hashed: this confirms the index too.
-        let index = client.fetch_manifest(&pinned).await?.index(&pinned)?;
-        children = index
-            .platforms()
-            .map(|(platform, digest)| (platform.to_string(), digest.clone()))
-            .collect();
+    let (head, index) = if with_children {
+        client.resolve_with_index(r).await?
     } else {
-        client.confirm(&pinned).await?;
-    }
+        (client.resolve_confirmed(r).await?, None)
+    };
+    let children = index
+        .iter()
+        .flat_map(|index| index.platforms())
+        .map(|(platform, digest)| (platform.to_string(), digest.clone()))
+        .collect();
     Ok(Resolved {
         digest: head.digest,
         children,

@@ -205,7 +205,7 @@ async fn a_lying_head_digest_is_caught_by_fetching_the_bytes() {
     }
     let p = registry_with_images(RegistryOptions::default(), None);
     // The tag is said to point at the single image, which this repository does not serve, or at
-    // a digest nobody serves.
+    // a digest nobody serves; and every HEAD by digest says yes.
     for lie in [
         p.single.digest.clone(),
         format!("sha256:{}", "c".repeat(64)),
@@ -215,7 +215,19 @@ async fn a_lying_head_digest_is_caught_by_fetching_the_bytes() {
         let target = reference(&format!("{}/test/multi:v1", liar.host()));
         // HEAD alone believes it.
         assert_eq!(client.resolve(&target).await.unwrap().digest, digest(&lie));
-        let confirmed = client.resolve_confirmed(&target).await;
+        let pinned = target.with_digest(digest(&lie));
+        assert_eq!(client.resolve(&pinned).await.unwrap().digest, digest(&lie));
+        // Fetching the bytes does not.
+        for confirmed in [
+            client.resolve_confirmed(&target).await.map(|_| ()),
+            client.resolve_with_index(&target).await.map(|_| ()),
+        ] {
+            let Err(e @ RegistryError::UnservedDigest { .. }) = &confirmed else {
+                panic!("expected UnservedDigest, got {confirmed:?}");
+            };
+            assert!(e.to_string().contains("does not serve"), "{e}");
+        }
+        let confirmed = client.confirm(&pinned).await;
         assert!(
             matches!(confirmed, Err(RegistryError::NotFound { .. })),
             "{confirmed:?}"
@@ -226,8 +238,9 @@ async fn a_lying_head_digest_is_caught_by_fetching_the_bytes() {
     let proxy = Proxy::start(&p.registry.host(), Fault::None);
     let client = client_for(&[&proxy.host()]);
     let target = reference(&format!("{}/test/multi:v1", proxy.host()));
-    let first = client.resolve_confirmed(&target).await.unwrap();
+    let (first, index) = client.resolve_with_index(&target).await.unwrap();
     assert_eq!(first.digest, digest(&p.multi.digest));
+    assert_eq!(index.map(|i| i.platforms().count()), Some(2));
     assert_eq!(proxy.requests(), 2);
     client.resolve_confirmed(&target).await.unwrap();
     client

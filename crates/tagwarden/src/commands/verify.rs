@@ -52,9 +52,28 @@ pub(crate) fn run(args: VerifyArgs) -> Result<Status> {
     report
         .references
         .retain(|r| pinned_images.contains(&(r.path.clone(), r.line)));
-    report.findings.extend(judge(&pinned, &resolver));
+    let judged = judge(&pinned, &resolver);
+    report.findings.extend(judged.findings);
 
-    super::finish(&report, &args.report, &prep)
+    let status = super::finish(&report, &args.report, &prep)?;
+    if status == Status::Clean && !judged.unchecked.is_empty() {
+        // A check that could not look is not clean.
+        let n = judged.unchecked.len();
+        eprintln!(
+            "error: {n} pinned reference{} could not be checked against {}; the answer is not clean:",
+            if n == 1 { "" } else { "s" },
+            if n == 1 {
+                "its registry"
+            } else {
+                "their registries"
+            },
+        );
+        for reference in &judged.unchecked {
+            eprintln!("  {reference}");
+        }
+        return Ok(Status::Error);
+    }
+    Ok(status)
 }
 
 fn pinned_references(files: &[scan::ParsedFile], config: &crate::config::Config) -> Vec<Pinned> {
@@ -92,7 +111,14 @@ fn pinned_references(files: &[scan::ParsedFile], config: &crate::config::Config)
     out
 }
 
-fn judge(pinned: &[Pinned], resolver: &dyn Resolver) -> Vec<Finding> {
+/// What verify found, and the pinned references it could not check (a registry that did not
+/// answer, refused us, or served something wrong).
+struct Judged {
+    findings: Vec<Finding>,
+    unchecked: Vec<String>,
+}
+
+fn judge(pinned: &[Pinned], resolver: &dyn Resolver) -> Judged {
     // Resolve each distinct tag once, and check each distinct digest once.
     let mut tags: Vec<Reference> = pinned
         .iter()
@@ -108,6 +134,7 @@ fn judge(pinned: &[Pinned], resolver: &dyn Resolver) -> Vec<Finding> {
     let exists = resolver.exists_all(&digests);
 
     let mut findings = Vec::new();
+    let mut unchecked = Vec::new();
     for p in pinned {
         let Some(pinned_digest) = p.reference.digest() else {
             continue;
@@ -129,10 +156,16 @@ fn judge(pinned: &[Pinned], resolver: &dyn Resolver) -> Vec<Finding> {
                     &rules::DIGEST_MISSING,
                     format!("`{}`: the registry no longer has {pinned_digest}", p.text),
                 )),
-                Err(e) => findings.push(finding(
-                    &rules::REGISTRY_ERROR,
-                    format!("`{}`: cannot check the digest: {e}", p.text),
-                )),
+                Err(e) => {
+                    unchecked.push(format!(
+                        "{} ({}:{})",
+                        p.text, p.location.path, p.location.line
+                    ));
+                    findings.push(finding(
+                        &rules::REGISTRY_ERROR,
+                        format!("`{}`: cannot check the digest: {e}", p.text),
+                    ));
+                }
             }
         }
         if p.reference.tag().is_none() {
@@ -170,13 +203,22 @@ fn judge(pinned: &[Pinned], resolver: &dyn Resolver) -> Vec<Finding> {
                     p.reference.tag().unwrap_or("")
                 ),
             )),
-            Err(e) => findings.push(finding(
-                &rules::REGISTRY_ERROR,
-                format!("`{}`: cannot resolve the tag: {e}", p.text),
-            )),
+            Err(e) => {
+                let place = format!("{} ({}:{})", p.text, p.location.path, p.location.line);
+                if unchecked.last() != Some(&place) {
+                    unchecked.push(place);
+                }
+                findings.push(finding(
+                    &rules::REGISTRY_ERROR,
+                    format!("`{}`: cannot resolve the tag: {e}", p.text),
+                ));
+            }
         }
     }
-    findings
+    Judged {
+        findings,
+        unchecked,
+    }
 }
 
 /// `name:tag@digest` → `name:tag`, to ask what the tag points at now.
