@@ -134,7 +134,7 @@ impl Mirror {
                     break;
                 }
                 Err(e @ RegistryError::ListingTooLong { .. }) => {
-                    run.problem(
+                    run.repository_problem(
                         repo.to_string(),
                         format!(
                             "{e} (the {} tags listed before were checked; the malicious digests were asked for directly)",
@@ -174,7 +174,7 @@ impl Mirror {
             run.progress(repo, pages.tags_so_far());
         }
         if invalid > 0 {
-            run.problem(
+            run.repository_problem(
                 repo.to_string(),
                 format!("{invalid} listed tags are not valid tags and were not checked"),
             );
@@ -208,8 +208,11 @@ struct Run {
     /// The first failure before anything answered, as (access denied?, message): what the
     /// source reports if nothing ever answers.
     first_failure: Option<(bool, String)>,
+    /// Problems with single tags or digests, at most [`PROBLEMS_MAX`].
     problems: Vec<Problem>,
     dropped: usize,
+    /// Problems with a whole repository (a listing cut short): a few, and never dropped.
+    repository_problems: Vec<Problem>,
     tags: u64,
     started: Instant,
     last_progress: Instant,
@@ -223,6 +226,7 @@ impl Run {
             first_failure: None,
             problems: Vec::new(),
             dropped: 0,
+            repository_problems: Vec::new(),
             tags: 0,
             started: Instant::now(),
             last_progress: Instant::now(),
@@ -246,6 +250,14 @@ impl Run {
             return;
         }
         self.problems.push(Problem {
+            source: SourceKind::Registry,
+            location,
+            message,
+        });
+    }
+
+    fn repository_problem(&mut self, location: String, message: String) {
+        self.repository_problems.push(Problem {
             source: SourceKind::Registry,
             location,
             message,
@@ -311,7 +323,7 @@ impl Run {
                 message: format!("{} more problems like the above", self.dropped),
             });
         }
-        for p in self.problems {
+        for p in self.repository_problems.into_iter().chain(self.problems) {
             sink.problem(p);
         }
         Ok(SourceStats {

@@ -8,4 +8,5 @@ mod env;
 mod hunt;
 mod hunt_export;
 mod pin;
+mod registry_attacks;
 mod scan;
