@@ -61,6 +61,23 @@ pub use manifest::{
 };
 pub use platform::Platform;
 pub use tags::TagPages;
+
+/// The header parsers, for the fuzz targets (`fuzz/`); not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Parses a `WWW-Authenticate` value; true when it is a challenge we answer.
+    pub fn challenge(header: &str) -> bool {
+        crate::auth::parse_challenge(header).is_some()
+    }
+
+    /// The `rel="next"` target of a `Link` header value.
+    pub fn next_link(header: &str) -> Option<String> {
+        let value = reqwest::header::HeaderValue::from_str(header).ok()?;
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::LINK, value);
+        crate::transport::next_link(&headers)
+    }
+}
 // The credentials model lives in tagwarden-auth; re-exported so callers of the client need no
 // second import for the common case.
 pub use tagwarden_auth::{Anonymous, Credential, Credentials, Secret, StaticCredentials};

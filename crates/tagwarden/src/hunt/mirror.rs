@@ -151,7 +151,11 @@ impl Mirror {
             run.answered();
             let mut tasks = JoinSet::new();
             for tag in page {
-                let Ok(r) = Reference::parse(&format!("{repo}:{tag}")) else {
+                // The length first: a hostile listing's megabyte "tag" is not worth parsing.
+                let parsed = (tag.len() <= tagwarden_reference::TAG_MAX)
+                    .then(|| Reference::parse(&format!("{repo}:{tag}")).ok())
+                    .flatten();
+                let Some(r) = parsed else {
                     invalid += 1;
                     continue;
                 };
