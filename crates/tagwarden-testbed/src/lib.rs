@@ -21,7 +21,7 @@ mod token;
 pub use http::{HttpRequest, HttpResponse, base64, base64_url, basic_auth_header, request};
 pub use layout::{OciLayout, Platform};
 pub use pki::TestPki;
-pub use proxy::{Fault, Proxy, forward};
+pub use proxy::{Fault, Gate, Proxy, forward};
 pub use registry::{Registry, RegistryOptions, push, push_docker_v2s2};
 pub use server::{Handler, Server, handler};
 pub use token::{TokenAuth, TokenService};

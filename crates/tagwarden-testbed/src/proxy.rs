@@ -1,8 +1,8 @@
 //! A fault-injecting proxy in front of a registry: it forwards over HTTP/1.0 and misbehaves as
 //! told, for what a real registry will not do on demand (a 429, an outage, a lie, a stall).
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use crate::http::{HttpRequest, HttpResponse, request};
@@ -29,8 +29,34 @@ pub enum Fault {
     /// `Docker-Content-Digest` and an OCI manifest type, whatever the registry says; `GET`s are
     /// forwarded faithfully (a registry that says yes to `HEAD` and serves other bytes).
     LyingDigest(String),
-    /// Forward every request after this delay (a slow registry: the moment an attacker waits for).
-    Delay(Duration),
+    /// Hold every request until the gate opens, then forward: the slow registry that gives an
+    /// attacker time to change files while a command waits on it.
+    Hold(Gate),
+}
+
+/// A gate requests wait at ([`Fault::Hold`]); closed until [`Gate::open`], and never longer
+/// than a minute, so that a test that forgets to open it fails instead of hanging.
+#[derive(Debug, Clone, Default)]
+pub struct Gate(Arc<(Mutex<bool>, Condvar)>);
+
+impl Gate {
+    /// A closed gate.
+    pub fn new() -> Gate {
+        Gate::default()
+    }
+
+    /// Lets every waiting and later request through.
+    pub fn open(&self) {
+        let (open, cv) = &*self.0;
+        *open.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        cv.notify_all();
+    }
+
+    fn wait(&self) {
+        let (open, cv) = &*self.0;
+        let guard = open.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = cv.wait_timeout_while(guard, Duration::from_secs(60), |open| !*open);
+    }
 }
 
 /// A proxy on `127.0.0.1:PORT` in front of `upstream`; stops accepting when dropped.
@@ -65,9 +91,9 @@ impl Proxy {
                     count();
                     return HttpResponse::new(503).with_body(&b"down"[..]);
                 }
-                Fault::Delay(delay) => {
+                Fault::Hold(gate) => {
                     count();
-                    std::thread::sleep(*delay);
+                    gate.wait();
                 }
                 _ => {}
             }

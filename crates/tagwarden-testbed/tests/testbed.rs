@@ -135,3 +135,30 @@ fn proxy_faults() {
         .body;
     assert_eq!(digest_of(&honest), multi.digest);
 }
+
+#[test]
+fn servers_on_other_loopback_addresses_and_held_requests() {
+    use std::time::{Duration, Instant};
+    use tagwarden_testbed::{Gate, HttpResponse, Server, handler};
+    let other = Server::start_on(
+        std::net::Ipv4Addr::new(127, 0, 0, 2).into(),
+        handler(|request| HttpResponse::new(200).with_body(request.path().to_string())),
+    );
+    assert!(other.host().starts_with("127.0.0.2:"));
+    let answer = request(&other.host(), "GET", "/v2/x?y=1", &[], b"").unwrap();
+    assert_eq!(
+        (answer.status, answer.body.as_slice()),
+        (200, &b"/v2/x"[..])
+    );
+
+    let gate = Gate::new();
+    let held = Proxy::start(&other.host(), Fault::Hold(gate.clone()));
+    let host = held.host();
+    let started = Instant::now();
+    let waiting = std::thread::spawn(move || request(&host, "GET", "/v2/", &[], b"").unwrap());
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!waiting.is_finished());
+    gate.open();
+    assert_eq!(waiting.join().unwrap().status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(200));
+}

@@ -42,6 +42,47 @@ impl RegistryResolver {
         Reference::from_parts(&m.host, &path, r.tag(), r.digest().cloned())
             .unwrap_or_else(|_| r.clone())
     }
+
+    /// Runs `ask` for every reference (routed to its mirror) concurrently, within the client's
+    /// per-registry limit; results in the same order, progress after each.
+    fn for_each<T, F, Fut>(
+        &self,
+        refs: &[Reference],
+        ask: F,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Vec<Result<T, ResolveError>>
+    where
+        T: Send + 'static,
+        F: Fn(Client, Reference) -> Fut,
+        Fut: std::future::Future<Output = Result<T, RegistryError>> + Send + 'static,
+    {
+        let total = refs.len();
+        let done = AtomicUsize::new(0);
+        self.runtime.block_on(async {
+            let mut set = tokio::task::JoinSet::new();
+            for (i, r) in refs.iter().enumerate() {
+                let asked = ask(self.client.clone(), self.route(r));
+                set.spawn(async move { (i, asked.await.map_err(|e| convert(&e))) });
+            }
+            let mut out: Vec<Option<Result<T, ResolveError>>> = (0..total).map(|_| None).collect();
+            while let Some(joined) = set.join_next().await {
+                if let Ok((i, res)) = joined {
+                    out[i] = Some(res);
+                }
+                progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
+            }
+            out.into_iter()
+                .map(|o| {
+                    o.unwrap_or_else(|| {
+                        Err(ResolveError {
+                            message: "internal error: the lookup task failed".into(),
+                            not_found: false,
+                        })
+                    })
+                })
+                .collect()
+        })
+    }
 }
 
 /// A registry client configured from the command line, with docker/podman credentials, and a
@@ -100,49 +141,6 @@ async fn resolve_one(
         digest: head.digest,
         children,
     })
-}
-
-impl RegistryResolver {
-    /// Runs `ask` for every reference (routed to its mirror) concurrently, within the client's
-    /// per-registry limit; results in the same order, progress after each.
-    fn for_each<T, F, Fut>(
-        &self,
-        refs: &[Reference],
-        ask: F,
-        progress: &(dyn Fn(usize, usize) + Sync),
-    ) -> Vec<Result<T, ResolveError>>
-    where
-        T: Send + 'static,
-        F: Fn(Client, Reference) -> Fut,
-        Fut: std::future::Future<Output = Result<T, RegistryError>> + Send + 'static,
-    {
-        let total = refs.len();
-        let done = AtomicUsize::new(0);
-        self.runtime.block_on(async {
-            let mut set = tokio::task::JoinSet::new();
-            for (i, r) in refs.iter().enumerate() {
-                let asked = ask(self.client.clone(), self.route(r));
-                set.spawn(async move { (i, asked.await.map_err(|e| convert(&e))) });
-            }
-            let mut out: Vec<Option<Result<T, ResolveError>>> = (0..total).map(|_| None).collect();
-            while let Some(joined) = set.join_next().await {
-                if let Ok((i, res)) = joined {
-                    out[i] = Some(res);
-                }
-                progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-            }
-            out.into_iter()
-                .map(|o| {
-                    o.unwrap_or_else(|| {
-                        Err(ResolveError {
-                            message: "internal error: the lookup task failed".into(),
-                            not_found: false,
-                        })
-                    })
-                })
-                .collect()
-        })
-    }
 }
 
 impl Resolver for RegistryResolver {
