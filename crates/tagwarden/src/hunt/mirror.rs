@@ -149,6 +149,7 @@ impl Mirror {
                 }
             };
             run.answered();
+            run.listing(repo, pages.tags_so_far());
             let mut tasks = JoinSet::new();
             for tag in page {
                 // The length first: a hostile listing's megabyte "tag" is not worth parsing.
@@ -175,7 +176,6 @@ impl Mirror {
                     run.resolved(done, sink);
                 }
             }
-            run.progress(repo, pages.tags_so_far());
         }
         if invalid > 0 {
             run.repository_problem(
@@ -218,6 +218,8 @@ struct Run {
     /// Problems with a whole repository (a listing cut short): a few, and never dropped.
     repository_problems: Vec<Problem>,
     tags: u64,
+    /// The repository being listed and how many of its tags are listed so far, for progress.
+    listing: (String, usize),
     started: Instant,
     last_progress: Instant,
 }
@@ -232,6 +234,7 @@ impl Run {
             dropped: 0,
             repository_problems: Vec::new(),
             tags: 0,
+            listing: (String::new(), 0),
             started: Instant::now(),
             last_progress: Instant::now(),
         }
@@ -268,12 +271,17 @@ impl Run {
         });
     }
 
+    fn listing(&mut self, repo: &str, listed: usize) {
+        self.listing = (repo.to_string(), listed);
+    }
+
     fn resolved(
         &mut self,
         (r, result): (Reference, Result<Vec<Digest>, RegistryError>),
         sink: &dyn Sink,
     ) {
         self.tags += 1;
+        self.progress();
         match result {
             Ok(digests) => {
                 self.answered();
@@ -286,7 +294,7 @@ impl Run {
     }
 
     /// A line on stderr every few seconds once a registry takes long: a million tags take a while.
-    fn progress(&mut self, repo: &str, listed: usize) {
+    fn progress(&mut self) {
         let now = Instant::now();
         if now.duration_since(self.started) < PROGRESS_EVERY
             || now.duration_since(self.last_progress) < PROGRESS_EVERY
@@ -294,6 +302,7 @@ impl Run {
             return;
         }
         self.last_progress = now;
+        let (repo, listed) = &self.listing;
         eprintln!(
             "hunt: registry {}: {repo}: {} tags checked ({listed} listed so far)",
             self.prefix, self.tags
