@@ -347,7 +347,7 @@ impl Client {
             .send(
                 &endpoint,
                 &Request::new(Method::GET, url, "application/json, */*"),
-                reference.path(),
+                reference,
             )
             .await?;
         if !response.status().is_success() {
@@ -380,7 +380,7 @@ impl Client {
             .send(
                 endpoint,
                 &Request::new(Method::HEAD, url, MANIFEST_ACCEPT),
-                reference.path(),
+                reference,
             )
             .await?;
         // Some proxies and mirrors refuse HEAD; GET gets the same answer, at the cost of the body.
@@ -444,7 +444,7 @@ impl Client {
             .send(
                 endpoint,
                 &Request::new(Method::GET, url, MANIFEST_ACCEPT),
-                reference.path(),
+                reference,
             )
             .await?;
         if !response.status().is_success() {

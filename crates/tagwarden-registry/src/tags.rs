@@ -90,7 +90,7 @@ impl TagPages {
             .send(
                 &endpoint,
                 &Request::new(Method::GET, url.clone(), "application/json"),
-                self.repository.path(),
+                &self.repository,
             )
             .await?;
         if !response.status().is_success() {

@@ -103,14 +103,16 @@ impl Client {
         }
     }
 
-    /// Sends with whatever auth we already hold for `repository` (a path: `library/nginx`); on
-    /// 401 answers the challenge once and resends.
+    /// Sends with whatever auth we already hold for the reference's repository (its tag and
+    /// digest do not matter: credentials and tokens are per repository); on 401 answers the
+    /// challenge once and resends.
     pub(crate) async fn send(
         &self,
         endpoint: &Endpoint,
         request: &Request<'_>,
-        repository: &str,
+        repository: &Reference,
     ) -> Result<Response, RegistryError> {
+        let repository = repository.path();
         let scope = pull_scope(repository);
         let held = self.held_auth(endpoint, repository, &scope);
         let response = self.send_with_retries(endpoint, request, &held).await?;
