@@ -818,7 +818,7 @@ fn advisory(host: &str, bad: &str, good: &str) -> String {
 
 /// A user advisory naming `bad` (with `kind`, e.g. `kind = "index"`) malicious in `repo` and
 /// `good` known good.
-fn advisory_for(host: &str, repo: &str, bad: &str, kind: &str, good: &str) -> String {
+pub(crate) fn advisory_for(host: &str, repo: &str, bad: &str, kind: &str, good: &str) -> String {
     format!(
         r#"schema_version = 1
 id = "acme-2026-02"

@@ -33,61 +33,46 @@ fn env_of(home: &Path) -> Vec<(&'static str, OsString)> {
     ]
 }
 
-/// An advisory naming `repository` (on `host`) affected, with one malicious digest.
+/// An advisory naming one malicious digest (served nowhere) of `repository` on `host`.
 fn advisory(host: &str, repository: &str) -> String {
-    format!(
-        r#"schema_version = 1
-id = "test-2026-01"
-title = "a test compromise"
-summary = "test"
-published = "2026-01-02"
-updated = "2026-01-02"
-
-[[sources]]
-id = "s"
-url = "https://example.invalid/advisory"
-
-[[image_exposures]]
-repositories = ["{host}/{repository}"]
-tags = ["1.0"]
-window = {{ start = "2026-01-01T00:00:00Z", end = "2026-01-01T01:00:00Z" }}
-sources = ["s"]
-confidence = "P"
-
-[[malicious_images]]
-repositories = ["{host}/{repository}"]
-tags = ["1.0"]
-sources = ["s"]
-confidence = "P"
-digests = [{{ digest = "sha256:{}", kind = "index" }}]
-
-[examples]
-images_must_match = [{{ ref = "{host}/{repository}:1.0", verdict = "affected_tag" }}]
-images_must_not_match = ["{host}/{repository}:2.0"]
-"#,
-        "e".repeat(64)
+    let digest = |c: &str| format!("sha256:{}", c.repeat(64));
+    crate::pin::advisory_for(
+        host,
+        repository,
+        &digest("e"),
+        "kind = \"index\"",
+        &digest("f"),
     )
 }
 
+/// A registry that demands `alice:s3cret`.
+fn private_registry() -> Registry {
+    Registry::start(RegistryOptions {
+        htpasswd: Some(("alice".into(), "s3cret".into())),
+        ..RegistryOptions::default()
+    })
+}
+
+/// `hunt` of the registry at `host` alone, with the advisory in `adv.toml`, as JSON.
+fn hunt_args(host: &str) -> Vec<&str> {
+    vec![
+        "hunt",
+        "--no-files",
+        "--no-engine",
+        "--no-builtin-advisories",
+        "--advisories",
+        "adv.toml",
+        "--registry",
+        host,
+        "--insecure-registry",
+        host,
+        "--format",
+        "json",
+    ]
+}
+
 fn hunt(tree: &Tree, host: &str, home: &Path) -> Run {
-    tagwarden_env(
-        &[
-            "hunt",
-            "--no-files",
-            "--no-engine",
-            "--no-builtin-advisories",
-            "--advisories",
-            "adv.toml",
-            "--registry",
-            host,
-            "--insecure-registry",
-            host,
-            "--format",
-            "json",
-        ],
-        tree.path(),
-        &env_of(home),
-    )
+    tagwarden_env(&hunt_args(host), tree.path(), &env_of(home))
 }
 
 #[test]
@@ -95,10 +80,7 @@ fn a_hunt_against_a_registry_that_refuses_every_request_is_not_clean() {
     if !real_registry_available() {
         return;
     }
-    let registry = Registry::start(RegistryOptions {
-        htpasswd: Some(("alice".into(), "s3cret".into())),
-        ..RegistryOptions::default()
-    });
+    let registry = private_registry();
     let h = registry.host();
     OciLayout::image("scanner").push(&format!("{h}/acme/scanner:1.0"), registry.credentials());
     let tree = Tree::new().file("adv.toml", advisory(&h, "acme/scanner"));
@@ -263,20 +245,7 @@ fn an_endless_tag_listing_ends_under_a_memory_cap() {
         // 1 GiB of address space: a fraction of what the endless listing would take.
         .arg("--as=1073741824")
         .arg(env!("CARGO_BIN_EXE_tagwarden"))
-        .args([
-            "hunt",
-            "--no-files",
-            "--no-engine",
-            "--no-builtin-advisories",
-            "--advisories",
-            "adv.toml",
-            "--registry",
-            &h,
-            "--insecure-registry",
-            &h,
-            "--format",
-            "json",
-        ])
+        .args(hunt_args(&h))
         .current_dir(tree.path())
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -309,10 +278,7 @@ fn a_failing_credential_helper_is_run_once_per_registry() {
     if !real_registry_available() {
         return;
     }
-    let registry = Registry::start(RegistryOptions {
-        htpasswd: Some(("alice".into(), "s3cret".into())),
-        ..RegistryOptions::default()
-    });
+    let registry = private_registry();
     let h = registry.host();
     let image = OciLayout::image("app");
     for tag in ["1.0", "1.1", "1.2"] {
