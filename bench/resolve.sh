@@ -331,8 +331,12 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else None
         c = http.client.HTTPConnection(upstream, timeout=60)
-        c.request(self.command, self.path, body=body,
-                  headers={k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")})
+        # Every header as sent, repeated ones too: skopeo sends one Accept per media type.
+        c.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+        for k, v in self.headers.items():
+            if k.lower() != "connection":
+                c.putheader(k, v)
+        c.endheaders(body)
         r = c.getresponse()
         data = r.read()
         self.send_response(r.status)
