@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Resolution throughput against a loopback registry (CNCF Distribution), and `pin` end to end on
-# a copy of the shared corpus. Prints a Markdown table.
+# Resolution throughput against a loopback registry (CNCF Distribution), `pin` end to end on a
+# copy of the shared corpus, and `hunt --registry` over the tags behind a proxy that adds
+# DELAY_MS (default 20) to every request, a registry across a WAN. Prints Markdown tables.
 #
 #   bench/resolve.sh                 # N=1000 references, skopeo on a sample of 100
 #   N=300 SKOPEO_SAMPLE=50 bench/resolve.sh
 #   TAGWARDEN=path/to/tagwarden bench/resolve.sh
 #   KEEP_WORK=1 bench/resolve.sh     # keep the registry data, corpus copy and logs
+#   DELAY_MS=50 bench/resolve.sh     # a slower link for the hunt --registry part
 #
 # Needs docker-registry, skopeo, curl and python3 (see shared/design/TESTBED.md). Nothing leaves
 # 127.0.0.1.
@@ -26,8 +28,9 @@ done
 
 WORK=$(mktemp -d)
 REGISTRY_PID=
+PROXY_PID=
 cleanup() {
-  if [ -n "$REGISTRY_PID" ]; then kill "$REGISTRY_PID" 2>/dev/null || true; wait "$REGISTRY_PID" 2>/dev/null || true; fi
+  for pid in $PROXY_PID $REGISTRY_PID; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   if [ -n "${KEEP_WORK:-}" ]; then echo "bench: kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -309,6 +312,90 @@ if cmp -s "$WORK/sums1" "$WORK/sums2"; then SECOND="no file changed"; else SECON
 CHECK=$(tail -n 1 "$WORK/check.out")
 NOT_PINNED=$(grep -c '^  ' "$WORK/pin1.err" || true)
 
+# (e) hunt --registry over the N tags of bench/app, behind a proxy that waits DELAY_MS before
+# forwarding each request (a registry across a WAN), against what a responder scripts today:
+# skopeo list-tags, then skopeo inspect of every tag, 8 at a time (on a sample, scaled to N).
+DELAY_MS=${DELAY_MS:-20}
+PPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PROXY=127.0.0.1:$PPORT
+cat >"$WORK/delay.py" <<'PY'
+import http.client, sys, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+upstream, port, delay = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]) / 1000
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def log_message(self, *args):
+        pass
+    def forward(self):
+        time.sleep(delay)
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else None
+        c = http.client.HTTPConnection(upstream, timeout=60)
+        # Every header as sent, repeated ones too: skopeo sends one Accept per media type.
+        c.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+        for k, v in self.headers.items():
+            if k.lower() != "connection":
+                c.putheader(k, v)
+        c.endheaders(body)
+        r = c.getresponse()
+        data = r.read()
+        self.send_response(r.status)
+        for k, v in r.getheaders():
+            if k.lower() not in ("connection", "transfer-encoding", "content-length"):
+                self.send_header(k, v)
+        length = r.getheader("Content-Length") if self.command == "HEAD" else len(data)
+        self.send_header("Content-Length", str(length or 0))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+    do_GET = do_HEAD = forward
+ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+PY
+python3 "$WORK/delay.py" "$HOST" "$PPORT" "$DELAY_MS" &
+PROXY_PID=$!
+for _ in $(seq 100); do
+  curl -sf "http://$PROXY/v2/" >/dev/null && break
+  sleep 0.05
+done
+cat >"$WORK/adv.toml" <<EOF
+schema_version = 1
+id = "bench-2026-01"
+title = "bench/app overwritten"
+summary = "benchmark"
+published = "2026-01-02"
+updated = "2026-01-02"
+
+[[sources]]
+id = "s"
+url = "https://example.invalid/advisory"
+
+[[malicious_images]]
+repositories = ["$PROXY/bench/app"]
+tags = ["t0000"]
+sources = ["s"]
+confidence = "P"
+digests = [{ digest = "sha256:$(printf 'e%.0s' $(seq 64))", kind = "index" }]
+
+[examples]
+images_must_match = [{ ref = "$PROXY/bench/app:t0000", verdict = "affected_tag" }]
+images_must_not_match = ["$PROXY/bench/other:t0000"]
+EOF
+OUT=$WORK/hunt.json
+HUNT=$(best_of "$BIN" hunt --no-files --no-engine --no-builtin-advisories --advisories "$WORK/adv.toml" \
+  --registry "$PROXY" --insecure-registry "$PROXY" --concurrency "$CONCURRENCY" --format json)
+python3 - "$WORK/hunt.json" "$N" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+records = sum(s["records"] for s in d["sources"])
+assert records == int(sys.argv[2]) and not d["hits"] and not d["problems"], (records, d["problems"][:3])
+PY
+t0=$(now)
+skopeo list-tags --tls-verify=false "docker://$PROXY/bench/app" \
+  | python3 -c "import json,sys; print('\n'.join(json.load(sys.stdin)['Tags'][:$SKOPEO_SAMPLE]))" \
+  | xargs -P "$CONCURRENCY" -I{} skopeo inspect --raw --tls-verify=false "docker://$PROXY/bench/app:{}" >/dev/null
+t1=$(now)
+SKH=$(elapsed "$t0" "$t1")
+
 SKSCALE=$(python3 -c "print(f'{$SK1 * $N / $SKOPEO_SAMPLE:.1f}')")
 SK8SCALE=$(python3 -c "print(f'{$SK8 * $N / $SKOPEO_SAMPLE:.1f}')")
 cat <<EOF
@@ -322,6 +409,13 @@ Loopback registry (CNCF Distribution $(docker-registry --version 2>/dev/null | a
 | \`skopeo inspect --raw\`, \`xargs -P $CONCURRENCY\` | $SKOPEO_SAMPLE (×$((N / SKOPEO_SAMPLE)) ≈ $SK8SCALE s for $N) | $SK8 | $(rate "$SKOPEO_SAMPLE" "$SK8") | $(python3 -c "print(f'{($SK8 * $N / $SKOPEO_SAMPLE) / $TW:.1f}× slower')") |
 | floor: \`curl --parallel --parallel-max $CONCURRENCY --head\` (one process) | $N | $CURL | $(rate "$N" "$CURL") | $(python3 -c "print(f'{$TW / $CURL:.2f}')")× this time |
 | floor: Python, $CONCURRENCY threads × keep-alive \`HEAD\` | $N | $PY_FLOOR | $(rate "$N" "$PY_FLOOR") | $(python3 -c "print(f'{$TW / $PY_FLOOR:.2f}')")× this time |
+
+\`hunt --registry\` over the $N tags of one repository behind a proxy adding $DELAY_MS ms to every request:
+
+| what | tags | seconds | tags/s | vs tagwarden |
+|---|---:|---:|---:|---:|
+| \`tagwarden hunt --registry\` (one process, $CONCURRENCY per registry) | $N | $HUNT | $(rate "$N" "$HUNT") | 1.0× |
+| \`skopeo list-tags\`, then \`skopeo inspect --raw\` per tag, \`xargs -P $CONCURRENCY\` | $SKOPEO_SAMPLE (×$((N / SKOPEO_SAMPLE)) ≈ $(python3 -c "print(f'{$SKH * $N / $SKOPEO_SAMPLE:.1f}')") s for $N) | $SKH | $(rate "$SKOPEO_SAMPLE" "$SKH") | $(python3 -c "print(f'{($SKH * $N / $SKOPEO_SAMPLE) / $HUNT:.1f}× slower')") |
 
 \`tagwarden pin\` on a copy of the corpus ($(find "$COPY" -type f | wc -l) files) with every image reference rewritten to the loopback registry ($PAIRS repository:tag pairs in $REPOS repositories):
 

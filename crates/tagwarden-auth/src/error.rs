@@ -2,13 +2,15 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Why credentials could not be found. `Display` names the file (with line and column for JSON
-/// errors) or the credential helper; it never includes a secret.
-#[derive(Debug, thiserror::Error)]
+/// errors) or the credential helper; it never includes a secret. Cheap to clone, so that a
+/// failure can be remembered and given again without running a failing helper twice.
+#[derive(Debug, Clone, thiserror::Error)]
 #[error(transparent)]
 pub struct AuthError {
-    kind: Box<AuthErrorKind>,
+    kind: Arc<AuthErrorKind>,
 }
 
 impl AuthError {
@@ -37,7 +39,7 @@ impl AuthError {
 impl From<AuthErrorKind> for AuthError {
     fn from(kind: AuthErrorKind) -> AuthError {
         AuthError {
-            kind: Box::new(kind),
+            kind: Arc::new(kind),
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::ffi::OsStr;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -106,13 +106,11 @@ pub(crate) fn get(
                 pause = (pause * 2).min(Duration::from_millis(50));
             }
             Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
+                stop(&mut child);
                 return Err(timed_out());
             }
             Err(error) => {
-                let _ = child.kill();
-                let _ = child.wait();
+                stop(&mut child);
                 return Err(AuthErrorKind::HelperSpawn {
                     program: program.to_owned(),
                     error,
@@ -125,8 +123,13 @@ pub(crate) fn get(
         .map(|deadline| deadline.saturating_duration_since(Instant::now()))
         .unwrap_or(Duration::MAX)
         .max(Duration::from_secs(1));
+    let pgid = process_group(&child);
     let collect = |receiver: Option<mpsc::Receiver<Vec<u8>>>| match receiver {
-        Some(receiver) => receiver.recv_timeout(grace).map_err(|_| timed_out()),
+        Some(receiver) => receiver.recv_timeout(grace).map_err(|_| {
+            // What still holds the pipe is in the helper's group: stop it too.
+            kill_group(pgid);
+            timed_out()
+        }),
         None => Ok(Vec::new()),
     };
     let not_found = |text: &str| text.to_ascii_lowercase().contains("credentials not found");
@@ -169,15 +172,19 @@ pub(crate) fn get(
     }
 }
 
-fn spawn(path: &Path) -> std::io::Result<std::process::Child> {
+fn spawn(path: &Path) -> std::io::Result<Child> {
     let mut attempts = 0;
     loop {
-        let result = Command::new(path)
+        let mut command = Command::new(path);
+        command
             .arg("get")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn();
+            .stderr(Stdio::piped());
+        // A group of its own, so that a timeout stops whatever the helper started as well.
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let result = command.spawn();
         match result {
             // A helper just written (by an installer, or a test) can be briefly held open for
             // writing by another thread's fork; exec then fails with ETXTBSY.
@@ -190,6 +197,35 @@ fn spawn(path: &Path) -> std::io::Result<std::process::Child> {
             result => return result,
         }
     }
+}
+
+/// The helper's process group (its own pid, as `spawn` made it a group leader).
+#[cfg(unix)]
+fn process_group(child: &Child) -> Option<rustix::process::Pid> {
+    Some(rustix::process::Pid::from_child(child))
+}
+
+#[cfg(not(unix))]
+fn process_group(_child: &Child) -> Option<()> {
+    None
+}
+
+#[cfg(unix)]
+fn kill_group(pgid: Option<rustix::process::Pid>) {
+    if let Some(pgid) = pgid {
+        // ESRCH (the group is gone already) is what we want anyway.
+        let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
+    }
+}
+
+#[cfg(not(unix))]
+fn kill_group(_pgid: Option<()>) {}
+
+/// Kills the helper and every process of its group, then reaps the helper.
+fn stop(child: &mut Child) {
+    kill_group(process_group(child));
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 fn read_in_background(mut pipe: impl Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {

@@ -1,7 +1,10 @@
 //! Registry credentials, found the way the docker CLI and podman find them.
 //!
 //! No network: this crate reads config files and runs credential helpers, and hands a
-//! [`Credential`] to whoever talks to the registry.
+//! [`Credential`] to whoever talks to the registry. It holds the one credentials model of the
+//! project: [`Secret`] (never printed), [`Credential`], and the [`Credentials`] trait that the
+//! registry client (`tagwarden-registry`) asks, implemented by [`CredentialStore`],
+//! [`StaticCredentials`] and [`Anonymous`].
 //!
 //! # Where credentials come from
 //!
@@ -30,6 +33,10 @@
 //! credential for the registry does not fall back to `auths` in the same file, but the next file
 //! is still consulted, as in podman.
 //!
+//! A helper runs in a process group of its own and the whole group is killed when it does not
+//! answer in time. Its answer, and its failure, are kept for the life of the store: a broken or
+//! hanging helper is run once per registry, not once per image.
+//!
 //! # Keys
 //!
 //! Keys are matched after normalisation: a scheme and anything after the host are dropped
@@ -55,106 +62,15 @@
 //! ```
 
 mod config;
+mod credential;
 mod error;
 mod helper;
 mod key;
+mod secret;
 mod store;
 
 pub use config::{AuthEntry, DockerConfig};
+pub use credential::{Anonymous, Credential, Credentials, StaticCredentials};
 pub use error::{AuthError, AuthErrorKind};
+pub use secret::Secret;
 pub use store::{CredentialStore, DEFAULT_HELPER_TIMEOUT, EnvVars, Source};
-
-use std::fmt;
-
-/// A secret string whose `Debug` and `Display` never show the value (they print `***`).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Secret {
-        Secret(value.into())
-    }
-
-    /// The secret value itself; call this only where it is sent to the registry.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// Whether the secret is the empty string (an empty secret is treated as absent).
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Secret {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Secret, D::Error> {
-        String::deserialize(deserializer).map(Secret)
-    }
-}
-
-/// A credential for one registry, as docker would send it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Credential {
-    /// HTTP basic credentials (also used to obtain a bearer token from the registry's token server).
-    Basic {
-        /// The user name; not a secret.
-        username: String,
-        /// The password or access token.
-        password: Secret,
-    },
-    /// Docker's `identitytoken`: an OAuth2 refresh token for the registry's token server.
-    IdentityToken(Secret),
-    /// Docker's `registrytoken`: a bearer token to send to the registry directly.
-    RegistryToken(Secret),
-}
-
-impl Credential {
-    /// A short description for messages, never the secret: `basic (user "alice")`, `identity token`.
-    pub fn kind_description(&self) -> String {
-        match self {
-            Credential::Basic { username, .. } => format!("basic (user {username:?})"),
-            Credential::IdentityToken(_) => "identity token".to_owned(),
-            Credential::RegistryToken(_) => "registry token".to_owned(),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn secret_never_prints() {
-        let secret = Secret::new("hunter2");
-        assert_eq!(format!("{secret:?}"), "***");
-        assert_eq!(format!("{secret}"), "***");
-        assert_eq!(secret.expose(), "hunter2");
-        let cred = Credential::Basic {
-            username: "alice".into(),
-            password: Secret::new("hunter2"),
-        };
-        let debug = format!("{cred:?} {cred:#?}");
-        assert!(!debug.contains("hunter2"), "{debug}");
-        assert!(debug.contains("alice"));
-        for cred in [
-            Credential::IdentityToken(Secret::new("hunter2")),
-            Credential::RegistryToken(Secret::new("hunter2")),
-        ] {
-            assert!(!format!("{cred:?}").contains("hunter2"));
-            assert!(!cred.kind_description().contains("hunter2"));
-        }
-    }
-}

@@ -5,12 +5,12 @@ use std::ffi::OsString;
 use std::fmt;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use crate::config::{DockerConfig, MAX_FILE_SIZE};
 use crate::error::{AuthError, AuthErrorKind};
-use crate::{Credential, Secret, helper, key};
+use crate::{Credential, Credentials, Secret, helper, key};
 
 /// How long a credential helper may take before it is killed (docker waits forever; we don't).
 pub const DEFAULT_HELPER_TIMEOUT: Duration = Duration::from_secs(30);
@@ -215,13 +215,18 @@ enum Searched {
     Missing { path: PathBuf, podman: bool },
 }
 
+/// A helper's answer, or its failure, by (program, server URL); one cell per key so that
+/// concurrent lookups wait for one run of the helper instead of starting their own.
+type HelperAnswers = BTreeMap<(String, String), Arc<OnceLock<HelperAnswer>>>;
+type HelperAnswer = Result<Option<Credential>, AuthError>;
+
 /// Registry credentials from docker and podman config files and credential helpers: loaded once,
-/// queried per registry. Helper answers are cached for the life of the store.
+/// queried per registry. Helper answers, and helper failures, are cached for the life of the store.
 pub struct CredentialStore {
     searched: Vec<Searched>,
     helper_search_path: Option<OsString>,
     helper_timeout: Duration,
-    helper_answers: Mutex<BTreeMap<(String, String), Option<Credential>>>,
+    helper_answers: Mutex<HelperAnswers>,
 }
 
 impl fmt::Debug for CredentialStore {
@@ -394,30 +399,26 @@ impl CredentialStore {
         }
         let program = helper::program_name(name);
         let server_url = key::helper_server_url(registry, source.is_podman());
-        let cache_key = (program.clone(), server_url.to_owned());
-        if let Some(answer) = self.cached(&cache_key) {
-            return Ok(answer);
-        }
-        let path = helper::find_program(&program, self.helper_search_path.as_deref()).ok_or_else(
-            || AuthErrorKind::HelperNotFound {
-                program: program.clone(),
-                path: source.path().to_owned(),
-            },
-        )?;
-        let answer = helper::get(&path, &program, server_url, self.helper_timeout)?;
-        self.helper_answers
+        let cell = self
+            .helper_answers
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .insert(cache_key, answer.clone());
-        Ok(answer)
-    }
-
-    fn cached(&self, cache_key: &(String, String)) -> Option<Option<Credential>> {
-        self.helper_answers
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get(cache_key)
-            .cloned()
+            .entry((program.clone(), server_url.to_owned()))
+            .or_default()
+            .clone();
+        // A failure is kept too: a hanging or broken helper is run once per registry, not per image.
+        cell.get_or_init(|| {
+            match helper::find_program(&program, self.helper_search_path.as_deref()) {
+                Some(path) => helper::get(&path, &program, server_url, self.helper_timeout)
+                    .map_err(AuthError::from),
+                None => Err(AuthErrorKind::HelperNotFound {
+                    program: program.clone(),
+                    path: source.path().to_owned(),
+                }
+                .into()),
+            }
+        })
+        .clone()
     }
 
     /// Where credentials would come from, one line per file in lookup order, for `--verbose` and
@@ -441,6 +442,16 @@ impl CredentialStore {
             lines.push("no credentials files configured".to_owned());
         }
         lines
+    }
+}
+
+impl Credentials for CredentialStore {
+    fn credential(
+        &self,
+        registry: &str,
+        repository: &str,
+    ) -> Result<Option<Credential>, AuthError> {
+        self.get_for_repository(registry, repository)
     }
 }
 
@@ -1079,6 +1090,7 @@ case "$server" in
   quiet.example) echo "credentials not found in native keychain" ;;
   empty.example) printf '{"ServerURL":"empty.example","Username":"","Secret":""}' ;;
   slow.example) exec sleep 10 ;;
+  hang.example) sleep 30 & echo $! > "$(dirname "$0")/grandchild"; exec sleep 30 ;;
   *) echo "credentials not found in native keychain"; exit 1 ;;
 esac
 "#;
@@ -1198,6 +1210,88 @@ esac
                 "credential helper docker-credential-test did not answer within 300ms and was stopped"
             );
             assert!(started.elapsed() < Duration::from_secs(5));
+        }
+
+        #[test]
+        fn concurrent_lookups_run_a_helper_once() {
+            let Some(dir) = helper_dir() else {
+                panic!("cannot write helper")
+            };
+            let store = store_with(
+                vec![docker(
+                    r#"{"credHelpers": {"ghcr.io": "test", "broken.example": "test"}}"#,
+                )],
+                &dir,
+            );
+            std::thread::scope(|scope| {
+                for _ in 0..4 {
+                    scope.spawn(|| {
+                        assert_eq!(get(&store, "ghcr.io"), basic("alice", "s3cr3t-helper"));
+                        assert!(store.get("broken.example").is_err());
+                    });
+                }
+            });
+            let mut calls = calls(&dir);
+            calls.sort();
+            assert_eq!(calls, ["broken.example", "ghcr.io"]);
+        }
+
+        /// True while `/proc/<pid>` shows a process that has not yet exited (zombies count as gone).
+        fn alive(pid: &str) -> bool {
+            fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    let state = stat.rsplit_once(')')?.1.trim_start().chars().next()?;
+                    Some(state != 'Z' && state != 'X')
+                })
+                .unwrap_or(false)
+        }
+
+        #[test]
+        #[cfg(target_os = "linux")]
+        fn a_hanging_helper_is_killed_with_its_children_and_not_run_again() {
+            let Some(dir) = helper_dir() else {
+                panic!("cannot write helper")
+            };
+            let store = store_with(
+                vec![docker(
+                    r#"{"credHelpers": {"hang.example": "test", "broken.example": "test"}}"#,
+                )],
+                &dir,
+            )
+            .with_helper_timeout(Duration::from_millis(300));
+            let started = std::time::Instant::now();
+            let first = store.get("hang.example").err().map(|e| e.to_string());
+            assert_eq!(
+                first.as_deref(),
+                Some(
+                    "credential helper docker-credential-test did not answer within 300ms and was stopped"
+                )
+            );
+            assert!(started.elapsed() < Duration::from_secs(5));
+            // The helper's own child (which held its output pipe) was killed with it.
+            let grandchild = fs::read_to_string(dir.path().join("grandchild")).unwrap_or_default();
+            let grandchild = grandchild.trim();
+            assert!(!grandchild.is_empty(), "the helper did not start its child");
+            let deadline = std::time::Instant::now() + Duration::from_secs(3);
+            while alive(grandchild) && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            assert!(
+                !alive(grandchild),
+                "process {grandchild} outlived the helper"
+            );
+
+            // The failure is remembered: asking again (another image on the same registry) does
+            // not wait for the helper again, and a failing helper is run once too.
+            let again = std::time::Instant::now();
+            let second = store.get("hang.example").err().map(|e| e.to_string());
+            assert_eq!(second, first);
+            assert!(again.elapsed() < Duration::from_millis(100));
+            for _ in 0..3 {
+                assert!(store.get("broken.example").is_err());
+            }
+            assert_eq!(calls(&dir), ["hang.example", "broken.example"]);
         }
     }
 }

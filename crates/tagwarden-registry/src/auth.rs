@@ -1,99 +1,12 @@
-//! Credentials, secrets that never print, `WWW-Authenticate` challenges and the bearer-token cache.
+//! `WWW-Authenticate` challenges and the bearer-token cache. Credentials themselves are
+//! `tagwarden-auth`'s model ([`tagwarden_auth::Credential`]).
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// A string that must never be shown: `Debug` prints `***` and there is no `Display`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a password, token or other secret.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret itself, for putting on the wire and nowhere else.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl From<String> for Secret {
-    fn from(value: String) -> Self {
-        Self(value)
-    }
-}
-
-impl From<&str> for Secret {
-    fn from(value: &str) -> Self {
-        Self(value.to_string())
-    }
-}
-
-/// What we can present to a registry.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Credential {
-    /// A user name and password (or personal access token used as a password).
-    Basic {
-        /// Not secret, and useful in diagnostics.
-        username: String,
-        /// Never printed.
-        password: Secret,
-    },
-    /// An OAuth2 refresh token (docker's `identitytoken`), exchanged at the token realm.
-    IdentityToken(Secret),
-}
-
-/// Where credentials come from: docker's config.json, a credential helper, the environment, tests.
-pub trait Credentials: Send + Sync {
-    /// The credential for a registry host as written in references (`docker.io`, `ghcr.io`,
-    /// `127.0.0.1:5000`), or `None` to go anonymous.
-    fn get(&self, registry_host: &str) -> Option<Credential>;
-}
-
-/// No credentials: every request is anonymous.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Anonymous;
-
-impl Credentials for Anonymous {
-    fn get(&self, _registry_host: &str) -> Option<Credential> {
-        None
-    }
-}
-
-/// A fixed map from registry host to credential.
-#[derive(Clone, Debug, Default)]
-pub struct StaticCredentials {
-    by_host: HashMap<String, Credential>,
-}
-
-impl StaticCredentials {
-    /// An empty map.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Adds (or replaces) the credential for `registry_host`.
-    pub fn with(mut self, registry_host: impl Into<String>, credential: Credential) -> Self {
-        self.by_host.insert(registry_host.into(), credential);
-        self
-    }
-}
-
-impl Credentials for StaticCredentials {
-    fn get(&self, registry_host: &str) -> Option<Credential> {
-        self.by_host.get(registry_host).cloned()
-    }
-}
+use tagwarden_auth::Secret;
 
 /// A parsed `WWW-Authenticate` challenge.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -204,22 +117,6 @@ impl fmt::Debug for TokenCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn secrets_never_print() {
-        let c = Credential::Basic {
-            username: "alice".into(),
-            password: Secret::new("hunter2"),
-        };
-        let shown = format!("{c:?} {:?}", Credential::IdentityToken("tok3n".into()));
-        assert!(!shown.contains("hunter2"), "{shown}");
-        assert!(!shown.contains("tok3n"), "{shown}");
-        assert!(shown.contains("***"), "{shown}");
-        assert!(shown.contains("alice"), "{shown}");
-        let creds = StaticCredentials::new().with("r.example", c);
-        let shown = format!("{creds:?}");
-        assert!(!shown.contains("hunter2"), "{shown}");
-    }
 
     #[test]
     fn parses_docker_hub_bearer_challenge() {

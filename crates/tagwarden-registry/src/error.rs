@@ -20,6 +20,52 @@ pub enum RegistryError {
         /// The registry host as written in the reference, e.g. `docker.io`.
         registry: String,
     },
+    /// The registry refused access, and the credentials for it could not be read (a failing
+    /// credential helper, a broken config file), so none were sent.
+    #[error("{registry}: access denied; credentials for it could not be read: {cause}")]
+    CredentialsUnavailable {
+        /// The registry host as written in the reference.
+        registry: String,
+        /// Why, naming the file or helper at fault (never a secret).
+        cause: String,
+    },
+    /// The registry named a token realm that the credential rules forbid asking (see the
+    /// crate documentation): plain HTTP to a host not named insecure, or credentials in clear
+    /// text to another host.
+    #[error("{registry}: refusing token realm {realm}: {reason}")]
+    UnsafeRealm {
+        /// The registry host as written in the reference.
+        registry: String,
+        /// The realm, without its query.
+        realm: String,
+        /// Which rule forbids it.
+        reason: &'static str,
+    },
+    /// A redirect to plain HTTP on a host not named insecure was refused.
+    #[error("{registry}: refusing a redirect to {target}: plain HTTP to a host not named insecure")]
+    InsecureRedirect {
+        /// The registry host as written in the reference.
+        registry: String,
+        /// Where the redirect pointed, without its query.
+        target: String,
+    },
+    /// An answer was larger than this client accepts for its kind (manifest, token, tag page).
+    #[error("{registry}: response larger than the {limit}-byte limit")]
+    ResponseTooLarge {
+        /// The registry host as written in the reference.
+        registry: String,
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// A tag listing went on past a limit (bytes, pages or tags): an endless or hostile
+    /// pagination. The pages read before it are still good.
+    #[error("{repository}: the tag list goes on past {limit}; stopped there")]
+    ListingTooLong {
+        /// The repository listed.
+        repository: String,
+        /// The limit reached, in words (`64 MiB`, `10000 pages`).
+        limit: String,
+    },
     /// The registry could not be reached, timed out or kept failing with server errors.
     #[error("{registry}: unreachable: {cause}")]
     Unreachable {
@@ -45,6 +91,17 @@ pub enum RegistryError {
         expected: Digest,
         /// The digest of the bytes actually received.
         actual: Digest,
+    },
+    /// The registry announced a digest for a tag (in a `HEAD` answer) but does not serve the
+    /// manifest of that digest: a lying or broken registry or mirror.
+    #[error(
+        "{reference}: the registry announces {digest} for it but does not serve that manifest; refusing it"
+    )]
+    UnservedDigest {
+        /// The reference that was resolved.
+        reference: String,
+        /// The digest announced.
+        digest: Digest,
     },
     /// An index has no manifest for the requested platform.
     #[error("{reference}: no manifest for platform {platform} (the index has: {})", available.join(", "))]
@@ -80,4 +137,18 @@ pub enum RegistryError {
     /// The caller gave something unusable: a bad platform string, a bad CA certificate.
     #[error("invalid input: {0}")]
     InvalidInput(String),
+}
+
+impl RegistryError {
+    /// True when the registry would not let us in, whatever the reason: refused credentials,
+    /// none readable, or a token realm we may not send them to. A registry that answers this to
+    /// everything (credentials rotated mid-incident) has not been searched.
+    pub fn is_access_denied(&self) -> bool {
+        matches!(
+            self,
+            RegistryError::Unauthorized { .. }
+                | RegistryError::CredentialsUnavailable { .. }
+                | RegistryError::UnsafeRealm { .. }
+        )
+    }
 }

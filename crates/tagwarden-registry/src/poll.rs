@@ -9,10 +9,8 @@ use reqwest::header::RETRY_AFTER;
 use reqwest::{Method, StatusCode};
 use tagwarden_reference::{Digest, Reference};
 
-use crate::client::{
-    Request, content_type, header, is_known_manifest_type, manifest_url, pull_scope, status_error,
-};
-use crate::manifest::{self, MANIFEST_ACCEPT};
+use crate::manifest::{self, MANIFEST_ACCEPT, is_known_manifest_type};
+use crate::transport::{Request, content_type, header, manifest_url, status_error};
 use crate::{Client, RegistryError, Resolved, retry};
 
 /// What the registry said about its budget, from `RateLimit-Limit`, `RateLimit-Remaining`
@@ -60,9 +58,7 @@ impl Client {
             MANIFEST_ACCEPT,
         );
         request.return_rate_limited = true;
-        let response = self
-            .send(&endpoint, &request, &pull_scope(reference))
-            .await?;
+        let response = self.send(&endpoint, &request, reference).await?;
         let rate_limit = read_rate_limit(response.headers(), SystemTime::now());
         let status = response.status();
         let poll = if status == StatusCode::TOO_MANY_REQUESTS {

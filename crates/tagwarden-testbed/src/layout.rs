@@ -5,10 +5,8 @@ use std::path::Path;
 
 use serde_json::json;
 
-use crate::digest_of;
+use crate::{OCI_INDEX as INDEX, OCI_MANIFEST as MANIFEST, digest_of};
 
-const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-const INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 const LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
 

@@ -62,6 +62,7 @@ fn htpasswd_registry_demands_credentials() {
     }
     let registry = Registry::start(RegistryOptions {
         htpasswd: Some(("alice".into(), "s3cret".into())),
+        ..RegistryOptions::default()
     });
     let image = OciLayout::image("auth");
     image.push(
@@ -110,6 +111,19 @@ fn proxy_faults() {
     let down = Proxy::start(&registry.host(), Fault::ServiceUnavailable);
     assert_eq!(head_digest(&down.host(), "multi", "1").0, 503);
 
+    let lie = format!("sha256:{}", "c".repeat(64));
+    let head_liar = Proxy::start(&registry.host(), Fault::LyingDigest(lie.clone()));
+    assert_eq!(
+        head_digest(&head_liar.host(), "multi", "1").1.as_deref(),
+        Some(lie.as_str())
+    );
+    // Even a manifest the registry does not have: HEAD says yes.
+    let nowhere = format!("sha256:{}", "d".repeat(64));
+    assert_eq!(
+        head_digest(&head_liar.host(), "multi", &nowhere),
+        (200, Some(lie.clone()))
+    );
+
     let liar = Proxy::start(&registry.host(), Fault::MismatchedManifest);
     let path = format!("/v2/multi/manifests/{}", multi.digest);
     let body = request(&liar.host(), "GET", &path, &[("Accept", ACCEPT)], b"")
@@ -120,4 +134,31 @@ fn proxy_faults() {
         .unwrap()
         .body;
     assert_eq!(digest_of(&honest), multi.digest);
+}
+
+#[test]
+fn servers_on_other_loopback_addresses_and_held_requests() {
+    use std::time::{Duration, Instant};
+    use tagwarden_testbed::{Gate, HttpResponse, Server, handler};
+    let other = Server::start_on(
+        std::net::Ipv4Addr::new(127, 0, 0, 2).into(),
+        handler(|request| HttpResponse::new(200).with_body(request.path().to_string())),
+    );
+    assert!(other.host().starts_with("127.0.0.2:"));
+    let answer = request(&other.host(), "GET", "/v2/x?y=1", &[], b"").unwrap();
+    assert_eq!(
+        (answer.status, answer.body.as_slice()),
+        (200, &b"/v2/x"[..])
+    );
+
+    let gate = Gate::new();
+    let held = Proxy::start(&other.host(), Fault::Hold(gate.clone()));
+    let host = held.host();
+    let started = Instant::now();
+    let waiting = std::thread::spawn(move || request(&host, "GET", "/v2/", &[], b"").unwrap());
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!waiting.is_finished());
+    gate.open();
+    assert_eq!(waiting.join().unwrap().status, 200);
+    assert!(started.elapsed() >= Duration::from_millis(200));
 }

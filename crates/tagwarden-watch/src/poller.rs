@@ -305,13 +305,15 @@ impl Poller {
                     .client
                     .fetch_manifest(&pinned)
                     .await
-                    .and_then(|m| m.children());
+                    .and_then(|m| m.index(&pinned));
                 match fetched {
-                    Ok(children) => (
-                        children
+                    // Every child, attestations too: a swapped child anywhere is an event.
+                    Ok(index) => (
+                        index
+                            .manifests
                             .into_iter()
                             .map(|c| Child {
-                                platform: c.platform,
+                                platform: c.platform.map(|p| p.to_string()),
                                 digest: c.digest.to_string(),
                             })
                             .collect(),

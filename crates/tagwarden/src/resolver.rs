@@ -2,6 +2,7 @@
 //! logic does not depend on how the network is reached.
 
 use tagwarden_reference::{Digest, Reference};
+use tagwarden_registry::Platform;
 
 /// What a registry says about a tag now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,15 +73,13 @@ impl Resolved {
     }
 }
 
-/// `linux/arm64` matches `linux/arm64/v8`; a variant asked for must be present.
+/// Whether a platform an index lists (`have`) satisfies the one asked for (`want`), both as
+/// `os/arch[/variant]`: the registry crate's [`Platform::matches`] rule.
 pub(crate) fn platform_matches(have: &str, want: &str) -> bool {
-    let h: Vec<&str> = have.split('/').collect();
-    let w: Vec<&str> = want.split('/').collect();
-    h.len() >= 2
-        && w.len() >= 2
-        && h[0] == w[0]
-        && h[1] == w[1]
-        && (w.len() < 3 || h.get(2) == w.get(2))
+    match (Platform::parse(have), Platform::parse(want)) {
+        (Ok(have), Ok(want)) => have.matches(&want),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -90,6 +89,7 @@ mod tests {
     #[test]
     fn platforms() {
         assert!(platform_matches("linux/arm64/v8", "linux/arm64"));
+        assert!(platform_matches("linux/arm64", "linux/arm64/v8"));
         assert!(platform_matches("linux/amd64", "linux/amd64"));
         assert!(!platform_matches("linux/arm/v6", "linux/arm/v7"));
         assert!(!platform_matches("linux/amd64", "linux/arm64"));

@@ -4,7 +4,8 @@
 use reqwest::Method;
 use tagwarden_reference::{Digest, Reference};
 
-use super::{Client, Request, pull_scope, status_error};
+use super::Client;
+use crate::transport::{Request, status_error};
 use crate::{RegistryError, manifest};
 
 impl Client {
@@ -24,7 +25,7 @@ impl Client {
             .send(
                 &endpoint,
                 &Request::new(Method::GET, url, "*/*"),
-                &pull_scope(repository),
+                repository,
             )
             .await?;
         let what = format!("{}@{digest}", repository.repository());

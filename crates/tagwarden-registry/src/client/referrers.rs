@@ -9,9 +9,10 @@ use reqwest::{Method, StatusCode};
 use serde::Deserialize;
 use tagwarden_reference::{Digest, Reference};
 
-use super::{Client, Request, content_type, pull_scope, status_error};
+use super::Client;
 use crate::RegistryError;
 use crate::manifest::OCI_INDEX;
+use crate::transport::{Request, content_type, status_error};
 
 /// Largest referrers index accepted.
 const REFERRERS_MAX: usize = 4 * 1024 * 1024;
@@ -85,7 +86,7 @@ impl Client {
             .send(
                 &endpoint,
                 &Request::new(Method::GET, url, OCI_INDEX),
-                &pull_scope(repository),
+                repository,
             )
             .await?;
         let what = format!("{}@{subject}", repository.repository());

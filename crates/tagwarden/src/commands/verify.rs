@@ -2,6 +2,7 @@
 //! now. A tag that moved is what an attacker who overwrites it causes (or a rebuild: look).
 
 use anyhow::Result;
+use tagwarden_findings::output::escape::terminal;
 use tagwarden_findings::{ByteSpan, Finding, Location, Rule, rules};
 use tagwarden_reference::Reference;
 use tagwarden_text::LineIndex;
@@ -53,7 +54,8 @@ pub(crate) fn run(args: VerifyArgs) -> Result<Status> {
     report
         .references
         .retain(|r| pinned_images.contains(&(r.path.clone(), r.line)));
-    report.findings.extend(judge(&pinned, &resolver));
+    let judged = judge(&pinned, &resolver);
+    report.findings.extend(judged.findings);
     if args.signatures {
         let Some(policy) = &prep.config.signatures else {
             anyhow::bail!(
@@ -65,7 +67,25 @@ pub(crate) fn run(args: VerifyArgs) -> Result<Status> {
             .extend(signature_findings(&pinned, &resolver, policy));
     }
 
-    super::finish(&report, &args.report, &prep)
+    let status = super::finish(&report, &args.report, &prep)?;
+    if status == Status::Clean && !judged.unchecked.is_empty() {
+        // A check that could not look is not clean.
+        let n = judged.unchecked.len();
+        eprintln!(
+            "error: {n} pinned reference{} could not be checked against {}; the answer is not clean:",
+            if n == 1 { "" } else { "s" },
+            if n == 1 {
+                "its registry"
+            } else {
+                "their registries"
+            },
+        );
+        for reference in &judged.unchecked {
+            eprintln!("  {}", terminal(reference));
+        }
+        return Ok(Status::Error);
+    }
+    Ok(status)
 }
 
 fn pinned_references(files: &[scan::ParsedFile], config: &crate::config::Config) -> Vec<Pinned> {
@@ -103,7 +123,14 @@ fn pinned_references(files: &[scan::ParsedFile], config: &crate::config::Config)
     out
 }
 
-fn judge(pinned: &[Pinned], resolver: &dyn Resolver) -> Vec<Finding> {
+/// What verify found, and the pinned references it could not check (a registry that did not
+/// answer, refused us, or served something wrong).
+struct Judged {
+    findings: Vec<Finding>,
+    unchecked: Vec<String>,
+}
+
+fn judge(pinned: &[Pinned], resolver: &dyn Resolver) -> Judged {
     // Resolve each distinct tag once, and check each distinct digest once.
     let mut tags: Vec<Reference> = pinned
         .iter()
@@ -119,6 +146,7 @@ fn judge(pinned: &[Pinned], resolver: &dyn Resolver) -> Vec<Finding> {
     let exists = resolver.exists_all(&digests);
 
     let mut findings = Vec::new();
+    let mut unchecked = Vec::new();
     for p in pinned {
         let Some(pinned_digest) = p.reference.digest() else {
             continue;
@@ -140,10 +168,16 @@ fn judge(pinned: &[Pinned], resolver: &dyn Resolver) -> Vec<Finding> {
                     &rules::DIGEST_MISSING,
                     format!("`{}`: the registry no longer has {pinned_digest}", p.text),
                 )),
-                Err(e) => findings.push(finding(
-                    &rules::REGISTRY_ERROR,
-                    format!("`{}`: cannot check the digest: {e}", p.text),
-                )),
+                Err(e) => {
+                    unchecked.push(format!(
+                        "{} ({}:{})",
+                        p.text, p.location.path, p.location.line
+                    ));
+                    findings.push(finding(
+                        &rules::REGISTRY_ERROR,
+                        format!("`{}`: cannot check the digest: {e}", p.text),
+                    ));
+                }
             }
         }
         if p.reference.tag().is_none() {
@@ -181,13 +215,22 @@ fn judge(pinned: &[Pinned], resolver: &dyn Resolver) -> Vec<Finding> {
                     p.reference.tag().unwrap_or("")
                 ),
             )),
-            Err(e) => findings.push(finding(
-                &rules::REGISTRY_ERROR,
-                format!("`{}`: cannot resolve the tag: {e}", p.text),
-            )),
+            Err(e) => {
+                let place = format!("{} ({}:{})", p.text, p.location.path, p.location.line);
+                if unchecked.last() != Some(&place) {
+                    unchecked.push(place);
+                }
+                findings.push(finding(
+                    &rules::REGISTRY_ERROR,
+                    format!("`{}`: cannot resolve the tag: {e}", p.text),
+                ));
+            }
         }
     }
-    findings
+    Judged {
+        findings,
+        unchecked,
+    }
 }
 
 /// A finding for every pinned reference whose digest the signature policy does not accept;

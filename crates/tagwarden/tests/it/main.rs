@@ -8,6 +8,7 @@ mod env;
 mod hunt;
 mod hunt_export;
 mod pin;
+mod registry_attacks;
 mod safety;
 mod scan;
 mod signatures;

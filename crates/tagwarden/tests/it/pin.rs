@@ -428,6 +428,7 @@ fn private_bed() -> Option<(Bed, Registry, Tree)> {
     let bed = Bed::new()?;
     let private = Registry::start(RegistryOptions {
         htpasswd: Some(("alice".into(), "s3cret".into())),
+        ..RegistryOptions::default()
     });
     bed.app.push(
         &format!("{}/team/app:1.0", private.host()),
@@ -817,7 +818,7 @@ fn advisory(host: &str, bad: &str, good: &str) -> String {
 
 /// A user advisory naming `bad` (with `kind`, e.g. `kind = "index"`) malicious in `repo` and
 /// `good` known good.
-fn advisory_for(host: &str, repo: &str, bad: &str, kind: &str, good: &str) -> String {
+pub(crate) fn advisory_for(host: &str, repo: &str, bad: &str, kind: &str, good: &str) -> String {
     format!(
         r#"schema_version = 1
 id = "acme-2026-02"

@@ -2,17 +2,13 @@
 //! at once with its `Retry-After`, a missing tag as an answer rather than an error. Against fakes,
 //! since a real registry sends no rate-limit headers.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{FakeServer, HttpResponse, handler};
 use tagwarden_reference::Reference;
 use tagwarden_registry::{Client, ClientConfig, OCI_MANIFEST, Poll};
+use tagwarden_testbed::{HttpResponse, Server, handler};
 
 const DIGEST: &str = "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 
@@ -34,20 +30,16 @@ fn reference(host: &str, tag: &str) -> Reference {
 async fn a_429_is_answered_at_once_with_its_wait() {
     let seen = Arc::new(AtomicUsize::new(0));
     let counter = seen.clone();
-    let server = FakeServer::start(handler(move |request| {
+    let server = Server::start(handler(move |request| {
         counter.fetch_add(1, Ordering::SeqCst);
-        let head = request.method == "HEAD";
-        async move {
-            if !head {
-                return HttpResponse::new(405);
-            }
-            HttpResponse::new(429)
-                .header("Retry-After", "30")
-                .header("RateLimit-Limit", "100;w=21600")
-                .header("RateLimit-Remaining", "0;w=21600")
+        if request.method != "HEAD" {
+            return HttpResponse::new(405);
         }
-    }))
-    .await;
+        HttpResponse::new(429)
+            .with_header("Retry-After", "30")
+            .with_header("RateLimit-Limit", "100;w=21600")
+            .with_header("RateLimit-Remaining", "0;w=21600")
+    }));
     let host = server.host();
     let polled = client(&host).poll(&reference(&host, "v1")).await.unwrap();
     assert_eq!(polled.poll, Poll::RateLimited);
@@ -60,19 +52,18 @@ async fn a_429_is_answered_at_once_with_its_wait() {
 
 #[tokio::test]
 async fn found_and_not_found_by_head_alone() {
-    let server = FakeServer::start(handler(|request| async move {
+    let server = Server::start(handler(|request| {
         if request.method != "HEAD" {
             HttpResponse::new(405)
         } else if request.target.ends_with("/v1") {
             HttpResponse::new(200)
-                .header("Docker-Content-Digest", DIGEST)
-                .header("Content-Type", OCI_MANIFEST)
-                .header("RateLimit-Remaining", "76;w=21600")
+                .with_header("Docker-Content-Digest", DIGEST)
+                .with_header("Content-Type", OCI_MANIFEST)
+                .with_header("RateLimit-Remaining", "76;w=21600")
         } else {
             HttpResponse::new(404)
         }
-    }))
-    .await;
+    }));
     let host = server.host();
     let client = client(&host);
     let found = client.poll(&reference(&host, "v1")).await.unwrap();

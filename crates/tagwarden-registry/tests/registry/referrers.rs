@@ -1,15 +1,14 @@
 //! Referrers and blobs: the referrers API where a registry has it (a fake: the CNCF registry
 //! 2.8 in Debian has none), the tag-schema fallback and blob reads against the real one.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
 use std::sync::{Arc, Mutex};
 
-use common::{FakeServer, HttpResponse, Layout, Registry, digest_of, handler};
 use tagwarden_reference::{Digest, Reference};
 use tagwarden_registry::{Client, ClientConfig, OCI_INDEX, ReferrersSource, RegistryError};
+use tagwarden_testbed::{
+    HttpResponse, OciLayout, Registry, RegistryOptions, Server, digest_of, handler,
+    real_registry_available,
+};
 
 const BUNDLE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 
@@ -34,20 +33,16 @@ async fn the_referrers_api_is_used_where_the_registry_has_it() {
     );
     let asked = Arc::new(Mutex::new(Vec::new()));
     let seen = asked.clone();
-    let server = FakeServer::start(handler(move |r| {
-        let index = index.clone();
+    let server = Server::start(handler(move |r| {
         seen.lock().unwrap().push(r.target.clone());
-        async move {
-            if r.target.starts_with("/v2/test/x/referrers/") {
-                HttpResponse::new(200)
-                    .header("Content-Type", OCI_INDEX)
-                    .body(index)
-            } else {
-                HttpResponse::new(404)
-            }
+        if r.target.starts_with("/v2/test/x/referrers/") {
+            HttpResponse::new(200)
+                .with_header("Content-Type", OCI_INDEX)
+                .with_body(index.clone())
+        } else {
+            HttpResponse::new(404)
         }
-    }))
-    .await;
+    }));
     let client = client_for(&server.host());
     let repo = Reference::parse(&format!("{}/test/x", server.host())).unwrap();
     let subject = Digest::parse(&subject).unwrap();
@@ -68,8 +63,7 @@ async fn the_referrers_api_is_used_where_the_registry_has_it() {
 
 #[tokio::test]
 async fn a_blob_that_is_not_its_digest_is_refused() {
-    let server =
-        FakeServer::start(handler(|_| async { HttpResponse::new(200).body("other") })).await;
+    let server = Server::start(handler(|_| HttpResponse::new(200).with_body("other")));
     let client = client_for(&server.host());
     let repo = Reference::parse(&format!("{}/test/x", server.host())).unwrap();
     let asked = Digest::parse(&digest_of(b"wanted")).unwrap();
@@ -82,17 +76,13 @@ async fn a_blob_that_is_not_its_digest_is_refused() {
 
 #[tokio::test]
 async fn without_the_api_the_tag_schema_is_read_and_blobs_are_verified() {
-    if !common::real_registry_available() {
+    if !real_registry_available() {
         return;
     }
-    let registry = Registry::start(None).await;
+    let registry = Registry::start(RegistryOptions::default());
     let host = registry.host();
-    let mut layout = Layout::new();
-    let image = layout.image("amd64", "referred");
-    layout.tag("image", &image);
-    layout
-        .push("image", &format!("{host}/test/r:v1"), None)
-        .await;
+    let image = OciLayout::image("referred");
+    image.push(&format!("{host}/test/r:v1"), None);
     let client = client_for(&host);
     let repo = Reference::parse(&format!("{host}/test/r")).unwrap();
     let subject = Digest::parse(&image.digest).unwrap();
@@ -103,17 +93,11 @@ async fn without_the_api_the_tag_schema_is_read_and_blobs_are_verified() {
     // A tag-schema index naming the image's own manifest as a referrer.
     let index = format!(
         r#"{{"schemaVersion":2,"mediaType":"{OCI_INDEX}","manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{}","size":{},"artifactType":"{BUNDLE}"}}]}}"#,
-        image.digest, image.size
+        image.digest,
+        image.bytes.len()
     );
     let tag = image.digest.replace(':', "-");
-    let put = common::plain_http()
-        .put(format!("http://{host}/v2/test/r/manifests/{tag}"))
-        .header("Content-Type", OCI_INDEX)
-        .body(index)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(put.status(), 201);
+    registry.put_manifest("test/r", &tag, OCI_INDEX, index.as_bytes());
     let found = client
         .referrers(&repo, &subject, Some(BUNDLE))
         .await

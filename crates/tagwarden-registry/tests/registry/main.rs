@@ -1,22 +1,25 @@
 //! The client against a real CNCF Distribution registry on loopback, and against fakes for what a
-//! real registry will not do on demand (rate limits, lies, bearer tokens).
+//! real registry will not do on demand (rate limits, lies, bearer tokens), all from the shared
+//! test bed (`tagwarden-testbed`). The attacks of issue 11 are in `attacks.rs`.
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
+mod attacks;
+mod poll;
+mod referrers;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{
-    FakeServer, HttpResponse, Layout, Registry, RegistryOptions, TestPki, TokenService, digest_of,
-    handler,
-};
 use tagwarden_reference::{Digest, Reference};
 use tagwarden_registry::{
     Client, ClientConfig, Credential, OCI_INDEX, OCI_MANIFEST, RegistryError, Secret,
     StaticCredentials,
+};
+use tagwarden_testbed::{
+    DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, Fault, HttpResponse, OciLayout, Proxy, Registry,
+    RegistryOptions, Server, TestPki, TokenService, digest_of, handler,
 };
 
 /// A client for loopback tests: plain HTTP to `hosts`, quick retries.
@@ -35,6 +38,27 @@ fn test_config(hosts: &[&str]) -> ClientConfig {
     }
 }
 
+fn with_credentials(hosts: &[&str], registry: &str, credential: Credential) -> Client {
+    let credentials = StaticCredentials::new().with(registry, credential);
+    Client::with_credentials(test_config(hosts), Arc::new(credentials)).unwrap()
+}
+
+fn basic(user: &str, password: &str) -> Credential {
+    Credential::Basic {
+        username: user.into(),
+        password: Secret::new(password),
+    }
+}
+
+/// Asserts that the registry refuses `client`, and returns the error as shown (Debug and Display).
+async fn assert_unauthorized(client: &Client, target: &Reference) -> String {
+    let denied = client.resolve(target).await;
+    let Err(error @ RegistryError::Unauthorized { .. }) = &denied else {
+        panic!("expected Unauthorized, got {denied:?}");
+    };
+    format!("{error:?} {error}")
+}
+
 fn reference(s: &str) -> Reference {
     Reference::parse(s).unwrap()
 }
@@ -46,51 +70,40 @@ fn digest(s: &str) -> Digest {
 /// A registry holding `test/single:v1` (one image) and `test/multi:v1` (an amd64+arm64 index).
 struct Pushed {
     registry: Registry,
-    single: String,
-    index: String,
-    amd64: String,
-    arm64: String,
+    single: OciLayout,
+    multi: OciLayout,
 }
 
-async fn registry_with_images(htpasswd: Option<(&str, &str)>) -> Pushed {
-    let creds = htpasswd.map(|(u, p)| format!("{u}:{p}"));
-    let options = RegistryOptions {
-        htpasswd,
-        ..RegistryOptions::default()
-    };
-    push_images(Registry::start_with(options).await, creds.as_deref()).await
+impl Pushed {
+    fn amd64(&self) -> String {
+        self.multi.platform_digest("linux/amd64").to_string()
+    }
+
+    fn arm64(&self) -> String {
+        self.multi.platform_digest("linux/arm64").to_string()
+    }
 }
 
-async fn push_images(registry: Registry, creds: Option<&str>) -> Pushed {
-    let mut layout = Layout::new();
-    let single = layout.image("amd64", "single");
-    layout.tag("single", &single);
-    let amd64 = layout.image("amd64", "multi-amd64");
-    let arm64 = layout.image("arm64", "multi-arm64");
-    let index = layout.index(&[(&amd64, "amd64"), (&arm64, "arm64")]);
-    layout.tag("multi", &index);
+fn registry_with_images(options: RegistryOptions, creds: Option<(&str, &str)>) -> Pushed {
+    let registry = Registry::start(options);
+    let single = OciLayout::image("single");
+    let multi = OciLayout::multi_arch("multi");
     let host = registry.host();
-    layout
-        .push("single", &format!("{host}/test/single:v1"), creds)
-        .await;
-    layout
-        .push("multi", &format!("{host}/test/multi:v1"), creds)
-        .await;
+    single.push(&format!("{host}/test/single:v1"), creds);
+    multi.push(&format!("{host}/test/multi:v1"), creds);
     Pushed {
         registry,
-        single: single.digest,
-        index: index.digest,
-        amd64: amd64.digest,
-        arm64: arm64.digest,
+        single,
+        multi,
     }
 }
 
 #[tokio::test]
 async fn resolves_tags_fetches_verified_manifests_and_picks_platforms() {
-    if !common::real_registry_available() {
+    if !tagwarden_testbed::real_registry_available() {
         return;
     }
-    let p = registry_with_images(None).await;
+    let p = registry_with_images(RegistryOptions::default(), None);
     let host = p.registry.host();
     let client = client_for(&[host.as_str()]);
 
@@ -98,52 +111,56 @@ async fn resolves_tags_fetches_verified_manifests_and_picks_platforms() {
         .resolve(&reference(&format!("{host}/test/single:v1")))
         .await
         .unwrap();
-    assert_eq!(single.digest, digest(&p.single));
+    assert_eq!(single.digest, digest(&p.single.digest));
     assert_eq!(single.media_type, OCI_MANIFEST);
     assert!(!single.is_index);
 
     let multi = client
-        .resolve(&reference(&format!("{host}/test/multi:v1")))
+        .resolve_confirmed(&reference(&format!("{host}/test/multi:v1")))
         .await
         .unwrap();
-    assert_eq!(multi.digest, digest(&p.index));
+    assert_eq!(multi.digest, digest(&p.multi.digest));
     assert_eq!(multi.media_type, OCI_INDEX);
     assert!(multi.is_index);
 
     // A pinned reference resolves to itself.
-    let pinned = reference(&format!("{host}/test/multi@{}", p.amd64));
+    let pinned = reference(&format!("{host}/test/multi@{}", p.amd64()));
     assert_eq!(
         client.resolve(&pinned).await.unwrap().digest,
-        digest(&p.amd64)
+        digest(&p.amd64())
     );
+    client.confirm(&pinned).await.unwrap();
 
-    let fetched = client
-        .fetch_manifest(&reference(&format!("{host}/test/multi@{}", p.index)))
-        .await
-        .unwrap();
-    assert_eq!(digest_of(&fetched.bytes), p.index);
+    let index_ref = reference(&format!("{host}/test/multi@{}", p.multi.digest));
+    let fetched = client.fetch_manifest(&index_ref).await.unwrap();
+    assert_eq!(digest_of(&fetched.bytes), p.multi.digest);
     assert!(fetched.is_index());
+    let children: Vec<String> = fetched
+        .index(&index_ref)
+        .unwrap()
+        .platforms()
+        .map(|(platform, d)| format!("{platform}={d}"))
+        .collect();
+    assert_eq!(
+        children,
+        [
+            format!("linux/amd64={}", p.amd64()),
+            format!("linux/arm64={}", p.arm64())
+        ]
+    );
     let by_tag = client
         .fetch_manifest(&reference(&format!("{host}/test/single:v1")))
         .await
         .unwrap();
-    assert_eq!(by_tag.digest, digest(&p.single));
+    assert_eq!(by_tag.digest, digest(&p.single.digest));
 
     let multi_ref = reference(&format!("{host}/test/multi:v1"));
-    assert_eq!(
-        client
-            .platform_digest(&multi_ref, "linux/amd64")
-            .await
-            .unwrap(),
-        digest(&p.amd64)
-    );
-    assert_eq!(
-        client
-            .platform_digest(&multi_ref, "linux/arm64")
-            .await
-            .unwrap(),
-        digest(&p.arm64)
-    );
+    for (platform, want) in [("linux/amd64", p.amd64()), ("linux/arm64", p.arm64())] {
+        assert_eq!(
+            client.platform_digest(&multi_ref, platform).await.unwrap(),
+            digest(&want)
+        );
+    }
     let missing = client.platform_digest(&multi_ref, "linux/s390x").await;
     match missing {
         Err(RegistryError::PlatformNotFound { available, .. }) => {
@@ -158,33 +175,38 @@ async fn resolves_tags_fetches_verified_manifests_and_picks_platforms() {
         matches!(not_index, Err(RegistryError::NotAnIndex { .. })),
         "{not_index:?}"
     );
+    let single_pinned = reference(&format!("{host}/test/single@{}", p.single.digest));
+    assert_eq!(
+        client.platform_of(&single_pinned).await.unwrap().as_deref(),
+        Some("linux/amd64")
+    );
+    assert_eq!(client.platform_of(&index_ref).await.unwrap(), None);
 }
 
 #[tokio::test]
 async fn docker_manifest_lists_resolve_and_pick_variants() {
-    if !common::real_registry_available() {
+    if !tagwarden_testbed::real_registry_available() {
         return;
     }
-    let registry = Registry::start(None).await;
+    let registry = Registry::start(RegistryOptions::default());
     let host = registry.host();
     let repo = "test/docker-list";
     let mut children = Vec::new();
     for (arch, variant) in [("amd64", None), ("arm", Some("v6")), ("arm", Some("v7"))] {
-        let (digest, size) = common::push_docker_image(&host, repo, arch, variant).await;
+        let (digest, size) = registry.push_docker_image(repo, arch, variant);
         let mut platform = serde_json::json!({"os": "linux", "architecture": arch});
         if let Some(v) = variant {
             platform["variant"] = v.into();
         }
         children.push(serde_json::json!({
-            "mediaType": common::DOCKER_MANIFEST, "size": size, "digest": digest, "platform": platform,
+            "mediaType": DOCKER_MANIFEST, "size": size, "digest": digest, "platform": platform,
         }));
     }
     let list = serde_json::to_vec_pretty(&serde_json::json!({
-        "schemaVersion": 2, "mediaType": common::DOCKER_MANIFEST_LIST, "manifests": children,
+        "schemaVersion": 2, "mediaType": DOCKER_MANIFEST_LIST, "manifests": children,
     }))
     .unwrap();
-    let list_digest =
-        common::put_manifest(&host, repo, "1.0", common::DOCKER_MANIFEST_LIST, &list).await;
+    let list_digest = registry.put_manifest(repo, "1.0", DOCKER_MANIFEST_LIST, &list);
 
     let client = client_for(&[host.as_str()]);
     let target = reference(&format!("{host}/{repo}:1.0"));
@@ -196,27 +218,12 @@ async fn docker_manifest_lists_resolve_and_pick_variants() {
     );
     assert!(resolved.is_index);
     let child = |i: usize| digest(children[i]["digest"].as_str().unwrap());
-    assert_eq!(
-        client
-            .platform_digest(&target, "linux/arm/v7")
-            .await
-            .unwrap(),
-        child(2)
-    );
-    assert_eq!(
-        client
-            .platform_digest(&target, "linux/arm/v6")
-            .await
-            .unwrap(),
-        child(1)
-    );
-    assert_eq!(
-        client
-            .platform_digest(&target, "linux/amd64")
-            .await
-            .unwrap(),
-        child(0)
-    );
+    for (platform, i) in [("linux/arm/v7", 2), ("linux/arm/v6", 1), ("linux/amd64", 0)] {
+        assert_eq!(
+            client.platform_digest(&target, platform).await.unwrap(),
+            child(i)
+        );
+    }
     let amd64 = client
         .resolve(&reference(&format!("{host}/{repo}@{}", child(0))))
         .await
@@ -227,10 +234,10 @@ async fn docker_manifest_lists_resolve_and_pick_variants() {
 
 #[tokio::test]
 async fn missing_tags_repositories_and_digests_are_not_found() {
-    if !common::real_registry_available() {
+    if !tagwarden_testbed::real_registry_available() {
         return;
     }
-    let p = registry_with_images(None).await;
+    let p = registry_with_images(RegistryOptions::default(), None);
     let host = p.registry.host();
     let client = client_for(&[host.as_str()]);
     for missing in [
@@ -247,22 +254,28 @@ async fn missing_tags_repositories_and_digests_are_not_found() {
             other => panic!("{missing}: expected NotFound, got {other:?}"),
         }
     }
+    let gone = client
+        .confirm(&reference(&format!(
+            "{host}/test/single@sha256:{}",
+            "a".repeat(64)
+        )))
+        .await;
+    assert!(
+        matches!(gone, Err(RegistryError::NotFound { .. })),
+        "{gone:?}"
+    );
 }
 
 #[tokio::test]
 async fn lists_tags() {
-    if !common::real_registry_available() {
+    if !tagwarden_testbed::real_registry_available() {
         return;
     }
-    let p = registry_with_images(None).await;
-    let host = p.registry.host();
-    let mut layout = Layout::new();
-    let image = layout.image("amd64", "tags");
-    layout.tag("t", &image);
+    let registry = Registry::start(RegistryOptions::default());
+    let host = registry.host();
+    let image = OciLayout::image("tags");
     for tag in ["1.0", "1.1", "latest"] {
-        layout
-            .push("t", &format!("{host}/test/tags:{tag}"), None)
-            .await;
+        image.push(&format!("{host}/test/tags:{tag}"), None);
     }
     let client = client_for(&[host.as_str()]);
     let mut tags = client
@@ -282,58 +295,34 @@ async fn lists_tags() {
 
 #[tokio::test]
 async fn basic_auth_registry_needs_the_right_credentials() {
-    if !common::real_registry_available() {
+    if !tagwarden_testbed::real_registry_available() {
         return;
     }
-    let p = registry_with_images(Some(("alice", "s3cret-pw"))).await;
+    let p = registry_with_images(
+        RegistryOptions {
+            htpasswd: Some(("alice".into(), "s3cret-pw".into())),
+            ..RegistryOptions::default()
+        },
+        Some(("alice", "s3cret-pw")),
+    );
     let host = p.registry.host();
     let target = reference(&format!("{host}/test/multi:v1"));
 
-    let anonymous = client_for(&[host.as_str()]);
-    let denied = anonymous.resolve(&target).await;
-    assert!(
-        matches!(denied, Err(RegistryError::Unauthorized { .. })),
-        "{denied:?}"
-    );
+    assert_unauthorized(&client_for(&[host.as_str()]), &target).await;
 
-    let wrong = Client::with_credentials(
-        test_config(&[host.as_str()]),
-        Arc::new(StaticCredentials::new().with(
-            host.clone(),
-            Credential::Basic {
-                username: "alice".into(),
-                password: Secret::new("wrong-pw"),
-            },
-        )),
-    )
-    .unwrap();
-    let denied = wrong.resolve(&target).await;
-    assert!(
-        matches!(denied, Err(RegistryError::Unauthorized { .. })),
-        "{denied:?}"
-    );
-    let shown = format!("{denied:?} {}", denied.as_ref().err().unwrap());
+    let wrong = with_credentials(&[host.as_str()], &host, basic("alice", "wrong-pw"));
+    let shown = assert_unauthorized(&wrong, &target).await;
     assert!(!shown.contains("wrong-pw"), "{shown}");
 
-    let right = Client::with_credentials(
-        test_config(&[host.as_str()]),
-        Arc::new(StaticCredentials::new().with(
-            host.clone(),
-            Credential::Basic {
-                username: "alice".into(),
-                password: Secret::new("s3cret-pw"),
-            },
-        )),
-    )
-    .unwrap();
+    let right = with_credentials(&[host.as_str()], &host, basic("alice", "s3cret-pw"));
     assert_eq!(
         right.resolve(&target).await.unwrap().digest,
-        digest(&p.index)
+        digest(&p.multi.digest)
     );
     // The second call sends Basic at once and still works.
     assert_eq!(
         right.platform_digest(&target, "linux/arm64").await.unwrap(),
-        digest(&p.arm64)
+        digest(&p.arm64())
     );
     let shown = format!("{right:?}");
     assert!(!shown.contains("s3cret-pw"), "{shown}");
@@ -341,61 +330,49 @@ async fn basic_auth_registry_needs_the_right_credentials() {
 
 #[tokio::test]
 async fn token_auth_registry_accepts_tokens_from_its_realm() {
-    if !common::real_registry_and_openssl_available() {
+    if !tagwarden_testbed::real_registry_and_openssl_available() {
         return;
     }
-    let tokens = TokenService::start("carol", "t0ken-pw").await;
-    let registry = Registry::start_with(RegistryOptions {
-        token: Some(&tokens.config),
-        ..RegistryOptions::default()
-    })
-    .await;
-    let p = push_images(registry, Some("carol:t0ken-pw")).await;
+    let tokens = TokenService::start("carol", "t0ken-pw");
+    let p = registry_with_images(
+        RegistryOptions {
+            token: Some(tokens.auth()),
+            ..RegistryOptions::default()
+        },
+        Some(("carol", "t0ken-pw")),
+    );
     let host = p.registry.host();
     let target = reference(&format!("{host}/test/multi:v1"));
 
-    let anonymous = client_for(&[host.as_str()]);
-    let denied = anonymous.resolve(&target).await;
-    assert!(
-        matches!(denied, Err(RegistryError::Unauthorized { .. })),
-        "{denied:?}"
-    );
+    assert_unauthorized(&client_for(&[host.as_str()]), &target).await;
 
-    let client = Client::with_credentials(
-        test_config(&[host.as_str()]),
-        Arc::new(StaticCredentials::new().with(
-            host.clone(),
-            Credential::Basic {
-                username: "carol".into(),
-                password: Secret::new("t0ken-pw"),
-            },
-        )),
-    )
-    .unwrap();
-    let before = tokens.issued.load(Ordering::SeqCst);
+    // The realm is plain HTTP on the registry's own host (another port): allowed, since the
+    // user named that host insecure.
+    let client = with_credentials(&[host.as_str()], &host, basic("carol", "t0ken-pw"));
+    let before = tokens.issued();
     assert_eq!(
         client.resolve(&target).await.unwrap().digest,
-        digest(&p.index)
+        digest(&p.multi.digest)
     );
     assert_eq!(
         client
             .platform_digest(&target, "linux/amd64")
             .await
             .unwrap(),
-        digest(&p.amd64)
+        digest(&p.amd64())
     );
-    let pinned = reference(&format!("{host}/test/multi@{}", p.arm64));
+    let pinned = reference(&format!("{host}/test/multi@{}", p.arm64()));
     assert_eq!(
         client.fetch_manifest(&pinned).await.unwrap().digest,
-        digest(&p.arm64)
+        digest(&p.arm64())
     );
     // One token for the repository's pull scope, reused for every later request.
-    assert_eq!(tokens.issued.load(Ordering::SeqCst) - before, 1);
+    assert_eq!(tokens.issued() - before, 1);
 }
 
 #[tokio::test]
 async fn nothing_listening_is_unreachable_quickly() {
-    let port = common::free_port();
+    let port = tagwarden_testbed::free_port();
     let host = format!("127.0.0.1:{port}");
     let client = client_for(&[host.as_str()]);
     let started = Instant::now();
@@ -418,10 +395,10 @@ async fn nothing_listening_is_unreachable_quickly() {
 
 #[tokio::test]
 async fn plain_http_registry_not_listed_as_insecure_is_a_tls_error() {
-    if !common::real_registry_available() {
+    if !tagwarden_testbed::real_registry_available() {
         return;
     }
-    let registry = Registry::start(None).await;
+    let registry = Registry::start(RegistryOptions::default());
     let client = client_for(&[]);
     let started = Instant::now();
     let result = client
@@ -439,20 +416,17 @@ async fn plain_http_registry_not_listed_as_insecure_is_a_tls_error() {
 
 #[tokio::test]
 async fn tls_registry_is_trusted_through_an_extra_ca_certificate() {
-    if !common::real_registry_and_openssl_available() {
+    if !tagwarden_testbed::real_registry_and_openssl_available() {
         return;
     }
     let pki = TestPki::new();
-    let registry = Registry::start_with(RegistryOptions {
-        tls: Some(&pki),
+    let registry = Registry::start(RegistryOptions {
+        tls: Some((pki.server_cert(), pki.server_key())),
         ..RegistryOptions::default()
-    })
-    .await;
+    });
     let host = registry.host();
-    let mut layout = Layout::new();
-    let image = layout.image("amd64", "tls");
-    layout.tag("t", &image);
-    layout.push("t", &format!("{host}/test/tls:v1"), None).await;
+    let image = OciLayout::image("tls");
+    image.push(&format!("{host}/test/tls:v1"), None);
     let target = reference(&format!("{host}/test/tls:v1"));
 
     let untrusting = client_for(&[]);
@@ -465,53 +439,44 @@ async fn tls_registry_is_trusted_through_an_extra_ca_certificate() {
     }
 
     let trusting = Client::new(ClientConfig {
-        extra_ca_certs_pem: vec![std::fs::read(&pki.ca_cert).unwrap()],
+        extra_ca_certs_pem: vec![std::fs::read(pki.ca_cert()).unwrap()],
         ..test_config(&[])
     })
     .unwrap();
-    let resolved = trusting.resolve(&target).await.unwrap();
+    let resolved = trusting.resolve_confirmed(&target).await.unwrap();
     assert_eq!(resolved.digest, digest(&image.digest));
 }
 
 #[tokio::test]
 async fn rate_limit_is_retried_after_the_asked_delay() {
-    if !common::real_registry_available() {
+    if !tagwarden_testbed::real_registry_available() {
         return;
     }
-    let p = registry_with_images(None).await;
-    let upstream = p.registry.host();
-    let seen = Arc::new(AtomicUsize::new(0));
-    let counter = seen.clone();
-    let proxy = FakeServer::start(handler(move |request| {
-        let upstream = upstream.clone();
-        let n = counter.fetch_add(1, Ordering::SeqCst);
-        async move {
-            if n == 0 {
-                HttpResponse::new(429).header("Retry-After", "1")
-            } else {
-                common::forward(&upstream, request).await
-            }
-        }
-    }))
-    .await;
+    let p = registry_with_images(RegistryOptions::default(), None);
+    let proxy = Proxy::start(
+        &p.registry.host(),
+        Fault::TooManyRequests {
+            times: 1,
+            retry_after_secs: 1,
+        },
+    );
     let client = client_for(&[proxy.host().as_str()]);
     let started = Instant::now();
     let resolved = client
         .resolve(&reference(&format!("{}/test/multi:v1", proxy.host())))
         .await
         .unwrap();
-    assert_eq!(resolved.digest, digest(&p.index));
+    assert_eq!(resolved.digest, digest(&p.multi.digest));
     assert!(started.elapsed() >= Duration::from_millis(900));
-    assert_eq!(seen.load(Ordering::SeqCst), 2);
+    assert_eq!(proxy.requests(), 2);
 }
 
 #[tokio::test]
 async fn a_registry_that_never_answers_times_out() {
-    let server = FakeServer::start(handler(|_| async {
-        tokio::time::sleep(Duration::from_secs(30)).await;
+    let server = Server::start(handler(|_| {
+        std::thread::sleep(Duration::from_secs(5));
         HttpResponse::new(200)
-    }))
-    .await;
+    }));
     let client = Client::new(ClientConfig {
         timeout: Duration::from_millis(300),
         retries: 1,
@@ -537,13 +502,9 @@ async fn a_registry_that_never_answers_times_out() {
 
 #[tokio::test]
 async fn rate_limit_longer_than_the_cap_gives_up_at_once() {
-    let seen = Arc::new(AtomicUsize::new(0));
-    let counter = seen.clone();
-    let server = FakeServer::start(handler(move |_| {
-        counter.fetch_add(1, Ordering::SeqCst);
-        async { HttpResponse::new(429).header("Retry-After", "3600") }
-    }))
-    .await;
+    let server = Server::start(handler(|_| {
+        HttpResponse::new(429).with_header("Retry-After", "3600")
+    }));
     let client = client_for(&[server.host().as_str()]);
     let started = Instant::now();
     let result = client
@@ -554,18 +515,12 @@ async fn rate_limit_longer_than_the_cap_gives_up_at_once() {
         "{result:?}"
     );
     assert!(started.elapsed() < Duration::from_secs(2));
-    assert_eq!(seen.load(Ordering::SeqCst), 1);
+    assert_eq!(server.requests(), 1);
 }
 
 #[tokio::test]
 async fn server_errors_are_retried_then_reported_unreachable() {
-    let seen = Arc::new(AtomicUsize::new(0));
-    let counter = seen.clone();
-    let server = FakeServer::start(handler(move |_| {
-        counter.fetch_add(1, Ordering::SeqCst);
-        async { HttpResponse::new(503) }
-    }))
-    .await;
+    let server = Server::start(handler(|_| HttpResponse::new(503)));
     let client = client_for(&[server.host().as_str()]);
     let result = client
         .resolve(&reference(&format!("{}/test/x:v1", server.host())))
@@ -575,33 +530,29 @@ async fn server_errors_are_retried_then_reported_unreachable() {
         other => panic!("expected Unreachable, got {other:?}"),
     }
     // One try and two retries.
-    assert_eq!(seen.load(Ordering::SeqCst), 3);
-}
-
-/// Serves `body` for every manifest request, announcing `announced` as its digest.
-async fn lying_registry(body: &'static [u8], announced: Option<String>) -> FakeServer {
-    FakeServer::start(handler(move |_| {
-        let announced = announced.clone();
-        async move {
-            let mut response = HttpResponse::new(200)
-                .header("Content-Type", OCI_MANIFEST)
-                .body(body);
-            if let Some(d) = announced {
-                response = response.header("Docker-Content-Digest", &d);
-            }
-            response
-        }
-    }))
-    .await
+    assert_eq!(server.requests(), 3);
 }
 
 const SOME_MANIFEST: &[u8] =
     br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}"#;
 
+/// Serves `body` for every manifest request, announcing `announced` as its digest.
+fn lying_registry(body: &'static [u8], announced: Option<String>) -> Server {
+    Server::start(handler(move |_| {
+        let response = HttpResponse::new(200)
+            .with_header("Content-Type", OCI_MANIFEST)
+            .with_body(body);
+        match &announced {
+            Some(d) => response.with_header("Docker-Content-Digest", d),
+            None => response,
+        }
+    }))
+}
+
 #[tokio::test]
 async fn a_registry_serving_other_bytes_than_the_digest_is_refused() {
     let asked = format!("sha256:{}", "a".repeat(64));
-    let server = lying_registry(SOME_MANIFEST, Some(asked.clone())).await;
+    let server = lying_registry(SOME_MANIFEST, Some(asked.clone()));
     let client = client_for(&[server.host().as_str()]);
     let pinned = reference(&format!("{}/test/x@{asked}", server.host()));
     let result = client.fetch_manifest(&pinned).await;
@@ -626,7 +577,7 @@ async fn a_registry_serving_other_bytes_than_the_digest_is_refused() {
 
 #[tokio::test]
 async fn a_tag_whose_announced_digest_does_not_match_its_bytes_is_refused() {
-    let server = lying_registry(SOME_MANIFEST, Some(format!("sha256:{}", "b".repeat(64)))).await;
+    let server = lying_registry(SOME_MANIFEST, Some(format!("sha256:{}", "b".repeat(64))));
     let client = client_for(&[server.host().as_str()]);
     let result = client
         .fetch_manifest(&reference(&format!("{}/test/x:v1", server.host())))
@@ -639,27 +590,26 @@ async fn a_tag_whose_announced_digest_does_not_match_its_bytes_is_refused() {
 
 #[tokio::test]
 async fn without_a_digest_header_resolve_hashes_the_body() {
-    let server = lying_registry(SOME_MANIFEST, None).await;
+    let server = lying_registry(SOME_MANIFEST, None);
     let client = client_for(&[server.host().as_str()]);
-    let resolved = client
-        .resolve(&reference(&format!("{}/test/x:v1", server.host())))
-        .await
-        .unwrap();
+    let target = reference(&format!("{}/test/x:v1", server.host()));
+    let resolved = client.resolve_confirmed(&target).await.unwrap();
     assert_eq!(resolved.digest, digest(&digest_of(SOME_MANIFEST)));
     assert_eq!(resolved.media_type, OCI_MANIFEST);
+    // The bytes were hashed once already (HEAD had no digest): confirming needs no other fetch.
+    assert_eq!(server.requests(), 2);
 }
 
 #[tokio::test]
 async fn a_registry_refusing_head_is_asked_with_get() {
-    let server = FakeServer::start(handler(|request| async move {
+    let server = Server::start(handler(|request| {
         if request.method == "HEAD" {
             return HttpResponse::new(405);
         }
         HttpResponse::new(200)
-            .header("Content-Type", "application/json")
-            .body(SOME_MANIFEST)
-    }))
-    .await;
+            .with_header("Content-Type", "application/json")
+            .with_body(SOME_MANIFEST)
+    }));
     let client = client_for(&[server.host().as_str()]);
     let resolved = client
         .resolve(&reference(&format!("{}/test/x:v1", server.host())))
@@ -672,119 +622,85 @@ async fn a_registry_refusing_head_is_asked_with_get() {
 
 /// A fake registry that wants a bearer token from its own `/token` endpoint, which hands out
 /// `good-token` for the right service and scope (and, if given, the right Basic credentials).
-struct BearerRegistry {
-    server: FakeServer,
-    token_requests: Arc<AtomicUsize>,
-}
-
-async fn bearer_registry(required_basic: Option<&'static str>) -> BearerRegistry {
+fn bearer_registry(required_basic: Option<&'static str>) -> (Server, Arc<AtomicUsize>) {
     let token_requests = Arc::new(AtomicUsize::new(0));
     let counter = token_requests.clone();
-    let server = FakeServer::start_with(move |listener_port| handler(move |request| {
-        let counter = counter.clone();
-        async move {
-            if request.target.starts_with("/token") {
+    let server = Server::start_with(std::net::Ipv4Addr::LOCALHOST.into(), None, move |port| {
+        handler(move |request| {
+            if request.path() == "/token" {
                 counter.fetch_add(1, Ordering::SeqCst);
-                let form = String::from_utf8_lossy(&request.body).to_string();
-                let params = if request.method == "POST" {
-                    form
-                } else {
-                    request.target.split_once('?').map(|(_, q)| q.to_string()).unwrap_or_default()
-                };
-                if !params.contains("service=fake-registry")
-                    || !params.contains("scope=repository%3Atest%2Fx%3Apull")
-                {
+                let params = request.params();
+                let has = |k: &str, v: &str| params.iter().any(|(pk, pv)| pk == k && pv == v);
+                if !has("service", "fake-registry") || !has("scope", "repository:test/x:pull") {
                     return HttpResponse::new(400);
                 }
                 if request.method == "POST" {
-                    if !params.contains("grant_type=refresh_token")
-                        || !params.contains("refresh_token=refresh-me")
-                    {
+                    if !has("grant_type", "refresh_token") || !has("refresh_token", "refresh-me") {
                         return HttpResponse::new(401);
                     }
                     return HttpResponse::new(200)
-                        .body(r#"{"access_token":"good-token","expires_in":300}"#);
+                        .with_body(r#"{"access_token":"good-token","expires_in":300}"#);
                 }
                 if let Some(expected) = required_basic
                     && request.header("Authorization") != Some(expected)
                 {
                     return HttpResponse::new(401);
                 }
-                return HttpResponse::new(200).body(r#"{"token":"good-token","expires_in":300}"#);
+                return HttpResponse::new(200)
+                    .with_body(r#"{"token":"good-token","expires_in":300}"#);
             }
             if request.header("Authorization") != Some("Bearer good-token") {
-                return HttpResponse::new(401).header(
+                return HttpResponse::new(401).with_header(
                     "WWW-Authenticate",
                     &format!(
-                        r#"Bearer realm="http://127.0.0.1:{listener_port}/token",service="fake-registry",scope="repository:test/x:pull""#
+                        r#"Bearer realm="http://127.0.0.1:{port}/token",service="fake-registry",scope="repository:test/x:pull""#
                     ),
                 );
             }
             HttpResponse::new(200)
-                .header("Content-Type", OCI_MANIFEST)
-                .header("Docker-Content-Digest", &digest_of(SOME_MANIFEST))
-                .body(SOME_MANIFEST)
-        }
-    }))
-    .await;
-    BearerRegistry {
-        server,
-        token_requests,
-    }
+                .with_header("Content-Type", OCI_MANIFEST)
+                .with_header("Docker-Content-Digest", &digest_of(SOME_MANIFEST))
+                .with_body(SOME_MANIFEST)
+        })
+    });
+    (server, token_requests)
 }
 
 #[tokio::test]
 async fn bearer_tokens_are_fetched_anonymously_and_cached() {
-    let fake = bearer_registry(None).await;
-    let host = fake.server.host();
+    let (server, token_requests) = bearer_registry(None);
+    let host = server.host();
     let client = client_for(&[host.as_str()]);
     let target = reference(&format!("{host}/test/x:v1"));
     for _ in 0..3 {
         let resolved = client.resolve(&target).await.unwrap();
         assert_eq!(resolved.digest, digest(&digest_of(SOME_MANIFEST)));
     }
-    assert_eq!(fake.token_requests.load(Ordering::SeqCst), 1);
+    assert_eq!(token_requests.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
 async fn bearer_tokens_are_fetched_with_basic_credentials() {
     // base64("bob:pa55") = Ym9iOnBhNTU=
-    let fake = bearer_registry(Some("Basic Ym9iOnBhNTU=")).await;
-    let host = fake.server.host();
+    let (server, _) = bearer_registry(Some("Basic Ym9iOnBhNTU="));
+    let host = server.host();
     let target = reference(&format!("{host}/test/x:v1"));
 
-    let anonymous = client_for(&[host.as_str()]);
-    let denied = anonymous.resolve(&target).await;
-    assert!(
-        matches!(denied, Err(RegistryError::Unauthorized { .. })),
-        "{denied:?}"
-    );
+    assert_unauthorized(&client_for(&[host.as_str()]), &target).await;
 
-    let credentials = StaticCredentials::new().with(
-        host.clone(),
-        Credential::Basic {
-            username: "bob".into(),
-            password: Secret::new("pa55"),
-        },
-    );
-    let client =
-        Client::with_credentials(test_config(&[host.as_str()]), Arc::new(credentials)).unwrap();
+    let client = with_credentials(&[host.as_str()], &host, basic("bob", "pa55"));
     let resolved = client.resolve(&target).await.unwrap();
     assert_eq!(resolved.digest, digest(&digest_of(SOME_MANIFEST)));
 }
 
 #[tokio::test]
 async fn identity_tokens_are_exchanged_at_the_realm() {
-    let fake = bearer_registry(None).await;
-    let host = fake.server.host();
-    let credentials = StaticCredentials::new().with(
-        host.clone(),
-        Credential::IdentityToken(Secret::new("refresh-me")),
-    );
-    let shown = format!("{credentials:?}");
+    let (server, _) = bearer_registry(None);
+    let host = server.host();
+    let credential = Credential::IdentityToken(Secret::new("refresh-me"));
+    let shown = format!("{credential:?}");
     assert!(!shown.contains("refresh-me"), "{shown}");
-    let client =
-        Client::with_credentials(test_config(&[host.as_str()]), Arc::new(credentials)).unwrap();
+    let client = with_credentials(&[host.as_str()], &host, credential);
     let fetched = client
         .fetch_manifest(&reference(&format!("{host}/test/x:v1")))
         .await
@@ -794,16 +710,15 @@ async fn identity_tokens_are_exchanged_at_the_realm() {
 
 #[tokio::test]
 async fn tag_lists_follow_link_pagination_within_the_registry() {
-    let server = FakeServer::start(handler(|request| async move {
+    let server = Server::start(handler(|request| {
         if request.target.contains("last=b") {
-            HttpResponse::new(200).body(r#"{"name":"test/x","tags":["c"]}"#)
+            HttpResponse::new(200).with_body(r#"{"name":"test/x","tags":["c"]}"#)
         } else {
             HttpResponse::new(200)
-                .header("Link", r#"</v2/test/x/tags/list?n=2&last=b>; rel="next""#)
-                .body(r#"{"name":"test/x","tags":["a","b"]}"#)
+                .with_header("Link", r#"</v2/test/x/tags/list?n=2&last=b>; rel="next""#)
+                .with_body(r#"{"name":"test/x","tags":["a","b"]}"#)
         }
-    }))
-    .await;
+    }));
     let client = client_for(&[server.host().as_str()]);
     let tags = client
         .list_tags(&reference(&format!("{}/test/x", server.host())))
@@ -811,15 +726,14 @@ async fn tag_lists_follow_link_pagination_within_the_registry() {
         .unwrap();
     assert_eq!(tags, vec!["a", "b", "c"]);
 
-    let escaping = FakeServer::start(handler(|_| async {
+    let escaping = Server::start(handler(|_| {
         HttpResponse::new(200)
-            .header(
+            .with_header(
                 "Link",
                 r#"<http://127.0.0.2:1/v2/test/x/tags/list>; rel="next""#,
             )
-            .body(r#"{"tags":["a"]}"#)
-    }))
-    .await;
+            .with_body(r#"{"tags":["a"]}"#)
+    }));
     let client = client_for(&[escaping.host().as_str()]);
     let result = client
         .list_tags(&reference(&format!("{}/test/x", escaping.host())))
@@ -835,20 +749,16 @@ async fn concurrency_per_registry_is_limited() {
     let in_flight = Arc::new(AtomicUsize::new(0));
     let peak = Arc::new(AtomicUsize::new(0));
     let (now, max) = (in_flight.clone(), peak.clone());
-    let server = FakeServer::start(handler(move |_| {
-        let (now, max) = (now.clone(), max.clone());
-        async move {
-            let current = now.fetch_add(1, Ordering::SeqCst) + 1;
-            max.fetch_max(current, Ordering::SeqCst);
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            now.fetch_sub(1, Ordering::SeqCst);
-            HttpResponse::new(200)
-                .header("Content-Type", OCI_MANIFEST)
-                .header("Docker-Content-Digest", &digest_of(SOME_MANIFEST))
-                .body(SOME_MANIFEST)
-        }
-    }))
-    .await;
+    let server = Server::start(handler(move |_| {
+        let current = now.fetch_add(1, Ordering::SeqCst) + 1;
+        max.fetch_max(current, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(50));
+        now.fetch_sub(1, Ordering::SeqCst);
+        HttpResponse::new(200)
+            .with_header("Content-Type", OCI_MANIFEST)
+            .with_header("Docker-Content-Digest", &digest_of(SOME_MANIFEST))
+            .with_body(SOME_MANIFEST)
+    }));
     let client = Client::new(ClientConfig {
         max_concurrency_per_registry: 2,
         ..test_config(&[server.host().as_str()])
