@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use: python3-jsonschema validates SARIF against the official schema;
 # the CNCF Distribution registry (docker-registry), skopeo and umoci build and serve test images;
 # openssl makes a throwaway CA for the TLS tests; podman serves the Docker Engine API for the
-# engine tests; python3-venv holds the interchange validators (below).
-packages=(python3-jsonschema docker-registry skopeo umoci openssl podman python3-venv)
+# engine tests, and with runc builds and runs tagwarden's own image (scripts/test-dist.sh);
+# python3-venv holds the interchange validators (below) and pre-commit.
+packages=(python3-jsonschema docker-registry skopeo umoci openssl podman runc python3-venv)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -47,3 +48,8 @@ export TAGWARDEN_REQUIRE_SCHEMA_CHECK=1
 export TAGWARDEN_REQUIRE_REGISTRY=1
 export TAGWARDEN_REQUIRE_ENGINE=1
 cargo test --workspace --locked
+
+# What users run outside cargo: the GitHub Action's scripts, the pre-commit hooks, the container
+# image, and cargo-deny's offline checks when cargo-deny is installed (CI's supply-chain job
+# installs it; building it here would cost about ten minutes).
+scripts/test-dist.sh
