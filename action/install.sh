@@ -44,8 +44,8 @@ from_release() {
     echo "::error::$name does not match its SHA256SUMS entry (${want:-missing}, got $got): not installed"
     exit 2
   fi
-  if [ -z "${TAGWARDEN_RELEASE_BASE:-}" ] && command -v gh >/dev/null && [ -n "${GH_TOKEN:-${GITHUB_TOKEN:-}}" ]; then
-    GH_TOKEN="${GH_TOKEN:-$GITHUB_TOKEN}" gh attestation verify "$dl/$name" --repo "$repo" >/dev/null \
+  if [ -z "${TAGWARDEN_RELEASE_BASE:-}" ] && command -v gh >/dev/null && [ -n "${GH_TOKEN:-}" ]; then
+    gh attestation verify "$dl/$name" --repo "$repo" >/dev/null \
       || { echo "::error::$name has no valid build provenance from $repo: not installed"; exit 2; }
   fi
   mkdir -p "$root/bin"
@@ -59,7 +59,10 @@ from_source() {
   cargo install --locked --root "$root" --path "$action/crates/tagwarden"
 }
 
-if [ -z "$target" ] || ! from_release; then
+# A second use of the action in the same job finds this version installed already.
+if "$root/bin/tagwarden" --version 2>/dev/null | grep -q "^tagwarden $version "; then
+  echo "tagwarden $version is installed already"
+elif [ -z "$target" ] || ! from_release; then
   from_source
 fi
 "$root/bin/tagwarden" --version
