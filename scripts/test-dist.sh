@@ -5,9 +5,10 @@
 #   - the pre-commit hooks with the real pre-commit (PyPI) in a throwaway git repository;
 #   - the container image, built by podman from the shipped Containerfile with both bases
 #     replaced by images made here from this machine's files (see test_image), then run;
-#   - cargo-deny's offline checks, when cargo-deny is installed.
+#   - cargo-deny's offline checks and the SBOM command, when cargo-deny and cargo-cyclonedx are
+#     installed.
 # Needs target/debug/tagwarden (cargo test builds it). Called by scripts/test.sh; on its own:
-#   scripts/test-dist.sh [action|pre-commit|image|deny]...
+#   scripts/test-dist.sh [action|pre-commit|image|deny|sbom]...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -337,8 +338,37 @@ suite_deny() {
   fi
 }
 
+# ---- the SBOM --------------------------------------------------------------------------------
+
+test_sbom() {
+  # The documented command (SECURITY.md): the crates compiled into the binary, no test-only ones.
+  local sbom=$repo/crates/tagwarden/tagwarden_bin.cdx.json
+  cargo cyclonedx --manifest-path "$repo/crates/tagwarden/Cargo.toml" --format json --spec-version 1.5 \
+    --describe binaries --no-build-deps -q
+  mv "$sbom" "$work/sbom.json"
+  python3 - "$work/sbom.json" "$version" <<'PY'
+import json, sys
+bom = json.load(open(sys.argv[1]))
+assert bom["bomFormat"] == "CycloneDX" and bom["specVersion"] == "1.5", bom.get("specVersion")
+top = bom["metadata"]["component"]
+assert top["name"] == "tagwarden" and top["version"] == sys.argv[2], top
+names = {c["name"] for c in bom["components"]}
+assert {"clap", "rustls", "tagwarden-extract"} <= names, sorted(names)
+assert not names & {"tempfile", "bcrypt", "tagwarden-testbed"}, "test-only crates in the SBOM"
+assert all(c.get("purl", "").startswith("pkg:cargo/") for c in bom["components"] if "registry+" in c["bom-ref"])
+PY
+}
+
+suite_sbom() {
+  if cargo cyclonedx --version >/dev/null 2>&1; then
+    check sbom test_sbom
+  else
+    echo "skip sbom: cargo-cyclonedx not installed (cargo install --locked cargo-cyclonedx@0.5.9)"
+  fi
+}
+
 suites=("$@")
-[ ${#suites[@]} -gt 0 ] || suites=(action pre-commit image deny)
+[ ${#suites[@]} -gt 0 ] || suites=(action pre-commit image deny sbom)
 for s in "${suites[@]}"; do "suite_${s//-/_}"; done
 echo "dist: $passed passed, $failed failed"
 [ "$failed" = 0 ]
