@@ -9,10 +9,21 @@ use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-env-changed=TAGWARDEN_COMMIT");
-    let commit = std::env::var("TAGWARDEN_COMMIT")
+    let given = std::env::var("TAGWARDEN_COMMIT")
         .ok()
         .map(|c| c.trim().to_owned())
-        .filter(|c| !c.is_empty())
+        .filter(|c| !c.is_empty());
+    // It is printed by `--version`: nothing but a plain word goes in.
+    let given = given.filter(|c| {
+        let plain = c.len() <= 64
+            && c.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._+".contains(&b));
+        if !plain {
+            println!("cargo:warning=TAGWARDEN_COMMIT is not a plain word: ignored");
+        }
+        plain
+    });
+    let commit = given
         .or_else(from_git)
         .unwrap_or_else(|| "unknown".to_owned());
     println!("cargo:rustc-env=TAGWARDEN_COMMIT={commit}");
