@@ -19,6 +19,12 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/tagwarden-dist.XXXXXX")
 pids=()
 cleanup() {
   for p in ${pids[@]+"${pids[@]}"}; do kill "$p" 2>/dev/null || true; done
+  # podman mounts the image test's overlay storage on itself (and may still be tidying up).
+  local overlay=$work/containers/root/overlay
+  for _ in 1 2 3 4 5; do
+    mountpoint -q "$overlay" 2>/dev/null || break
+    umount "$overlay" 2>/dev/null || sleep 1
+  done
   rm -rf "$work" 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -264,7 +270,10 @@ test_image() {
   printf 'version: 0.1\nstorage:\n  filesystem: {rootdirectory: %s}\nhttp:\n  addr: 127.0.0.1:%s\n' \
     "$work/registry/data" "$port" >"$work/registry/config.yml"
   docker-registry serve "$work/registry/config.yml" >"$work/registry/log" 2>&1 &
-  pids+=($!)
+  # The test runs in a subshell of its own: the script's cleanup never sees this process.
+  local registry_pid=$!
+  # Expanded now: the function's locals are gone when the subshell exits.
+  trap "kill $registry_pid 2>/dev/null" EXIT
   for _ in $(seq 50); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
 
   # RUNTIME: the libraries tagwarden links, CA certificates, passwd with nonroot; no shell.
