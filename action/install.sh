@@ -32,8 +32,8 @@ from_release() {
   local name="tagwarden-$version-$target.tar.gz" dl="$root/download"
   rm -rf "$dl" && mkdir -p "$dl"
   # A release without a binary for this runner is not an error: we build instead.
-  if ! curl -fsSL "${proto[@]}" --retry 3 -o "$dl/$name" "$base/v$version/$name" \
-     || ! curl -fsSL "${proto[@]}" --retry 3 -o "$dl/SHA256SUMS" "$base/v$version/SHA256SUMS"; then
+  if ! curl -fsSL ${proto[@]+"${proto[@]}"} --retry 3 -o "$dl/$name" "$base/v$version/$name" \
+     || ! curl -fsSL ${proto[@]+"${proto[@]}"} --retry 3 -o "$dl/SHA256SUMS" "$base/v$version/SHA256SUMS"; then
     echo "no release binary of tagwarden $version for $target"
     return 1
   fi
