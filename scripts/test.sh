@@ -7,10 +7,11 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use: python3-jsonschema validates SARIF against the official schema;
 # the CNCF Distribution registry (docker-registry), skopeo and umoci build and serve test images;
 # openssl makes a throwaway CA for the TLS tests; podman serves the Docker Engine API for the
-# engine tests; python3-venv holds the interchange validators (below); postgresql is the
+# engine tests, and with runc builds and runs tagwarden's own image (scripts/test-dist.sh);
+# python3-venv holds the interchange validators (below) and pre-commit; postgresql is the
 # throwaway cluster of the watch tests (below); chromium, chromium-driver and curl drive the
 # watch page in a headless browser.
-packages=(python3-jsonschema docker-registry skopeo umoci openssl podman python3-venv
+packages=(python3-jsonschema docker-registry skopeo umoci openssl podman runc python3-venv
   postgresql chromium chromium-driver curl)
 
 missing=()
@@ -84,3 +85,8 @@ export TAGWARDEN_TEST_POSTGRES="postgresql://tagwarden@/postgres?host=$pgdir&por
 export TAGWARDEN_REQUIRE_POSTGRES=1
 
 cargo test --workspace --locked
+
+# What users run outside cargo: the GitHub Action's scripts, the pre-commit hooks, the container
+# image, and cargo-deny's offline checks when cargo-deny is installed (CI's supply-chain job
+# installs it; building it here would cost about ten minutes).
+scripts/test-dist.sh

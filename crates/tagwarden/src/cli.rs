@@ -5,10 +5,18 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tagwarden_findings::Severity;
 
+/// The version and the commit it was built from (see `build.rs`).
+pub(crate) const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("TAGWARDEN_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "tagwarden",
-    version,
+    version = VERSION,
     about = "Find, pin and hunt compromised container images",
     long_about = "tagwarden answers, minutes after a container supply-chain compromise, \
                   \"were we hit?\", and hardens CI so that the next one cannot land silently.\n\n\
@@ -36,6 +44,10 @@ pub(crate) enum Command {
     /// List, show, check, import (STIX, MISP, OSV, OpenVEX, CSAF) and export advisories.
     #[command(subcommand)]
     Advisory(AdvisoryCommand),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell) to standard output.
+    Completions(CompletionsArgs),
+    /// Print the man page, or write one page per command into a directory.
+    Man(ManArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -556,6 +568,21 @@ pub(crate) struct AdvisoryExportArgs {
 
     #[command(flatten)]
     pub(crate) advisory: AdvisoryArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ManArgs {
+    /// Write `tagwarden.1` and a page per command (`tagwarden-scan.1`, …) into this directory,
+    /// each atomically, instead of printing `tagwarden.1` to standard output.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {

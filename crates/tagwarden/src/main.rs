@@ -35,6 +35,8 @@ fn main() -> ExitCode {
         cli::Command::Hunt(args) => commands::hunt::run(args),
         cli::Command::Watch(args) => commands::watch::run(args),
         cli::Command::Advisory(command) => commands::advisory::run(command),
+        cli::Command::Completions(args) => commands::completions::run(args),
+        cli::Command::Man(args) => commands::man::run(args),
     };
     match result {
         Ok(status) => ExitCode::from(status as u8),

@@ -1,8 +1,10 @@
 //! One module per subcommand.
 
 pub(crate) mod advisory;
+pub(crate) mod completions;
 pub(crate) mod hunt;
 mod hunt_sources;
+pub(crate) mod man;
 pub(crate) mod pin;
 pub(crate) mod resolve;
 pub(crate) mod scan;

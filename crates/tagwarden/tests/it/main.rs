@@ -4,6 +4,7 @@
 mod advisory;
 mod ci_commands;
 mod common;
+mod dist;
 mod env;
 mod hunt;
 mod hunt_export;
