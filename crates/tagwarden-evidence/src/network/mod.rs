@@ -35,7 +35,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use jiff::Timestamp;
 
-use crate::indicators::{IndicatorKind, IndicatorSet};
+use crate::NetworkKind;
+use crate::indicators::IndicatorSet;
 use crate::{Evidence, EvidenceSource, Observed, Problem, Sink, SourceKind, SourceStats, input};
 use matcher::{Hits, Matcher};
 use prefilter::{Prefilter, StateLines};
@@ -321,7 +322,8 @@ impl<'s> FileScan<'_, 's> {
             );
         }
         if unparsed > 0 {
-            self.problem(
+            // Searched all the same: a caveat, not evidence left unread.
+            self.note(
                 kind,
                 format!(
                     "{unparsed} line(s) did not parse as {} (first: line {first_unparsed}); \
@@ -539,6 +541,14 @@ impl<'s> FileScan<'_, 's> {
         });
     }
 
+    fn note(&self, source: SourceKind, message: String) {
+        self.sink.note(Problem {
+            source,
+            location: self.location.clone(),
+            message,
+        });
+    }
+
     fn emit(&self, source: SourceKind, line: u64, rec: &Rec<'_>, hits: &Hits<'s>, text: &str) {
         let timestamp = rec.time.parse();
         let host = rec
@@ -549,7 +559,7 @@ impl<'s> FileScan<'_, 's> {
         let remote = rec.remote.as_deref().and_then(matcher::parse_ip);
         let excerpt = crate::excerpt(text);
         for (indicator, matched) in &hits.list {
-            let remote_ip = if indicator.kind == IndicatorKind::Ip {
+            let remote_ip = if indicator.kind == NetworkKind::Ip {
                 matcher::parse_ip(matched)
                     .or_else(|| indicator.value.trim().parse().ok())
                     .or(remote)

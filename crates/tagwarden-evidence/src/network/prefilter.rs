@@ -8,7 +8,8 @@ use std::net::IpAddr;
 
 use memchr::memmem::Finder;
 
-use crate::indicators::{IndicatorKind, IndicatorSet};
+use crate::NetworkKind;
+use crate::indicators::IndicatorSet;
 
 /// Most pieces searched for; above this, parsing every line is faster.
 const MAX_NEEDLES: usize = 24;
@@ -50,12 +51,12 @@ impl Prefilter {
         let mut pieces: Vec<String> = Vec::new();
         for ind in set.all() {
             let piece = match ind.kind {
-                IndicatorKind::Domain => ind.value.trim_end_matches('.').to_ascii_lowercase(),
-                IndicatorKind::Ip => match ind.value.trim().parse::<IpAddr>().ok()? {
+                NetworkKind::Domain => ind.value.trim_end_matches('.').to_ascii_lowercase(),
+                NetworkKind::Ip => match ind.value.trim().parse::<IpAddr>().ok()? {
                     IpAddr::V4(v4) => v4.to_string(),
                     IpAddr::V6(_) => return None,
                 },
-                IndicatorKind::Url => {
+                NetworkKind::Url => {
                     let rest = ind.value.split_once("://").map_or(&*ind.value, |(_, r)| r);
                     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
                     let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
@@ -66,8 +67,8 @@ impl Prefilter {
                     host.trim_end_matches('.').to_ascii_lowercase()
                 }
                 // Pieces between characters a log may escape (`\/` in JSON, `\x22`).
-                IndicatorKind::UserAgent => longest_piece(&ind.value)?,
-                IndicatorKind::HttpHeader => {
+                NetworkKind::UserAgent => longest_piece(&ind.value)?,
+                NetworkKind::HttpHeader => {
                     let name = ind.value.split(':').next().unwrap_or("");
                     longest_piece(name)?
                 }
@@ -176,7 +177,7 @@ mod tests {
     use super::*;
     use crate::indicators::Indicator;
 
-    fn ind(kind: IndicatorKind, value: &str) -> Indicator {
+    fn ind(kind: NetworkKind, value: &str) -> Indicator {
         Indicator {
             kind,
             value: value.into(),
@@ -188,14 +189,11 @@ mod tests {
     #[test]
     fn pieces_and_candidates() {
         let set = IndicatorSet::new(vec![
-            ind(IndicatorKind::Domain, "audit.checkmarx.cx"),
-            ind(IndicatorKind::Domain, "checkmarx.cx"),
-            ind(
-                IndicatorKind::Url,
-                "https://audit.checkmarx.cx/v1/telemetry",
-            ),
-            ind(IndicatorKind::UserAgent, "KICS-Telemetry/2.0"),
-            ind(IndicatorKind::Ip, "94.154.172.43"),
+            ind(NetworkKind::Domain, "audit.checkmarx.cx"),
+            ind(NetworkKind::Domain, "checkmarx.cx"),
+            ind(NetworkKind::Url, "https://audit.checkmarx.cx/v1/telemetry"),
+            ind(NetworkKind::UserAgent, "KICS-Telemetry/2.0"),
+            ind(NetworkKind::Ip, "94.154.172.43"),
         ]);
         let p = Prefilter::new(&set).unwrap();
         // checkmarx.cx implies audit.checkmarx.cx; the UA piece is "kics-telemetry".
@@ -213,7 +211,7 @@ mod tests {
         big.extend_from_slice(b"\naudit.Checkmarx.cx\n");
         p.candidates(&big, StateLines::None, &mut Vec::new(), &mut out);
         assert_eq!(out, [BLOCK - 4]);
-        let v6 = IndicatorSet::new(vec![ind(IndicatorKind::Ip, "2001:db8::1")]);
+        let v6 = IndicatorSet::new(vec![ind(NetworkKind::Ip, "2001:db8::1")]);
         assert!(Prefilter::new(&v6).is_none());
     }
 }
