@@ -6,6 +6,7 @@
 
 pub mod indicators;
 pub mod input;
+pub mod recognise;
 
 /// CI job logs: GitHub Actions (files and run zips), GitLab runner traces, Jenkins console logs,
 /// `docker pull` output, BuildKit output.

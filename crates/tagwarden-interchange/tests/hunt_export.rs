@@ -8,7 +8,7 @@ mod validator;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 use tagwarden_advisory::{Advisory, AdvisorySet, NetworkKind};
-use tagwarden_hunt::{Hit, Matched, Outcome, SourceKind, Verdict};
+use tagwarden_hunt::{Hit, Matched, Outcome, Problem, SourceKind, Verdict};
 use tagwarden_interchange::export::{misp_hunt, stix_bundle, stix_hunt};
 
 const GENERATED: &str = "2026-12-03T09:00:00Z";
@@ -172,6 +172,11 @@ fn hunt(set: &AdvisorySet) -> Outcome {
     Outcome {
         hits,
         weak,
+        problems: vec![Problem {
+            source: SourceKind::DockerPullLog,
+            location: "logs/locked.txt".into(),
+            message: "cannot read: Permission denied (os error 13)".into(),
+        }],
         ..Outcome::default()
     }
 }
@@ -298,6 +303,21 @@ fn sightings_point_at_the_advisory_indicators() {
     );
     assert_eq!(digest["x_tagwarden_jobs"], json!(["scan"]));
     assert_eq!(digest["created"], "2026-12-03T09:00:00.000Z");
+    // What could not be read is said, about the sightings.
+    let note = objs
+        .iter()
+        .find(|o| o["type"] == "note")
+        .expect("a note on what was not searched");
+    assert!(
+        note["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("logs/locked.txt") && c.contains("Permission denied")),
+        "{note}"
+    );
+    assert_eq!(
+        note["object_refs"].as_array().map(Vec::len),
+        Some(sightings.len())
+    );
     let file = sightings
         .iter()
         .find(|s| s["x_tagwarden_source"] == "file")
@@ -339,7 +359,18 @@ fn misp_event_lists_matched_indicators_with_sightings() {
         "{tags}"
     );
     let attrs = event["Attribute"].as_array().expect("attributes");
-    assert_eq!(attrs.len(), 8);
+    assert_eq!(attrs.len(), 9);
+    let unread = attrs
+        .iter()
+        .find(|a| a["type"] == "comment")
+        .expect("what was not searched");
+    assert_eq!(unread["to_ids"], false);
+    assert!(
+        unread["value"]
+            .as_str()
+            .is_some_and(|v| v.contains("logs/locked.txt")),
+        "{unread}"
+    );
     let kics = set.get("kics-2026-04-22").expect("kics");
     let digest = attrs
         .iter()

@@ -52,8 +52,10 @@ fn run_paths(paths: Vec<PathBuf>, set: Arc<IndicatorSet>) -> (Vec<Evidence>, Vec
 fn run_once(paths: Vec<PathBuf>, set: Arc<IndicatorSet>) -> (Vec<Evidence>, Vec<Problem>) {
     let sink = Collect::default();
     let source = NetworkLogs::new(paths, set, 2);
-    let _ = source.collect(&sink);
-    let (mut evidence, problems) = sink.into_parts();
+    // A source that could read nothing says why in its error: counted with the problems.
+    let failed = source.collect(&sink).err();
+    let (mut evidence, mut problems) = sink.into_parts();
+    problems.extend(failed);
     evidence.sort_by(|a, b| (&a.location, a.line).cmp(&(&b.location, b.line)));
     (evidence, problems)
 }
@@ -750,7 +752,7 @@ fn write_generated(path: &Path, size: usize, mut line: impl FnMut(usize, &mut St
 fn crlf_invalid_utf8_and_endless_lines() {
     let mut bytes = Vec::new();
     bytes.extend_from_slice(b"x\xff\xfe audit.checkmarx.cx\r\n");
-    // Longer than the read buffer: cut, the rest skipped, counted as one line.
+    // Longer than the read buffer: searched whole in pieces, counted as one line.
     bytes.extend_from_slice(b"94.154.172.43 ");
     bytes.extend(std::iter::repeat_n(b'a', 5 << 20));
     bytes.extend_from_slice(b" audit.checkmarx.cx\n");
@@ -759,8 +761,18 @@ fn crlf_invalid_utf8_and_endless_lines() {
     assert!(p.is_empty(), "{p:?}");
     assert_eq!(
         summary(&ev).iter().map(|x| (x.0, x.1)).collect::<Vec<_>>(),
-        [(1, "domain"), (2, "ip"), (3, "domain")]
+        [(1, "domain"), (2, "domain"), (2, "ip"), (3, "domain")]
     );
     assert!(!ev[0].excerpt.as_deref().unwrap().ends_with('\r'));
     assert!(ev[1].excerpt.as_deref().unwrap().len() <= crate::EXCERPT_MAX + 4);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mixed.log");
+    std::fs::write(&path, &bytes).unwrap();
+    let (_, notes) = notes_of(&path, kics());
+    assert!(
+        notes.iter().any(|n| n
+            .message
+            .contains("1 line(s) longer than 2 MiB (the first: line 2)")),
+        "{notes:?}"
+    );
 }

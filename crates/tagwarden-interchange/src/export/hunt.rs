@@ -31,6 +31,31 @@ impl Deref for Sighted<'_> {
     }
 }
 
+/// What a hunt could not read (problems and failed sources), one line each, at most
+/// [`MAX_LISTED`], and how many more: the exports say it so that nobody reads "no sighting" as
+/// "clean".
+pub(crate) fn unread(outcome: &Outcome) -> (Vec<String>, usize) {
+    let lines: Vec<String> = outcome
+        .failed_sources()
+        .map(|s| {
+            format!(
+                "{}: {}",
+                s.name,
+                s.error.as_deref().unwrap_or("not searched")
+            )
+        })
+        .chain(
+            outcome
+                .problems
+                .iter()
+                .map(|p| format!("{} ({}): {}", p.location, p.source, p.message)),
+        )
+        .collect();
+    let more = lines.len().saturating_sub(MAX_LISTED);
+    let listed = lines.iter().take(MAX_LISTED).map(|l| one_line(l)).collect();
+    (listed, more)
+}
+
 /// The hits, then the weak matches, of a hunt.
 pub(crate) fn sighted(outcome: &Outcome) -> Vec<Sighted<'_>> {
     let hits = outcome.hits.iter().map(|hit| Sighted { hit, weak: false });

@@ -11,7 +11,7 @@ use tagwarden_reference::Algorithm;
 use super::common::{one_line, uuid};
 use tagwarden_hunt::{Hit, Matched, Outcome, Verdict};
 
-use super::hunt::{MAX_LISTED, Sighted, distinct, listing, sighted};
+use super::hunt::{MAX_LISTED, Sighted, distinct, listing, sighted, unread};
 
 /// At most this many MISP sightings per attribute: the count beyond is in the comment (a
 /// sighting per DNS query of a busy resolver log would drown MISP).
@@ -57,6 +57,22 @@ pub(crate) fn event(advisories: &[&Advisory], outcome: &Outcome, generated: Time
             advisory.copied(),
             generated,
         ));
+    }
+
+    let (unread_lines, more) = unread(outcome);
+    if !unread_lines.is_empty() {
+        let mut value = unread_lines.join("\n");
+        if more > 0 {
+            value.push_str(&format!("\nand {more} more"));
+        }
+        attributes.push(json!({
+            "uuid": uuid(&format!("misp/hunt/{event_uuid}/unread")),
+            "type": "comment",
+            "category": "Other",
+            "to_ids": false,
+            "value": value,
+            "comment": "Not everything could be searched: this evidence was not read, so the absence of a sighting here is not a clean answer.",
+        }));
     }
 
     let threat_level = if hits

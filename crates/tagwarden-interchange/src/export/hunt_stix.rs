@@ -11,7 +11,7 @@ use tagwarden_reference::Algorithm;
 use super::common::{one_line, timestamp_millis, uuid};
 use tagwarden_hunt::{Hit, Matched, Outcome, Verdict};
 
-use super::hunt::{Group, Sighted, group, listing, sighted};
+use super::hunt::{Group, Sighted, group, listing, sighted, unread};
 use super::stix::{
     Subject, advisory_indicators, extension_definition, extension_marker, identity, identity_id,
     network_pattern, quote,
@@ -133,8 +133,10 @@ pub(crate) fn bundle(advisories: &[&Advisory], outcome: &Outcome, generated: Tim
         bundle_key.push('\n');
         bundle_key.push_str(s["id"].as_str().unwrap_or_default());
     }
+    let note = unread_note(outcome, &sightings, &created);
     let mut all = objects.list;
     all.extend(sightings);
+    all.extend(note);
     let bundle = json!({
         "type": "bundle",
         "id": format!("bundle--{}", uuid(&bundle_key)),
@@ -142,6 +144,40 @@ pub(crate) fn bundle(advisories: &[&Advisory], outcome: &Outcome, generated: Tim
     });
     // Serialising a Value built from strings, numbers and maps cannot fail.
     serde_json::to_string_pretty(&bundle).unwrap_or_default()
+}
+
+/// A `note` saying what the hunt could not read, about its sightings (or, with none, about
+/// tagwarden): a bundle without sightings is not a clean hunt when evidence went unread.
+fn unread_note(outcome: &Outcome, sightings: &[Value], created: &str) -> Option<Value> {
+    let (lines, more) = unread(outcome);
+    if lines.is_empty() {
+        return None;
+    }
+    let mut refs: Vec<Value> = sightings.iter().map(|s| s["id"].clone()).collect();
+    if refs.is_empty() {
+        refs.push(json!(identity_id()));
+    }
+    let mut content = String::from(
+        "This hunt could not read all the evidence it was given; what it did not read was not searched:\n",
+    );
+    for l in &lines {
+        content.push_str(&format!("- {l}\n"));
+    }
+    if more > 0 {
+        content.push_str(&format!("- and {more} more\n"));
+    }
+    Some(json!({
+        "type": "note",
+        "spec_version": "2.1",
+        "id": format!("note--{}", uuid(&format!("stix/hunt/unread/{created}/{content}"))),
+        "created_by_ref": identity_id(),
+        "created": created,
+        "modified": created,
+        "abstract": "Not everything could be searched",
+        "content": content,
+        "object_refs": refs,
+        "object_marking_refs": [TLP_AMBER],
+    }))
 }
 
 /// The advisory indicator the hit is a sighting of. An affected tag listed by several exposures

@@ -417,3 +417,231 @@ images_must_not_match = ["{h}/acme/scanner:2.0"]
         md.contains("**Hit.**") && md.contains("Rotate credentials") && md.contains(&bad.digest)
     );
 }
+
+/// A kubectl snapshot holding a pod that runs the malicious KICS digest.
+fn pods_json() -> String {
+    format!(
+        r#"{{"apiVersion":"v1","kind":"List","items":[{{"apiVersion":"v1","kind":"Pod",
+        "metadata":{{"name":"scanner","namespace":"ci"}},"spec":{{"nodeName":"node-1","containers":[{{"name":"kics","image":"checkmarx/kics:latest"}}]}},
+        "status":{{"containerStatuses":[{{"name":"kics","image":"docker.io/checkmarx/kics:latest","imageID":"docker.io/checkmarx/kics@{KICS_LATEST}"}}]}}}}]}}"#
+    )
+}
+
+/// `tagwarden hunt` through bash, so that `<(…)` process substitutions work as responders use
+/// them.
+fn hunt_in_bash(script_args: &str, cwd: &std::path::Path) -> Run {
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "\"{}\" hunt --no-files --no-engine {script_args}",
+            env!("CARGO_BIN_EXE_tagwarden")
+        ))
+        .current_dir(cwd)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .expect("bash");
+    Run {
+        status: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn streams_are_evidence_and_an_empty_one_is_not_clean() {
+    let tree = Tree::new().file("snap/pods.json", pods_json()).file(
+        "logs/a.txt",
+        gha_pull(
+            "2026-04-22T12:31:00.0000000Z",
+            "checkmarx/kics:latest",
+            None,
+        ),
+    );
+    // Process substitutions, as responders pipe `kubectl` and CI logs in.
+    let run = hunt_in_bash(
+        "--snapshot <(cat snap/pods.json) --ci-logs <(gzip -c logs/a.txt) --format json",
+        tree.path(),
+    );
+    assert_eq!(run.status, 1, "{}{}", run.stdout, run.stderr);
+    let json = run.json();
+    let sources: Vec<&str> = json["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["source"].as_str().unwrap())
+        .collect();
+    assert!(sources.contains(&"kubectl-snapshot"), "{sources:?}");
+    assert!(sources.contains(&"github-actions-log"), "{sources:?}");
+    // A stream that gives nothing (the command writing it failed) is not a clean answer.
+    let run = hunt_in_bash("--snapshot <(false) --format json", tree.path());
+    assert_eq!(run.status, 2, "{}{}", run.stdout, run.stderr);
+    let json = run.json();
+    assert_eq!(json["summary"]["answer"], "incomplete");
+    assert!(
+        json["problems"].to_string().contains("stream gave nothing"),
+        "{}",
+        json["problems"]
+    );
+    // A FIFO named as evidence is read like a file.
+    let fifo = tree.join("pods.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .is_ok_and(|s| s.success());
+    if made {
+        let writer = {
+            let fifo = fifo.clone();
+            let body = pods_json();
+            std::thread::spawn(move || std::fs::write(fifo, body).unwrap())
+        };
+        let run = tagwarden(
+            &[
+                "hunt",
+                "--no-files",
+                "--no-engine",
+                "--snapshot",
+                "pods.fifo",
+            ],
+            tree.path(),
+        );
+        writer.join().unwrap();
+        assert_eq!(run.status, 1, "{}{}", run.stdout, run.stderr);
+        assert!(run.stdout.contains("compromised"), "{}", run.stdout);
+    }
+}
+
+#[test]
+fn evidence_is_read_by_its_content_wherever_it_is_given() {
+    let tree = Tree::new()
+        .file(
+            "logs/1_scan.txt",
+            gha_pull("2026-04-22T10:00:00.0000000Z", "checkmarx/kics:latest", None),
+        )
+        .file(
+            "logs/hub/usage.csv",
+            "datehour,repository,tag,digest,ips,version_checks,pulls\n2026-04-22 12:00:00,checkmarx/kics,v2.1.20,,10.1.2.3,0,1\n",
+        )
+        .file("logs/cluster/pods.json.gz", gzip(&pods_json()))
+        .file(
+            "logs/net/dns.log",
+            "#separator \\x09\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tquery\tanswers\n\
+             1776861361.5\tC1\t10.0.5.23\t40000\t10.0.0.2\t53\tudp\taudit.checkmarx.cx\t94.154.172.43\n",
+        );
+    let run = tagwarden(
+        &[
+            "hunt",
+            "--no-files",
+            "--no-engine",
+            "--ci-logs",
+            "logs",
+            "--format",
+            "json",
+        ],
+        tree.path(),
+    );
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    let json = run.json();
+    let all = json["hits"].to_string();
+    for source in ["dockerhub-usage", "kubectl-snapshot", "zeek-dns"] {
+        assert!(all.contains(source), "{source} not in {all}");
+    }
+    assert_eq!(json["summary"]["answer"], "hit");
+    assert!(json["problems"].as_array().unwrap().is_empty(), "{json}");
+}
+
+/// A zstd frame whose header declares a 2 GiB window, then one raw byte.
+const ZSTD_BOMB: [u8; 10] = [0x28, 0xb5, 0x2f, 0xfd, 0x00, 0xa8, 0x09, 0x00, 0x00, b'x'];
+
+#[test]
+fn loops_window_bombs_and_unread_evidence_are_said_in_every_format() {
+    let tree = Tree::new()
+        .file(
+            "logs/a.txt",
+            gha_pull(
+                "2026-04-22T10:00:00.0000000Z",
+                "checkmarx/kics:latest",
+                None,
+            ),
+        )
+        .file("logs/bomb.log.zst", ZSTD_BOMB);
+    std::os::unix::fs::symlink(tree.join("logs"), tree.join("logs/loop")).unwrap();
+    let args = |format: &'static str| {
+        vec![
+            "hunt",
+            "--no-files",
+            "--no-engine",
+            "--ci-logs",
+            "logs",
+            "--network-logs",
+            "logs",
+            "--format",
+            format,
+        ]
+    };
+    let run = tagwarden(&args("json"), tree.path());
+    // Nothing hit, but the bomb was not read: not clean.
+    assert_eq!(run.status, 2, "{}{}", run.stdout, run.stderr);
+    let json = run.json();
+    assert_eq!(json["summary"]["answer"], "incomplete");
+    let problems = json["problems"].to_string();
+    assert!(problems.contains("bomb.log.zst"), "{problems}");
+    assert!(problems.contains("window over 128 MiB"), "{problems}");
+    let notes = json["notes"].to_string();
+    assert!(notes.contains("read once"), "{notes}");
+    let run = tagwarden(&args("human"), tree.path());
+    assert!(run.stdout.contains("NOT CLEAN"), "{}", run.stdout);
+    assert!(run.stdout.contains("window over 128 MiB"), "{}", run.stdout);
+    let run = tagwarden(&args("markdown"), tree.path());
+    assert!(run.stdout.contains("### Not searched"), "{}", run.stdout);
+    assert!(run.stdout.contains("bomb.log.zst"), "{}", run.stdout);
+    let run = tagwarden(&args("sarif"), tree.path());
+    let sarif: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let notes = sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"].to_string();
+    assert!(
+        notes.contains("not searched") && notes.contains("bomb.log.zst"),
+        "{notes}"
+    );
+    let run = tagwarden(&args("stix"), tree.path());
+    assert!(run.stdout.contains("\"type\": \"note\""), "{}", run.stdout);
+    assert!(run.stdout.contains("bomb.log.zst"), "{}", run.stdout);
+    let run = tagwarden(&args("misp"), tree.path());
+    assert!(
+        run.stdout.contains("\"type\": \"comment\""),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn a_registry_refusing_credentials_is_not_a_clean_answer() {
+    use tagwarden_testbed::{Registry, RegistryOptions, real_registry_available};
+    if !real_registry_available() {
+        return;
+    }
+    // Credentials rotated mid-incident: every request gets 401.
+    let registry = Registry::start(RegistryOptions {
+        htpasswd: Some(("responder".into(), "rotated".into())),
+    });
+    let h = registry.host();
+    let tree = Tree::new();
+    let run = tagwarden(
+        &[
+            "hunt",
+            "--no-files",
+            "--no-engine",
+            "--registry",
+            &h,
+            "--insecure-registry",
+            &h,
+            "--format",
+            "json",
+        ],
+        tree.path(),
+    );
+    assert_eq!(run.status, 2, "{}{}", run.stdout, run.stderr);
+    let json = run.json();
+    assert_eq!(json["summary"]["answer"], "incomplete");
+    let unread = format!("{}{}", json["problems"], json["sources"]);
+    assert!(unread.contains(&h), "{unread}");
+}
