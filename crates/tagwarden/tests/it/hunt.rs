@@ -40,6 +40,22 @@ fn hits(json: &serde_json::Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `hunt --no-files --no-engine --ci-logs logs --format json` in the tree.
+fn hunt_ci_logs_json(tree: &Tree) -> (Run, serde_json::Value) {
+    let args = [
+        "hunt",
+        "--no-files",
+        "--no-engine",
+        "--ci-logs",
+        "logs",
+        "--format",
+        "json",
+    ];
+    let run = tagwarden(&args, tree.path());
+    let json = run.json();
+    (run, json)
+}
+
 #[test]
 fn ci_logs_windows_and_compression() {
     let tree = Tree::new()
@@ -64,20 +80,8 @@ fn ci_logs_windows_and_compression() {
         )
         // A truncated gzip: a problem, and the rest of the hunt goes on.
         .file("logs/f.log.gz", &gzip(&"x\n".repeat(10_000))[..40]);
-    let run = tagwarden(
-        &[
-            "hunt",
-            "--no-files",
-            "--no-engine",
-            "--ci-logs",
-            "logs",
-            "--format",
-            "json",
-        ],
-        tree.path(),
-    );
+    let (run, json) = hunt_ci_logs_json(&tree);
     assert_eq!(run.status, 1, "{}", run.stderr);
-    let json = run.json();
     let got = hits(&json);
     assert!(
         got.contains(&("exposed".into(), "logs/a.txt:1".into())),
@@ -307,6 +311,12 @@ weak = true
 sources = ["s"]
 confidence = "P"
 
+[[network_indicators]]
+kind = "ip"
+value = "198.51.100.66"
+sources = ["s"]
+confidence = "P"
+
 [examples]
 images_must_match = [{{ ref = "{h}/acme/scanner:1.0", verdict = "affected_tag" }}]
 images_must_not_match = ["{h}/acme/scanner:2.0"]
@@ -322,7 +332,8 @@ images_must_not_match = ["{h}/acme/scanner:2.0"]
             "net/dns.log",
             "#separator \\x09\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tquery\tanswers\n\
              1767227400.5\tC1\t10.0.5.23\t40000\t10.0.0.2\t53\tudp\texfil.acme-bad.example\t192.0.2.77\n\
-             1767227401.5\tC2\t10.0.5.24\t40001\t10.0.0.2\t53\tudp\tnot-acme-bad.example\t192.0.2.77\n",
+             1767227401.5\tC2\t10.0.5.24\t40001\t10.0.0.2\t53\tudp\tnot-acme-bad.example\t192.0.2.77\n\
+             1767227402.5\tC3\t10.0.5.25\t40002\t10.0.0.2\t53\tudp\texfil.acme-bad.example\t198.51.100.66\n",
         );
 
     // The local engine: podman's Docker-compatible API holding the pulled image and a container.
@@ -354,29 +365,27 @@ images_must_not_match = ["{h}/acme/scanner:2.0"]
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
 
-    let run = tagwarden(
-        &[
-            "hunt",
-            "--no-files",
-            "--advisories",
-            "adv.toml",
-            "--engine",
-            socket.to_str().unwrap(),
-            "--registry",
-            &h,
-            "--insecure-registry",
-            &h,
-            "--ci-logs",
-            "ci",
-            "--network-logs",
-            "net",
-            "--format",
-            "json",
-            "--report",
-            "report.md",
-        ],
-        tree.path(),
-    );
+    let args = [
+        "hunt",
+        "--no-files",
+        "--advisories",
+        "adv.toml",
+        "--engine",
+        socket.to_str().unwrap(),
+        "--registry",
+        &h,
+        "--insecure-registry",
+        &h,
+        "--ci-logs",
+        "ci",
+        "--network-logs",
+        "net",
+        "--format",
+        "json",
+        "--report",
+        "report.md",
+    ];
+    let run = tagwarden(&args, tree.path());
     assert_eq!(run.status, 1, "{}\n{}", run.stdout, run.stderr);
     let json = run.json();
     let got: Vec<(String, String)> = json["hits"]
@@ -412,9 +421,71 @@ images_must_not_match = ["{h}/acme/scanner:2.0"]
             .iter()
             .all(|s| s["status"] == "ok")
     );
+    // One event per record: the DNS line naming the domain and the address is one row, with
+    // both indicators; the weak parent match of the first line is not listed again.
     let md = std::fs::read_to_string(tree.join("report.md")).unwrap();
     assert!(
         md.contains("**Hit.**") && md.contains("Rotate credentials") && md.contains(&bad.digest)
+    );
+    let rows: Vec<&str> = md
+        .lines()
+        .filter(|l| l.starts_with("| ") && l.contains("`net/dns.log:"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{md}");
+    assert!(
+        rows[1].contains("exfil.acme-bad.example") && rows[1].contains("198.51.100.66"),
+        "{md}"
+    );
+    assert!(
+        !md.contains("Pin** to known-good digests, starting with:"),
+        "{md}"
+    );
+    assert_eq!(
+        json["weak"].as_array().unwrap().len(),
+        1,
+        "{}",
+        json["weak"]
+    );
+
+    // SARIF: every hit at its place, not only the files.
+    let mut sarif_args: Vec<&str> = args.to_vec();
+    let at = sarif_args.iter().position(|a| *a == "json").unwrap();
+    sarif_args[at] = "sarif";
+    let run = tagwarden(&sarif_args, tree.path());
+    let sarif: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let results = sarif["runs"][0]["results"].as_array().unwrap();
+    let places: Vec<(String, String, u64)> = results
+        .iter()
+        .map(|r| {
+            let loc = &r["locations"][0]["physicalLocation"];
+            (
+                r["ruleId"].as_str().unwrap().to_string(),
+                loc["artifactLocation"]["uri"].as_str().unwrap().to_string(),
+                loc["region"]["startLine"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    for want in [
+        ("hunt-exposed", "ci/build-42.txt", 1),
+        ("hunt-contacted", "net/dns.log", 3),
+        ("hunt-contacted", "net/dns.log", 5),
+    ] {
+        assert!(
+            places.contains(&(want.0.into(), want.1.into(), want.2)),
+            "{want:?} not in {places:?}"
+        );
+    }
+    assert!(
+        places
+            .iter()
+            .any(|p| p.0 == "hunt-compromised" && p.1.ends_with("podman.sock")),
+        "{places:?}"
+    );
+    assert!(
+        places
+            .iter()
+            .any(|p| p.0 == "hunt-compromised" && p.1.contains("acme/scanner")),
+        "{places:?}"
     );
 }
 
@@ -528,20 +599,8 @@ fn evidence_is_read_by_its_content_wherever_it_is_given() {
             "#separator \\x09\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tquery\tanswers\n\
              1776861361.5\tC1\t10.0.5.23\t40000\t10.0.0.2\t53\tudp\taudit.checkmarx.cx\t94.154.172.43\n",
         );
-    let run = tagwarden(
-        &[
-            "hunt",
-            "--no-files",
-            "--no-engine",
-            "--ci-logs",
-            "logs",
-            "--format",
-            "json",
-        ],
-        tree.path(),
-    );
+    let (run, json) = hunt_ci_logs_json(&tree);
     assert_eq!(run.status, 1, "{}", run.stderr);
-    let json = run.json();
     let all = json["hits"].to_string();
     for source in ["dockerhub-usage", "kubectl-snapshot", "zeek-dns"] {
         assert!(all.contains(source), "{source} not in {all}");
