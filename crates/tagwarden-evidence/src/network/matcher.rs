@@ -70,7 +70,7 @@ impl FxHasher {
     }
 }
 
-type FxSet<T> = HashSet<T, BuildHasherDefault<FxHasher>>;
+pub(crate) type FxSet<T> = HashSet<T, BuildHasherDefault<FxHasher>>;
 
 /// A 65,536-bit map for quick rejection.
 #[derive(Debug)]

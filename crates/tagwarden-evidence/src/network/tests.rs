@@ -41,11 +41,22 @@ fn kics_every_line() -> Arc<IndicatorSet> {
     Arc::new(IndicatorSet::new(all))
 }
 
-/// Runs with the pre-filter and without, checks both find the same, returns the first run.
+/// The same set plus a feed of domains the logs never contain, which makes the pre-filter
+/// key the domains and addresses by their first dot instead of searching them as literals.
+fn kics_keyed() -> Arc<IndicatorSet> {
+    let mut all = kics().all().to_vec();
+    all.extend((0..200).map(|i| ind(NetworkKind::Domain, &format!("feed{i}.example.net"), false)));
+    Arc::new(IndicatorSet::new(all))
+}
+
+/// Runs with the literal pre-filter, the keyed one and none, checks all find the same, returns
+/// the first run.
 fn run_paths(paths: Vec<PathBuf>, set: Arc<IndicatorSet>) -> (Vec<Evidence>, Vec<Problem>) {
     let (ev, p) = run_once(paths.clone(), set);
-    let (ev2, _) = run_once(paths, kics_every_line());
+    let (ev2, _) = run_once(paths.clone(), kics_every_line());
     assert_eq!(ev, ev2, "pre-filtered and per-line runs differ");
+    let (ev3, _) = run_once(paths, kics_keyed());
+    assert_eq!(ev, ev3, "keyed and literal pre-filters differ");
     (ev, p)
 }
 
@@ -772,7 +783,7 @@ fn crlf_invalid_utf8_and_endless_lines() {
     assert!(
         notes.iter().any(|n| n
             .message
-            .contains("1 line(s) longer than 2 MiB (the first: line 2)")),
+            .contains("1 line(s) longer than 256 KiB (the first: line 2)")),
         "{notes:?}"
     );
 }
