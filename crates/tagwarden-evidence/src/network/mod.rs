@@ -74,8 +74,10 @@ pub(crate) fn recognise(first: &str) -> bool {
     )
 }
 
-/// Searches one network log found by a source of another kind.
-pub(crate) fn read_stream(
+/// Searches one network log (read from `reader`, already decompressed) for `indicators`: what
+/// [`NetworkLogs`] does for each file, and what a source of another kind calls for a network log
+/// it finds.
+pub fn read_stream(
     indicators: &IndicatorSet,
     location: &str,
     mut reader: Box<dyn std::io::BufRead + Send>,

@@ -1,15 +1,16 @@
 //! A pre-filter: a line can only match if it holds a piece of some indicator, so whole chunks
 //! are searched for the pieces and only the lines that hold one are parsed.
 //!
-//! - Domains and IPv4 addresses (and URL hosts) are **keyed**: in a log they are runs of name
-//!   characters with dots, and an indicator's first dot is one of the run's dots. Each dot of a
-//!   chunk gets a key (up to four name bytes before it, up to four name-or-dot bytes after it,
-//!   case folded) looked up in a bitmap, then a hash set, of the indicators' first-dot keys: one
-//!   look-up per dot, whatever the number of indicators (a feed of 10,000 domains costs what
-//!   the advisories' handful does).
-//! - User agents are searched as written (they match case-sensitively) with `memmem`, header
-//!   names in a lower-cased copy; domains that cannot be keyed (one label, no dot) too, when
-//!   they are few.
+//! - **Few** indicators (the advisories' handful): their pieces (domains, addresses as written,
+//!   URL hosts, header names) are searched with `memmem` in a lower-cased copy of each block,
+//!   which skips most bytes.
+//! - **Many** (a feed of thousands): domains and IPv4 addresses (and URL hosts) are keyed. In a
+//!   log they are runs of name characters with dots, and an indicator's first dot is one of the
+//!   run's dots. Each dot of a block gets a key (up to four name bytes before it, up to four
+//!   name-or-dot bytes after it, case folded) looked up in a bitmap, then a set, of the
+//!   indicators' first-dot keys: one look-up per dot whatever the number of indicators. Dots
+//!   inside numbers (the second dot of an address, a time) are passed over.
+//! - User agents are searched as written either way (they match case-sensitively).
 //!
 //! A set the pre-filter cannot stand for (an IPv6 address has many spellings; many pieces that
 //! cannot be keyed) is not pre-filtered: every line is parsed. Hosts written with escapes
@@ -99,13 +100,19 @@ impl Prefilter {
                     .any(|b| b.is_ascii_whitespace() || b"/\"'<>,;=".contains(&b))
             })
             .collect();
-        let mut keys = DotKeys::with_capacity(hosts.len());
-        let keyed = hosts.iter().all(|d| keys.add(d.as_bytes()).is_some());
-        if keyed {
-            return Some(Self::with(needles(exact)?, needles(folded)?, Some(keys)));
+        let exact = needles(exact)?;
+        // Few pieces: `memmem` over a lower-cased copy skips most bytes, faster than a look at
+        // every dot. Many: a look at every dot costs the same whatever their number.
+        let mut literal = folded.clone();
+        literal.extend(dotted.iter().cloned());
+        if let Some(folded) = needles(literal) {
+            return Some(Self::with(exact, folded, None));
         }
-        folded.extend(dotted);
-        Some(Self::with(needles(exact)?, needles(folded)?, None))
+        let mut keys = DotKeys::with_capacity(hosts.len());
+        if hosts.iter().all(|d| keys.add(d.as_bytes()).is_some()) {
+            return Some(Self::with(exact, needles(folded)?, Some(keys)));
+        }
+        None
     }
 
     fn with(exact: Vec<String>, folded: Vec<String>, keys: Option<DotKeys>) -> Prefilter {
@@ -333,7 +340,7 @@ fn dot_key(s: &[u8], dot: usize) -> u64 {
 
 /// Whether the dot at `dot` is between digits but cannot be an address's first dot: the digits
 /// before it are four or more (`1776861361.5`) or follow a dot or a name byte (the second dot
-/// of `10.0.5.23`, `v1.2`). Eight bytes at once, like [`dot_key`].
+/// of `10.0.5.23`, `v1.2`), or four digits follow it (`0.012031`).
 #[inline(always)]
 fn inside_number(s: &[u8], dot: usize) -> bool {
     let (Some(&b), Some(&a)) = (dot.checked_sub(1).and_then(|i| s.get(i)), s.get(dot + 1)) else {
@@ -355,7 +362,11 @@ fn inside_number(s: &[u8], dot: usize) -> bool {
     let ascii = !x & HIGHS;
     let digits = within(x7, b'0', b'9') & ascii & 0x8080_8080;
     let run = (!digits & 0x8080_8080).trailing_zeros() / 8;
-    if run >= 4 {
+    // Four digits after the dot: an address's first dot has its next dot within three.
+    let after = s
+        .get(dot + 1..dot + 5)
+        .is_some_and(|a| a.iter().all(u8::is_ascii_digit));
+    if run >= 4 || after {
         return true;
     }
     let next = (x >> (8 * run)) as u8;
@@ -478,9 +489,10 @@ mod tests {
             ind(NetworkKind::Ip, "94.154.172.43"),
         ]);
         let p = Prefilter::new(&set).unwrap();
-        // Domains and addresses keyed; the UA piece, as written, is "KICS-Telemetry".
-        assert!(p.keys.is_some());
-        assert_eq!((p.exact.len(), p.folded.len()), (1, 0));
+        // Few: literal pieces (checkmarx.cx implies audit.checkmarx.cx); the UA piece, as
+        // written, is "KICS-Telemetry".
+        assert!(p.keys.is_none());
+        assert_eq!((p.exact.len(), p.folded.len()), (1, 2));
         let data = b"a\nAUDIT.CHECKMARX.CX x\nb\n#h\nKICS-Telemetry\\/2.0\n94.154.172.43\n";
         let mut out = Vec::new();
         p.candidates(data, StateLines::Hash, &mut Vec::new(), &mut out);
@@ -496,7 +508,7 @@ mod tests {
         assert_eq!(out, [BLOCK - 4]);
         let v6 = IndicatorSet::new(vec![ind(NetworkKind::Ip, "2001:db8::1")]);
         assert!(Prefilter::new(&v6).is_none());
-        // A domain of one label has no dot to key: searched as a literal, case folded.
+        // A domain of one label: searched as a literal, case folded.
         let set = IndicatorSet::new(vec![
             ind(NetworkKind::Domain, "intranet-c2"),
             ind(NetworkKind::Domain, "audit.checkmarx.cx"),
