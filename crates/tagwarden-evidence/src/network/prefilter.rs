@@ -10,7 +10,8 @@
 //!   name-or-dot bytes after it, case folded) looked up in a bitmap, then a set, of the
 //!   indicators' first-dot keys: one look-up per dot whatever the number of indicators. Dots
 //!   inside numbers (the second dot of an address, a time) are passed over.
-//! - User agents are searched as written either way (they match case-sensitively).
+//! - User agents and header values are searched as written either way (they match
+//!   case-sensitively); a header without a value by its name, case folded.
 //!
 //! A set the pre-filter cannot stand for (an IPv6 address has many spellings; many pieces that
 //! cannot be keyed) is not pre-filtered: every line is parsed. Hosts written with escapes
@@ -85,10 +86,17 @@ impl Prefilter {
                 }
                 // Pieces between characters a log may escape (`\/` in JSON, `\x22`).
                 NetworkKind::UserAgent => exact.push(longest_piece(&ind.value)?),
-                NetworkKind::HttpHeader => {
-                    let name = ind.value.split(':').next().unwrap_or("");
-                    folded.push(longest_piece(name)?.to_ascii_lowercase());
-                }
+                // A header matches on its value as written (the name in any case): the value,
+                // when there is one, needs no lower-cased copy.
+                NetworkKind::HttpHeader => match ind.value.split_once(':') {
+                    Some((_, value)) if !value.trim().is_empty() => {
+                        exact.push(longest_piece(value.trim())?);
+                    }
+                    _ => {
+                        let name = ind.value.split(':').next().unwrap_or("");
+                        folded.push(longest_piece(name)?.to_ascii_lowercase());
+                    }
+                },
             }
         }
         // A value with a character no host has (a user agent given as a domain in a feed) can
@@ -296,6 +304,13 @@ fn zeros(x: u64) -> u64 {
 /// Eight bytes at once, without tables or branches: it runs for every dot of the logs.
 #[inline(always)]
 fn dot_key(s: &[u8], dot: usize) -> u64 {
+    key_of(around(s, dot)).0
+}
+
+/// The four bytes before the dot (the nearest lowest) and the four after it (likewise), as one
+/// word; zeros (not name bytes) past the ends of `s`.
+#[inline(always)]
+fn around(s: &[u8], dot: usize) -> u64 {
     // Read in place (a copy to the stack would stall the loads that follow it).
     let four = |w: &[u8], at: usize| -> [u8; 4] {
         w.get(at..at + 4)
@@ -309,17 +324,22 @@ fn dot_key(s: &[u8], dot: usize) -> u64 {
             (four(&w, 0), four(&w, 5))
         }
     };
-    // The byte nearest the dot lowest, on both sides.
-    let x = u64::from(u32::from_be_bytes(before)) | u64::from(u32::from_le_bytes(after)) << 32;
+    u64::from(u32::from_be_bytes(before)) | u64::from(u32::from_le_bytes(after)) << 32
+}
+
+/// The key of the bytes around a dot (see [`dot_key`]), and whether the dot is between digits
+/// but cannot be an address's first dot: the digits before it are four or more
+/// (`1776861361.5`) or follow a dot or a name byte (the second dot of `10.0.5.23`, `v1.2`), or
+/// four digits follow it (`0.012031`).
+#[inline(always)]
+fn key_of(x: u64) -> (u64, bool) {
     let x7 = x & LOWS;
     let ascii = !x & HIGHS;
     let upper = within(x7, b'A', b'Z');
-    let name = (within(x7, b'0', b'9')
-        | upper
-        | within(x7, b'a', b'z')
-        | within(x7, b'-', b'-')
-        | within(x7, b'_', b'_'))
-        & ascii;
+    let digits = within(x7, b'0', b'9') & ascii;
+    let name =
+        (digits | upper | within(x7, b'a', b'z') | within(x7, b'-', b'-') | within(x7, b'_', b'_'))
+            & ascii;
     let dots = zeros(x ^ (ONES * u64::from(b'.')));
     // Before the dot only names count; after it, dots too.
     let valid = (name & 0x8080_8080) | ((name | dots) & 0x8080_8080_0000_0000);
@@ -335,42 +355,13 @@ fn dot_key(s: &[u8], dot: usize) -> u64 {
     };
     let before = run(valid as u32, folded as u32);
     let after = run((valid >> 32) as u32, (folded >> 32) as u32);
-    (u64::from(before) << 32) | u64::from(after)
-}
-
-/// Whether the dot at `dot` is between digits but cannot be an address's first dot: the digits
-/// before it are four or more (`1776861361.5`) or follow a dot or a name byte (the second dot
-/// of `10.0.5.23`, `v1.2`), or four digits follow it (`0.012031`).
-#[inline(always)]
-fn inside_number(s: &[u8], dot: usize) -> bool {
-    let (Some(&b), Some(&a)) = (dot.checked_sub(1).and_then(|i| s.get(i)), s.get(dot + 1)) else {
-        return false;
+    let key = (u64::from(before) << 32) | u64::from(after);
+    let number = digits & 0x80 != 0 && digits & (0x80 << 32) != 0 && {
+        let digits_before = (!digits & 0x8080_8080).trailing_zeros() / 8;
+        let next_is_name_or_dot = ((name | dots) >> (8 * digits_before.min(3))) & 0x80 != 0;
+        digits_before >= 4 || (digits >> 32) & 0x8080_8080 == 0x8080_8080 || next_is_name_or_dot
     };
-    if !(b.is_ascii_digit() && a.is_ascii_digit()) {
-        return false;
-    }
-    // The four bytes before the dot, the nearest lowest; zeros before the start.
-    let x = match dot.checked_sub(4).and_then(|from| s.get(from..dot)) {
-        Some(w) => u32::from_be_bytes(w.try_into().unwrap_or([0; 4])),
-        None => {
-            let w = edge_window(s, dot);
-            u32::from_be_bytes([w[0], w[1], w[2], w[3]])
-        }
-    };
-    let x = u64::from(x);
-    let x7 = x & LOWS;
-    let ascii = !x & HIGHS;
-    let digits = within(x7, b'0', b'9') & ascii & 0x8080_8080;
-    let run = (!digits & 0x8080_8080).trailing_zeros() / 8;
-    // Four digits after the dot: an address's first dot has its next dot within three.
-    let after = s
-        .get(dot + 1..dot + 5)
-        .is_some_and(|a| a.iter().all(u8::is_ascii_digit));
-    if run >= 4 || after {
-        return true;
-    }
-    let next = (x >> (8 * run)) as u8;
-    next == b'.' || next.is_ascii_alphabetic() || next == b'-' || next == b'_'
+    (key, number)
 }
 
 impl DotKeys {
@@ -426,9 +417,8 @@ impl DotKeys {
             while dots != 0 {
                 let dot = i * 8 + (dots.trailing_zeros() / 8) as usize;
                 dots &= dots - 1;
-                if (self.digit_dot_names || !inside_number(data, dot))
-                    && self.may_hold(dot_key(data, dot))
-                {
+                let (key, number) = key_of(around(data, dot));
+                if (self.digit_dot_names || !number) && self.may_hold(key) {
                     self.found(data, dot, &mut last_line, out);
                 }
             }
@@ -614,9 +604,27 @@ mod tests {
         (before << 32) | after
     }
 
+    /// Whether a dot is inside a number, as [`key_of`] defines it, byte by byte.
+    fn slow_number(s: &[u8], dot: usize) -> bool {
+        let digit = |i: Option<usize>| i.and_then(|i| s.get(i)).is_some_and(u8::is_ascii_digit);
+        if !(digit(dot.checked_sub(1)) && digit(Some(dot + 1))) {
+            return false;
+        }
+        let mut run = 0;
+        while run < 4 && digit(dot.checked_sub(run + 1)) {
+            run += 1;
+        }
+        let after = (1..=4).all(|k| digit(Some(dot + k)));
+        let next = dot.checked_sub(run + 1).and_then(|i| s.get(i)).copied();
+        run >= 4
+            || after
+            || next
+                .is_some_and(|b| b == b'.' || b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }
+
     #[test]
     fn dot_keys_eight_bytes_at_once_match_the_definition() {
-        let alphabet = b"aZ09.-_:/ \t\r\x7f\x80\xff@[`{~";
+        let alphabet = b"aZ0912345.-_:/ \t\r\x7f\x80\xff@[`{~";
         let mut seed = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..20_000 {
             let mut s = [0u8; 13];
@@ -631,6 +639,11 @@ mod tests {
                 let mut s = s;
                 s[dot] = b'.';
                 assert_eq!(dot_key(&s, dot), slow_key(&s, dot), "{s:?} at {dot}");
+                assert_eq!(
+                    key_of(around(&s, dot)).1,
+                    slow_number(&s, dot),
+                    "{s:?} at {dot}"
+                );
             }
         }
     }
