@@ -193,3 +193,19 @@ fn answers() {
     o.sources[0].status = SourceStatus::Error;
     assert_eq!(o.answer(), Answer::Incomplete);
 }
+
+#[test]
+fn the_documented_example_reads() {
+    let doc = include_str!("../JSON.md");
+    let example = doc
+        .split("## Example")
+        .nth(1)
+        .and_then(|s| s.split("```json\n").nth(1))
+        .and_then(|s| s.split("```").next())
+        .unwrap();
+    let outcome = json::read(example).unwrap();
+    assert_eq!(outcome.hits.len(), 2);
+    assert_eq!(outcome.events().len(), 1);
+    assert_eq!(outcome.hits[0].location, "proxy/access.log");
+    assert_eq!(outcome.hits[0].line, Some(2));
+}
