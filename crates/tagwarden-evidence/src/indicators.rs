@@ -5,35 +5,12 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum IndicatorKind {
-    /// A domain: matches the name and every subdomain of it.
-    Domain,
-    Ip,
-    /// A URL: matches URLs that start with it.
-    Url,
-    /// A User-Agent: matches user agents that contain it.
-    UserAgent,
-    /// An HTTP header written `Name: value`.
-    HttpHeader,
-}
-
-impl IndicatorKind {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Domain => "domain",
-            Self::Ip => "ip",
-            Self::Url => "url",
-            Self::UserAgent => "user-agent",
-            Self::HttpHeader => "http-header",
-        }
-    }
-}
+use tagwarden_advisory::NetworkKind;
 
 /// One indicator, with the advisory that lists it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Indicator {
-    pub kind: IndicatorKind,
+    pub kind: NetworkKind,
     /// Normalised: domains and URL hosts lower-case without a trailing dot.
     pub value: String,
     /// The advisory (or feed) it comes from.
@@ -63,21 +40,21 @@ impl IndicatorSet {
         for mut ind in indicators {
             let i = set.all.len();
             match ind.kind {
-                IndicatorKind::Domain => {
+                NetworkKind::Domain => {
                     ind.value = normalize_domain(&ind.value);
                     set.domains.entry(ind.value.clone()).or_default().push(i);
                 }
-                IndicatorKind::Ip => match ind.value.trim().parse::<IpAddr>() {
+                NetworkKind::Ip => match ind.value.trim().parse::<IpAddr>() {
                     Ok(ip) => set.ips.entry(ip).or_default().push(i),
                     // An unparseable IP can never match; keep it out of the index.
                     Err(_) => continue,
                 },
-                IndicatorKind::Url => {
+                NetworkKind::Url => {
                     ind.value = normalize_url(&ind.value);
                     set.urls.push(i);
                 }
-                IndicatorKind::UserAgent => set.user_agents.push(i),
-                IndicatorKind::HttpHeader => set.headers.push(i),
+                NetworkKind::UserAgent => set.user_agents.push(i),
+                NetworkKind::HttpHeader => set.headers.push(i),
             }
             set.all.push(ind);
         }
@@ -210,7 +187,7 @@ impl IndicatorSet {
         }
         out.extend(self.match_user_agent(line));
         out.extend(self.match_header_text(line));
-        out.sort();
+        out.sort_by_key(|i| (i.kind.as_str(), &i.value, &i.advisory_id, i.weak));
         out.dedup();
         out
     }
@@ -268,16 +245,16 @@ mod tests {
             weak,
         };
         IndicatorSet::new(vec![
-            ind(IndicatorKind::Domain, "audit.checkmarx.cx", false),
-            ind(IndicatorKind::Domain, "checkmarx.cx", true),
-            ind(IndicatorKind::Ip, "94.154.172.43", false),
+            ind(NetworkKind::Domain, "audit.checkmarx.cx", false),
+            ind(NetworkKind::Domain, "checkmarx.cx", true),
+            ind(NetworkKind::Ip, "94.154.172.43", false),
             ind(
-                IndicatorKind::Url,
+                NetworkKind::Url,
                 "https://audit.checkmarx.cx/v1/telemetry",
                 false,
             ),
-            ind(IndicatorKind::UserAgent, "KICS-Telemetry/2.0", false),
-            ind(IndicatorKind::HttpHeader, "X-Filename: tpcp.tar.gz", false),
+            ind(NetworkKind::UserAgent, "KICS-Telemetry/2.0", false),
+            ind(NetworkKind::HttpHeader, "X-Filename: tpcp.tar.gz", false),
         ])
     }
 
@@ -298,11 +275,11 @@ mod tests {
         assert_eq!(s.match_ip("94.154.172.43").len(), 1);
         assert!(s.match_ip("94.154.172.4").is_empty());
         let u = s.match_url("https://AUDIT.checkmarx.cx:443/v1/telemetry?x=1");
-        assert!(u.iter().any(|i| i.kind == IndicatorKind::Url));
-        assert!(u.iter().any(|i| i.kind == IndicatorKind::Domain));
+        assert!(u.iter().any(|i| i.kind == NetworkKind::Url));
+        assert!(u.iter().any(|i| i.kind == NetworkKind::Domain));
         assert_eq!(s.match_user_agent("Mozilla KICS-Telemetry/2.0 x").len(), 1);
         let t = s.match_text("1776861362.114 1350 10.0.5.23 TCP_TUNNEL/200 48211 CONNECT audit.checkmarx.cx:443 - HIER_DIRECT/94.154.172.43 -");
-        assert!(t.iter().any(|i| i.kind == IndicatorKind::Ip));
+        assert!(t.iter().any(|i| i.kind == NetworkKind::Ip));
         assert!(t.iter().any(|i| i.value == "audit.checkmarx.cx"));
         assert_eq!(s.match_header_text("x-filename: tpcp.tar.gz").len(), 1);
         assert_eq!(s.match_header_text("X-Filename: other.tar.gz").len(), 0);

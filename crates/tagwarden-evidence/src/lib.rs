@@ -6,6 +6,7 @@
 
 pub mod indicators;
 pub mod input;
+pub mod recognise;
 
 /// CI job logs: GitHub Actions (files and run zips), GitLab runner traces, Jenkins console logs,
 /// `docker pull` output, BuildKit output.
@@ -26,75 +27,11 @@ use std::net::IpAddr;
 use jiff::Timestamp;
 use tagwarden_reference::Digest;
 
-pub use indicators::{Indicator, IndicatorKind, IndicatorSet};
-
-/// Which kind of source saw something. Stable kebab-case names are used in reports.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum SourceKind {
-    /// A reference in a file of the scanned tree.
-    File,
-    /// A Docker Engine API (docker or podman) answering on a socket.
-    Engine,
-    /// A registry or mirror the user named.
-    Registry,
-    /// `kubectl get pods -A -o json` output.
-    KubectlSnapshot,
-    /// `docker inspect` / `docker images --digests` output.
-    DockerSnapshot,
-    /// `crictl images -o json` output.
-    CrictlSnapshot,
-    GithubActionsLog,
-    GitlabRunnerLog,
-    JenkinsLog,
-    /// Plain `docker pull` / `docker run` output.
-    DockerPullLog,
-    BuildkitLog,
-    DockerHubUsage,
-    DockerHubAudit,
-    ZeekDns,
-    ZeekHttp,
-    ZeekSsl,
-    ZeekConn,
-    Squid,
-    /// nginx or Apache combined access log.
-    AccessLog,
-    Route53Resolver,
-    CoreDns,
-    VpcFlow,
-    JsonLines,
-    PlainText,
-}
-
-impl SourceKind {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::File => "file",
-            Self::Engine => "engine",
-            Self::Registry => "registry",
-            Self::KubectlSnapshot => "kubectl-snapshot",
-            Self::DockerSnapshot => "docker-snapshot",
-            Self::CrictlSnapshot => "crictl-snapshot",
-            Self::GithubActionsLog => "github-actions-log",
-            Self::GitlabRunnerLog => "gitlab-runner-log",
-            Self::JenkinsLog => "jenkins-log",
-            Self::DockerPullLog => "docker-pull-log",
-            Self::BuildkitLog => "buildkit-log",
-            Self::DockerHubUsage => "dockerhub-usage",
-            Self::DockerHubAudit => "dockerhub-audit",
-            Self::ZeekDns => "zeek-dns",
-            Self::ZeekHttp => "zeek-http",
-            Self::ZeekSsl => "zeek-ssl",
-            Self::ZeekConn => "zeek-conn",
-            Self::Squid => "squid",
-            Self::AccessLog => "access-log",
-            Self::Route53Resolver => "route53-resolver",
-            Self::CoreDns => "coredns",
-            Self::VpcFlow => "vpc-flow",
-            Self::JsonLines => "json-lines",
-            Self::PlainText => "plain-text",
-        }
-    }
-}
+pub use indicators::{Indicator, IndicatorSet};
+/// The one kind of network indicator, as advisories define it.
+pub use tagwarden_advisory::NetworkKind;
+/// Where evidence comes from and what could not be read: the hunt's own terms.
+pub use tagwarden_hunt::{Problem, SourceKind};
 
 /// What happened to an image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -178,19 +115,15 @@ pub fn excerpt(line: &str) -> String {
     format!("{}…", &line[..end])
 }
 
-/// Something a source could not read: reported, never skipped silently.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Problem {
-    pub source: SourceKind,
-    pub location: String,
-    pub message: String,
-}
-
 /// Where sources report what they find. Implementations must be thread-safe: sources read
 /// files in parallel.
 pub trait Sink: Sync {
     fn evidence(&self, evidence: Evidence);
+    /// Evidence that could not be read: the hunt cannot call itself clean.
     fn problem(&self, problem: Problem);
+    /// Something read with a caveat (lines searched as plain text, a directory loop skipped):
+    /// said, but the evidence was searched.
+    fn note(&self, note: Problem);
     /// Bytes read so far by this source (for a progress bar); optional.
     fn progress(&self, _bytes: u64) {}
 }
@@ -218,6 +151,7 @@ pub trait EvidenceSource: Send + Sync {
 pub struct Collect {
     pub evidence: std::sync::Mutex<Vec<Evidence>>,
     pub problems: std::sync::Mutex<Vec<Problem>>,
+    pub notes: std::sync::Mutex<Vec<Problem>>,
 }
 
 impl Sink for Collect {
@@ -233,9 +167,20 @@ impl Sink for Collect {
             .unwrap_or_else(|e| e.into_inner())
             .push(problem);
     }
+    fn note(&self, note: Problem) {
+        self.notes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(note);
+    }
 }
 
 impl Collect {
+    /// The notes so far (the evidence and problems come from [`Collect::into_parts`]).
+    pub fn notes(&self) -> Vec<Problem> {
+        self.notes.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     pub fn into_parts(self) -> (Vec<Evidence>, Vec<Problem>) {
         (
             self.evidence

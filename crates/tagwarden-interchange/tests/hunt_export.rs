@@ -8,9 +8,8 @@ mod validator;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 use tagwarden_advisory::{Advisory, AdvisorySet, NetworkKind};
-use tagwarden_interchange::export::{
-    HuntHit, HuntIndicator, HuntVerdict, misp_hunt, stix_bundle, stix_hunt,
-};
+use tagwarden_hunt::{Hit, Matched, Outcome, Problem, SourceKind, Verdict};
+use tagwarden_interchange::export::{misp_hunt, stix_bundle, stix_hunt};
 
 const GENERATED: &str = "2026-12-03T09:00:00Z";
 
@@ -18,31 +17,31 @@ fn ts(s: &str) -> Option<Timestamp> {
     Some(s.parse().expect("timestamp"))
 }
 
-fn hit(advisory: &str, verdict: HuntVerdict, indicator: HuntIndicator) -> HuntHit {
-    HuntHit {
-        advisory_id: advisory.into(),
+fn hit(advisory: &str, verdict: Verdict, indicator: Matched) -> Hit {
+    Hit {
+        advisory: advisory.into(),
         verdict,
-        indicator,
-        weak: false,
-        source: "github-actions-log".into(),
+        matched: indicator,
+        source: SourceKind::GithubActionsLog,
         location: "logs/scan.txt".into(),
         line: Some(1),
         timestamp: None,
         host: None,
         job: Some("scan".into()),
         detail: "pulled it".into(),
+        excerpt: None,
     }
 }
 
-/// Hits of every kind against the built-in advisories.
-fn hunt(set: &AdvisorySet) -> Vec<HuntHit> {
+/// Hits of every kind against the built-in advisories, and a weak match.
+fn hunt(set: &AdvisorySet) -> Outcome {
     let kics = set.get("kics-2026-04-22").expect("kics");
     let trivy = set.get("trivy-2026-03").expect("trivy");
     let digest = kics.malicious_digests[0].digest.clone();
     let exposure = &kics.image_exposures[0];
     let start = exposure.window.value.start;
     let in_window = start.checked_add(jiff::SignedDuration::from_mins(1)).ok();
-    let tag = |t: &str| HuntIndicator::ImageTag {
+    let tag = |t: &str| Matched::ImageTag {
         repository: exposure.repositories[0].clone(),
         tag: t.into(),
     };
@@ -64,51 +63,47 @@ fn hunt(set: &AdvisorySet) -> Vec<HuntHit> {
         .expect("weak indicator");
     let mut hits = vec![
         // A malicious digest a year later, twice in one log: one sighting, count 2.
-        HuntHit {
+        Hit {
             timestamp: ts("2027-04-22T10:00:00Z"),
             detail: "pulled checkmarx/kics:latest with the malicious digest".into(),
             ..hit(
                 &kics.id,
-                HuntVerdict::Compromised,
-                HuntIndicator::Digest(digest.clone()),
+                Verdict::Compromised,
+                Matched::Digest(digest.clone()),
             )
         },
-        HuntHit {
+        Hit {
             line: Some(7),
             timestamp: ts("2027-04-22T10:05:00Z"),
-            ..hit(
-                &kics.id,
-                HuntVerdict::Compromised,
-                HuntIndicator::Digest(digest),
-            )
+            ..hit(&kics.id, Verdict::Compromised, Matched::Digest(digest))
         },
-        HuntHit {
+        Hit {
             timestamp: in_window,
             location: "logs/exposed.txt".into(),
-            ..hit(&kics.id, HuntVerdict::Exposed, tag("latest"))
+            ..hit(&kics.id, Verdict::Exposed, tag("latest"))
         },
         // A file reference: no time at all.
-        HuntHit {
-            source: "file".into(),
+        Hit {
+            source: SourceKind::File,
             location: ".github/workflows/scan.yml".into(),
             line: Some(12),
             job: None,
             detail: "references checkmarx/kics:alpine: exposed if it ran in the window".into(),
-            ..hit(&kics.id, HuntVerdict::Exposed, tag("alpine"))
+            ..hit(&kics.id, Verdict::Exposed, tag("alpine"))
         },
-        HuntHit {
+        Hit {
             timestamp: ts("2026-03-19T18:01:20Z"),
             ..hit(
                 &trivy.id,
-                HuntVerdict::Compromised,
-                HuntIndicator::ActionCommit {
+                Verdict::Compromised,
+                Matched::ActionCommit {
                     repository: action.repository.clone(),
                     git_ref: "0.24.0".into(),
                     commit: commit.sha.clone(),
                 },
             )
         },
-        HuntHit {
+        Hit {
             timestamp: action
                 .window
                 .value
@@ -117,8 +112,8 @@ fn hunt(set: &AdvisorySet) -> Vec<HuntHit> {
                 .ok(),
             ..hit(
                 &trivy.id,
-                HuntVerdict::Exposed,
-                HuntIndicator::ActionTag {
+                Verdict::Exposed,
+                Matched::ActionTag {
                     repository: action.repository.clone(),
                     git_ref: "0.20.0".into(),
                 },
@@ -126,8 +121,8 @@ fn hunt(set: &AdvisorySet) -> Vec<HuntHit> {
         },
     ];
     for (i, host) in ["10.0.5.23", "10.0.5.23", "10.0.5.24"].iter().enumerate() {
-        hits.push(HuntHit {
-            source: "zeek-dns".into(),
+        hits.push(Hit {
+            source: SourceKind::ZeekDns,
             location: "net/dns.log".into(),
             line: Some(3 + i as u64),
             timestamp: in_window,
@@ -136,46 +131,60 @@ fn hunt(set: &AdvisorySet) -> Vec<HuntHit> {
             detail: format!("traffic to domain {}", strong.value),
             ..hit(
                 &kics.id,
-                HuntVerdict::Contacted,
-                HuntIndicator::Network {
+                Verdict::Contacted,
+                Matched::Network {
                     kind: strong.kind,
                     value: strong.value.clone(),
                 },
             )
         });
     }
-    hits.push(HuntHit {
-        weak: true,
-        source: "zeek-conn".into(),
+    let weak = vec![Hit {
+        source: SourceKind::ZeekConn,
         location: "net/conn.log".into(),
         timestamp: in_window,
         host: Some("10.0.5.23".into()),
         job: None,
         ..hit(
             &kics.id,
-            HuntVerdict::Contacted,
-            HuntIndicator::Network {
+            Verdict::Contacted,
+            Matched::Network {
                 kind: weak.kind,
                 value: weak.value.clone(),
             },
         )
-    });
-    hits.push(HuntHit {
-        source: "squid".into(),
+    }];
+    hits.push(Hit {
+        source: SourceKind::Squid,
         location: "net/access.log".into(),
         timestamp: ts("2026-05-01T00:00:00Z"),
         host: Some("10.0.5.30".into()),
         job: None,
         ..hit(
             "feed:iocs.txt",
-            HuntVerdict::Contacted,
-            HuntIndicator::Network {
+            Verdict::Contacted,
+            Matched::Network {
                 kind: NetworkKind::Domain,
                 value: "feed-only.example".into(),
             },
         )
     });
-    hits
+    Outcome {
+        hits,
+        weak,
+        problems: vec![Problem {
+            source: SourceKind::DockerPullLog,
+            location: "logs/locked.txt".into(),
+            message: "cannot read: Permission denied (os error 13)".into(),
+        }],
+        ..Outcome::default()
+    }
+}
+
+/// Every hit, then every weak match, with whether it is weak.
+fn all(outcome: &Outcome) -> impl Iterator<Item = (&Hit, bool)> {
+    let hits = outcome.hits.iter().map(|h| (h, false));
+    hits.chain(outcome.weak.iter().map(|h| (h, true)))
 }
 
 fn objects(bundle: &str) -> Vec<Value> {
@@ -185,13 +194,13 @@ fn objects(bundle: &str) -> Vec<Value> {
 
 /// The indicator of the advisory's own export that names what the hit matched, found by the
 /// exported properties (independently of the exporter's lookup).
-fn advisory_indicator(a: &Advisory, h: &HuntHit) -> Value {
+fn advisory_indicator(a: &Advisory, h: &Hit) -> Value {
     let objs = objects(&stix_bundle(&[a]));
     objs.into_iter()
         .filter(|o| o["type"] == "indicator")
-        .find(|o| match &h.indicator {
-            HuntIndicator::Digest(d) => o["x_tagwarden_digest"] == d.to_string(),
-            HuntIndicator::ImageTag { repository, tag } => {
+        .find(|o| match &h.matched {
+            Matched::Digest(d) => o["x_tagwarden_digest"] == d.to_string(),
+            Matched::ImageTag { repository, tag } => {
                 o["x_tagwarden_kind"] == "image_exposure"
                     && o["x_tagwarden"]["repositories"]
                         .as_array()
@@ -200,17 +209,17 @@ fn advisory_indicator(a: &Advisory, h: &HuntHit) -> Value {
                         .as_array()
                         .is_some_and(|t| t.contains(&json!(tag)))
             }
-            HuntIndicator::ActionCommit { commit, .. } => {
+            Matched::ActionCommit { commit, .. } => {
                 o["x_tagwarden_kind"] == "action_commits"
                     && o["x_tagwarden"]["commits"]
                         .as_array()
                         .is_some_and(|c| c.contains(&json!(commit)))
             }
-            HuntIndicator::ActionTag { repository, .. } => {
+            Matched::ActionTag { repository, .. } => {
                 o["x_tagwarden_kind"] == "action_tags"
                     && o["x_tagwarden"]["repositories"][0] == repository.as_str()
             }
-            HuntIndicator::Network { value, .. } => {
+            Matched::Network { value, .. } => {
                 o["x_tagwarden_kind"] == "network_indicator"
                     && o["pattern"]
                         .as_str()
@@ -233,11 +242,11 @@ fn sightings_point_at_the_advisory_indicators() {
     let sightings: Vec<&Value> = objs.iter().filter(|o| o["type"] == "sighting").collect();
     // Two digest lines, two hosts for the domain: 11 hits, 9 sightings.
     assert_eq!(sightings.len(), 9, "{bundle}");
-    for h in &hits {
+    for (h, weak) in all(&hits) {
         let s = sightings
             .iter()
             .find(|s| {
-                s["x_tagwarden_matched"] == h.indicator.display().as_str()
+                s["x_tagwarden_matched"] == h.matched.display().as_str()
                     && s["x_tagwarden_location"] == h.location.as_str()
                     && s["x_tagwarden_verdict"] == h.verdict.as_str()
                     && s["where_sighted_refs"][0]
@@ -249,7 +258,7 @@ fn sightings_point_at_the_advisory_indicators() {
             .unwrap_or_else(|| panic!("no sighting for {h:?}"));
         let target =
             by_id(s["sighting_of_ref"].as_str().expect("ref")).expect("indicator in bundle");
-        match set.get(&h.advisory_id) {
+        match set.get(&h.advisory) {
             Some(a) => {
                 // The same object as the advisory export's, so a TIP links them.
                 assert_eq!(target, advisory_indicator(a, h), "{h:?}");
@@ -262,8 +271,8 @@ fn sightings_point_at_the_advisory_indicators() {
                 by_id(s["where_sighted_refs"][0].as_str().expect("host ref")).expect("host");
             assert_eq!(place["name"], host.as_str());
         }
-        assert_eq!(s["x_tagwarden_weak"] == true, h.weak);
-        if h.weak {
+        assert_eq!(s["x_tagwarden_weak"] == true, weak);
+        if weak {
             assert!(
                 s["description"]
                     .as_str()
@@ -294,6 +303,21 @@ fn sightings_point_at_the_advisory_indicators() {
     );
     assert_eq!(digest["x_tagwarden_jobs"], json!(["scan"]));
     assert_eq!(digest["created"], "2026-12-03T09:00:00.000Z");
+    // What could not be read is said, about the sightings.
+    let note = objs
+        .iter()
+        .find(|o| o["type"] == "note")
+        .expect("a note on what was not searched");
+    assert!(
+        note["content"]
+            .as_str()
+            .is_some_and(|c| c.contains("logs/locked.txt") && c.contains("Permission denied")),
+        "{note}"
+    );
+    assert_eq!(
+        note["object_refs"].as_array().map(Vec::len),
+        Some(sightings.len())
+    );
     let file = sightings
         .iter()
         .find(|s| s["x_tagwarden_source"] == "file")
@@ -335,7 +359,18 @@ fn misp_event_lists_matched_indicators_with_sightings() {
         "{tags}"
     );
     let attrs = event["Attribute"].as_array().expect("attributes");
-    assert_eq!(attrs.len(), 8);
+    assert_eq!(attrs.len(), 9);
+    let unread = attrs
+        .iter()
+        .find(|a| a["type"] == "comment")
+        .expect("what was not searched");
+    assert_eq!(unread["to_ids"], false);
+    assert!(
+        unread["value"]
+            .as_str()
+            .is_some_and(|v| v.contains("logs/locked.txt")),
+        "{unread}"
+    );
     let kics = set.get("kics-2026-04-22").expect("kics");
     let digest = attrs
         .iter()
@@ -421,11 +456,7 @@ fn reference_validators_accept_the_hunt_exports() {
         misp_hunt(&advisories, &hits, generated),
     )
     .expect("write");
-    let weak: Vec<String> = hits
-        .iter()
-        .filter(|h| h.weak)
-        .map(|h| h.indicator.display())
-        .collect();
+    let weak: Vec<String> = hits.weak.iter().map(|h| h.matched.display()).collect();
     std::fs::write(
         work.join("expectations.json"),
         json!({ "misp_weak": { "hunt.json": weak } }).to_string(),

@@ -11,24 +11,27 @@ mod patterns;
 mod scan;
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 pub use scan::{Carry, FileContext, LogFormat, ScanOutcome, detect, scan};
 
+use crate::input::Found;
+use crate::recognise::{self, Kind, Opened, Readers, Zip};
 use crate::{EvidenceSource, Problem, Sink, SourceKind, SourceStats, input};
 
 /// CI logs under some paths: files, directories (walked recursively), `.zip` run logs.
 #[derive(Clone, Debug)]
 pub struct CiLogs {
     paths: Vec<PathBuf>,
+    readers: Readers,
 }
 
 impl CiLogs {
-    /// Logs under these paths: files, directories, run-log zips.
-    pub fn new(paths: Vec<PathBuf>) -> Self {
-        Self { paths }
+    /// Logs under these paths: files, directories, run-log zips; files of other kinds found
+    /// among them (a network log, a snapshot, a Docker Hub export) go to `readers`.
+    pub fn new(paths: Vec<PathBuf>, readers: Readers) -> Self {
+        Self { paths, readers }
     }
 }
 
@@ -40,74 +43,101 @@ impl EvidenceSource for CiLogs {
 
     fn collect(&self, sink: &dyn Sink) -> Result<SourceStats, Problem> {
         let mut stats = SourceStats::default();
+        let mut all = input::Walked::default();
+        let mut roots: Vec<(&Path, Vec<Found>)> = Vec::new();
         for root in &self.paths {
-            let (mut files, errors) = input::files(std::slice::from_ref(root));
+            let mut walked = input::walk(std::slice::from_ref(root));
             // Step logs in step order (`2_…` before `10_…`): the first says which machine ran.
-            files.sort_by_cached_key(|f| {
-                let name = f.file_name().map(|n| n.to_string_lossy().into_owned());
+            walked.files.sort_by_cached_key(|f| {
+                let name = f.path.file_name().map(|n| n.to_string_lossy().into_owned());
                 let name = name.unwrap_or_default();
-                (f.parent().map(Path::to_path_buf), step_number(&name), name)
+                (
+                    f.path.parent().map(Path::to_path_buf),
+                    step_number(&name),
+                    name,
+                )
             });
-            for (path, e) in errors {
-                sink.problem(problem(
-                    &path.display().to_string(),
-                    format!("cannot read: {e}"),
-                ));
-            }
-            let skipped = step_files_of_whole_jobs(&files);
+            all.problems.append(&mut walked.problems);
+            all.notes.append(&mut walked.notes);
+            all.files.extend(walked.files.iter().cloned());
+            roots.push((root, walked.files));
+        }
+        recognise::walked(&all, SourceKind::DockerPullLog, &self.describe(), sink)?;
+        for (root, files) in roots {
+            let paths: Vec<PathBuf> = files.iter().map(|f| f.path.clone()).collect();
+            let skipped = step_files_of_whole_jobs(&paths);
             let mut carries: HashMap<String, Carry> = HashMap::new();
-            for path in &files {
-                if skipped.contains(path) {
-                    continue;
-                }
-                stats.files += 1;
-                if is_zip(path) {
-                    read_zip(path, sink, &mut stats);
-                    continue;
-                }
+            for found in files.iter().filter(|f| !skipped.contains(&f.path)) {
+                let path = &found.path;
                 let location = path.display().to_string();
-                let file = FileContext {
-                    location: location.clone(),
-                    path_job: job_from_path(relative_to(path, root)),
-                    file_stem: stem(path),
-                };
-                // Keyed by folder too: two runs side by side may both have a `build` job.
-                let job_key = file.path_job.as_ref().map(|j| {
-                    let dir = path.parent().unwrap_or(Path::new(""));
-                    dir.join(j).display().to_string()
-                });
-                let carry = job_key
-                    .as_ref()
-                    .and_then(|k| carries.get(k).cloned())
-                    .unwrap_or_default();
-                let mut reader = match input::open(path) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        sink.problem(problem(&location, format!("cannot read: {e}")));
-                        continue;
-                    }
-                };
-                let outcome = scan(&mut reader, file, carry, sink);
-                account(&outcome, &location, sink, &mut stats);
-                if let Some(key) = job_key {
-                    carries.insert(key, outcome.carry);
-                }
+                self.readers.read_found(
+                    found,
+                    Kind::CiLog,
+                    kind_of_unread(&location),
+                    sink,
+                    &mut stats,
+                    &mut |opened, stats| match opened {
+                        Opened::Zip(zip) => read_zip(zip, &location, sink, stats),
+                        Opened::Text { mut reader, .. } => {
+                            let file = FileContext {
+                                location: location.clone(),
+                                path_job: job_from_path(relative_to(path, root)),
+                                file_stem: stem(path),
+                            };
+                            // Keyed by folder too: two runs side by side may both have a
+                            // `build` job.
+                            let job_key = file.path_job.as_ref().map(|j| {
+                                let dir = path.parent().unwrap_or(Path::new(""));
+                                dir.join(j).display().to_string()
+                            });
+                            let carry = job_key
+                                .as_ref()
+                                .and_then(|k| carries.get(k).cloned())
+                                .unwrap_or_default();
+                            let outcome = scan(&mut reader, file, carry, sink);
+                            account(&outcome, &location, sink, stats);
+                            if let Some(key) = job_key {
+                                carries.insert(key, outcome.carry);
+                            }
+                        }
+                    },
+                );
             }
         }
         Ok(stats)
     }
 }
 
-/// A file that could not be read at all: its kind is unknown, so zips (GitHub run logs) say
-/// GitHub and the rest say `docker pull` log.
-fn problem(location: &str, message: String) -> Problem {
+/// Reads one CI log found by a source of another kind.
+pub(crate) fn read_stream(
+    reader: &mut dyn BufRead,
+    location: &str,
+    sink: &dyn Sink,
+    stats: &mut SourceStats,
+) {
+    let file = FileContext {
+        location: location.to_string(),
+        path_job: None,
+        file_stem: stem(Path::new(location)),
+    };
+    let outcome = scan(reader, file, Carry::default(), sink);
+    account(&outcome, location, sink, stats);
+}
+
+/// The kind of a log that could not be read at all: zips (GitHub run logs) say GitHub and the
+/// rest say `docker pull` log.
+fn kind_of_unread(location: &str) -> SourceKind {
     let zip = location.ends_with(".zip") || location.contains(".zip!");
+    if zip {
+        SourceKind::GithubActionsLog
+    } else {
+        SourceKind::DockerPullLog
+    }
+}
+
+fn problem(location: &str, message: String) -> Problem {
     Problem {
-        source: if zip {
-            SourceKind::GithubActionsLog
-        } else {
-            SourceKind::DockerPullLog
-        },
+        source: kind_of_unread(location),
         location: location.to_string(),
         message,
     }
@@ -117,6 +147,19 @@ fn account(outcome: &ScanOutcome, location: &str, sink: &dyn Sink, stats: &mut S
     stats.bytes += outcome.bytes;
     stats.records += outcome.reported;
     sink.progress(stats.bytes);
+    if outcome.lines.long > 0 {
+        sink.note(Problem {
+            source: kind_of(outcome.format),
+            location: location.to_string(),
+            message: format!(
+                "{} line(s) longer than {} MiB (the first: line {}): searched whole, in \
+                 overlapping pieces",
+                outcome.lines.long,
+                input::MAX_LINE >> 20,
+                outcome.lines.first_long
+            ),
+        });
+    }
     if let Some(e) = &outcome.error {
         sink.problem(Problem {
             source: kind_of(outcome.format),
@@ -135,15 +178,6 @@ fn kind_of(format: LogFormat) -> SourceKind {
         LogFormat::Gitlab => SourceKind::GitlabRunnerLog,
         LogFormat::Jenkins => SourceKind::JenkinsLog,
         LogFormat::Plain => SourceKind::DockerPullLog,
-    }
-}
-
-/// A zip archive, by its magic bytes (a run's logs, whatever the file is called).
-fn is_zip(path: &Path) -> bool {
-    let mut head = [0u8; 4];
-    match File::open(path).and_then(|mut f| f.read_exact(&mut head)) {
-        Ok(()) => head == *b"PK\x03\x04" || head == *b"PK\x05\x06",
-        Err(_) => false,
     }
 }
 
@@ -247,19 +281,12 @@ fn zip_order(names: &[(usize, String)]) -> Vec<(usize, String)> {
     keep
 }
 
-fn read_zip(path: &Path, sink: &dyn Sink, stats: &mut SourceStats) {
-    let location = path.display().to_string();
-    let file = match File::open(path) {
-        Ok(f) => f,
-        Err(e) => {
-            sink.problem(problem(&location, format!("cannot read: {e}")));
-            return;
-        }
-    };
-    let mut archive = match zip::ZipArchive::new(BufReader::new(file)) {
+/// A GitHub run's logs zip (a file, or a stream held in memory).
+pub(crate) fn read_zip(zip: Zip, location: &str, sink: &dyn Sink, stats: &mut SourceStats) {
+    let mut archive = match zip::ZipArchive::new(recognise::zip_reader(zip)) {
         Ok(a) => a,
         Err(e) => {
-            sink.problem(problem(&location, format!("not a readable zip: {e}")));
+            sink.problem(problem(location, format!("not a readable zip: {e}")));
             return;
         }
     };
@@ -271,7 +298,7 @@ fn read_zip(path: &Path, sink: &dyn Sink, stats: &mut SourceStats) {
         .collect();
     if names.len() < archive.len() {
         sink.problem(problem(
-            &location,
+            location,
             format!(
                 "{} entries with unreadable names",
                 archive.len() - names.len()

@@ -744,12 +744,19 @@ pub fn scan(
         None => start(&mut head, seed.take().unwrap_or_default(), sink),
     };
     s.finish();
-    let (bytes, error) = match result {
-        Ok(read) => (read, None),
-        Err(e) => (bytes, Some(e)),
+    let (lines, error) = match result {
+        Ok(lines) => (lines, None),
+        Err(e) => (
+            input::Lines {
+                bytes,
+                ..input::Lines::default()
+            },
+            Some(e),
+        ),
     };
     ScanOutcome {
-        bytes,
+        bytes: lines.bytes,
+        lines,
         reported: s.reported,
         format: s.format,
         carry: s.carry(),
@@ -762,6 +769,8 @@ pub fn scan(
 pub struct ScanOutcome {
     /// Bytes read (after decompression).
     pub bytes: u64,
+    /// Lines read, long ones counted.
+    pub lines: input::Lines,
     /// Evidence reported.
     pub reported: u64,
     pub format: LogFormat,

@@ -1,3 +1,4 @@
+use crate::recognise::Readers;
 use std::io::Write;
 
 use super::*;
@@ -11,8 +12,13 @@ fn d(c: char) -> String {
 
 fn run(paths: Vec<PathBuf>) -> (Vec<Evidence>, Vec<Problem>, SourceStats) {
     let sink = Collect::default();
-    let stats = CiLogs::new(paths).collect(&sink).unwrap();
-    let (e, p) = sink.into_parts();
+    // A source that could read nothing says why in its error: counted with the problems.
+    let (stats, failed) = match CiLogs::new(paths, Readers::default()).collect(&sink) {
+        Ok(stats) => (stats, None),
+        Err(p) => (SourceStats::default(), Some(p)),
+    };
+    let (e, mut p) = sink.into_parts();
+    p.extend(failed);
     (e, p, stats)
 }
 

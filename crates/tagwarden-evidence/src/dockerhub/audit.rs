@@ -34,7 +34,7 @@ pub(super) fn read(reader: &mut dyn BufRead, location: &str, sink: &dyn Sink) ->
             true
         });
         match result {
-            Ok(bytes) => out.bytes = bytes,
+            Ok(lines) => out.bytes = lines.bytes,
             Err(e) => out.fatal = Some(format!("read stopped (corrupt or truncated?): {e}")),
         }
         return out;

@@ -15,18 +15,21 @@ use std::path::PathBuf;
 
 use jiff::Timestamp;
 
-use crate::{EvidenceSource, Problem, Sink, SourceKind, SourceStats, input};
+use crate::recognise::{self, Kind, Readers};
+use crate::{EvidenceSource, Problem, Sink, SourceKind, SourceStats};
 
 /// Docker Hub usage CSV exports and audit-log JSON under some paths.
 #[derive(Clone, Debug)]
 pub struct DockerHubExports {
     paths: Vec<PathBuf>,
+    readers: Readers,
 }
 
 impl DockerHubExports {
-    /// Exports under these paths: files or directories (walked recursively).
-    pub fn new(paths: Vec<PathBuf>) -> Self {
-        Self { paths }
+    /// Exports under these paths: files or directories (walked recursively); files of other
+    /// kinds found among them go to `readers`.
+    pub fn new(paths: Vec<PathBuf>, readers: Readers) -> Self {
+        Self { paths, readers }
     }
 }
 
@@ -37,57 +40,60 @@ impl EvidenceSource for DockerHubExports {
     }
 
     fn collect(&self, sink: &dyn Sink) -> Result<SourceStats, Problem> {
-        let mut stats = SourceStats::default();
-        let (files, errors) = input::files(&self.paths);
-        for (path, e) in errors {
-            sink.problem(Problem {
-                source: SourceKind::DockerHubUsage,
-                location: path.display().to_string(),
-                message: format!("cannot read: {e}"),
-            });
-        }
-        for path in files {
-            stats.files += 1;
-            let location = path.display().to_string();
-            let mut reader = match input::open(&path) {
-                Ok(r) => r,
-                Err(e) => {
-                    sink.problem(Problem {
-                        source: SourceKind::DockerHubUsage,
-                        location,
-                        message: format!("cannot read: {e}"),
-                    });
-                    continue;
-                }
-            };
-            let outcome = if starts_with_json(&mut *reader) {
-                audit::read(&mut *reader, &location, sink)
-            } else {
-                usage::read(&mut *reader, &location, sink)
-            };
-            stats.bytes += outcome.bytes;
-            stats.records += outcome.records;
-            sink.progress(stats.bytes);
-            if outcome.bad > 0 {
-                sink.problem(Problem {
-                    source: outcome.source,
-                    location: location.clone(),
-                    message: format!(
-                        "{} unreadable record(s), the first at line {}",
-                        outcome.bad,
-                        outcome.first_bad_line.unwrap_or(0)
-                    ),
-                });
-            }
-            if let Some(message) = outcome.fatal {
-                sink.problem(Problem {
-                    source: outcome.source,
-                    location,
-                    message,
-                });
-            }
-        }
-        Ok(stats)
+        recognise::collect(
+            &self.paths,
+            &self.readers,
+            Kind::DockerHubExport,
+            SourceKind::DockerHubUsage,
+            &self.describe(),
+            sink,
+            read_stream,
+        )
+    }
+}
+
+/// Whether a file's first line and head are a Docker Hub export: a usage CSV header, or audit
+/// events (`repo.tag.push`, and the API's `action_description`).
+pub(crate) fn recognise(first: &str, head: &str) -> bool {
+    let json = first.trim_start().starts_with(['{', '[']);
+    if json {
+        return head.contains("\"repo.tag.") || head.contains("\"action_description\"");
+    }
+    usage::is_header(first)
+}
+
+/// Reads one export (usage CSV or audit JSON, told apart by its first byte).
+pub(crate) fn read_stream(
+    reader: &mut dyn BufRead,
+    location: &str,
+    sink: &dyn Sink,
+    stats: &mut SourceStats,
+) {
+    let outcome = if starts_with_json(&mut *reader) {
+        audit::read(&mut *reader, location, sink)
+    } else {
+        usage::read(&mut *reader, location, sink)
+    };
+    stats.bytes += outcome.bytes;
+    stats.records += outcome.records;
+    sink.progress(stats.bytes);
+    if outcome.bad > 0 {
+        sink.problem(Problem {
+            source: outcome.source,
+            location: location.to_string(),
+            message: format!(
+                "{} unreadable record(s), the first at line {}",
+                outcome.bad,
+                outcome.first_bad_line.unwrap_or(0)
+            ),
+        });
+    }
+    if let Some(message) = outcome.fatal {
+        sink.problem(Problem {
+            source: outcome.source,
+            location: location.to_string(),
+            message,
+        });
     }
 }
 

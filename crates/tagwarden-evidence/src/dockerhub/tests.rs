@@ -1,3 +1,4 @@
+use crate::recognise::Readers;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -13,7 +14,9 @@ fn run_file(name: &str, content: &[u8]) -> (Vec<Evidence>, Vec<Problem>, SourceS
     let path = dir.path().join(name);
     std::fs::write(&path, content).unwrap();
     let sink = Collect::default();
-    let stats = DockerHubExports::new(vec![path]).collect(&sink).unwrap();
+    let stats = DockerHubExports::new(vec![path], Readers::default())
+        .collect(&sink)
+        .unwrap();
     let (e, p) = sink.into_parts();
     (e, p, stats)
 }
@@ -207,8 +210,11 @@ fn times() {
 #[test]
 fn unreadable_path() {
     let sink = Collect::default();
-    DockerHubExports::new(vec![PathBuf::from("/nonexistent/hub.csv")])
-        .collect(&sink)
-        .unwrap();
-    assert_eq!(sink.into_parts().1.len(), 1);
+    let e = DockerHubExports::new(
+        vec![PathBuf::from("/nonexistent/hub.csv")],
+        Readers::default(),
+    )
+    .collect(&sink)
+    .unwrap_err();
+    assert!(e.message.contains("No such file"), "{e:?}");
 }

@@ -62,6 +62,17 @@ impl Columns {
     }
 }
 
+/// Whether a line is a usage export's header: it names the repository and the hour or the
+/// pulls.
+pub(super) fn is_header(line: &str) -> bool {
+    [',', ';', '\t'].into_iter().any(|d| {
+        split_csv(line, d).is_some_and(|fields| {
+            let c = Columns::from_header(&fields);
+            c.repository.is_some() && (c.time.is_some() || c.pulls.is_some())
+        })
+    })
+}
+
 /// Splits one CSV record (RFC 4180 quoting); `None` while a quoted field is still open.
 fn split_csv(record: &str, delimiter: char) -> Option<Vec<String>> {
     let mut fields = Vec::new();
@@ -164,7 +175,7 @@ pub(super) fn read(reader: &mut dyn BufRead, location: &str, sink: &dyn Sink) ->
         true
     });
     match result {
-        Ok(bytes) => out.bytes = bytes,
+        Ok(lines) => out.bytes = lines.bytes,
         Err(e) => {
             out.fatal = Some(format!("read stopped (corrupt or truncated?): {e}"));
         }

@@ -210,6 +210,9 @@ impl EvidenceSource for Engine {
                     index.insert(string(image, "Id"), &strings(image, "RepoDigests"));
                     self.report_image(image, sink);
                 }
+                for (id, more) in index.crowded() {
+                    sink.note(self.problem(crowded(id, more)));
+                }
             }
             Err(m) => sink.problem(self.problem(m)),
         }
@@ -231,6 +234,15 @@ impl EvidenceSource for Engine {
         }
         Ok(stats)
     }
+}
+
+/// Why a container is judged against only some of its image's digests.
+pub(crate) fn crowded(id: &str, more: u64) -> String {
+    format!(
+        "image {id} is known by {more} more digests than the {} its containers are judged \
+         against (each digest is judged as the image's)",
+        records::MAX_CONTAINER_DIGESTS
+    )
 }
 
 impl Engine {

@@ -2,7 +2,7 @@
 //! `docker images`, `crictl images`): repo tags and repo digests per image, and the digests a
 //! container's image is known by.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use jiff::Timestamp;
 use tagwarden_reference::{Digest, Reference};
@@ -40,15 +40,20 @@ pub(crate) struct Named {
 /// The names an image is known by: one per `RepoDigests` entry (`name@sha256:…`, reported as
 /// `name` and the digest), then one per `RepoTags` entry whose repository has no digest (built or
 /// loaded locally). Entries whose digest does not parse are returned apart, for a problem.
+/// Repeated entries count once: a hostile list costs linear time.
 pub(crate) fn names(repo_tags: &[String], repo_digests: &[String]) -> (Vec<Named>, Vec<String>) {
     let mut out = Vec::new();
     let mut bad = Vec::new();
-    let mut with_digest = Vec::new();
+    let mut with_digest = HashSet::new();
+    let mut seen = HashSet::new();
     for entry in repo_digests.iter().filter(|e| !is_none_placeholder(e)) {
+        if !seen.insert(entry.as_str()) {
+            continue;
+        }
         match entry.split_once('@') {
             Some((name, digest)) => match Digest::parse(digest) {
                 Ok(digest) => {
-                    with_digest.push(repository_of(name));
+                    with_digest.insert(repository_of(name));
                     out.push(Named {
                         reference: name.to_string(),
                         digest: Some(digest),
@@ -60,7 +65,7 @@ pub(crate) fn names(repo_tags: &[String], repo_digests: &[String]) -> (Vec<Named
         }
     }
     for tag in repo_tags.iter().filter(|t| !is_none_placeholder(t)) {
-        if !with_digest.contains(&repository_of(tag)) {
+        if seen.insert(tag.as_str()) && !with_digest.contains(&repository_of(tag)) {
             out.push(Named {
                 reference: tag.clone(),
                 digest: None,
@@ -85,10 +90,24 @@ pub(crate) fn is_image_id(image: &str, image_id: &str) -> bool {
     hex && (key.len() == 64 || id_key(image_id).starts_with(&key))
 }
 
-/// Image ID → repo digests, to give a container the digests its image was pulled by.
+/// Most digests a container is judged against: a real image is known by a few (one per
+/// repository or mirror it was pulled from). The image's own evidence carries every one.
+pub(crate) const MAX_CONTAINER_DIGESTS: usize = 16;
+
+/// Image ID → repo digests (parsed once, each once), to give a container the digests its image
+/// was pulled by. Linear in the records however often an ID repeats.
 #[derive(Debug, Default)]
 pub(crate) struct DigestIndex {
-    by_id: HashMap<String, Vec<String>>,
+    by_id: HashMap<String, Known>,
+}
+
+/// The digests one image ID is known by, with their repositories.
+#[derive(Debug, Default)]
+struct Known {
+    entries: Vec<(String, Digest)>,
+    seen: HashSet<Digest>,
+    /// Distinct digests beyond [`MAX_CONTAINER_DIGESTS`].
+    more: u64,
 }
 
 impl DigestIndex {
@@ -96,10 +115,31 @@ impl DigestIndex {
         if id.is_empty() {
             return;
         }
+        let known = self.by_id.entry(id_key(id)).or_default();
+        for e in repo_digests {
+            let Some((name, digest)) = e.split_once('@') else {
+                continue;
+            };
+            let Ok(digest) = Digest::parse(digest) else {
+                continue;
+            };
+            if !known.seen.insert(digest.clone()) {
+                continue;
+            }
+            if known.entries.len() < MAX_CONTAINER_DIGESTS {
+                known.entries.push((repository_of(name), digest));
+            } else {
+                known.more += 1;
+            }
+        }
+    }
+
+    /// Image IDs known by more digests than a container is judged against, with how many more.
+    pub(crate) fn crowded(&self) -> impl Iterator<Item = (&str, u64)> {
         self.by_id
-            .entry(id_key(id))
-            .or_default()
-            .extend(repo_digests.iter().cloned());
+            .iter()
+            .filter(|(_, k)| k.more > 0)
+            .map(|(id, k)| (id.as_str(), k.more))
     }
 
     /// The digests a container's image is known by: the one in `image` when it is pinned,
@@ -109,34 +149,21 @@ impl DigestIndex {
         if let Some((_, digest)) = image.split_once('@') {
             return Digest::parse(digest).into_iter().collect();
         }
-        let Some(entries) = self.by_id.get(&id_key(image_id)) else {
+        let Some(known) = self.by_id.get(&id_key(image_id)) else {
             return Vec::new();
         };
-        let parsed: Vec<(String, Digest)> = entries
-            .iter()
-            .filter_map(|e| {
-                let (name, digest) = e.split_once('@')?;
-                Some((repository_of(name), Digest::parse(digest).ok()?))
-            })
-            .collect();
         let repository = repository_of(image);
-        let matching: Vec<&Digest> = parsed
+        let matching: Vec<Digest> = known
+            .entries
             .iter()
             .filter(|(r, _)| *r == repository)
-            .map(|(_, d)| d)
+            .map(|(_, d)| d.clone())
             .collect();
-        let chosen: Vec<&Digest> = if matching.is_empty() || is_image_id(image, image_id) {
-            parsed.iter().map(|(_, d)| d).collect()
+        if matching.is_empty() || is_image_id(image, image_id) {
+            known.entries.iter().map(|(_, d)| d.clone()).collect()
         } else {
             matching
-        };
-        let mut out: Vec<Digest> = Vec::new();
-        for d in chosen {
-            if !out.contains(d) {
-                out.push(d.clone());
-            }
         }
-        out
     }
 }
 
@@ -216,5 +243,30 @@ mod tests {
         assert!(!is_image_id("checkmarx/kics", &id));
         assert_eq!(repository_of("127.0.0.1:5000/a/b:t"), "127.0.0.1:5000/a/b");
         assert_eq!(repository_of("kics"), "docker.io/library/kics");
+    }
+
+    #[test]
+    fn hostile_image_lists_with_repeated_ids_stay_linear() {
+        // 34,000 records of one image ID, each with its own digest, and as many containers of
+        // it: quadratic work here once took minutes.
+        let n = 34_000;
+        let id = d('1');
+        let mut index = DigestIndex::default();
+        let digests: Vec<String> = (0..n).map(|i| format!("kics@sha256:{:064x}", i)).collect();
+        for entry in &digests {
+            index.insert(&id, std::slice::from_ref(entry));
+            index.insert(&id, std::slice::from_ref(entry));
+        }
+        let crowded: Vec<_> = index.crowded().collect();
+        assert_eq!(crowded, [(&id[7..], (n - MAX_CONTAINER_DIGESTS) as u64)]);
+        for _ in 0..n {
+            let got = index.container_digests("kics:latest", &id);
+            assert_eq!(got.len(), MAX_CONTAINER_DIGESTS);
+        }
+        // One record naming the same tags and digests over and over.
+        let tags: Vec<String> = (0..n).map(|i| format!("kics:{}", i % 100)).collect();
+        let (named, bad) = names(&tags, &digests);
+        assert!(bad.is_empty());
+        assert_eq!(named.len(), n);
     }
 }

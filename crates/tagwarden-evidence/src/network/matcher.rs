@@ -6,7 +6,8 @@ use std::collections::HashSet;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 
-use crate::indicators::{Indicator, IndicatorKind, IndicatorSet};
+use crate::NetworkKind;
+use crate::indicators::{Indicator, IndicatorSet};
 
 /// A URL indicator split once into its parts, so that logs that keep host and path in separate
 /// fields (Zeek http.log) are matched without building a URL per line.
@@ -69,7 +70,7 @@ impl FxHasher {
     }
 }
 
-type FxSet<T> = HashSet<T, BuildHasherDefault<FxHasher>>;
+pub(crate) type FxSet<T> = HashSet<T, BuildHasherDefault<FxHasher>>;
 
 /// A 65,536-bit map for quick rejection.
 #[derive(Debug)]
@@ -180,14 +181,14 @@ impl<'s> Matcher<'s> {
         };
         for indicator in set.all() {
             match indicator.kind {
-                IndicatorKind::Domain => {
+                NetworkKind::Domain => {
                     m.has_domain = true;
                     let key = indicator.value.trim_end_matches('.').to_ascii_lowercase();
                     m.single_label_domains |= !key.contains('.');
                     m.domain_bits.set(name_bit(key.as_bytes()));
                     m.domain_keys.insert(key.into_bytes().into_boxed_slice());
                 }
-                IndicatorKind::Ip => {
+                NetworkKind::Ip => {
                     m.has_ip = true;
                     match indicator.value.trim().parse::<IpAddr>() {
                         Ok(IpAddr::V4(v4)) => {
@@ -200,7 +201,7 @@ impl<'s> Matcher<'s> {
                         Err(_) => {}
                     }
                 }
-                IndicatorKind::Url => {
+                NetworkKind::Url => {
                     m.has_url = true;
                     let (authority, path) = split_url(&indicator.value);
                     m.urls.push(UrlIndicator {
@@ -209,8 +210,8 @@ impl<'s> Matcher<'s> {
                         path: path.to_string(),
                     });
                 }
-                IndicatorKind::UserAgent => m.has_user_agent = true,
-                IndicatorKind::HttpHeader => m.has_header = true,
+                NetworkKind::UserAgent => m.has_user_agent = true,
+                NetworkKind::HttpHeader => m.has_header = true,
             }
         }
         m
@@ -615,7 +616,7 @@ pub(crate) fn parse_ip(s: &str) -> Option<IpAddr> {
 mod tests {
     use super::*;
 
-    fn ind(kind: IndicatorKind, value: &str) -> Indicator {
+    fn ind(kind: NetworkKind, value: &str) -> Indicator {
         Indicator {
             kind,
             value: value.into(),
@@ -627,12 +628,9 @@ mod tests {
     #[test]
     fn url_parts_and_hosts() {
         let set = IndicatorSet::new(vec![
-            ind(
-                IndicatorKind::Url,
-                "https://audit.checkmarx.cx/v1/telemetry",
-            ),
-            ind(IndicatorKind::Domain, "audit.checkmarx.cx"),
-            ind(IndicatorKind::Ip, "94.154.172.43"),
+            ind(NetworkKind::Url, "https://audit.checkmarx.cx/v1/telemetry"),
+            ind(NetworkKind::Domain, "audit.checkmarx.cx"),
+            ind(NetworkKind::Ip, "94.154.172.43"),
         ]);
         let m = Matcher::new(&set);
         let mut h = Hits::default();

@@ -4,10 +4,11 @@
 //! Lines that do not parse in their file's format are counted, reported, and searched as plain
 //! text, so nothing is skipped silently.
 //!
-//! With a small indicator set (no IPv6 address, at most a few dozen literal pieces), whole
-//! blocks are first searched for the pieces in lower case (`prefilter.rs`) and only the lines
-//! holding one are parsed: the evidence is the same, but a line that holds no piece of any
-//! indicator is not parsed, so its being malformed is not counted.
+//! Whole blocks are first searched for pieces of the indicators (`prefilter.rs`: domains and
+//! addresses by a key of their first dot, looked up per dot of the block whatever the number of
+//! indicators; user agents as literals) and only the lines holding one are parsed: the evidence
+//! is the same, but a line that holds no piece of any indicator is not parsed, so its being
+//! malformed is not counted. A set with an IPv6 address is not pre-filtered.
 //!
 //! Formats, detected from the first lines of each file (never its name): Zeek TSV (headers
 //! re-read wherever they appear) and JSON, Squid native (with an optional trailing quoted
@@ -29,13 +30,15 @@ mod tests;
 
 use std::borrow::Cow;
 use std::io::{self, Read};
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
 
-use crate::indicators::{IndicatorKind, IndicatorSet};
+use crate::NetworkKind;
+use crate::indicators::IndicatorSet;
+use crate::recognise::{self, Kind, Opened, Readers};
 use crate::{Evidence, EvidenceSource, Observed, Problem, Sink, SourceKind, SourceStats, input};
 use matcher::{Hits, Matcher};
 use prefilter::{Prefilter, StateLines};
@@ -51,7 +54,8 @@ pub struct NetworkLogs {
 }
 
 impl NetworkLogs {
-    /// Searches `paths` with `threads` workers (at least one).
+    /// Searches `paths` with `threads` workers (at least one). Files of other kinds found
+    /// among them (a CI log, a snapshot, a Docker Hub export) are read by their own readers.
     pub fn new(paths: Vec<PathBuf>, indicators: Arc<IndicatorSet>, threads: usize) -> Self {
         NetworkLogs {
             paths,
@@ -61,6 +65,40 @@ impl NetworkLogs {
     }
 }
 
+/// Whether a file's first line is one of a network log format (a generic JSON object is not:
+/// snapshots and exports are JSON too).
+pub(crate) fn recognise(first: &str) -> bool {
+    !matches!(
+        Parser::detect(first),
+        Parser::Plain | Parser::Json(json::Flavor::Generic)
+    )
+}
+
+/// Searches one network log (read from `reader`, already decompressed) for `indicators`: what
+/// [`NetworkLogs`] does for each file, and what a source of another kind calls for a network log
+/// it finds.
+pub fn read_stream(
+    indicators: &IndicatorSet,
+    location: &str,
+    mut reader: Box<dyn std::io::BufRead + Send>,
+    sink: &dyn Sink,
+    stats: &mut SourceStats,
+) {
+    let matcher = Matcher::new(indicators);
+    let prefilter = Prefilter::new(indicators);
+    let total = AtomicU64::new(0);
+    let mut scan = FileScan {
+        location: location.to_string(),
+        matcher: &matcher,
+        sink,
+        total: &total,
+        prefilter: prefilter.as_ref(),
+    };
+    let (lines, bytes) = scan.run(&mut *reader, &mut Hits::default());
+    stats.records += lines;
+    stats.bytes += bytes;
+}
+
 impl EvidenceSource for NetworkLogs {
     fn describe(&self) -> String {
         let paths: Vec<String> = self.paths.iter().map(|p| p.display().to_string()).collect();
@@ -68,57 +106,55 @@ impl EvidenceSource for NetworkLogs {
     }
 
     fn collect(&self, sink: &dyn Sink) -> Result<SourceStats, Problem> {
-        let (files, errors) = input::files(&self.paths);
-        let nothing = files.is_empty() && !errors.is_empty();
-        for (path, e) in errors {
-            sink.problem(Problem {
-                source: SourceKind::PlainText,
-                location: path.display().to_string(),
-                message: format!("cannot read: {e}"),
-            });
-        }
-        if nothing {
-            return Err(Problem {
-                source: SourceKind::PlainText,
-                location: self.describe(),
-                message: "no readable file".into(),
-            });
-        }
+        let walked = input::walk(&self.paths);
+        recognise::walked(&walked, SourceKind::PlainText, &self.describe(), sink)?;
+        let files = &walked.files;
+        let readers = Readers::new(self.indicators.clone());
         let matcher = Matcher::new(&self.indicators);
         let prefilter = Prefilter::new(&self.indicators);
         let next = AtomicUsize::new(0);
         let total = AtomicU64::new(0);
-        let lines = AtomicU64::new(0);
-        let opened = AtomicU64::new(0);
+        let stats = Mutex::new(SourceStats::default());
         let workers = self.threads.min(files.len()).max(1);
         std::thread::scope(|scope| {
             for _ in 0..workers {
                 scope.spawn(|| {
                     let mut hits = Hits::default();
-                    while let Some(path) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        let mut scan = FileScan {
-                            path,
-                            location: path.display().to_string(),
-                            matcher: &matcher,
+                    let mut mine = SourceStats::default();
+                    while let Some(found) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        let location = found.path.display().to_string();
+                        readers.read_found(
+                            found,
+                            Kind::NetworkLog,
+                            SourceKind::PlainText,
                             sink,
-                            total: &total,
-                            prefilter: prefilter.as_ref(),
-                        };
-                        if let Some(n) = scan.run(&mut hits) {
-                            opened.fetch_add(1, Ordering::Relaxed);
-                            lines.fetch_add(n, Ordering::Relaxed);
-                        }
+                            &mut mine,
+                            &mut |opened, stats| {
+                                if let Opened::Text { mut reader, .. } = opened {
+                                    let mut scan = FileScan {
+                                        location: location.clone(),
+                                        matcher: &matcher,
+                                        sink,
+                                        total: &total,
+                                        prefilter: prefilter.as_ref(),
+                                    };
+                                    let (lines, bytes) = scan.run(&mut *reader, &mut hits);
+                                    stats.records += lines;
+                                    stats.bytes += bytes;
+                                }
+                            },
+                        );
                     }
+                    let mut all = stats.lock().unwrap_or_else(|e| e.into_inner());
+                    all.files += mine.files;
+                    all.bytes += mine.bytes;
+                    all.records += mine.records;
                 });
             }
         });
-        let bytes = total.load(Ordering::Relaxed);
-        sink.progress(bytes);
-        Ok(SourceStats {
-            files: opened.load(Ordering::Relaxed),
-            bytes,
-            records: lines.load(Ordering::Relaxed),
-        })
+        let stats = stats.into_inner().unwrap_or_else(|e| e.into_inner());
+        sink.progress(total.load(Ordering::Relaxed));
+        Ok(stats)
     }
 }
 
@@ -262,10 +298,15 @@ struct FileState {
     /// Scratch buffers of the pre-filter.
     starts: Vec<usize>,
     lower: Vec<u8>,
+    /// Lines longer than the read buffer, the first one, and whether one is being read.
+    long_lines: u64,
+    first_long: u64,
+    in_long_line: bool,
 }
 
-/// Size of the read buffer: large blocks for `memmem`, and room for a [`input::MAX_LINE`] line.
-const CHUNK: usize = 2 * input::MAX_LINE;
+/// Size of the read buffer: large blocks for the pre-filter, small enough that a block read is
+/// still in the core's L2 cache when it is searched. A longer line is searched in pieces.
+const CHUNK: usize = 256 * 1024;
 
 fn count_newlines(data: &[u8]) -> u64 {
     // memchr's iterator counts with vector instructions.
@@ -274,7 +315,6 @@ fn count_newlines(data: &[u8]) -> u64 {
 
 /// One file being searched by one worker.
 struct FileScan<'a, 's> {
-    path: &'a Path,
     location: String,
     matcher: &'a Matcher<'s>,
     sink: &'a dyn Sink,
@@ -283,21 +323,27 @@ struct FileScan<'a, 's> {
 }
 
 impl<'s> FileScan<'_, 's> {
-    /// Searches the file; returns the number of lines read, or `None` if it could not be
-    /// opened.
-    fn run(&mut self, hits: &mut Hits<'s>) -> Option<u64> {
-        let mut reader = match input::open(self.path) {
-            Ok(r) => r,
-            Err(e) => {
-                self.problem(SourceKind::PlainText, format!("cannot read: {e}"));
-                return None;
-            }
-        };
+    /// Searches the file; returns the number of lines and bytes read.
+    fn run(&mut self, reader: &mut dyn Read, hits: &mut Hits<'s>) -> (u64, u64) {
         let mut state = FileState::default();
         let mut pending = 0u64;
-        let result = self.read_chunks(&mut *reader, &mut pending, |data| {
-            self.chunk(&mut state, data, hits);
-        });
+        let mut bytes = 0u64;
+        let state_cell = std::cell::RefCell::new(&mut state);
+        let hits_cell = std::cell::RefCell::new(hits);
+        let result = self.read_chunks(
+            reader,
+            &mut pending,
+            &mut bytes,
+            |data| {
+                let mut state = state_cell.borrow_mut();
+                self.chunk(&mut state, data, &mut hits_cell.borrow_mut());
+            },
+            |piece| {
+                let mut state = state_cell.borrow_mut();
+                self.long_piece(&mut state, piece, &mut hits_cell.borrow_mut());
+            },
+        );
+        let hits = hits_cell.into_inner();
         if state.parser.is_none() {
             state.parser = Some(Parser::Plain);
             self.flush(&mut state, hits);
@@ -307,6 +353,8 @@ impl<'s> FileScan<'_, 's> {
             unparsed,
             first_unparsed,
             line_no: lines,
+            long_lines,
+            first_long,
             ..
         } = state;
         self.progress(&mut pending);
@@ -321,7 +369,8 @@ impl<'s> FileScan<'_, 's> {
             );
         }
         if unparsed > 0 {
-            self.problem(
+            // Searched all the same: a caveat, not evidence left unread.
+            self.note(
                 kind,
                 format!(
                     "{unparsed} line(s) did not parse as {} (first: line {first_unparsed}); \
@@ -330,30 +379,40 @@ impl<'s> FileScan<'_, 's> {
                 ),
             );
         }
-        Some(lines)
+        if long_lines > 0 {
+            self.note(
+                kind,
+                format!(
+                    "{long_lines} line(s) longer than {} KiB (the first: line {first_long}): \
+                     searched whole as plain text, in overlapping pieces",
+                    CHUNK >> 10
+                ),
+            );
+        }
+        (lines, bytes)
     }
 
     /// Reads the file in large blocks and hands over runs of whole lines (the last one may lack
-    /// its `\n` at the end of the file). A line longer than the buffer is cut, the rest of it
-    /// skipped, so memory stays bounded.
+    /// its `\n` at the end of the file) to `f`. A line longer than the buffer goes to `long` in
+    /// pieces of the buffer's size, each starting [`input::OVERLAP`] bytes before the previous
+    /// one ended; its last piece comes to `f` as a line. Memory stays bounded, nothing is
+    /// skipped.
     fn read_chunks(
         &self,
         reader: &mut dyn Read,
         pending: &mut u64,
+        bytes: &mut u64,
         mut f: impl FnMut(&[u8]),
+        mut long: impl FnMut(&[u8]),
     ) -> io::Result<()> {
         let mut buf = vec![0u8; CHUNK];
         let mut filled = 0;
-        let mut skipping = false;
         loop {
             if filled == buf.len() {
-                // No newline in a full buffer: cut the line.
-                let cut = buf.get(..input::MAX_LINE).unwrap_or(&buf);
-                if !skipping {
-                    f(cut);
-                }
-                skipping = true;
-                filled = 0;
+                // No newline in a full buffer: a piece of a long line.
+                long(&buf);
+                buf.copy_within(CHUNK - input::OVERLAP.., 0);
+                filled = input::OVERLAP;
             }
             let n = match reader.read(buf.get_mut(filled..).unwrap_or_default()) {
                 Ok(0) => break,
@@ -361,46 +420,55 @@ impl<'s> FileScan<'_, 's> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
+            *bytes += n as u64;
             *pending += n as u64;
             if *pending >= PROGRESS_STEP {
                 self.progress(pending);
             }
-            let mut start = 0;
             let end = filled + n;
-            if skipping {
-                match memchr::memchr(b'\n', buf.get(filled..end).unwrap_or_default()) {
-                    Some(i) => {
-                        start = filled + i + 1;
-                        skipping = false;
-                    }
-                    None => {
-                        filled = 0;
-                        continue;
-                    }
-                }
-            }
-            let data = buf.get(start..end).unwrap_or_default();
+            let data = buf.get(..end).unwrap_or_default();
             match memchr::memrchr(b'\n', data) {
                 Some(last) => {
                     f(data.get(..=last).unwrap_or_default());
-                    buf.copy_within(start + last + 1..end, 0);
-                    filled = end - (start + last + 1);
+                    buf.copy_within(last + 1..end, 0);
+                    filled = end - (last + 1);
                 }
-                None => {
-                    buf.copy_within(start..end, 0);
-                    filled = end - start;
-                }
+                None => filled = end,
             }
         }
-        if filled > 0 && !skipping {
+        if filled > 0 {
             f(buf.get(..filled).unwrap_or_default());
         }
         Ok(())
     }
 
+    /// A piece of a line longer than the buffer: searched as plain text, at the line it is on
+    /// (the line's number is taken when its last piece arrives).
+    fn long_piece(&self, state: &mut FileState, piece: &[u8], hits: &mut Hits<'s>) {
+        if !state.in_long_line {
+            state.in_long_line = true;
+            state.long_lines += 1;
+            if state.first_long == 0 {
+                state.first_long = state.line_no + 1;
+            }
+        }
+        let text = String::from_utf8_lossy(piece);
+        hits.clear();
+        self.matcher.text(&text, hits);
+        if !hits.is_empty() {
+            let kind = state
+                .parser
+                .as_ref()
+                .map_or(SourceKind::PlainText, Parser::kind);
+            self.emit(kind, state.line_no + 1, &Rec::default(), hits, &text);
+        }
+    }
+
     /// Searches a run of whole lines: line by line until the format is known and when there
     /// is no pre-filter, else only the lines the pre-filter points at.
     fn chunk(&self, state: &mut FileState, data: &[u8], hits: &mut Hits<'s>) {
+        // The first line here ends a long line, if one was being read.
+        state.in_long_line = false;
         let mut pos = 0;
         // Validated once per chunk: its lines are then valid without another pass each.
         let text = if state.parser.is_some() && self.prefilter.is_some() {
@@ -539,6 +607,14 @@ impl<'s> FileScan<'_, 's> {
         });
     }
 
+    fn note(&self, source: SourceKind, message: String) {
+        self.sink.note(Problem {
+            source,
+            location: self.location.clone(),
+            message,
+        });
+    }
+
     fn emit(&self, source: SourceKind, line: u64, rec: &Rec<'_>, hits: &Hits<'s>, text: &str) {
         let timestamp = rec.time.parse();
         let host = rec
@@ -549,7 +625,7 @@ impl<'s> FileScan<'_, 's> {
         let remote = rec.remote.as_deref().and_then(matcher::parse_ip);
         let excerpt = crate::excerpt(text);
         for (indicator, matched) in &hits.list {
-            let remote_ip = if indicator.kind == IndicatorKind::Ip {
+            let remote_ip = if indicator.kind == NetworkKind::Ip {
                 matcher::parse_ip(matched)
                     .or_else(|| indicator.value.trim().parse().ok())
                     .or(remote)

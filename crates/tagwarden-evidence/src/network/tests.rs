@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::NetworkLogs;
-use crate::indicators::{Indicator, IndicatorKind, IndicatorSet};
+use crate::NetworkKind;
+use crate::indicators::{Indicator, IndicatorSet};
 use crate::{Collect, Evidence, EvidenceSource, Observed, Problem, SourceKind};
 
-fn ind(kind: IndicatorKind, value: &str, weak: bool) -> Indicator {
+fn ind(kind: NetworkKind, value: &str, weak: bool) -> Indicator {
     Indicator {
         kind,
         value: value.into(),
@@ -19,16 +20,16 @@ fn ind(kind: IndicatorKind, value: &str, weak: bool) -> Indicator {
 
 fn kics() -> Arc<IndicatorSet> {
     Arc::new(IndicatorSet::new(vec![
-        ind(IndicatorKind::Domain, "audit.checkmarx.cx", false),
-        ind(IndicatorKind::Ip, "94.154.172.43", false),
+        ind(NetworkKind::Domain, "audit.checkmarx.cx", false),
+        ind(NetworkKind::Ip, "94.154.172.43", false),
         ind(
-            IndicatorKind::Url,
+            NetworkKind::Url,
             "https://audit.checkmarx.cx/v1/telemetry",
             false,
         ),
-        ind(IndicatorKind::UserAgent, "KICS-Telemetry/2.0", false),
-        ind(IndicatorKind::Ip, "91.195.240.123", true),
-        ind(IndicatorKind::HttpHeader, "X-Filename: tpcp.tar.gz", false),
+        ind(NetworkKind::UserAgent, "KICS-Telemetry/2.0", false),
+        ind(NetworkKind::Ip, "91.195.240.123", true),
+        ind(NetworkKind::HttpHeader, "X-Filename: tpcp.tar.gz", false),
     ]))
 }
 
@@ -36,23 +37,36 @@ fn kics() -> Arc<IndicatorSet> {
 /// parsed.
 fn kics_every_line() -> Arc<IndicatorSet> {
     let mut all = kics().all().to_vec();
-    all.push(ind(IndicatorKind::Ip, "2001:db8::dead", false));
+    all.push(ind(NetworkKind::Ip, "2001:db8::dead", false));
     Arc::new(IndicatorSet::new(all))
 }
 
-/// Runs with the pre-filter and without, checks both find the same, returns the first run.
+/// The same set plus a feed of domains the logs never contain, which makes the pre-filter
+/// key the domains and addresses by their first dot instead of searching them as literals.
+fn kics_keyed() -> Arc<IndicatorSet> {
+    let mut all = kics().all().to_vec();
+    all.extend((0..200).map(|i| ind(NetworkKind::Domain, &format!("feed{i}.example.net"), false)));
+    Arc::new(IndicatorSet::new(all))
+}
+
+/// Runs with the literal pre-filter, the keyed one and none, checks all find the same, returns
+/// the first run.
 fn run_paths(paths: Vec<PathBuf>, set: Arc<IndicatorSet>) -> (Vec<Evidence>, Vec<Problem>) {
     let (ev, p) = run_once(paths.clone(), set);
-    let (ev2, _) = run_once(paths, kics_every_line());
+    let (ev2, _) = run_once(paths.clone(), kics_every_line());
     assert_eq!(ev, ev2, "pre-filtered and per-line runs differ");
+    let (ev3, _) = run_once(paths, kics_keyed());
+    assert_eq!(ev, ev3, "keyed and literal pre-filters differ");
     (ev, p)
 }
 
 fn run_once(paths: Vec<PathBuf>, set: Arc<IndicatorSet>) -> (Vec<Evidence>, Vec<Problem>) {
     let sink = Collect::default();
     let source = NetworkLogs::new(paths, set, 2);
-    let _ = source.collect(&sink);
-    let (mut evidence, problems) = sink.into_parts();
+    // A source that could read nothing says why in its error: counted with the problems.
+    let failed = source.collect(&sink).err();
+    let (mut evidence, mut problems) = sink.into_parts();
+    problems.extend(failed);
     evidence.sort_by(|a, b| (&a.location, a.line).cmp(&(&b.location, b.line)));
     (evidence, problems)
 }
@@ -244,7 +258,7 @@ fn zeek_ssl_conn_http_tsv() {
             ),
             (
                 9,
-                "user-agent",
+                "user_agent",
                 "KICS-Telemetry/2.0".into(),
                 "KICS-Telemetry/2.0".into()
             ),
@@ -273,7 +287,7 @@ fn zeek_json() {
     let (ev, p) = run(http);
     assert!(p.is_empty(), "{p:?}");
     let kinds: Vec<_> = summary(&ev).into_iter().map(|s| s.1).collect();
-    assert_eq!(kinds, ["domain", "ip", "url", "user-agent"]);
+    assert_eq!(kinds, ["domain", "ip", "url", "user_agent"]);
     assert!(ev.iter().all(|e| e.source == SourceKind::ZeekHttp));
 }
 
@@ -295,7 +309,7 @@ fn squid_native_combined_and_ua() {
             (3, "domain"),
             (3, "ip"),
             (3, "url"),
-            (3, "user-agent")
+            (3, "user_agent")
         ]
     );
     assert!(ev.iter().all(|e| e.source == SourceKind::Squid));
@@ -326,7 +340,7 @@ fn access_log_combined() {
     let s = summary(&ev);
     assert_eq!(
         s.iter().map(|x| (x.0, x.1)).collect::<Vec<_>>(),
-        [(1, "user-agent"), (3, "domain"), (3, "url"), (4, "ip")]
+        [(1, "user_agent"), (3, "domain"), (3, "url"), (4, "ip")]
     );
     assert!(ev.iter().all(|e| e.source == SourceKind::AccessLog));
     assert_eq!(ts(&ev[0]), "2026-04-22T12:36:02Z");
@@ -433,7 +447,7 @@ fn generic_json_and_plain_text() {
     let s = summary(&ev);
     assert_eq!(
         s.iter().map(|x| (x.0, x.1)).collect::<Vec<_>>(),
-        [(1, "domain"), (1, "user-agent"), (3, "http-header")]
+        [(1, "domain"), (1, "user_agent"), (3, "http_header")]
     );
     assert!(ev.iter().all(|e| e.source == SourceKind::JsonLines));
     assert_eq!(ev[0].host.as_deref(), Some("10.0.5.23"));
@@ -458,23 +472,48 @@ fn generic_json_and_plain_text() {
     assert!(ev.iter().all(|e| e.source == SourceKind::PlainText));
 }
 
+/// The notes of one run (lines searched as plain text are a caveat, not a problem).
+fn notes_of(path: &Path, set: Arc<IndicatorSet>) -> (Vec<Evidence>, Vec<Problem>) {
+    let sink = Collect::default();
+    NetworkLogs::new(vec![path.to_path_buf()], set, 1)
+        .collect(&sink)
+        .unwrap();
+    let notes = sink.notes();
+    let (evidence, problems) = sink.into_parts();
+    assert!(problems.is_empty(), "{problems:?}");
+    (evidence, notes)
+}
+
 #[test]
 fn unparseable_lines_are_counted_and_searched() {
     let text = format!("{ZEEK_DNS}garbage line about audit.checkmarx.cx\nmore garbage\n");
-    let (ev, p) = run(&text);
-    assert_eq!(p.len(), 1, "{p:?}");
-    // The pre-filter parses only lines that hold a piece of an indicator.
-    assert!(p[0].message.contains("1 line(s)"), "{}", p[0].message);
-    assert!(p[0].message.contains("line 13"), "{}", p[0].message);
-    assert!(ev.iter().any(|e| e.line == Some(13)));
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("dns.log");
     std::fs::write(&path, &text).unwrap();
-    let (_, p) = run_once(vec![path], kics_every_line());
-    assert!(p[0].message.contains("2 line(s)"), "{}", p[0].message);
+    let (ev, notes) = notes_of(&path, kics());
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    // The pre-filter parses only lines that hold a piece of an indicator.
+    assert!(
+        notes[0].message.contains("1 line(s)"),
+        "{}",
+        notes[0].message
+    );
+    assert!(notes[0].message.contains("line 13"), "{}", notes[0].message);
+    assert!(ev.iter().any(|e| e.line == Some(13)));
+    let (_, notes) = notes_of(&path, kics_every_line());
+    assert!(
+        notes[0].message.contains("2 line(s)"),
+        "{}",
+        notes[0].message
+    );
     // A JSON file with a broken line.
-    let (ev, p) = run("{\"query\":\"x\"}\n{\"host\":\"audit.checkmarx.cx\"\n");
-    assert_eq!(p.len(), 1);
+    std::fs::write(
+        &path,
+        "{\"query\":\"x\"}\n{\"host\":\"audit.checkmarx.cx\"\n",
+    )
+    .unwrap();
+    let (ev, notes) = notes_of(&path, kics());
+    assert_eq!(notes.len(), 1);
     assert_eq!(ev.len(), 1);
 }
 
@@ -616,7 +655,7 @@ fn throughput() {
     let mut many: Vec<Indicator> = (0..10_000)
         .map(|i| {
             ind(
-                IndicatorKind::Domain,
+                NetworkKind::Domain,
                 &format!("bad{i}.example{i}.net"),
                 false,
             )
@@ -624,7 +663,7 @@ fn throughput() {
         .collect();
     many.extend((0..1_000).map(|i| {
         ind(
-            IndicatorKind::Ip,
+            NetworkKind::Ip,
             &format!("203.0.{}.{}", i / 256, i % 256),
             false,
         )
@@ -724,7 +763,7 @@ fn write_generated(path: &Path, size: usize, mut line: impl FnMut(usize, &mut St
 fn crlf_invalid_utf8_and_endless_lines() {
     let mut bytes = Vec::new();
     bytes.extend_from_slice(b"x\xff\xfe audit.checkmarx.cx\r\n");
-    // Longer than the read buffer: cut, the rest skipped, counted as one line.
+    // Longer than the read buffer: searched whole in pieces, counted as one line.
     bytes.extend_from_slice(b"94.154.172.43 ");
     bytes.extend(std::iter::repeat_n(b'a', 5 << 20));
     bytes.extend_from_slice(b" audit.checkmarx.cx\n");
@@ -733,8 +772,18 @@ fn crlf_invalid_utf8_and_endless_lines() {
     assert!(p.is_empty(), "{p:?}");
     assert_eq!(
         summary(&ev).iter().map(|x| (x.0, x.1)).collect::<Vec<_>>(),
-        [(1, "domain"), (2, "ip"), (3, "domain")]
+        [(1, "domain"), (2, "domain"), (2, "ip"), (3, "domain")]
     );
     assert!(!ev[0].excerpt.as_deref().unwrap().ends_with('\r'));
     assert!(ev[1].excerpt.as_deref().unwrap().len() <= crate::EXCERPT_MAX + 4);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mixed.log");
+    std::fs::write(&path, &bytes).unwrap();
+    let (_, notes) = notes_of(&path, kics());
+    assert!(
+        notes.iter().any(|n| n
+            .message
+            .contains("1 line(s) longer than 256 KiB (the first: line 2)")),
+        "{notes:?}"
+    );
 }

@@ -72,6 +72,9 @@ pub(super) fn read_inspect(doc: &Value, out: &mut Builder<'_>) {
             None => {}
         }
     }
+    for (id, more) in index.crowded() {
+        out.notes.push(crate::engine::crowded(id, more));
+    }
 }
 
 /// A container from `docker inspect`, `podman container inspect` or `podman ps --format json`.

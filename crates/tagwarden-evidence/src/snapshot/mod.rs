@@ -14,6 +14,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 use tagwarden_reference::Digest;
 
+use crate::recognise::{self, Kind, Readers};
 use crate::{
     Evidence, EvidenceSource, ImageAction, Observed, Problem, Sink, SourceKind, SourceStats, input,
 };
@@ -21,15 +22,18 @@ use crate::{
 /// Largest snapshot read (after decompression).
 const FILE_MAX: u64 = 256 * 1024 * 1024;
 
-/// Snapshot files (or directories of them) to read.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Snapshot files (or directories of them, or streams such as `<(kubectl get pods -A -o
+/// json)`) to read.
+#[derive(Clone, Debug)]
 pub struct Snapshots {
     paths: Vec<PathBuf>,
+    readers: Readers,
 }
 
 impl Snapshots {
-    pub fn new(paths: Vec<PathBuf>) -> Self {
-        Self { paths }
+    /// Snapshots under these paths; files of other kinds found among them go to `readers`.
+    pub fn new(paths: Vec<PathBuf>, readers: Readers) -> Self {
+        Self { paths, readers }
     }
 
     pub fn paths(&self) -> &[PathBuf] {
@@ -45,6 +49,8 @@ pub struct Parsed {
     pub evidence: Vec<Evidence>,
     /// Records that could not be read, as messages (the file is named by the caller).
     pub problems: Vec<String>,
+    /// Records read with a caveat.
+    pub notes: Vec<String>,
     /// Records looked at (images, containers).
     pub records: u64,
 }
@@ -102,6 +108,7 @@ struct Builder<'a> {
     kind: SourceKind,
     evidence: Vec<Evidence>,
     problems: Vec<String>,
+    notes: Vec<String>,
     records: u64,
 }
 
@@ -124,6 +131,7 @@ impl<'a> Builder<'a> {
             kind: SourceKind::DockerSnapshot,
             evidence: Vec::new(),
             problems: Vec::new(),
+            notes: Vec::new(),
             records: 0,
         }
     }
@@ -177,6 +185,7 @@ impl<'a> Builder<'a> {
             kind: self.kind,
             evidence: self.evidence,
             problems: self.problems,
+            notes: self.notes,
             records: self.records,
         }
     }
@@ -211,58 +220,87 @@ impl EvidenceSource for Snapshots {
     }
 
     fn collect(&self, sink: &dyn Sink) -> Result<SourceStats, Problem> {
-        let mut stats = SourceStats::default();
-        let (files, errors) = input::files(&self.paths);
-        let problem = |location: String, message: String| Problem {
-            // No kind is known for a file that could not be read; snapshots are mostly docker's.
-            source: SourceKind::DockerSnapshot,
-            location,
-            message,
-        };
-        let mut errors = errors.into_iter();
-        if files.is_empty()
-            && let Some((path, e)) = errors.next()
-        {
-            for (path, e) in errors {
-                sink.problem(problem(path.display().to_string(), e.to_string()));
+        // No kind is known for a file that could not be read; snapshots are mostly docker's.
+        recognise::collect(
+            &self.paths,
+            &self.readers,
+            Kind::Snapshot,
+            SourceKind::DockerSnapshot,
+            &self.describe(),
+            sink,
+            read_stream,
+        )
+    }
+}
+
+/// Whether a file's first line and head are a snapshot: the `docker images` table, or JSON
+/// with the keys `kubectl`, `docker inspect`, `docker images/ps --format json` and `crictl`
+/// write.
+pub(crate) fn recognise(first: &str, head: &str) -> bool {
+    let first = first.trim_start();
+    if first.starts_with("REPOSITORY") && first.contains("TAG") {
+        return true;
+    }
+    if !first.starts_with(['{', '[']) {
+        return false;
+    }
+    let has = |k: &str| head.contains(k);
+    has("\"RepoTags\"")
+        || has("\"RepoDigests\"")
+        || has("\"repoTags\"")
+        || has("\"repoDigests\"")
+        || has("\"imageRef\"")
+        || has("\"containerStatuses\"")
+        || (has("\"apiVersion\"") && has("\"kind\"") && has("\"containers\""))
+        || (has("\"Repository\"") && has("\"Tag\""))
+        || (has("\"Names\"") && has("\"Image\""))
+}
+
+/// Reads one snapshot (at most [`FILE_MAX`] bytes once decompressed).
+pub(crate) fn read_stream(
+    reader: &mut dyn std::io::BufRead,
+    location: &str,
+    sink: &dyn Sink,
+    stats: &mut SourceStats,
+) {
+    let problem = |message: String| Problem {
+        source: SourceKind::DockerSnapshot,
+        location: location.to_string(),
+        message,
+    };
+    let bytes = match input::read_all_from(reader, FILE_MAX) {
+        Ok(b) => b,
+        Err(e) => {
+            sink.problem(problem(format!("cannot read: {e}")));
+            return;
+        }
+    };
+    stats.bytes += bytes.len() as u64;
+    sink.progress(stats.bytes);
+    let text = String::from_utf8_lossy(&bytes);
+    match parse(location, &text) {
+        Ok(parsed) => {
+            stats.records += parsed.records;
+            let kind = parsed.kind;
+            for message in parsed.problems {
+                sink.problem(Problem {
+                    source: kind,
+                    location: location.to_string(),
+                    message,
+                });
             }
-            return Err(problem(path.display().to_string(), e.to_string()));
-        }
-        for (path, e) in errors {
-            sink.problem(problem(path.display().to_string(), e.to_string()));
-        }
-        for path in files {
-            let location = path.display().to_string();
-            let bytes = match input::read_all(&path, FILE_MAX) {
-                Ok(b) => b,
-                Err(e) => {
-                    sink.problem(problem(location, format!("cannot read: {e}")));
-                    continue;
-                }
-            };
-            stats.files += 1;
-            stats.bytes += bytes.len() as u64;
-            sink.progress(stats.bytes);
-            let text = String::from_utf8_lossy(&bytes);
-            match parse(&location, &text) {
-                Ok(parsed) => {
-                    stats.records += parsed.records;
-                    let kind = parsed.kind;
-                    for message in parsed.problems {
-                        sink.problem(Problem {
-                            source: kind,
-                            location: location.clone(),
-                            message,
-                        });
-                    }
-                    for evidence in parsed.evidence {
-                        sink.evidence(evidence);
-                    }
-                }
-                Err(message) => sink.problem(problem(location, message)),
+            for message in parsed.notes {
+                sink.note(Problem {
+                    source: kind,
+                    location: location.to_string(),
+                    message,
+                });
+            }
+            for evidence in parsed.evidence {
+                sink.evidence(evidence);
             }
         }
-        Ok(stats)
+        Err(message) => sink.problem(problem(message)),
     }
 }
 
@@ -335,7 +373,7 @@ mod tests {
         std::fs::write(&good, zstd::encode_all(body.as_bytes(), 3).unwrap()).unwrap();
         let bad = dir.path().join("notes.txt");
         std::fs::write(&bad, "hello\n").unwrap();
-        let source = Snapshots::new(vec![dir.path().to_path_buf()]);
+        let source = Snapshots::new(vec![dir.path().to_path_buf()], Readers::default());
         let sink = Collect::default();
         let stats = source.collect(&sink).unwrap();
         assert_eq!((stats.files, stats.records), (2, 1));
@@ -346,7 +384,7 @@ mod tests {
         assert_eq!(problems.len(), 1);
         assert_eq!(problems[0].location, bad.display().to_string());
 
-        let missing = Snapshots::new(vec![dir.path().join("missing.json")]);
+        let missing = Snapshots::new(vec![dir.path().join("missing.json")], Readers::default());
         assert!(missing.collect(&Collect::default()).is_err());
     }
 }

@@ -9,7 +9,9 @@ use tagwarden_advisory::{Advisory, NetworkKind};
 use tagwarden_reference::Algorithm;
 
 use super::common::{one_line, uuid};
-use super::hunt::{HuntHit, HuntIndicator, HuntVerdict, MAX_LISTED, distinct, listing};
+use tagwarden_hunt::{Hit, Matched, Outcome, Verdict};
+
+use super::hunt::{MAX_LISTED, Sighted, distinct, listing, sighted, unread};
 
 /// At most this many MISP sightings per attribute: the count beyond is in the comment (a
 /// sighting per DNS query of a busy resolver log would drown MISP).
@@ -18,15 +20,16 @@ const MAX_SIGHTINGS: usize = 1000;
 /// MISP stores a sighting's `source` in 255 characters.
 const MAX_SOURCE_CHARS: usize = 255;
 
-pub(crate) fn event(advisories: &[&Advisory], hits: &[HuntHit], generated: Timestamp) -> String {
+pub(crate) fn event(advisories: &[&Advisory], outcome: &Outcome, generated: Timestamp) -> String {
     let date = generated.strftime("%Y-%m-%d").to_string();
+    let hits = sighted(outcome);
     // Per advisory, indicator and weakness: one attribute. BTreeMap: stable order.
-    let mut by_attribute: BTreeMap<(&str, String, bool), Vec<&HuntHit>> = BTreeMap::new();
-    for h in hits {
+    let mut by_attribute: BTreeMap<(&str, String, bool), Vec<Sighted<'_>>> = BTreeMap::new();
+    for h in &hits {
         by_attribute
-            .entry((h.advisory_id.as_str(), h.indicator.key(), h.weak))
+            .entry((h.hit.advisory.as_str(), h.matched.key(), h.weak))
             .or_default()
-            .push(h);
+            .push(*h);
     }
     let mut advisory_ids: Vec<&str> = by_attribute.keys().map(|k| k.0).collect();
     advisory_ids.dedup();
@@ -40,7 +43,7 @@ pub(crate) fn event(advisories: &[&Advisory], hits: &[HuntHit], generated: Times
     let mut attributes = Vec::new();
     for ((advisory_id, key, weak), mut group) in by_attribute {
         group.sort_by_key(|h| (h.timestamp.is_none(), h.timestamp, h.place()));
-        let Some(first) = group.first() else {
+        let Some(first) = group.first().copied() else {
             continue;
         };
         let attribute_uuid = uuid(&format!(
@@ -49,16 +52,32 @@ pub(crate) fn event(advisories: &[&Advisory], hits: &[HuntHit], generated: Times
         let advisory = advisories.iter().find(|a| a.id == advisory_id);
         attributes.push(attribute(
             &attribute_uuid,
-            first,
+            &first,
             &group,
             advisory.copied(),
             generated,
         ));
     }
 
+    let (unread_lines, more) = unread(outcome);
+    if !unread_lines.is_empty() {
+        let mut value = unread_lines.join("\n");
+        if more > 0 {
+            value.push_str(&format!("\nand {more} more"));
+        }
+        attributes.push(json!({
+            "uuid": uuid(&format!("misp/hunt/{event_uuid}/unread")),
+            "type": "comment",
+            "category": "Other",
+            "to_ids": false,
+            "value": value,
+            "comment": "Not everything could be searched: this evidence was not read, so the absence of a sighting here is not a clean answer.",
+        }));
+    }
+
     let threat_level = if hits
         .iter()
-        .any(|h| !h.weak && h.verdict == HuntVerdict::Compromised)
+        .any(|h| !h.weak && h.verdict == Verdict::Compromised)
     {
         "1"
     } else {
@@ -91,22 +110,22 @@ pub(crate) fn event(advisories: &[&Advisory], hits: &[HuntHit], generated: Times
 }
 
 /// The MISP type, category and value of a matched indicator.
-fn misp_value(indicator: &HuntIndicator) -> (&'static str, &'static str, String) {
+fn misp_value(indicator: &Matched) -> (&'static str, &'static str, String) {
     match indicator {
-        HuntIndicator::Digest(d) => {
+        Matched::Digest(d) => {
             let ty = match d.algorithm() {
                 Algorithm::Sha256 => "sha256",
                 Algorithm::Sha512 => "sha512",
             };
             (ty, "Payload delivery", d.hex().to_string())
         }
-        HuntIndicator::ImageTag { repository, tag } => {
+        Matched::ImageTag { repository, tag } => {
             ("text", "Payload delivery", format!("{repository}:{tag}"))
         }
-        HuntIndicator::ActionCommit { commit, .. } => {
+        Matched::ActionCommit { commit, .. } => {
             ("git-commit-id", "Internal reference", commit.clone())
         }
-        HuntIndicator::ActionTag {
+        Matched::ActionTag {
             repository,
             git_ref,
         } => (
@@ -114,7 +133,7 @@ fn misp_value(indicator: &HuntIndicator) -> (&'static str, &'static str, String)
             "Payload delivery",
             format!("{repository}@{git_ref}"),
         ),
-        HuntIndicator::Network { kind, value } => {
+        Matched::Network { kind, value } => {
             let ty = match kind {
                 NetworkKind::Domain => "domain",
                 NetworkKind::Ip => "ip-dst",
@@ -129,7 +148,7 @@ fn misp_value(indicator: &HuntIndicator) -> (&'static str, &'static str, String)
 
 /// `source (location:line) at time, host h, job j`: one sighting's `source`, one entry of a
 /// comment.
-fn where_when(h: &HuntHit) -> String {
+fn where_when(h: &Hit) -> String {
     let mut s = format!("tagwarden {} {}", h.source, h.place());
     match h.timestamp {
         Some(t) => s.push_str(&format!(" at {t}")),
@@ -146,12 +165,12 @@ fn where_when(h: &HuntHit) -> String {
 
 fn attribute(
     attribute_uuid: &str,
-    first: &HuntHit,
-    group: &[&HuntHit],
+    first: &Sighted<'_>,
+    group: &[Sighted<'_>],
     advisory: Option<&Advisory>,
     generated: Timestamp,
 ) -> Value {
-    let (ty, category, value) = misp_value(&first.indicator);
+    let (ty, category, value) = misp_value(&first.matched);
     let (verdicts, _) = distinct(group.iter().map(|h| h.verdict.as_str()));
     let entries: Vec<String> = group
         .iter()
@@ -167,7 +186,7 @@ fn attribute(
         ),
         None => format!(
             "indicator from {} (not a tagwarden advisory)",
-            one_line(&first.advisory_id)
+            one_line(&first.advisory)
         ),
     };
     let mut comment = if first.weak {

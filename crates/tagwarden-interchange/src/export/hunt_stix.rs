@@ -9,7 +9,9 @@ use tagwarden_advisory::Advisory;
 use tagwarden_reference::Algorithm;
 
 use super::common::{one_line, timestamp_millis, uuid};
-use super::hunt::{Group, HuntHit, HuntIndicator, HuntVerdict, group, listing};
+use tagwarden_hunt::{Hit, Matched, Outcome, Verdict};
+
+use super::hunt::{Group, Sighted, group, listing, sighted, unread};
 use super::stix::{
     Subject, advisory_indicators, extension_definition, extension_marker, identity, identity_id,
     network_pattern, quote,
@@ -73,8 +75,9 @@ impl Objects {
     }
 }
 
-pub(crate) fn bundle(advisories: &[&Advisory], hits: &[HuntHit], generated: Timestamp) -> String {
+pub(crate) fn bundle(advisories: &[&Advisory], outcome: &Outcome, generated: Timestamp) -> String {
     let created = timestamp_millis(generated);
+    let hits = sighted(outcome);
     let by_id: HashMap<&str, &Advisory> = advisories
         .iter()
         .rev()
@@ -82,8 +85,8 @@ pub(crate) fn bundle(advisories: &[&Advisory], hits: &[HuntHit], generated: Time
         .collect();
     // Each hit advisory's indicators, computed once: the ids depend on the whole advisory.
     let mut indicators: HashMap<&str, Vec<(Value, Subject<'_>)>> = HashMap::new();
-    for h in hits {
-        if let Some(a) = by_id.get(h.advisory_id.as_str()) {
+    for h in &hits {
+        if let Some(a) = by_id.get(h.advisory.as_str()) {
             indicators
                 .entry(a.id.as_str())
                 .or_insert_with(|| advisory_indicators(a));
@@ -98,13 +101,13 @@ pub(crate) fn bundle(advisories: &[&Advisory], hits: &[HuntHit], generated: Time
         ids: HashSet::new(),
     };
     let mut sightings = Vec::new();
-    for g in group(hits) {
+    for g in group(&hits) {
         let Some(first) = g.first() else {
             continue;
         };
         let known = indicators
-            .get(first.advisory_id.as_str())
-            .and_then(|list| find(list, first));
+            .get(first.advisory.as_str())
+            .and_then(|list| find(list, &first));
         let indicator_id = match known {
             Some(ind) => {
                 let id = ind["id"].as_str().unwrap_or_default().to_string();
@@ -112,7 +115,7 @@ pub(crate) fn bundle(advisories: &[&Advisory], hits: &[HuntHit], generated: Time
                 id
             }
             None => {
-                let ind = own_indicator(first, &g, &created);
+                let ind = own_indicator(&first, &g, &created);
                 let id = ind["id"].as_str().unwrap_or_default().to_string();
                 objects.add(&id, || ind);
                 id
@@ -123,15 +126,17 @@ pub(crate) fn bundle(advisories: &[&Advisory], hits: &[HuntHit], generated: Time
             objects.add(&id, || host_identity(&id, host, &created));
             id
         });
-        sightings.push(sighting(&g, first, &indicator_id, host_id, &created));
+        sightings.push(sighting(&g, &first, &indicator_id, host_id, &created));
     }
     let mut bundle_key = format!("stix/hunt/bundle/{created}");
     for s in &sightings {
         bundle_key.push('\n');
         bundle_key.push_str(s["id"].as_str().unwrap_or_default());
     }
+    let note = unread_note(outcome, &sightings, &created);
     let mut all = objects.list;
     all.extend(sightings);
+    all.extend(note);
     let bundle = json!({
         "type": "bundle",
         "id": format!("bundle--{}", uuid(&bundle_key)),
@@ -141,19 +146,53 @@ pub(crate) fn bundle(advisories: &[&Advisory], hits: &[HuntHit], generated: Time
     serde_json::to_string_pretty(&bundle).unwrap_or_default()
 }
 
+/// A `note` saying what the hunt could not read, about its sightings (or, with none, about
+/// tagwarden): a bundle without sightings is not a clean hunt when evidence went unread.
+fn unread_note(outcome: &Outcome, sightings: &[Value], created: &str) -> Option<Value> {
+    let (lines, more) = unread(outcome);
+    if lines.is_empty() {
+        return None;
+    }
+    let mut refs: Vec<Value> = sightings.iter().map(|s| s["id"].clone()).collect();
+    if refs.is_empty() {
+        refs.push(json!(identity_id()));
+    }
+    let mut content = String::from(
+        "This hunt could not read all the evidence it was given; what it did not read was not searched:\n",
+    );
+    for l in &lines {
+        content.push_str(&format!("- {l}\n"));
+    }
+    if more > 0 {
+        content.push_str(&format!("- and {more} more\n"));
+    }
+    Some(json!({
+        "type": "note",
+        "spec_version": "2.1",
+        "id": format!("note--{}", uuid(&format!("stix/hunt/unread/{created}/{content}"))),
+        "created_by_ref": identity_id(),
+        "created": created,
+        "modified": created,
+        "abstract": "Not everything could be searched",
+        "content": content,
+        "object_refs": refs,
+        "object_marking_refs": [TLP_AMBER],
+    }))
+}
+
 /// The advisory indicator the hit is a sighting of. An affected tag listed by several exposures
 /// goes to the one whose window (or disputed window, for a disputed hit) holds the hit's time.
-fn find<'v>(indicators: &'v [(Value, Subject<'_>)], hit: &HuntHit) -> Option<&'v Value> {
+fn find<'v>(indicators: &'v [(Value, Subject<'_>)], hit: &Hit) -> Option<&'v Value> {
     let mut fallback = None;
     for (value, subject) in indicators {
-        let matched = match (&hit.indicator, subject) {
-            (HuntIndicator::Digest(d), Subject::Digest(m)) => m.digest == *d,
-            (HuntIndicator::ImageTag { repository, tag }, Subject::Exposure(e)) => {
+        let matched = match (&hit.matched, subject) {
+            (Matched::Digest(d), Subject::Digest(m)) => m.digest == *d,
+            (Matched::ImageTag { repository, tag }, Subject::Exposure(e)) => {
                 if !(e.repositories.contains(repository) && e.tags.contains(tag)) {
                     false
                 } else {
                     let window = match hit.verdict {
-                        HuntVerdict::Disputed => e.disputed_window.as_ref().map(|w| w.value),
+                        Verdict::Disputed => e.disputed_window.as_ref().map(|w| w.value),
                         _ => Some(e.window.value),
                     };
                     let inside = hit
@@ -167,7 +206,7 @@ fn find<'v>(indicators: &'v [(Value, Subject<'_>)], hit: &HuntHit) -> Option<&'v
                 }
             }
             (
-                HuntIndicator::ActionCommit {
+                Matched::ActionCommit {
                     repository, commit, ..
                 },
                 Subject::ActionCommits(a, c),
@@ -175,10 +214,10 @@ fn find<'v>(indicators: &'v [(Value, Subject<'_>)], hit: &HuntHit) -> Option<&'v
                 a.repository.eq_ignore_ascii_case(owner_repo(repository))
                     && c.iter().any(|c| c.sha.eq_ignore_ascii_case(commit))
             }
-            (HuntIndicator::ActionTag { repository, .. }, Subject::ActionTags(a)) => {
+            (Matched::ActionTag { repository, .. }, Subject::ActionTags(a)) => {
                 a.repository.eq_ignore_ascii_case(owner_repo(repository))
             }
-            (HuntIndicator::Network { kind, value }, Subject::Network(n)) => {
+            (Matched::Network { kind, value }, Subject::Network(n)) => {
                 n.kind == *kind && n.value.eq_ignore_ascii_case(value)
             }
             _ => false,
@@ -201,9 +240,9 @@ fn owner_repo(path: &str) -> &str {
 
 /// An indicator for a hit no loaded advisory names (an indicator feed): the hunt's own, with an
 /// id from the feed and the value.
-fn own_indicator(hit: &HuntHit, g: &Group<'_>, created: &str) -> Value {
-    let (kind, name, pattern) = match &hit.indicator {
-        HuntIndicator::Digest(d) => {
+fn own_indicator(hit: &Sighted<'_>, g: &Group<'_>, created: &str) -> Value {
+    let (kind, name, pattern) = match &hit.matched {
+        Matched::Digest(d) => {
             let hash = match d.algorithm() {
                 Algorithm::Sha256 => "SHA-256",
                 Algorithm::Sha512 => "SHA-512",
@@ -214,7 +253,7 @@ fn own_indicator(hit: &HuntHit, g: &Group<'_>, created: &str) -> Value {
                 format!("[file:hashes.'{hash}' = {}]", quote(d.hex())),
             )
         }
-        HuntIndicator::ImageTag { repository, tag } => (
+        Matched::ImageTag { repository, tag } => (
             "image_exposure",
             format!("Affected image tag {repository}:{tag}"),
             format!(
@@ -223,7 +262,7 @@ fn own_indicator(hit: &HuntHit, g: &Group<'_>, created: &str) -> Value {
                 quote(tag)
             ),
         ),
-        HuntIndicator::ActionCommit {
+        Matched::ActionCommit {
             repository, commit, ..
         } => (
             "action_commits",
@@ -234,7 +273,7 @@ fn own_indicator(hit: &HuntHit, g: &Group<'_>, created: &str) -> Value {
                 quote(commit)
             ),
         ),
-        HuntIndicator::ActionTag {
+        Matched::ActionTag {
             repository,
             git_ref,
         } => (
@@ -246,18 +285,14 @@ fn own_indicator(hit: &HuntHit, g: &Group<'_>, created: &str) -> Value {
                 quote(git_ref)
             ),
         ),
-        HuntIndicator::Network { kind, value } => {
+        Matched::Network { kind, value } => {
             let (what, pattern) = network_pattern(*kind, value);
             ("network_indicator", format!("{what} {value}"), pattern)
         }
     };
     let id = format!(
         "indicator--{}",
-        uuid(&format!(
-            "stix/hunt/{}/{}",
-            hit.advisory_id,
-            hit.indicator.key()
-        ))
+        uuid(&format!("stix/hunt/{}/{}", hit.advisory, hit.matched.key()))
     );
     let valid_from = g
         .first_seen()
@@ -274,7 +309,7 @@ fn own_indicator(hit: &HuntHit, g: &Group<'_>, created: &str) -> Value {
         "description".into(),
         json!(format!(
             "Indicator from {}, not from a tagwarden advisory.",
-            one_line(&hit.advisory_id)
+            one_line(&hit.advisory)
         )),
     );
     let types = if hit.weak {
@@ -287,9 +322,9 @@ fn own_indicator(hit: &HuntHit, g: &Group<'_>, created: &str) -> Value {
     m.insert("pattern_type".into(), json!("stix"));
     m.insert("pattern_version".into(), json!("2.1"));
     m.insert("valid_from".into(), json!(valid_from));
-    m.insert("x_tagwarden_advisory_id".into(), json!(hit.advisory_id));
+    m.insert("x_tagwarden_advisory_id".into(), json!(hit.advisory));
     m.insert("x_tagwarden_kind".into(), json!(kind));
-    if let HuntIndicator::Network { kind, .. } = &hit.indicator {
+    if let Matched::Network { kind, .. } = &hit.matched {
         m.insert("x_tagwarden_network_kind".into(), json!(kind.as_str()));
     }
     if hit.weak {
@@ -317,7 +352,7 @@ fn host_identity(id: &str, host: &str, created: &str) -> Value {
 
 fn sighting(
     g: &Group<'_>,
-    first: &HuntHit,
+    first: &Sighted<'_>,
     indicator_id: &str,
     host_id: Option<String>,
     created: &str,
@@ -345,7 +380,7 @@ fn sighting(
     };
     description.push_str(&format!(
         "{} seen {count} time{} by {} in {}",
-        one_line(&first.indicator.display()),
+        one_line(&first.matched.display()),
         if count == 1 { "" } else { "s" },
         first.source,
         listing(&places, more_places)
@@ -393,7 +428,7 @@ fn sighting(
     m.insert("summary".into(), json!(false));
     m.insert("description".into(), json!(description));
     m.insert("object_marking_refs".into(), json!([TLP_AMBER]));
-    m.insert("x_tagwarden_advisory_id".into(), json!(first.advisory_id));
+    m.insert("x_tagwarden_advisory_id".into(), json!(first.advisory));
     m.insert("x_tagwarden_verdict".into(), json!(first.verdict.as_str()));
     if first.weak {
         m.insert("x_tagwarden_weak".into(), json!(true));
@@ -404,10 +439,7 @@ fn sighting(
     if !jobs.is_empty() {
         m.insert("x_tagwarden_jobs".into(), json!(jobs));
     }
-    m.insert(
-        "x_tagwarden_matched".into(),
-        json!(first.indicator.display()),
-    );
+    m.insert("x_tagwarden_matched".into(), json!(first.matched.display()));
     if unknown > 0 {
         m.insert("x_tagwarden_time_unknown".into(), json!(unknown));
     }
@@ -430,7 +462,7 @@ fn capitalised(s: &str) -> String {
 
 /// The id the advisory export gives the indicator named by `hit`, if a loaded advisory names it.
 #[cfg(test)]
-pub(crate) fn indicator_id_for(advisory: &Advisory, hit: &HuntHit) -> Option<String> {
+pub(crate) fn indicator_id_for(advisory: &Advisory, hit: &Hit) -> Option<String> {
     let list = advisory_indicators(advisory);
     find(&list, hit).and_then(|v| v["id"].as_str().map(str::to_string))
 }
@@ -451,25 +483,25 @@ mod tests {
     fn exposure_windows_pick_the_indicator() {
         let set = AdvisorySet::builtin();
         let kics = set.get("kics-2026-04-22").unwrap();
-        let hit = HuntHit {
-            advisory_id: kics.id.clone(),
-            verdict: HuntVerdict::Exposed,
-            indicator: HuntIndicator::ImageTag {
+        let hit = Hit {
+            advisory: kics.id.clone(),
+            verdict: Verdict::Exposed,
+            matched: Matched::ImageTag {
                 repository: "docker.io/checkmarx/kics".into(),
                 tag: "latest".into(),
             },
-            weak: false,
-            source: "file".into(),
+            source: tagwarden_hunt::SourceKind::File,
             location: "ci.yml".into(),
             line: Some(3),
             timestamp: None,
             host: None,
             job: None,
             detail: "uses it".into(),
+            excerpt: None,
         };
         assert!(indicator_id_for(kics, &hit).is_some());
-        let other = HuntHit {
-            indicator: HuntIndicator::ImageTag {
+        let other = Hit {
+            matched: Matched::ImageTag {
                 repository: "docker.io/library/alpine".into(),
                 tag: "latest".into(),
             },

@@ -99,7 +99,7 @@
 //!
 //! # Hunt results ([`stix_hunt`], [`misp_hunt`])
 //!
-//! A hunt's [`HuntHit`]s, weak matches included (`weak: true`). Ids derive from the hit and the
+//! A hunt's [`Outcome`](tagwarden_hunt::Outcome): its hits and weak matches (`weak: true`). Ids derive from the hit and the
 //! hunt time is passed in, so the same hunt exports to the same bytes.
 //!
 //! STIX: the tagwarden identity, both extension definitions (the advisory one and a
@@ -141,8 +141,7 @@ mod stix;
 
 use jiff::Timestamp;
 use tagwarden_advisory::Advisory;
-
-pub use hunt::{HuntHit, HuntIndicator, HuntVerdict};
+use tagwarden_hunt::Outcome;
 
 /// A STIX 2.1 bundle (JSON text) holding the advisories' indicators. An advisory whose id
 /// appears earlier in the slice is left out (its object ids would repeat).
@@ -158,14 +157,14 @@ pub fn misp_event(advisory: &Advisory) -> String {
 /// A hunt's hits (weak matches included, marked) as a STIX 2.1 bundle of sightings of the
 /// advisories' indicators, with the ids [`stix_bundle`] gives them. `generated` is when the hunt
 /// ran: the sightings' `created`/`modified`.
-pub fn stix_hunt(advisories: &[&Advisory], hits: &[HuntHit], generated: Timestamp) -> String {
-    hunt_stix::bundle(advisories, hits, generated)
+pub fn stix_hunt(advisories: &[&Advisory], outcome: &Outcome, generated: Timestamp) -> String {
+    hunt_stix::bundle(advisories, outcome, generated)
 }
 
 /// A hunt's hits as a MISP event `tagwarden hunt <date>`: one attribute per matched indicator,
 /// each with its MISP sightings. `generated` is when the hunt ran.
-pub fn misp_hunt(advisories: &[&Advisory], hits: &[HuntHit], generated: Timestamp) -> String {
-    hunt_misp::event(advisories, hits, generated)
+pub fn misp_hunt(advisories: &[&Advisory], outcome: &Outcome, generated: Timestamp) -> String {
+    hunt_misp::event(advisories, outcome, generated)
 }
 
 /// One Sigma rule, as a YAML document.

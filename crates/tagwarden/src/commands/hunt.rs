@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context as _, Result};
 use tagwarden_advisory::AdvisorySet;
-use tagwarden_evidence::{EvidenceSource, Indicator, IndicatorKind, IndicatorSet};
+use tagwarden_evidence::{EvidenceSource, Indicator, IndicatorSet, NetworkKind};
+use tagwarden_hunt::Answer;
 
 use crate::Status;
 use crate::cli::{HuntArgs, HuntFormat};
@@ -92,21 +93,14 @@ pub(crate) fn run(args: HuntArgs) -> Result<Status> {
     let mut sink = super::OutputSink::open(args.output.as_deref())?;
     match args.format {
         HuntFormat::Human => write!(sink, "{}", hunt::report::summary(&outcome))?,
-        HuntFormat::Json => hunt::json::render(&outcome, &mut sink)?,
+        HuntFormat::Json => tagwarden_hunt::json::write(&outcome, &mut sink)?,
         HuntFormat::Markdown => write!(
             sink,
             "{}",
             hunt::report::markdown(&outcome, &prep.advisories)
         )?,
         HuntFormat::Sarif => {
-            let mut report = scan_report.unwrap_or_default();
-            // Only the file findings that are hits belong in a hunt's SARIF.
-            report.findings.retain(|f| f.advisory.is_some());
-            tagwarden_findings::output::sarif::render(
-                &report,
-                &mut sink,
-                env!("CARGO_PKG_VERSION"),
-            )?;
+            hunt::sarif::render(scan_report, &outcome, &mut sink, env!("CARGO_PKG_VERSION"))?
         }
         HuntFormat::Stix | HuntFormat::Misp => {
             let format = if args.format == HuntFormat::Stix {
@@ -125,14 +119,12 @@ pub(crate) fn run(args: HuntArgs) -> Result<Status> {
     }
     sink.finish()?;
 
-    let source_failed = outcome.sources.iter().any(|s| s.status != "ok");
-    Ok(if !outcome.hits.is_empty() {
-        Status::Findings
-    } else if source_failed || !prep.advisory_errors.is_empty() {
+    Ok(match outcome.answer() {
+        Answer::Hit => Status::Findings,
         // A clean answer that did not search everything is not clean.
-        Status::Error
-    } else {
-        Status::Clean
+        Answer::Incomplete => Status::Error,
+        Answer::Clean if !prep.advisory_errors.is_empty() => Status::Error,
+        Answer::Clean => Status::Clean,
     })
 }
 
@@ -141,15 +133,8 @@ fn indicator_set(advisories: &AdvisorySet, feeds: &[PathBuf]) -> Result<Indicato
     let mut all = Vec::new();
     for a in advisories.advisories() {
         for n in &a.network_indicators {
-            let kind = match n.kind.as_str() {
-                "domain" => IndicatorKind::Domain,
-                "ip" => IndicatorKind::Ip,
-                "url" => IndicatorKind::Url,
-                "user_agent" => IndicatorKind::UserAgent,
-                _ => IndicatorKind::HttpHeader,
-            };
             all.push(Indicator {
-                kind,
+                kind: n.kind,
                 value: n.value.clone(),
                 advisory_id: a.id.clone(),
                 weak: n.weak,
@@ -171,11 +156,11 @@ fn indicator_set(advisories: &AdvisorySet, feeds: &[PathBuf]) -> Result<Indicato
             }
             let v = tagwarden_advisory::refang(v);
             let kind = if v.parse::<std::net::IpAddr>().is_ok() {
-                IndicatorKind::Ip
+                NetworkKind::Ip
             } else if v.contains("://") {
-                IndicatorKind::Url
+                NetworkKind::Url
             } else {
-                IndicatorKind::Domain
+                NetworkKind::Domain
             };
             all.push(Indicator {
                 kind,

@@ -7,6 +7,7 @@ use tagwarden_evidence::ci::CiLogs;
 use tagwarden_evidence::dockerhub::DockerHubExports;
 use tagwarden_evidence::engine::{DiscoverEnv, Engine, discover};
 use tagwarden_evidence::network::NetworkLogs;
+use tagwarden_evidence::recognise::Readers;
 use tagwarden_evidence::snapshot::Snapshots;
 use tagwarden_evidence::{EvidenceSource, IndicatorSet, Problem, Sink, SourceStats};
 
@@ -18,6 +19,8 @@ pub(crate) fn evidence_sources(
     threads: usize,
 ) -> Vec<Box<dyn EvidenceSource>> {
     let mut sources: Vec<Box<dyn EvidenceSource>> = Vec::new();
+    // Evidence is read by its content wherever it was given (a Docker Hub export among CI logs).
+    let readers = Readers::new(indicators.clone());
     if !args.engines.is_empty() {
         for socket in &args.engines {
             sources.push(Box::new(Engine::new(socket.clone())));
@@ -32,10 +35,13 @@ pub(crate) fn evidence_sources(
         }
     }
     if !args.snapshots.is_empty() {
-        sources.push(Box::new(Snapshots::new(args.snapshots.clone())));
+        sources.push(Box::new(Snapshots::new(
+            args.snapshots.clone(),
+            readers.clone(),
+        )));
     }
     if !args.ci_logs.is_empty() {
-        sources.push(Box::new(CiLogs::new(args.ci_logs.clone())));
+        sources.push(Box::new(CiLogs::new(args.ci_logs.clone(), readers.clone())));
     }
     if !args.network_logs.is_empty() {
         sources.push(Box::new(NetworkLogs::new(
@@ -47,13 +53,14 @@ pub(crate) fn evidence_sources(
     if !args.dockerhub_exports.is_empty() {
         sources.push(Box::new(DockerHubExports::new(
             args.dockerhub_exports.clone(),
+            readers,
         )));
     }
     sources
 }
 
 /// An engine found by looking in the usual places: searched when it answers; when it does not,
-/// that is said as a problem, not as a failed hunt (nobody asked for it by name).
+/// that is said as a note, not as a failed hunt (nobody asked for it by name).
 struct WhenItAnswers(Engine);
 
 impl EvidenceSource for WhenItAnswers {
@@ -65,7 +72,7 @@ impl EvidenceSource for WhenItAnswers {
         match self.0.collect(sink) {
             Ok(stats) => Ok(stats),
             Err(p) => {
-                sink.problem(p);
+                sink.note(p);
                 Ok(SourceStats::default())
             }
         }

@@ -63,12 +63,19 @@ impl EvidenceSource for FileReferences {
             });
         }
         for n in &self.report.notes {
-            if n.message.starts_with("not scanned") {
-                sink.problem(Problem {
-                    source: SourceKind::File,
-                    location: n.path.clone().unwrap_or_default(),
-                    message: n.message.clone(),
-                });
+            if !n.message.starts_with("not scanned") {
+                continue;
+            }
+            let p = Problem {
+                source: SourceKind::File,
+                location: n.path.clone().unwrap_or_default(),
+                message: n.message.clone(),
+            };
+            // A loop is walked once: nothing went unread (the walker names it so).
+            if n.message.contains("File system loop") {
+                sink.note(p);
+            } else {
+                sink.problem(p);
             }
         }
         Ok(SourceStats {

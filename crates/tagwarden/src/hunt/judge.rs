@@ -7,29 +7,22 @@
 
 use jiff::Timestamp;
 use tagwarden_advisory::{ActionVerdict, AdvisorySet, ImageVerdict, NetworkKind};
-use tagwarden_evidence::{Evidence, ImageAction, IndicatorKind, Observed, SourceKind};
-use tagwarden_interchange::export::HuntIndicator;
+use tagwarden_evidence::{Evidence, ImageAction, Observed, SourceKind};
+use tagwarden_hunt::{Hit, Matched, Verdict};
 use tagwarden_reference::Reference;
-
-use super::{Hit, Verdict};
 
 /// Hits, and matches of weak indicators (reported apart, never as hits).
 pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> (Vec<Hit>, Vec<Hit>) {
     let mut hits = Vec::new();
     let mut weak = Vec::new();
-    let hit = |advisory: &str, verdict, matched: HuntIndicator, detail: String| Hit {
+    let hit = |advisory: &str, verdict, matched: Matched, detail: String| Hit {
         advisory: advisory.to_string(),
         verdict,
-        source: ev.source.as_str(),
-        location: match ev.line {
-            Some(l) => format!("{}:{l}", ev.location),
-            None => ev.location.clone(),
-        },
-        timestamp: ev.timestamp,
-        indicator: matched.display(),
-        matched,
-        origin: ev.location.clone(),
+        source: ev.source,
+        location: ev.location.clone(),
         line: ev.line,
+        timestamp: ev.timestamp,
+        matched,
         host: ev.host.clone(),
         job: ev.job.clone(),
         detail,
@@ -48,7 +41,7 @@ pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> (Vec<Hit>, Vec<H
                         hits.push(hit(
                             &m.advisory_id,
                             Verdict::Compromised,
-                            HuntIndicator::Digest(d.clone()),
+                            Matched::Digest(d.clone()),
                             format!(
                                 "{what} {} with the malicious {kind}{} digest {}",
                                 reference.as_deref().unwrap_or("an image"),
@@ -77,7 +70,7 @@ pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> (Vec<Hit>, Vec<H
                 else {
                     continue;
                 };
-                let matched = HuntIndicator::ImageTag {
+                let matched = Matched::ImageTag {
                     repository: repository.clone(),
                     tag: tag.clone(),
                 };
@@ -161,7 +154,7 @@ pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> (Vec<Hit>, Vec<H
                             hits.push(hit(
                                 &m.advisory_id,
                                 Verdict::Compromised,
-                                HuntIndicator::ActionCommit {
+                                Matched::ActionCommit {
                                     repository: repository.clone(),
                                     git_ref: git_ref.clone(),
                                     commit: sha.clone(),
@@ -188,7 +181,7 @@ pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> (Vec<Hit>, Vec<H
                     hits.push(hit(
                         &m.advisory_id,
                         Verdict::Exposed,
-                        HuntIndicator::ActionTag {
+                        Matched::ActionTag {
                             repository: repository.clone(),
                             git_ref: git_ref.clone(),
                         },
@@ -214,15 +207,18 @@ pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> (Vec<Hit>, Vec<H
             let h = hit(
                 &indicator.advisory_id,
                 Verdict::Contacted,
-                HuntIndicator::Network {
-                    kind: network_kind(&indicator.kind),
+                Matched::Network {
+                    kind: indicator.kind,
                     value: indicator.value.clone(),
                 },
                 format!(
                     "traffic to {} {}{}",
-                    indicator.kind.as_str(),
+                    network_words(indicator.kind),
                     matched,
-                    remote_ip.map(|ip| format!(" ({ip})")).unwrap_or_default()
+                    remote_ip
+                        .filter(|ip| ip.to_string() != *matched)
+                        .map(|ip| format!(" ({ip})"))
+                        .unwrap_or_default()
                 ),
             );
             if indicator.weak {
@@ -235,14 +231,14 @@ pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> (Vec<Hit>, Vec<H
     (hits, weak)
 }
 
-/// The advisory's name for an evidence indicator's kind.
-fn network_kind(kind: &IndicatorKind) -> NetworkKind {
+/// A network indicator's kind in a sentence.
+fn network_words(kind: NetworkKind) -> &'static str {
     match kind {
-        IndicatorKind::Domain => NetworkKind::Domain,
-        IndicatorKind::Ip => NetworkKind::Ip,
-        IndicatorKind::Url => NetworkKind::Url,
-        IndicatorKind::UserAgent => NetworkKind::UserAgent,
-        IndicatorKind::HttpHeader => NetworkKind::HttpHeader,
+        NetworkKind::Domain => "domain",
+        NetworkKind::Ip => "IP",
+        NetworkKind::Url => "URL",
+        NetworkKind::UserAgent => "user agent",
+        NetworkKind::HttpHeader => "HTTP header",
     }
 }
 
@@ -371,7 +367,7 @@ mod tests {
     #[test]
     fn weak_indicators_are_not_hits() {
         let ind = |value: &str, weak| Indicator {
-            kind: IndicatorKind::Ip,
+            kind: NetworkKind::Ip,
             value: value.into(),
             advisory_id: "kics-2026-04-22".into(),
             weak,
