@@ -290,11 +290,30 @@ for r in json.load(open(sys.argv[1]))["references"]:
     print(repo, tag)
 PY
 read -r REPOS PAIRS < <(python3 "$WORK/reg.py" "$HOST" refs <"$WORK/pairs.txt")
+# A reference the rewrite missed must not reach the internet: every other registry the copy
+# names is routed to a closed loopback port (those references end as registry problems).
+FENCE=()
+while read -r other; do
+  FENCE+=(--registry-mirror "$other=127.0.0.1:9")
+done < <(python3 - "$WORK/scan2.json" "$HOST" <<'PY'
+import json, sys
+host = sys.argv[2]
+names = set()
+for r in json.load(open(sys.argv[1]))["references"]:
+    img = r.get("image") or ""
+    first = img.split("/", 1)[0]
+    if not img or first == host:
+        continue
+    names.add(first if ("." in first or ":" in first or first == "localhost") and "/" in img else "docker.io")
+print("\n".join(sorted(names)))
+PY
+)
+[ ${#FENCE[@]} -eq 0 ] || FENCE+=(--insecure-registry 127.0.0.1:9)
 echo "bench: corpus copy: $PAIRS repository:tag pairs in $REPOS repositories pushed" >&2
 
 t0=$(now)
 set +e
-"$BIN" pin --insecure-registry "$HOST" --concurrency "$CONCURRENCY" "$COPY" 2>"$WORK/pin1.err"
+"$BIN" pin --insecure-registry "$HOST" "${FENCE[@]}" --concurrency "$CONCURRENCY" "$COPY" 2>"$WORK/pin1.err"
 PIN_STATUS=$?
 set -e
 t1=$(now)
@@ -302,7 +321,7 @@ PIN=$(elapsed "$t0" "$t1")
 PIN_SUMMARY=$(tail -n 1 "$WORK/pin1.err")
 (cd "$COPY" && find . -type f -print0 | sort -z | xargs -0 sha256sum) >"$WORK/sums1"
 t0=$(now)
-"$BIN" pin --insecure-registry "$HOST" "$COPY" 2>"$WORK/pin2.err" || true
+"$BIN" pin --insecure-registry "$HOST" "${FENCE[@]}" "$COPY" 2>"$WORK/pin2.err" || true
 t1=$(now)
 PIN2=$(elapsed "$t0" "$t1")
 PIN2_SUMMARY=$(tail -n 1 "$WORK/pin2.err")
