@@ -126,7 +126,10 @@ async fn without_the_api_the_tag_schema_is_read_and_blobs_are_verified() {
     // Over the size limit: refused before it is all read.
     let result = client.fetch_blob(&repo, &config, 4).await;
     assert!(
-        matches!(result, Err(RegistryError::ResponseTooLarge { limit: 4, .. })),
+        matches!(
+            result,
+            Err(RegistryError::ResponseTooLarge { limit: 4, .. })
+        ),
         "{result:?}"
     );
 }
