@@ -3,6 +3,9 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use base64::Engine as _;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use serde::{Deserialize, Deserializer};
 
 use crate::error::{AuthError, AuthErrorKind};
@@ -116,37 +119,20 @@ where
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
-/// Standard base64 as Go's `StdEncoding` reads it: padding optional here, CR and LF ignored.
+/// Standard base64 as Go's `StdEncoding` reads it (docker writes "auth" with it): padding
+/// optional here, CR and LF ignored, stray bits after the last byte allowed.
 pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(text.len() / 4 * 3 + 2);
-    let mut acc: u32 = 0;
-    let mut bits = 0u32;
-    let mut padding = 0usize;
-    for byte in text.bytes() {
-        let value = match byte {
-            b'\r' | b'\n' => continue,
-            b'=' => {
-                padding += 1;
-                continue;
-            }
-            _ if padding > 0 => return None,
-            b'A'..=b'Z' => byte - b'A',
-            b'a'..=b'z' => byte - b'a' + 26,
-            b'0'..=b'9' => byte - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(value);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(((acc >> bits) & 0xff) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    // Six leftover bits means one lone character: not a whole byte.
-    (bits < 6 && padding <= 2).then_some(out)
+    const GO_STD: GeneralPurpose = GeneralPurpose::new(
+        &alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+            .with_decode_allow_trailing_bits(true),
+    );
+    let compact: Vec<u8> = text
+        .bytes()
+        .filter(|b| !matches!(b, b'\r' | b'\n'))
+        .collect();
+    GO_STD.decode(compact).ok()
 }
 
 /// serde_json's message without the values it quotes from the input, which may be secrets.

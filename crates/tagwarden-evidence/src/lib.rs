@@ -192,3 +192,8 @@ impl Collect {
         )
     }
 }
+
+// Tests bound hostile inputs by the work they allocate, which a loaded machine cannot change.
+#[cfg(test)]
+#[global_allocator]
+static ALLOC: tagwarden_testbed::CountingAllocator = tagwarden_testbed::CountingAllocator;

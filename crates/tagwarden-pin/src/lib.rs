@@ -169,3 +169,8 @@ pub fn edits(planned: &[Planned]) -> Vec<Edit> {
 
 #[cfg(test)]
 mod tests;
+
+// Tests bound hostile inputs by the work they allocate, which a loaded machine cannot change.
+#[cfg(test)]
+#[global_allocator]
+static ALLOC: tagwarden_testbed::CountingAllocator = tagwarden_testbed::CountingAllocator;

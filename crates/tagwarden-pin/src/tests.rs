@@ -769,16 +769,16 @@ other:\n  image: &whole\n    repository: x/b\n    tag: v2@%D\nagain:\n  image: *
 
 /// Many references sharing one ARG, and many edits: planning and verifying stay near-linear.
 #[test]
-fn large_files_stay_fast() {
+fn large_files_stay_linear() {
     let mut text = String::from("ARG BASE=alpine:3\n");
     for i in 0..5000 {
         text.push_str(&format!("FROM ${{BASE}} AS s{i}\nFROM nginx:{i}\n"));
     }
-    let started = std::time::Instant::now();
-    let p = pin(FileKind::Dockerfile, &text);
+    let p = tagwarden_testbed::assert_linear("a large Dockerfile", text.len(), || {
+        pin(FileKind::Dockerfile, &text)
+    });
     assert_eq!(
         p.planned.iter().filter(|p| p.outcome.is_ok()).count(),
         10_000
     );
-    assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
 }

@@ -2,6 +2,7 @@
 //! client over `std::net` (HTTP/1.0 keeps answers simple: no chunked bodies, the server closes
 //! the connection), and the reading and writing both sides share.
 
+use base64::Engine as _;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
@@ -267,41 +268,12 @@ fn percent_decode(s: &str) -> String {
 
 /// Standard base64 with padding.
 pub fn base64(bytes: &[u8]) -> String {
-    encode64(
-        bytes,
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/",
-        true,
-    )
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// URL-safe base64 without padding, as JWS writes it.
 pub fn base64_url(bytes: &[u8]) -> String {
-    encode64(
-        bytes,
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
-        false,
-    )
-}
-
-fn encode64(bytes: &[u8], alphabet: &[u8; 64], pad: bool) -> String {
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..=chunk.len() {
-            out.push(char::from(alphabet[((n >> (18 - 6 * i)) & 63) as usize]));
-        }
-        if pad {
-            for _ in chunk.len()..3 {
-                out.push('=');
-            }
-        }
-    }
-    out
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// `Basic <base64(user:password)>`.

@@ -3,8 +3,9 @@
 //! by byte ([`OciLayout`]) and pushed with skopeo ([`push`]), a throwaway CA ([`TestPki`]), a token
 //! service signing JWTs ([`TokenService`]), a small HTTP(S) server for fakes on any loopback
 //! address ([`Server`]), a fault-injecting proxy ([`Proxy`]), a webhook [`Receiver`], a Sigstore of
-//! the tests' own that signs images the ways cosign does ([`sigstore`]), and where test data is
-//! ([`testdata`], [`corpus`], [`incidents`]).
+//! the tests' own that signs images the ways cosign does ([`sigstore`]), where test data is
+//! ([`testdata`], [`corpus`], [`incidents`]), and an exact measure of work ([`measure`]) for
+//! tests that guard against blow-ups without a clock.
 //!
 //! Everything is synchronous and serves from threads of its own, so async tests can use it as
 //! well as tests of the binary. Everything panics on failure: it is only ever used from tests,
@@ -22,6 +23,8 @@ mod registry;
 mod server;
 pub mod sigstore;
 mod token;
+#[allow(unsafe_code)]
+mod work;
 
 pub use data::{CORPUS_ENV, INCIDENTS_ENV, corpus, incidents, testdata, testdata_text};
 pub use http::{HttpRequest, HttpResponse, base64, base64_url, basic_auth_header, request};
@@ -32,6 +35,10 @@ pub use receiver::{Received, Receiver};
 pub use registry::{Registry, RegistryOptions, push, push_docker_v2s2};
 pub use server::{Handler, Server, handler};
 pub use token::{TokenAuth, TokenService};
+pub use work::{
+    ALLOCATIONS_PER_INPUT_BYTE, BYTES_PER_INPUT_BYTE, CountingAllocator, Work, assert_linear,
+    measure,
+};
 
 use sha2::{Digest as _, Sha256};
 use std::path::PathBuf;
@@ -107,10 +114,12 @@ pub fn free_port() -> u16 {
 
 /// Lower-case hex SHA-256.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lower-case hex of any bytes.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `sha256:<hex>` of the bytes, as registries name content.

@@ -541,7 +541,7 @@ impl Sigstore {
             r#"{{"body":"{}","integratedTime":{},"logID":"{}","logIndex":{}}}"#,
             base64(&entry.body),
             entry.integrated_time,
-            sha256_hex_raw(&entry.log_id),
+            crate::hex(&entry.log_id),
             entry.log_index
         );
         self.rekor.sign(promise.as_bytes())
@@ -565,10 +565,6 @@ impl Default for Sigstore {
     }
 }
 
-fn sha256_hex_raw(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 impl Signed {
     /// cosign's `dev.sigstore.cosign/bundle` annotation: the entry and its SET.
     pub fn rekor_annotation(&self) -> Option<String> {
@@ -580,7 +576,7 @@ impl Signed {
                     "body": base64(&e.body),
                     "integratedTime": e.integrated_time,
                     "logIndex": e.log_index,
-                    "logID": sha256_hex_raw(&e.log_id)
+                    "logID": crate::hex(&e.log_id)
                 }
             })
             .to_string(),

@@ -495,9 +495,9 @@ mod tests {
     fn slow_server_times_out() {
         let (_d, s) = serve(
             b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n[".to_vec(),
-            Some(Duration::from_secs(2)),
+            // Held far past the deadline, so that only the deadline can end the read.
+            Some(Duration::from_secs(600)),
         );
-        let started = Instant::now();
         let e = get(
             &s,
             "/v1.41/images/json",
@@ -508,7 +508,6 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(e, HttpError::Timeout), "{e:?}");
-        assert!(started.elapsed() < Duration::from_secs(2));
     }
 
     #[test]

@@ -712,10 +712,8 @@ mod tests {
                 "- name: docker\n  args: ['run', 'x:${{_V{i}}}', '-e', 'A=B C']\n"
             ));
         }
-        let start = std::time::Instant::now();
-        let out = run(&many);
+        let out = crate::test_support::linear(many.len(), || run(&many));
         assert_eq!(out.images.len(), 4000);
-        crate::test_support::assert_bounded(start);
         for input in [
             "[".repeat(10_000),
             "steps: *x\n".into(),

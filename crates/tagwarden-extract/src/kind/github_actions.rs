@@ -1573,8 +1573,7 @@ mod tests {
     }
 
     #[test]
-    fn run_hostile_sizes_stay_fast() {
-        let started = std::time::Instant::now();
+    fn run_hostile_sizes_stay_linear() {
         let mut t = String::from("env:\n  X: a:1\njobs:\n  a:\n    steps:\n");
         for i in 0..2000 {
             t.push_str(&format!(
@@ -1585,9 +1584,8 @@ mod tests {
         for _ in 0..20_000 {
             t.push_str("          docker run -v x:/y \"$X\" -e A=B=C\n");
         }
-        let out = wf(&t);
+        let out = crate::test_support::linear(t.len(), || wf(&t));
         assert_eq!(out.images.len(), 22_000);
-        crate::test_support::assert_bounded(started);
     }
 
     #[test]

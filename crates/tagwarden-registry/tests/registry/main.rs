@@ -371,26 +371,42 @@ async fn token_auth_registry_accepts_tokens_from_its_realm() {
 }
 
 #[tokio::test]
-async fn nothing_listening_is_unreachable_quickly() {
+async fn nothing_listening_is_unreachable_without_waiting_for_the_timeout() {
     let port = tagwarden_testbed::free_port();
     let host = format!("127.0.0.1:{port}");
     let client = client_for(&[host.as_str()]);
-    let started = Instant::now();
     let result = client
         .resolve(&reference(&format!("{host}/test/x:v1")))
         .await;
     match &result {
-        Err(e @ RegistryError::Unreachable { registry, .. }) => {
+        Err(e @ RegistryError::Unreachable { registry, cause }) => {
             assert_eq!(registry, &host);
             assert!(e.to_string().contains("unreachable"), "{e}");
+            // The refusal itself ended it, not the ten-second timeout.
+            assert!(!cause.contains("timed out"), "{cause}");
         }
         other => panic!("expected Unreachable, got {other:?}"),
     }
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
-    );
+}
+
+/// A TCP relay to `upstream` on a loopback port of its own, counting the connections it relays.
+fn counting_relay(upstream: String) -> (String, Arc<AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = listener.local_addr().unwrap().to_string();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = connections.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let Ok(server) = std::net::TcpStream::connect(&upstream) else {
+                continue;
+            };
+            let (mut c, mut s) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            std::thread::spawn(move || std::io::copy(&mut c, &mut s));
+            std::thread::spawn(move || std::io::copy(&mut { server }, &mut { client }));
+        }
+    });
+    (host, connections)
 }
 
 #[tokio::test]
@@ -399,10 +415,10 @@ async fn plain_http_registry_not_listed_as_insecure_is_a_tls_error() {
         return;
     }
     let registry = Registry::start(RegistryOptions::default());
+    let (host, connections) = counting_relay(registry.host());
     let client = client_for(&[]);
-    let started = Instant::now();
     let result = client
-        .resolve(&reference(&format!("{}/test/x:v1", registry.host())))
+        .resolve(&reference(&format!("{host}/test/x:v1")))
         .await;
     match &result {
         Err(e @ RegistryError::Tls { .. }) => {
@@ -410,8 +426,8 @@ async fn plain_http_registry_not_listed_as_insecure_is_a_tls_error() {
         }
         other => panic!("expected Tls, got {other:?}"),
     }
-    // A TLS failure is not retried.
-    assert!(started.elapsed() < Duration::from_secs(2));
+    // A TLS failure is not retried: one connection, where a retry would make three.
+    assert_eq!(connections.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test]
@@ -467,6 +483,7 @@ async fn rate_limit_is_retried_after_the_asked_delay() {
         .await
         .unwrap();
     assert_eq!(resolved.digest, digest(&p.multi.digest));
+    // A lower bound, which load can only help: the asked second was waited, not skipped.
     assert!(started.elapsed() >= Duration::from_millis(900));
     assert_eq!(proxy.requests(), 2);
 }
@@ -483,21 +500,16 @@ async fn a_registry_that_never_answers_times_out() {
         ..test_config(&[server.host().as_str()])
     })
     .unwrap();
-    let started = Instant::now();
     let result = client
         .resolve(&reference(&format!("{}/test/x:v1", server.host())))
         .await;
+    // The timeout fired: the server would have answered 200 after five seconds.
     match &result {
         Err(RegistryError::Unreachable { cause, .. }) => {
             assert!(cause.contains("timed out"), "{cause}");
         }
         other => panic!("expected Unreachable, got {other:?}"),
     }
-    assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "{:?}",
-        started.elapsed()
-    );
 }
 
 #[tokio::test]
@@ -506,7 +518,6 @@ async fn rate_limit_longer_than_the_cap_gives_up_at_once() {
         HttpResponse::new(429).with_header("Retry-After", "3600")
     }));
     let client = client_for(&[server.host().as_str()]);
-    let started = Instant::now();
     let result = client
         .resolve(&reference(&format!("{}/test/x:v1", server.host())))
         .await;
@@ -514,7 +525,7 @@ async fn rate_limit_longer_than_the_cap_gives_up_at_once() {
         matches!(result, Err(RegistryError::RateLimited { .. })),
         "{result:?}"
     );
-    assert!(started.elapsed() < Duration::from_secs(2));
+    // Given up on the first answer, neither waited out nor retried.
     assert_eq!(server.requests(), 1);
 }
 

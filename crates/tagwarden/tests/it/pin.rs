@@ -758,7 +758,7 @@ fn rate_limit_is_waited_out() {
     );
     assert_eq!(run.status, 0, "{}", run.stderr);
     assert_eq!(proxy.faults(), 2);
-    // Retry-After was honoured (two waits of a second).
+    // Retry-After was honoured (two waits of a second): a lower bound, which load cannot break.
     assert!(started.elapsed() >= std::time::Duration::from_secs(2));
     assert_eq!(
         read(&tree, "Dockerfile"),
@@ -914,10 +914,10 @@ fn a_rate_limit_longer_than_the_longest_wait_gives_up_at_once() {
         "Dockerfile",
         format!("FROM {p}/app:1.0\nFROM {h}/app:1.0\n"),
     );
-    let started = std::time::Instant::now();
     let run = bed.run(&["pin", "--insecure-registry", &p, "."], tree.path());
     assert_eq!(run.status, 1, "{}", run.stderr);
-    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    // Given up on the first 429, neither waited out nor retried.
+    assert_eq!(proxy.faults(), 1);
     assert!(run.stderr.contains(&p), "{}", run.stderr);
     assert!(run.stderr.to_lowercase().contains("rate"), "{}", run.stderr);
     assert_eq!(

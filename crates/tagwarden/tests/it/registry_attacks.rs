@@ -240,7 +240,6 @@ fn an_endless_tag_listing_ends_under_a_memory_cap() {
     let h = server.host();
     let tree = Tree::new().file("adv.toml", advisory(&h, "acme/scanner"));
     let home = home(None);
-    let started = std::time::Instant::now();
     let out = Command::new("prlimit")
         // 1 GiB of address space: a fraction of what the endless listing would take.
         .arg("--as=1073741824")
@@ -270,7 +269,6 @@ fn an_endless_tag_listing_ends_under_a_memory_cap() {
     assert!(stdout.contains("not valid tags"), "{stdout}");
     // 64 pages and one HEAD for each valid tag, not ten thousand pages.
     assert!(server.requests() < 200, "{}", server.requests());
-    assert!(started.elapsed() < std::time::Duration::from_secs(60));
 }
 
 #[test]
