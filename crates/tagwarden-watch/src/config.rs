@@ -148,6 +148,9 @@ pub struct WatchConfig {
     pub registries: BTreeMap<String, RegistryLimits>,
     pub default_limits: RegistryLimits,
     pub webhooks: Vec<Webhook>,
+    /// Who must have signed a new digest before it is accepted (the `[signatures]` section,
+    /// as in `tagwarden.toml`); filled by [`WatchConfig::load_signatures`], which reads files.
+    pub signatures: Option<tagwarden_signature::Policy>,
 }
 
 #[derive(Deserialize)]
@@ -170,6 +173,9 @@ struct Raw {
     registries: BTreeMap<String, Spanned<RawLimits>>,
     #[serde(default)]
     webhooks: Vec<Spanned<RawWebhook>>,
+    /// Read by `tagwarden_signature::policy`, the one parser of this section.
+    #[allow(dead_code)]
+    signatures: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -209,6 +215,31 @@ impl WatchConfig {
             registries: BTreeMap::new(),
             default_limits: RegistryLimits::default(),
             webhooks: Vec::new(),
+            signatures: None,
+        }
+    }
+
+    /// Reads the `[signatures]` section of `text` (the file at `self.path`) and the key and
+    /// trust-root files it names, relative to the file's folder.
+    pub fn load_signatures(&mut self, text: &str) -> Result<(), ConfigError> {
+        let base = self.path.parent().unwrap_or(Path::new("."));
+        let policy = tagwarden_signature::policy::parse(text)
+            .and_then(|draft| draft.map(|d| d.load(base)).transpose());
+        match policy {
+            Ok(p) => {
+                self.signatures = p;
+                Ok(())
+            }
+            Err(e) => {
+                let (line, column) =
+                    tagwarden_advisory::line_column(text, e.span.map_or(0, |s| s.start));
+                Err(ConfigError {
+                    path: self.path.display().to_string(),
+                    line,
+                    column,
+                    message: e.message,
+                })
+            }
         }
     }
 

@@ -67,7 +67,9 @@ pub enum Finished {
 pub fn load_config(path: &Path) -> Result<WatchConfig, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    WatchConfig::parse(path, &text).map_err(|e| e.to_string())
+    let mut config = WatchConfig::parse(path, &text).map_err(|e| e.to_string())?;
+    config.load_signatures(&text).map_err(|e| e.to_string())?;
+    Ok(config)
 }
 
 /// The store the options and configuration name: `--db`, the file's `db`, or
@@ -156,6 +158,7 @@ pub async fn run(
             unhealthy_after: config.unhealthy_after,
         },
     ));
+    poller.set_signatures(config.signatures.clone());
     let mut watcher = Watcher {
         options,
         config,
@@ -332,6 +335,7 @@ impl Watcher {
             eprintln!("warning: reload: db and listen take effect at the next start");
         }
         self.poller.alerts.set_hooks(hooks);
+        self.poller.set_signatures(config.signatures.clone());
         *self
             .poller
             .advisories

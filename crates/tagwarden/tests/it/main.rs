@@ -14,4 +14,5 @@ mod safety;
 mod scan;
 mod signatures;
 mod watch;
+mod watch_signatures;
 mod watch_support;
