@@ -282,11 +282,12 @@ pub fn judge(records: &[AuditRecord], period: Period, t: &Thresholds) -> Judgeme
                 ),
             );
         }
-        // Many tags within minutes, more than any window of the baseline.
+        // Many tags within minutes, more than any window of the baseline (a repository without
+        // history has no usual release size to compare with).
         let (window, reported) = windows.entry(repo.clone()).or_default();
         let count = window.push(r.time, r.tag.as_deref(), t.burst_window);
         let limit = t.burst_tags.max(h.widest_burst);
-        if count > limit && !*reported {
+        if enough && count > limit && !*reported {
             *reported = true;
             let start = window.start().unwrap_or(r.time);
             let minutes = r.time.duration_since(start).as_secs() / 60;

@@ -18,8 +18,15 @@ pub fn markdown_section(j: &Judgement) -> String {
     };
     let _ = writeln!(
         out,
-        "Baseline {period}: {} push(es). Judged after it: {} push(es) of {} repositor(y/ies).\n",
-        j.baseline_pushes, j.judged_pushes, j.repositories
+        "Baseline {period}: {} push(es). Judged after it: {} push(es) of {} {}.\n",
+        j.baseline_pushes,
+        j.judged_pushes,
+        j.repositories,
+        if j.repositories == 1 {
+            "repository"
+        } else {
+            "repositories"
+        }
     );
     if j.findings.is_empty() {
         out.push_str("No push strays from its repository's history.\n");

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // Test helpers outside #[test] functions.
 
 mod advisory;
+mod audit;
 mod ci_commands;
 mod common;
 mod dist;
