@@ -151,6 +151,10 @@ pub struct WatchConfig {
     /// Who must have signed a new digest before it is accepted (the `[signatures]` section,
     /// as in `tagwarden.toml`); filled by [`WatchConfig::load_signatures`], which reads files.
     pub signatures: Option<tagwarden_signature::Policy>,
+    /// The `[audit]` section: thresholds, and the exports to tail (resolved against the file's
+    /// folder in `audit_exports`).
+    pub audit: Option<tagwarden_audit::AuditConfig>,
+    pub audit_exports: Vec<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -176,6 +180,9 @@ struct Raw {
     /// Read by `tagwarden_signature::policy`, the one parser of this section.
     #[allow(dead_code)]
     signatures: Option<toml::Value>,
+    /// Read by `tagwarden_audit::config`, the one parser of this section.
+    #[allow(dead_code)]
+    audit: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -216,6 +223,8 @@ impl WatchConfig {
             default_limits: RegistryLimits::default(),
             webhooks: Vec::new(),
             signatures: None,
+            audit: None,
+            audit_exports: Vec::new(),
         }
     }
 
@@ -364,6 +373,16 @@ impl WatchConfig {
                 format,
                 min_severity,
             });
+        }
+        match tagwarden_audit::config::parse(text) {
+            Ok(audit) => {
+                config.audit_exports = audit
+                    .iter()
+                    .flat_map(|a| a.exports.iter().map(|e| base.join(e)))
+                    .collect();
+                config.audit = audit;
+            }
+            Err(e) => return Err(at(e.span.unwrap_or(0..0), e.message)),
         }
         Ok(config)
     }

@@ -34,10 +34,12 @@ pub enum EventKind {
     SignatureMissing,
     /// A new digest is signed, but by no signer the policy accepts (or no signature verifies).
     SignatureInvalid,
+    /// A push in a tailed registry audit log strays from its repository's history.
+    AuditFinding,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 11] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::TagMoved,
         EventKind::PlatformChanged,
         EventKind::TagRestored,
@@ -49,6 +51,7 @@ impl EventKind {
         EventKind::RegistryRecovered,
         EventKind::SignatureMissing,
         EventKind::SignatureInvalid,
+        EventKind::AuditFinding,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -64,6 +67,7 @@ impl EventKind {
             EventKind::RegistryRecovered => "registry-recovered",
             EventKind::SignatureMissing => "signature-missing",
             EventKind::SignatureInvalid => "signature-invalid",
+            EventKind::AuditFinding => "audit-finding",
         }
     }
 
@@ -87,6 +91,8 @@ impl EventKind {
             EventKind::RegistryRecovered => Severity::Info,
             // As `verify --signatures`: high, medium when the policy only warns (see `judge`).
             EventKind::SignatureMissing | EventKind::SignatureInvalid => Severity::High,
+            // Each finding carries its rule's severity; this is only the default.
+            EventKind::AuditFinding => Severity::Medium,
         }
     }
 }

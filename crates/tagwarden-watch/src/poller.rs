@@ -503,7 +503,7 @@ impl Poller {
         }
     }
 
-    fn announce(&self, event: &StoredEvent) {
+    pub(crate) fn announce(&self, event: &StoredEvent) {
         self.metrics.event(&event.kind, event.severity.as_str());
         if self.print {
             print_event(event);

@@ -15,7 +15,7 @@ const GOOD: &str = "sha256:3e5a268eb8adda2e5a483c9359ddfc4cd520ab856a7076dc0b1d8
 /// Weekly releases from 2025-04-22 to 2026-03-03 (the last one `v2.1.20`, the March image the
 /// tags were restored to), five tags each within three minutes, by `cxbuild`, between 09:00
 /// and 16:59 UTC: the Docker Hub audit log as JSON lines.
-fn ordinary_year(dir: &Path) -> PathBuf {
+pub(crate) fn ordinary_year(dir: &Path) -> PathBuf {
     let start = jiff::Timestamp::from_second(1_745_280_000).unwrap(); // 2025-04-22T00:00:00Z
     let mut lines = String::new();
     for week in 0..46i64 {

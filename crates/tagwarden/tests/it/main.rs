@@ -15,5 +15,6 @@ mod safety;
 mod scan;
 mod signatures;
 mod watch;
+mod watch_audit;
 mod watch_signatures;
 mod watch_support;
