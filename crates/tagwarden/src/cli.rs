@@ -469,6 +469,13 @@ pub(crate) struct HuntArgs {
     #[arg(long = "dockerhub-export", value_name = "FILE")]
     pub(crate) dockerhub_exports: Vec<PathBuf>,
 
+    /// Registry audit logs: Docker Hub, Harbor, CloudTrail (ECR), GitHub, GitLab; files or
+    /// directories, JSON or JSON lines, plain, gzip or zstd (repeatable). Pushes of malicious
+    /// digests are hits; pushes that stray from their repository's history are reported as
+    /// `tagwarden audit` reports them.
+    #[arg(long = "audit-logs", value_name = "PATH")]
+    pub(crate) audit_logs: Vec<PathBuf>,
+
     /// A registry or mirror to search, `host[:port][/prefix]` (repeatable, read-only).
     #[arg(long = "registry", value_name = "HOST")]
     pub(crate) registries: Vec<String>,

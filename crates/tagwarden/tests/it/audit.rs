@@ -173,3 +173,37 @@ fn unreadable_records_make_the_answer_incomplete() {
     let run = audit(&["/nonexistent/audit.json"]);
     assert_eq!(run.status, 2, "{}", run.stderr);
 }
+
+#[test]
+fn hunt_shows_audit_log_findings_beside_its_hits() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    ordinary_year(&logs);
+    std::fs::copy(
+        testdata("audit/dockerhub-kics-2026-04-22.json"),
+        logs.join("kics.json"),
+    )
+    .unwrap();
+    let run = tagwarden(
+        &[
+            "hunt",
+            "--no-files",
+            "--no-engine",
+            "--audit-logs",
+            logs.to_str().unwrap(),
+            "-f",
+            "markdown",
+        ],
+        dir.path(),
+    );
+    // The malicious digests pushed are hits; the pushes' pattern is the audit section.
+    assert_eq!(run.status, 1, "{}", run.stderr);
+    let section = run
+        .stdout
+        .split("## Registry audit logs")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    assert!(section.contains("`audit-tag-overwritten`"), "{section}");
+    assert!(section.contains("`audit-push-burst`"), "{section}");
+}
