@@ -359,5 +359,22 @@ pub(crate) fn time(value: Option<&Value>) -> Option<Timestamp> {
     }
 }
 
+/// The reader for the fuzz targets: any bytes give records or problems, never a panic.
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Reads `bytes` as an audit-log file; returns the records read.
+    pub fn read(bytes: &[u8]) -> Vec<super::AuditRecord> {
+        let sink = crate::Collect::default();
+        let mut reader = std::io::Cursor::new(bytes);
+        super::read_stream(
+            &mut reader,
+            "fuzz.json",
+            &sink,
+            &mut crate::SourceStats::default(),
+        );
+        sink.audit_records()
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -177,3 +177,37 @@ fn a_cut_document_keeps_what_was_read_and_says_where() {
     assert!(p[0].message.contains("invalid JSON"), "{}", p[0].message);
     assert!(p[0].location.contains("cut.json:"), "{}", p[0].location);
 }
+
+/// The fuzz target's reader on mutations of every fixture, so that CI runs a little of what
+/// `scripts/fuzz.sh` runs at length: nothing may panic, and every record has a repository.
+#[test]
+fn the_reader_survives_mutated_fixtures() {
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for entry in std::fs::read_dir(fixture("")).unwrap_or_else(|e| panic!("{e}")) {
+        let seed = std::fs::read(entry.unwrap_or_else(|e| panic!("{e}")).path())
+            .unwrap_or_else(|e| panic!("{e}"));
+        for _ in 0..200 {
+            let mut data = seed.clone();
+            for _ in 0..1 + next() % 4 {
+                if data.is_empty() {
+                    break;
+                }
+                let i = (next() as usize) % data.len();
+                match next() % 3 {
+                    0 => data[i] = next() as u8,
+                    1 => data.truncate(i),
+                    _ => data.insert(i, next() as u8),
+                }
+            }
+            for r in fuzzing::read(&data) {
+                assert!(!r.repository.is_empty() || r.log == SourceKind::GitlabAudit);
+            }
+        }
+    }
+}
