@@ -144,8 +144,8 @@ fn classify(obj: &Map<String, Value>) -> Option<SourceKind> {
 pub(crate) fn recognise(head: &str) -> bool {
     (head.contains("\"eventSource\"") && head.contains("ecr"))
         || head.contains("\"op_time\"")
-        || head.contains("\"package_version.")
-        || head.contains("\"package.")
+        || head.contains("\"action\":\"package")
+        || head.contains("\"action\": \"package")
         || (head.contains("\"entity_path\"") && head.contains("\"author_id\""))
 }
 

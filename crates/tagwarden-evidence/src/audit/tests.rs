@@ -211,3 +211,21 @@ fn the_reader_survives_mutated_fixtures() {
         }
     }
 }
+
+#[test]
+fn audit_logs_are_recognised_by_content_and_other_json_is_not() {
+    use crate::recognise::{Kind, recognise};
+    for name in [
+        "cloudtrail-ecr.json",
+        "github-audit.jsonl",
+        "gitlab-audit-events.json",
+        "harbor-audit-logs.json",
+    ] {
+        let head = std::fs::read(fixture(name)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(recognise(&head), Some(Kind::AuditLog), "{name}");
+    }
+    assert_ne!(
+        recognise(b"{\"name\":\"x\",\"files\":[\"package.json\"]}\n"),
+        Some(Kind::AuditLog)
+    );
+}
