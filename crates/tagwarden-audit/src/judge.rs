@@ -86,6 +86,48 @@ fn short(d: &Digest) -> String {
     s.get(..end).unwrap_or(&s).to_string()
 }
 
+/// Pushes of one repository beyond its usual release size, from the first that crossed the
+/// limit to the last before the window fell back under it.
+struct Burst {
+    start: Timestamp,
+    /// Every tag pushed in the burst, in push order.
+    tags: Vec<String>,
+    last: AuditRecord,
+    widest: usize,
+    baseline: String,
+}
+
+impl Burst {
+    /// The finding, at the burst's last push.
+    fn finding(self, repo: &str, t: &Thresholds) -> AuditFinding {
+        let r = &self.last;
+        let minutes = r.time.duration_since(self.start).as_secs() / 60;
+        AuditFinding {
+            rule: &rules::AUDIT_PUSH_BURST,
+            severity: rules::AUDIT_PUSH_BURST.default_severity,
+            repository: repo.to_string(),
+            reference: r.reference(),
+            time: r.time,
+            location: r.location.clone(),
+            line: r.line,
+            message: format!(
+                "{} tags of {repo} pushed within {minutes} minutes ({} – {}): {}",
+                self.tags.len(),
+                when(self.start),
+                when(r.time),
+                self.tags.join(", ")
+            ),
+            baseline: format!(
+                "{}; at most {} tag(s) within {} minutes (threshold {})",
+                self.baseline,
+                self.widest,
+                t.burst_window.as_secs() / 60,
+                t.burst_tags
+            ),
+        }
+    }
+}
+
 /// Judges every push after the baseline period against its repository's history in it.
 pub fn judge(records: &[AuditRecord], period: Period, t: &Thresholds) -> Judgement {
     let mut pushes: Vec<&AuditRecord> = records
@@ -128,7 +170,9 @@ pub fn judge(records: &[AuditRecord], period: Period, t: &Thresholds) -> Judgeme
     };
 
     let mut tags: HashMap<(String, String), (Option<Digest>, Timestamp)> = HashMap::new();
-    let mut windows: HashMap<String, (Window, bool)> = HashMap::new();
+    let mut windows: HashMap<String, Window> = HashMap::new();
+    // Bursts under way: reported when they end, with every tag they touched.
+    let mut bursts: BTreeMap<String, Burst> = BTreeMap::new();
     let mut thin: BTreeSet<String> = BTreeSet::new();
     // New pushers and networks are reported at their first push only: one finding per repository
     // and stranger, not one per tag they pushed.
@@ -284,34 +328,32 @@ pub fn judge(records: &[AuditRecord], period: Period, t: &Thresholds) -> Judgeme
         }
         // Many tags within minutes, more than any window of the baseline (a repository without
         // history has no usual release size to compare with).
-        let (window, reported) = windows.entry(repo.clone()).or_default();
+        let window = windows.entry(repo.clone()).or_default();
         let count = window.push(r.time, r.tag.as_deref(), t.burst_window);
         let limit = t.burst_tags.max(h.widest_burst);
-        if enough && count > limit && !*reported {
-            *reported = true;
-            let start = window.start().unwrap_or(r.time);
-            let minutes = r.time.duration_since(start).as_secs() / 60;
-            add(
-                &rules::AUDIT_PUSH_BURST,
-                format!(
-                    "{count} tags of {repo} pushed within {minutes} minutes ({} – {}): {}",
-                    when(start),
-                    when(r.time),
-                    window.tags().join(", ")
-                ),
-                format!(
-                    "{summary}; at most {} tag(s) within {} minutes (threshold {})",
-                    h.widest_burst,
-                    t.burst_window.as_secs() / 60,
-                    t.burst_tags
-                ),
-            );
-        } else if count <= limit {
-            *reported = false;
+        if enough && count > limit {
+            let burst = bursts.entry(repo.clone()).or_insert_with(|| Burst {
+                start: window.start().unwrap_or(r.time),
+                tags: Vec::new(),
+                last: (*r).clone(),
+                widest: h.widest_burst,
+                baseline: summary.clone(),
+            });
+            for tag in window.tags() {
+                if !burst.tags.contains(&tag) {
+                    burst.tags.push(tag);
+                }
+            }
+            burst.last = (*r).clone();
+        } else if let Some(burst) = bursts.remove(&repo) {
+            out.findings.push(burst.finding(&repo, t));
         }
         if let Some(k) = key {
             tags.insert(k, (r.digest.clone(), r.time));
         }
+    }
+    for (repo, burst) in std::mem::take(&mut bursts) {
+        out.findings.push(burst.finding(&repo, t));
     }
     out.repositories = judged_repos.len();
     if !thin.is_empty() {

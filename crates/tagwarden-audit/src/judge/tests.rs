@@ -183,7 +183,12 @@ fn the_kics_pattern_is_flagged_with_what_it_was_compared_with() {
         .iter()
         .find(|f| f.rule.id == "audit-push-burst")
         .unwrap_or_else(|| panic!("{rules:?}"));
-    assert!(burst.message.starts_with("6 tags"), "{}", burst.message);
+    assert!(burst.message.starts_with("7 tags"), "{}", burst.message);
+    assert!(
+        burst.message.contains("v2.1.21-debian"),
+        "{}",
+        burst.message
+    );
     assert!(
         burst
             .baseline
