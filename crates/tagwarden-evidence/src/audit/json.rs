@@ -106,13 +106,19 @@ fn first_line_is_json_object(reader: &mut dyn BufRead) -> bool {
     matches!(serde_json::from_slice::<Value>(line), Ok(Value::Object(_)))
 }
 
+/// Largest record read from a document (a record is held whole while it is read): past this,
+/// the reading stops with a problem rather than hold an attacker's gigabyte.
+const RECORD_MAX: u64 = 16 << 20;
+
 /// Counts lines and notes whether anything but whitespace was read, for line numbers and to
-/// tell a clean end from a cut document.
+/// tell a clean end from a cut document; refuses a record over [`RECORD_MAX`].
 struct Counting<'r> {
     inner: &'r mut dyn BufRead,
     newlines: Rc<Cell<u64>>,
     bytes: Rc<Cell<u64>>,
     content: Rc<Cell<bool>>,
+    /// Bytes since the last record was handed over.
+    since: Rc<Cell<u64>>,
 }
 
 impl Read for Counting<'_> {
@@ -122,6 +128,13 @@ impl Read for Counting<'_> {
         self.newlines
             .set(self.newlines.get() + memchr::memchr_iter(b'\n', got).count() as u64);
         self.bytes.set(self.bytes.get() + n as u64);
+        self.since.set(self.since.get() + n as u64);
+        if self.since.get() > RECORD_MAX {
+            return Err(io::Error::other(format!(
+                "a record over {} MiB: not read",
+                RECORD_MAX >> 20
+            )));
+        }
         if got.iter().any(|b| !b.is_ascii_whitespace()) {
             self.content.set(true);
         }
@@ -133,11 +146,13 @@ fn document(reader: &mut dyn BufRead, record: &mut dyn FnMut(Value, u64), out: &
     let newlines = Rc::new(Cell::new(0u64));
     let bytes = Rc::new(Cell::new(0u64));
     let content = Rc::new(Cell::new(false));
+    let since = Rc::new(Cell::new(0u64));
     let counting = Counting {
         inner: reader,
         newlines: newlines.clone(),
         bytes: bytes.clone(),
         content: content.clone(),
+        since: since.clone(),
     };
     // Unbuffered on purpose: serde_json reads byte by byte from `inner` (itself buffered), so
     // the line count is exact when a record ends.
@@ -145,7 +160,10 @@ fn document(reader: &mut dyn BufRead, record: &mut dyn FnMut(Value, u64), out: &
     let mut values = 0u64;
     loop {
         content.set(false);
-        let mut handler = |v: Value| record(v, newlines.get() + 1);
+        let mut handler = |v: Value| {
+            since.set(0);
+            record(v, newlines.get() + 1)
+        };
         let seed = Top {
             handler: &mut handler,
         };

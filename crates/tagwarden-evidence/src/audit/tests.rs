@@ -229,3 +229,18 @@ fn audit_logs_are_recognised_by_content_and_other_json_is_not() {
         Some(Kind::AuditLog)
     );
 }
+
+#[test]
+fn a_huge_record_is_refused_not_held() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("huge.json");
+    let mut text = String::from(
+        "[{\"action\":\"repo.tag.push\",\"name\":\"a/b\",\"data\":{\"tag\":\"x\"},\"timestamp\":\"2026-04-22T12:00:00Z\"},\n{\"pad\":\"",
+    );
+    text.push_str(&"x".repeat(17 << 20));
+    text.push_str("\"}]");
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    let (r, _, p) = read(vec![path]);
+    assert_eq!(r.len(), 1);
+    assert!(p.iter().any(|p| p.message.contains("over 16 MiB")), "{p:?}");
+}
