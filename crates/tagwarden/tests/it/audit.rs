@@ -207,3 +207,44 @@ fn hunt_shows_audit_log_findings_beside_its_hits() {
     assert!(section.contains("`audit-tag-overwritten`"), "{section}");
     assert!(section.contains("`audit-push-burst`"), "{section}");
 }
+
+#[test]
+fn thresholds_come_from_the_config_and_its_mistakes_are_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let year = ordinary_year(dir.path());
+    let kics = testdata("audit/dockerhub-kics-2026-04-22.json");
+    let args = |extra: &[&'static str]| {
+        let mut a = vec![
+            "audit".to_string(),
+            year.display().to_string(),
+            kics.display().to_string(),
+            "--baseline-to".into(),
+            "2026-04-01".into(),
+            "-f".into(),
+            "json".into(),
+        ];
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let run = |a: Vec<String>| {
+        let a: Vec<&str> = a.iter().map(String::as_str).collect();
+        tagwarden(&a, dir.path())
+    };
+    // Eight tags within 15 minutes before a burst: the replay's seven are not one.
+    std::fs::write(
+        dir.path().join("tagwarden.toml"),
+        "[audit]\nburst-tags = 8\n",
+    )
+    .unwrap();
+    let quieter = run(args(&[]));
+    assert_eq!(
+        rules(&quieter),
+        ["audit-tag-overwritten", "audit-tag-overwritten"],
+        "{}",
+        quieter.stdout
+    );
+    std::fs::write(dir.path().join("bad.toml"), "\n[audit]\nhour-margin = 40\n").unwrap();
+    let bad = run(args(&["--config", "bad.toml"]));
+    assert_eq!(bad.status, 2, "{}", bad.stderr);
+    assert!(bad.stderr.contains("bad.toml:3:15"), "{}", bad.stderr);
+}
