@@ -3,8 +3,9 @@
 //! `tag`), `timestamp`; actions `repo.tag.push`, `repo.tag.delete`, …), as the API pages it
 //! (`{"logs": [...]}`) or as JSON lines, and the tag API's records exported with it
 //! (`GET /v2/namespaces/{ns}/repositories/{repo}/tags`: `name` (the tag), `digest`,
-//! `last_updater_username`, `tag_last_pushed`, `images[].digest`), each with a `repository`
-//! added by whoever exported it (the API gives a numeric id).
+//! `last_updater_username`, `tag_last_pushed`, `images[].digest`); the API names the
+//! repository only in the page's `next`/`previous` links (its `repository` is a numeric id),
+//! so a record takes it from there, or from a `repository` string added when exporting.
 //!
 //! The registry is left implicit (`checkmarx/kics`), as Docker Hub names its repositories.
 //!
@@ -82,11 +83,33 @@ pub(super) fn map(obj: &Map<String, Value>) -> Mapped {
     }])
 }
 
+/// `namespace/name` from a tag API page link: `…/v2/namespaces/NS/repositories/NAME/tags?…`
+/// or `…/v2/repositories/NS/NAME/tags?…`.
+fn repository_of_url(url: &str) -> Option<String> {
+    let path = url.split(['?', '#']).next()?;
+    let parts: Vec<&str> = path.split('/').collect();
+    let at = parts.iter().position(|p| *p == "repositories")?;
+    let (ns, name) = match parts.iter().position(|p| *p == "namespaces") {
+        Some(n) if n + 2 == at => (*parts.get(n + 1)?, *parts.get(at + 1)?),
+        _ => (*parts.get(at + 1)?, *parts.get(at + 2)?),
+    };
+    let ok = |s: &str| !s.is_empty() && s != "tags";
+    (ok(ns) && ok(name)).then(|| format!("{ns}/{name}"))
+}
+
 /// A tag API record: the tag's last push, by whom.
 fn tag_record(obj: &Map<String, Value>) -> Mapped {
-    let Some(repository) = text(obj, &["repository", "repo", "repository_name"]) else {
+    let from_page = object(obj, super::json::PAGE_KEY).and_then(|p| {
+        ["next", "previous"]
+            .iter()
+            .find_map(|k| text(p, &[k]).and_then(repository_of_url))
+    });
+    let Some(repository) = text(obj, &["repository", "repo", "repository_name"])
+        .map(str::to_string)
+        .or(from_page)
+    else {
         return Err(
-            "a Docker Hub tag record names no repository: add `\"repository\": \"namespace/name\"` to each record when exporting"
+            "a Docker Hub tag record names no repository (a single page has no `next` link to take it from): add `\"repository\": \"namespace/name\"` to each record when exporting"
                 .into(),
         );
     };
@@ -102,7 +125,7 @@ fn tag_record(obj: &Map<String, Value>) -> Mapped {
     let mut problem = None;
     Ok(vec![Fields {
         action: Some(AuditAction::Push),
-        repository: repository.to_string(),
+        repository,
         tag: Some(tag.to_string()),
         digest: digest(text(obj, &["digest"]).or(first_image), &mut problem),
         problem: problem.clone(),

@@ -73,6 +73,32 @@ pub(crate) fn records(reader: &mut dyn BufRead, record: &mut dyn FnMut(Value, u6
     out
 }
 
+/// The key under which a page's links (`next`, `previous`) are added to each of its records:
+/// the Docker Hub tag API names the repository only there.
+pub(crate) const PAGE_KEY: &str = "_page";
+
+/// A page's `next` and `previous` links seen so far, if any.
+fn links(fields: &Map<String, Value>) -> Option<Value> {
+    let links: Map<String, Value> = ["next", "previous"]
+        .iter()
+        .filter_map(|k| {
+            Some((
+                k.to_string(),
+                fields.get(*k).filter(|v| v.is_string())?.clone(),
+            ))
+        })
+        .collect();
+    (!links.is_empty()).then_some(Value::Object(links))
+}
+
+/// Adds the page's links to a record.
+fn with_links(mut v: Value, links: Option<&Value>) -> Value {
+    if let (Some(l), Value::Object(o)) = (links, &mut v) {
+        o.insert(PAGE_KEY.into(), l.clone());
+    }
+    v
+}
+
 /// The events a value holds: itself, an array's items, or a page's list (a JSON-lines file
 /// may hold one API page per line).
 fn events_of(v: Value, f: &mut dyn FnMut(Value)) {
@@ -83,8 +109,11 @@ fn events_of(v: Value, f: &mut dyn FnMut(Value)) {
                 .iter()
                 .find(|k| obj.get(**k).is_some_and(Value::is_array))
                 .and_then(|k| obj.remove(*k));
+            let page = links(&obj);
             match list {
-                Some(Value::Array(items)) => items.into_iter().for_each(&mut *f),
+                Some(Value::Array(items)) => items
+                    .into_iter()
+                    .for_each(|v| f(with_links(v, page.as_ref()))),
                 _ => f(Value::Object(obj)),
             }
         }
@@ -218,6 +247,7 @@ impl<'de> Visitor<'de> for Top<'_> {
             let list = EVENT_LISTS.contains(&key.as_str());
             let seed = Field {
                 list,
+                links: links(&fields),
                 handler: &mut *self.handler,
             };
             match map.next_value_seed(seed)? {
@@ -238,6 +268,8 @@ impl<'de> Visitor<'de> for Top<'_> {
 /// else kept as a value (the object may be an event itself).
 struct Field<'h> {
     list: bool,
+    /// The page's links read before the list, added to its records.
+    links: Option<Value>,
     handler: &'h mut dyn FnMut(Value),
 }
 
@@ -261,7 +293,7 @@ impl<'de> Visitor<'de> for Field<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<Value>, A::Error> {
         while let Some(v) = seq.next_element::<Value>()? {
-            (self.handler)(v);
+            (self.handler)(with_links(v, self.links.as_ref()));
         }
         Ok(None)
     }

@@ -244,3 +244,17 @@ fn a_huge_record_is_refused_not_held() {
     assert_eq!(r.len(), 1);
     assert!(p.iter().any(|p| p.message.contains("over 16 MiB")), "{p:?}");
 }
+
+#[test]
+fn a_tag_api_page_names_its_repository_in_its_links() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("tags.json");
+    let page = r#"{"count": 120, "next": "https://hub.docker.com/v2/namespaces/checkmarx/repositories/kics/tags?page=2&page_size=100", "previous": null, "results": [{"name": "v2.1.20", "repository": 4242, "digest": "sha256:2588a44890263a8185bd5d9fadb6bc9220b60245dbcbc4da35e1b62a6f8c230d", "last_updater_username": "cxbuild", "tag_last_pushed": "2026-04-22T12:33:41Z"}]}
+{"count": 120, "next": null, "previous": "https://hub.docker.com/v2/repositories/checkmarx/kics/tags?page=1", "results": [{"name": "latest", "last_updater_username": "cxbuild", "tag_last_pushed": "2026-04-22T12:31:08Z"}]}
+"#;
+    std::fs::write(&path, page).unwrap_or_else(|e| panic!("{e}"));
+    let (r, _, p) = read(vec![path]);
+    assert!(p.is_empty(), "{p:?}");
+    let refs: Vec<String> = r.iter().map(AuditRecord::reference).collect();
+    assert_eq!(refs, ["checkmarx/kics:v2.1.20", "checkmarx/kics:latest"]);
+}
