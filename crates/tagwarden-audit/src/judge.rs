@@ -158,7 +158,10 @@ pub fn judge(records: &[AuditRecord], period: Period, t: &Thresholds) -> Judgeme
         .values()
         .flat_map(|h| h.tokens.iter().cloned())
         .collect();
-    let any_tokens = !tokens.is_empty();
+    // A credential is news only in a log that was read in the baseline too (Docker Hub's names
+    // none; CloudTrail's always names one, even when the baseline used only temporary keys).
+    let baseline_logs: BTreeSet<&str> =
+        grouped.values().flatten().map(|r| r.log.as_str()).collect();
     out.baseline_pushes = grouped.values().map(Vec::len).sum();
     out.baseline_from = period
         .from
@@ -270,7 +273,10 @@ pub fn judge(records: &[AuditRecord], period: Period, t: &Thresholds) -> Judgeme
         }
         // At an hour the publisher never pushed at.
         let hr = hour(r.time);
-        if enough && !h.usual_hour(hr, t.hour_margin) {
+        if enough
+            && !h.usual_hour(hr, t.hour_margin)
+            && strangers.insert((rules::AUDIT_UNUSUAL_HOUR.id, repo.clone(), hr.to_string()))
+        {
             add(
                 &rules::AUDIT_UNUSUAL_HOUR,
                 format!(
@@ -286,7 +292,7 @@ pub fn judge(records: &[AuditRecord], period: Period, t: &Thresholds) -> Judgeme
         }
         // A credential used for the first time.
         if let Some(k) = &r.token
-            && any_tokens
+            && baseline_logs.contains(r.log.as_str())
             && tokens.insert(k.clone())
         {
             add(

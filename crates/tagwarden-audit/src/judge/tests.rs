@@ -255,3 +255,33 @@ fn a_new_pusher_at_night_and_a_repository_without_history() {
     assert_eq!(f.location.path, "trail.json");
     assert!(f.notes[0].starts_with("baseline: "));
 }
+
+#[test]
+fn a_long_term_key_after_a_year_of_temporary_ones_is_news() {
+    // Releases by a role with temporary keys: CloudTrail names no credential identity for them.
+    let mut records: Vec<AuditRecord> = ordinary_year()
+        .into_iter()
+        .map(|mut r| {
+            r.token = None;
+            r
+        })
+        .collect();
+    records.push(push(
+        ts("2026-04-22T12:31:00Z"),
+        "v2.1.21",
+        digest(4242),
+        "arn:aws:iam::123456789012:role/kics-release",
+        "AKIASTOLENNEWKEY0001",
+        "3.120.4.21",
+        40_000,
+    ));
+    let j = judge(&records, period(), &Thresholds::default());
+    let rules: Vec<&str> = j.findings.iter().map(|f| f.rule.id).collect();
+    assert_eq!(rules, ["audit-new-token"], "{:#?}", j.findings);
+    // The same push in a log the baseline never read (no GitLab records in it): not news.
+    let mut gitlab = records.pop().unwrap_or_else(|| panic!("pushed"));
+    gitlab.log = SourceKind::GitlabAudit;
+    records.push(gitlab);
+    let j = judge(&records, period(), &Thresholds::default());
+    assert!(j.findings.iter().all(|f| f.rule.id != "audit-new-token"));
+}
