@@ -4,6 +4,8 @@
 //! [`EvidenceSource`] and reports [`Evidence`] to a [`Sink`]. A source never drops what it cannot
 //! read: it reports a [`Problem`], and the hunt says so in its output.
 
+/// Registry audit logs: Docker Hub, Harbor, CloudTrail (ECR), GitHub and GitLab.
+pub mod audit;
 pub mod indicators;
 pub mod input;
 pub mod recognise;
@@ -126,6 +128,9 @@ pub trait Sink: Sync {
     fn note(&self, note: Problem);
     /// Bytes read so far by this source (for a progress bar); optional.
     fn progress(&self, _bytes: u64) {}
+    /// A push or delete read from a registry audit log, for the commands that judge them
+    /// (`audit`, `watch`); others ignore it (a push is also reported as evidence).
+    fn audit(&self, _record: audit::AuditRecord) {}
 }
 
 /// Counts of what a source looked at.
@@ -152,6 +157,7 @@ pub struct Collect {
     pub evidence: std::sync::Mutex<Vec<Evidence>>,
     pub problems: std::sync::Mutex<Vec<Problem>>,
     pub notes: std::sync::Mutex<Vec<Problem>>,
+    pub audit: std::sync::Mutex<Vec<audit::AuditRecord>>,
 }
 
 impl Sink for Collect {
@@ -173,12 +179,23 @@ impl Sink for Collect {
             .unwrap_or_else(|e| e.into_inner())
             .push(note);
     }
+    fn audit(&self, record: audit::AuditRecord) {
+        self.audit
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(record);
+    }
 }
 
 impl Collect {
     /// The notes so far (the evidence and problems come from [`Collect::into_parts`]).
     pub fn notes(&self) -> Vec<Problem> {
         self.notes.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The audit records so far.
+    pub fn audit_records(&self) -> Vec<audit::AuditRecord> {
+        self.audit.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn into_parts(self) -> (Vec<Evidence>, Vec<Problem>) {

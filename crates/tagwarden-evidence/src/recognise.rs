@@ -21,6 +21,7 @@ pub enum Kind {
     NetworkLog,
     Snapshot,
     DockerHubExport,
+    AuditLog,
 }
 
 impl Kind {
@@ -31,6 +32,7 @@ impl Kind {
             Kind::NetworkLog => "--network-logs",
             Kind::Snapshot => "--snapshot",
             Kind::DockerHubExport => "--dockerhub-export",
+            Kind::AuditLog => "--audit-logs",
         }
     }
 }
@@ -54,6 +56,9 @@ pub fn recognise(head: &[u8]) -> Option<Kind> {
     let first = lines.first()?;
     if crate::ci::detect(&lines) != crate::ci::LogFormat::Plain {
         return Some(Kind::CiLog);
+    }
+    if first.trim_start().starts_with(['{', '[']) && crate::audit::recognise(text) {
+        return Some(Kind::AuditLog);
     }
     if crate::dockerhub::recognise(first, text) {
         return Some(Kind::DockerHubExport);
@@ -170,6 +175,9 @@ impl Readers {
             }
             (Kind::DockerHubExport, Opened::Text { mut reader, .. }) => {
                 crate::dockerhub::read_stream(&mut *reader, location, sink, stats)
+            }
+            (Kind::AuditLog, Opened::Text { mut reader, .. }) => {
+                crate::audit::read_stream(&mut *reader, location, sink, stats)
             }
         }
     }

@@ -555,6 +555,188 @@ of release pipeline (check with the publisher); anything else means the image mu
 ",
 };
 
+/// A push to a repository by an actor or credential never seen pushing it in the baseline.
+pub const AUDIT_NEW_PUSHER: Rule = Rule {
+    id: "audit-new-pusher",
+    name: "AuditNewPusher",
+    default_severity: Severity::Medium,
+    summary: "A push by an actor or credential that never pushed this repository in the baseline",
+    label: "new pusher",
+    fix: "ask the publisher's team whether this account or token should push here; if not, revoke it and purge what it pushed",
+    help: "\
+## What it does
+
+`tagwarden audit` reads registry audit logs and compares every push after the baseline period with \
+the repository's own history in that period: this finding names a push by a user, role or robot \
+account (or with a credential) that never pushed this repository before. The message names who \
+did push it in the baseline.
+
+## Why is this bad?
+
+Both 2026 compromises were pushes with stolen but valid credentials. A release pipeline pushes with \
+the same account every time; a new one may be a new maintainer, or someone else's hands.
+
+## Example
+
+`checkmarx/kics:v2.1.20` pushed by `kics-release-2` while the baseline saw only `cxbuild`.
+
+## How to fix
+
+Confirm the account with its owners. If nobody expected it: revoke its tokens, list everything it \
+pushed (the findings name each push) and delete or re-push those tags from the release pipeline.
+",
+};
+
+/// A push from an address (network) never seen pushing this repository in the baseline.
+pub const AUDIT_NEW_ADDRESS: Rule = Rule {
+    id: "audit-new-address",
+    name: "AuditNewAddress",
+    default_severity: Severity::Low,
+    summary: "A push from a network that never pushed this repository in the baseline",
+    label: "new address",
+    fix: "check whether the address belongs to your CI or release infrastructure",
+    help: "\
+## What it does
+
+Compares the client address of each push (CloudTrail `sourceIPAddress`, Harbor `client_ip`, GitHub \
+`actor_ip`, GitLab `ip_address`) with the addresses that pushed the repository in the baseline, by \
+network (an IPv4 /16 and an IPv6 /48 by default, `address-prefix-v4`/`-v6` in `[audit]`), since CI \
+runners change addresses within their provider's networks.
+
+## Why is this bad?
+
+A stolen credential is used from the attacker's machine, not from your release runners.
+
+## Example
+
+A `PutImage` from `94.154.172.43` when a year of pushes came from `3.120.0.0/16`.
+
+## How to fix
+
+Find whose address it is. If it is not yours, treat the credential as stolen.
+",
+};
+
+/// A push at an hour of the day the repository was never pushed at in the baseline.
+pub const AUDIT_UNUSUAL_HOUR: Rule = Rule {
+    id: "audit-unusual-hour",
+    name: "AuditUnusualHour",
+    default_severity: Severity::Low,
+    summary: "A push at an hour of the day (UTC) the publisher never pushed at in the baseline",
+    label: "unusual hour",
+    fix: "check the push with the publisher: releases usually follow working hours or a schedule",
+    help: "\
+## What it does
+
+Builds the hours of the day (UTC) at which each repository was pushed in the baseline and flags a \
+push more than `hour-margin` hours (default 1) from all of them. Repositories with fewer than \
+`min-baseline` pushes (default 5) are not judged this way.
+
+## Why is this bad?
+
+Attackers push when they have the credential, not when the publisher's team works.
+
+## Example
+
+A push at 03:00 UTC to a repository always released between 09:00 and 17:00 UTC.
+
+## How to fix
+
+A weak signal on its own: look at who pushed and from where (the other findings of the same push).
+",
+};
+
+/// A release tag pushed again with another image.
+pub const AUDIT_TAG_OVERWRITTEN: Rule = Rule {
+    id: "audit-tag-overwritten",
+    name: "AuditTagOverwritten",
+    default_severity: Severity::High,
+    summary: "A release tag (v2.1.20, 2026-04-22) was pushed again with another image",
+    label: "release tag overwritten",
+    fix: "compare the new digest with the release; restore the tag and purge the new image if it is not the publisher's",
+    help: "\
+## What it does
+
+Flags a push to a release-like tag (three numeric parts such as `v2.1.20` or `1.2.3-alpine`, or a \
+date) that an earlier record shows pointing at another digest (or pushed before, when the log gives \
+no digest). Floating tags (`latest`, `alpine`) move by design and are not reported.
+
+## Why is this bad?
+
+A release tag names one build. The KICS compromise overwrote `v2.1.20` and `v2.1.20-debian` with a \
+backdoored image: everyone who pulled those tags afterwards ran it.
+
+## Example
+
+`checkmarx/kics:v2.1.20` pushed at 12:35 UTC with a digest other than the one it had since March.
+
+## How to fix
+
+Ask the publisher. If it was not them, re-point the tag at the original digest, delete the new \
+image, and hunt for pulls of it (`tagwarden hunt`).
+",
+};
+
+/// Many tags of one repository pushed within minutes, more than the baseline ever saw.
+pub const AUDIT_PUSH_BURST: Rule = Rule {
+    id: "audit-push-burst",
+    name: "AuditPushBurst",
+    default_severity: Severity::High,
+    summary: "More tags of one repository pushed within minutes than any release in the baseline",
+    label: "burst of pushes",
+    fix: "check every tag the burst names against the publisher's releases",
+    help: "\
+## What it does
+
+Counts the distinct tags of a repository pushed within `burst-window` (default 15 minutes) and \
+flags a window with more than `burst-tags` (default 4) and more than the most the repository ever \
+saw in one window during the baseline (a release that pushes five tags at once is normal for it).
+
+## Why is this bad?
+
+The KICS attacker overwrote five tags and created two within about a quarter of an hour: no \
+release of the project had ever touched that many tags at once.
+
+## Example
+
+`latest`, `v2.1.20`, `v2.1.20-debian`, `alpine`, `debian`, `v2.1.21`, `v2.1.21-debian` pushed \
+between 12:31 and 12:59 UTC.
+
+## How to fix
+
+Treat every tag the finding names as suspect until the publisher confirms it.
+",
+};
+
+/// A credential used for the first time.
+pub const AUDIT_NEW_TOKEN: Rule = Rule {
+    id: "audit-new-token",
+    name: "AuditNewToken",
+    default_severity: Severity::Medium,
+    summary: "A credential (access key, token, robot account) pushed for the first time",
+    label: "token first used",
+    fix: "find who created the credential and why; revoke it if nobody did",
+    help: "\
+## What it does
+
+Flags the first push made with a credential that no record of the baseline shows in use, in any \
+repository: a long-term AWS access key (`AKIA…`), a GitHub token id, a Harbor robot account.
+
+## Why is this bad?
+
+An attacker who steals a password often creates a token of their own to keep access; a leaked \
+token unused for a long time may be someone else's now.
+
+## Example
+
+`PutImage` with access key `AKIAEXAMPLE0NEWKEY` that never appeared in a year of CloudTrail.
+
+## How to fix
+
+Find who created the credential. If nobody can say, revoke it and review everything it did.
+",
+};
+
 /// Every built-in rule, in a stable order (SARIF `ruleIndex` is an index into this list).
 pub const ALL: &[&Rule] = &[
     &COMPROMISED_DIGEST,
@@ -573,6 +755,12 @@ pub const ALL: &[&Rule] = &[
     &REGISTRY_ERROR,
     &SIGNATURE_MISSING,
     &SIGNATURE_INVALID,
+    &AUDIT_NEW_PUSHER,
+    &AUDIT_NEW_ADDRESS,
+    &AUDIT_UNUSUAL_HOUR,
+    &AUDIT_TAG_OVERWRITTEN,
+    &AUDIT_PUSH_BURST,
+    &AUDIT_NEW_TOKEN,
 ];
 
 /// The built-in rule with this id.
@@ -625,6 +813,12 @@ mod tests {
             ("registry-error", Severity::Medium),
             ("signature-missing", Severity::High),
             ("signature-invalid", Severity::High),
+            ("audit-new-pusher", Severity::Medium),
+            ("audit-new-address", Severity::Low),
+            ("audit-unusual-hour", Severity::Low),
+            ("audit-tag-overwritten", Severity::High),
+            ("audit-push-burst", Severity::High),
+            ("audit-new-token", Severity::Medium),
         ];
         assert_eq!(expected.len(), ALL.len());
         for (id, severity) in expected {

@@ -27,6 +27,14 @@ pub enum SourceKind {
     BuildkitLog,
     DockerHubUsage,
     DockerHubAudit,
+    /// Harbor's audit log (`/api/v2.0/audit-logs`).
+    HarborAudit,
+    /// AWS CloudTrail records of ECR calls.
+    CloudTrail,
+    /// A GitHub organisation's audit-log export.
+    GithubAudit,
+    /// GitLab audit events.
+    GitlabAudit,
     ZeekDns,
     ZeekHttp,
     ZeekSsl,
@@ -43,7 +51,7 @@ pub enum SourceKind {
 
 impl SourceKind {
     /// Every kind, in declaration order.
-    pub const ALL: [SourceKind; 24] = [
+    pub const ALL: [SourceKind; 28] = [
         Self::File,
         Self::Engine,
         Self::Registry,
@@ -57,6 +65,10 @@ impl SourceKind {
         Self::BuildkitLog,
         Self::DockerHubUsage,
         Self::DockerHubAudit,
+        Self::HarborAudit,
+        Self::CloudTrail,
+        Self::GithubAudit,
+        Self::GitlabAudit,
         Self::ZeekDns,
         Self::ZeekHttp,
         Self::ZeekSsl,
@@ -85,6 +97,10 @@ impl SourceKind {
             Self::BuildkitLog => "buildkit-log",
             Self::DockerHubUsage => "dockerhub-usage",
             Self::DockerHubAudit => "dockerhub-audit",
+            Self::HarborAudit => "harbor-audit",
+            Self::CloudTrail => "cloudtrail",
+            Self::GithubAudit => "github-audit",
+            Self::GitlabAudit => "gitlab-audit",
             Self::ZeekDns => "zeek-dns",
             Self::ZeekHttp => "zeek-http",
             Self::ZeekSsl => "zeek-ssl",

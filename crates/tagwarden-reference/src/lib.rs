@@ -18,10 +18,12 @@ mod digest;
 mod error;
 mod parse;
 mod pattern;
+mod tag_kind;
 
 pub use digest::{Algorithm, Digest};
 pub use error::{ErrorKind, ParseError};
 pub use pattern::{ImagePatterns, ImagePatternsBuilder};
+pub use tag_kind::TagKind;
 
 use std::fmt;
 

@@ -148,6 +148,13 @@ pub struct WatchConfig {
     pub registries: BTreeMap<String, RegistryLimits>,
     pub default_limits: RegistryLimits,
     pub webhooks: Vec<Webhook>,
+    /// Who must have signed a new digest before it is accepted (the `[signatures]` section,
+    /// as in `tagwarden.toml`); filled by [`WatchConfig::load_signatures`], which reads files.
+    pub signatures: Option<tagwarden_signature::Policy>,
+    /// The `[audit]` section: thresholds, and the exports to tail (resolved against the file's
+    /// folder in `audit_exports`).
+    pub audit: Option<tagwarden_audit::AuditConfig>,
+    pub audit_exports: Vec<PathBuf>,
 }
 
 #[derive(Deserialize)]
@@ -170,6 +177,12 @@ struct Raw {
     registries: BTreeMap<String, Spanned<RawLimits>>,
     #[serde(default)]
     webhooks: Vec<Spanned<RawWebhook>>,
+    /// Read by `tagwarden_signature::policy`, the one parser of this section.
+    #[allow(dead_code)]
+    signatures: Option<toml::Value>,
+    /// Read by `tagwarden_audit::config`, the one parser of this section.
+    #[allow(dead_code)]
+    audit: Option<toml::Value>,
 }
 
 #[derive(Deserialize)]
@@ -209,6 +222,33 @@ impl WatchConfig {
             registries: BTreeMap::new(),
             default_limits: RegistryLimits::default(),
             webhooks: Vec::new(),
+            signatures: None,
+            audit: None,
+            audit_exports: Vec::new(),
+        }
+    }
+
+    /// Reads the `[signatures]` section of `text` (the file at `self.path`) and the key and
+    /// trust-root files it names, relative to the file's folder.
+    pub fn load_signatures(&mut self, text: &str) -> Result<(), ConfigError> {
+        let base = self.path.parent().unwrap_or(Path::new("."));
+        let policy = tagwarden_signature::policy::parse(text)
+            .and_then(|draft| draft.map(|d| d.load(base)).transpose());
+        match policy {
+            Ok(p) => {
+                self.signatures = p;
+                Ok(())
+            }
+            Err(e) => {
+                let (line, column) =
+                    tagwarden_advisory::line_column(text, e.span.map_or(0, |s| s.start));
+                Err(ConfigError {
+                    path: self.path.display().to_string(),
+                    line,
+                    column,
+                    message: e.message,
+                })
+            }
         }
     }
 
@@ -333,6 +373,16 @@ impl WatchConfig {
                 format,
                 min_severity,
             });
+        }
+        match tagwarden_audit::config::parse(text) {
+            Ok(audit) => {
+                config.audit_exports = audit
+                    .iter()
+                    .flat_map(|a| a.exports.iter().map(|e| base.join(e)))
+                    .collect();
+                config.audit = audit;
+            }
+            Err(e) => return Err(at(e.span.unwrap_or(0..0), e.message)),
         }
         Ok(config)
     }

@@ -67,7 +67,9 @@ pub enum Finished {
 pub fn load_config(path: &Path) -> Result<WatchConfig, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    WatchConfig::parse(path, &text).map_err(|e| e.to_string())
+    let mut config = WatchConfig::parse(path, &text).map_err(|e| e.to_string())?;
+    config.load_signatures(&text).map_err(|e| e.to_string())?;
+    Ok(config)
 }
 
 /// The store the options and configuration name: `--db`, the file's `db`, or
@@ -118,6 +120,8 @@ struct Watcher {
     sources: Arc<dyn Sources>,
     /// The fingerprint of the last watch list written to the store.
     synced: Option<u64>,
+    /// The audit-log exports read so far.
+    audit: Arc<std::sync::Mutex<crate::audit::AuditTail>>,
 }
 
 /// Runs the watcher until `--once` is done or a signal stops it.
@@ -156,12 +160,14 @@ pub async fn run(
             unhealthy_after: config.unhealthy_after,
         },
     ));
+    poller.set_signatures(config.signatures.clone());
     let mut watcher = Watcher {
         options,
         config,
         poller,
         sources,
         synced: None,
+        audit: Arc::default(),
     };
     if watcher.options.once {
         return watcher.once().await;
@@ -190,6 +196,10 @@ impl Watcher {
             .poll_due(Some(start))
             .await
             .map_err(|e| e.to_string())?;
+        let audited = self.tail_audit().await;
+        let worst = round
+            .max_severity()
+            .max(audited.iter().map(|e| e.severity).max());
         // Alerts queued by this cycle get one try now; failures stay queued for the next run.
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline
@@ -201,7 +211,7 @@ impl Watcher {
                 > 0
         {}
         Ok(Finished::Once {
-            worst: round.max_severity(),
+            worst,
             fail_on: self.config.fail_on,
             polled: round.polled,
             failed: round.failed,
@@ -273,6 +283,7 @@ impl Watcher {
                 if let Err(e) = self.refresh_targets().await {
                     eprintln!("error: {e}");
                 }
+                self.tail_audit().await;
                 next_refresh = Instant::now() + self.config.interval;
             }
             if let Err(e) = self.poller.poll_due(None).await {
@@ -332,6 +343,7 @@ impl Watcher {
             eprintln!("warning: reload: db and listen take effect at the next start");
         }
         self.poller.alerts.set_hooks(hooks);
+        self.poller.set_signatures(config.signatures.clone());
         *self
             .poller
             .advisories
@@ -356,6 +368,52 @@ impl Watcher {
         self.config = config;
         self.synced = None;
         eprintln!("tagwarden watch: configuration reloaded");
+    }
+
+    /// Reads the audit-log exports that changed and records the findings as events (each key
+    /// once); returns the events new in the store.
+    async fn tail_audit(&self) -> Vec<crate::store::StoredEvent> {
+        let Some(config) = self.config.audit.clone() else {
+            return Vec::new();
+        };
+        if self.config.audit_exports.is_empty() {
+            return Vec::new();
+        }
+        let exports = self.config.audit_exports.clone();
+        let tail = self.audit.clone();
+        let polled = tokio::task::spawn_blocking(move || {
+            tail.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .poll(&exports, &config)
+        })
+        .await;
+        let Ok((events, problems)) = polled else {
+            eprintln!("error: audit logs: the reading task failed");
+            return Vec::new();
+        };
+        for p in problems {
+            eprintln!("warning: audit logs: {p}");
+        }
+        let store = self.poller.store.clone();
+        let sinks = self.poller.alerts.sinks();
+        let now = now_ms();
+        let added = tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            for e in events {
+                match store.add_event(&e.event, &e.registry, now, &sinks) {
+                    Ok(Some(stored)) => out.push(stored),
+                    Ok(None) => {}
+                    Err(err) => eprintln!("error: cannot record an audit event: {err}"),
+                }
+            }
+            out
+        })
+        .await
+        .unwrap_or_default();
+        for e in &added {
+            self.poller.announce(e);
+        }
+        added
     }
 
     async fn prune(&self, retention: Duration) {

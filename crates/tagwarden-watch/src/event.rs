@@ -30,10 +30,16 @@ pub enum EventKind {
     RegistryUnhealthy,
     /// A registry answers again.
     RegistryRecovered,
+    /// A new digest has no signature, though the `[signatures]` policy requires one.
+    SignatureMissing,
+    /// A new digest is signed, but by no signer the policy accepts (or no signature verifies).
+    SignatureInvalid,
+    /// A push in a tailed registry audit log strays from its repository's history.
+    AuditFinding,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 9] = [
+    pub const ALL: [EventKind; 12] = [
         EventKind::TagMoved,
         EventKind::PlatformChanged,
         EventKind::TagRestored,
@@ -43,6 +49,9 @@ impl EventKind {
         EventKind::PinMoved,
         EventKind::RegistryUnhealthy,
         EventKind::RegistryRecovered,
+        EventKind::SignatureMissing,
+        EventKind::SignatureInvalid,
+        EventKind::AuditFinding,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +65,9 @@ impl EventKind {
             EventKind::PinMoved => "pin-moved",
             EventKind::RegistryUnhealthy => "registry-unhealthy",
             EventKind::RegistryRecovered => "registry-recovered",
+            EventKind::SignatureMissing => "signature-missing",
+            EventKind::SignatureInvalid => "signature-invalid",
+            EventKind::AuditFinding => "audit-finding",
         }
     }
 
@@ -77,6 +89,10 @@ impl EventKind {
             EventKind::TagRestored | EventKind::TagCreated => Severity::Info,
             EventKind::RegistryUnhealthy => Severity::Medium,
             EventKind::RegistryRecovered => Severity::Info,
+            // As `verify --signatures`: high, medium when the policy only warns (see `judge`).
+            EventKind::SignatureMissing | EventKind::SignatureInvalid => Severity::High,
+            // Each finding carries its rule's severity; this is only the default.
+            EventKind::AuditFinding => Severity::Medium,
         }
     }
 }
@@ -117,6 +133,17 @@ pub struct MaliciousHit {
     pub title: String,
 }
 
+/// A new digest the `[signatures]` policy does not accept, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignatureIssue {
+    /// True: no signature at all; false: signatures, none acceptable.
+    pub missing: bool,
+    /// `enforce`: the digest is not accepted; `warn`: it is, with this alert.
+    pub enforced: bool,
+    /// The checker's sentence (which check failed, per signature).
+    pub reason: String,
+}
+
 /// An event the judge found, before the store gives it an id.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NewEvent {
@@ -145,6 +172,8 @@ pub struct Judged<'a> {
     /// True when the tag appeared in a repository listed before (its first sighting is news).
     pub announce: bool,
     pub malicious: &'a [MaliciousHit],
+    /// The signature policy's refusal of a new digest.
+    pub signature: Option<&'a SignatureIssue>,
 }
 
 /// The events between the previous observation and `new`. The first observation of a tag is a
@@ -280,6 +309,39 @@ pub fn judge(j: &Judged<'_>, new: &Observed) -> Vec<NewEvent> {
             serde_json::json!({ "advisory": hit.advisory, "malicious": hit.digest, "platform": hit.platform }),
         );
     }
+    if let Some(issue) = j.signature {
+        let kind = if issue.missing {
+            EventKind::SignatureMissing
+        } else {
+            EventKind::SignatureInvalid
+        };
+        let verdict = if issue.enforced {
+            "not accepted"
+        } else {
+            "accepted (the policy only warns)"
+        };
+        events.push(NewEvent {
+            kind,
+            severity: if issue.enforced {
+                Severity::High
+            } else {
+                Severity::Medium
+            },
+            key: format!("{}:{}:{since}:{digest}", j.tag_id, kind.as_str()),
+            message: format!(
+                "{reference} now serves {}, {verdict}: {}",
+                short(digest),
+                issue.reason
+            ),
+            digest_before: before.clone(),
+            digest_after: after.clone(),
+            detail: serde_json::json!({
+                "accepted": !issue.enforced,
+                "mode": if issue.enforced { "enforce" } else { "warn" },
+                "reason": issue.reason,
+            }),
+        });
+    }
     events
 }
 
@@ -368,6 +430,7 @@ mod tests {
             served_before: &served,
             announce: false,
             malicious: &[],
+            signature: None,
         };
         judge(&j, new)
             .into_iter()
@@ -447,6 +510,7 @@ mod tests {
             served_before: &served,
             announce: false,
             malicious: &hits,
+            signature: None,
         };
         let events = judge(&j, &new);
         let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
@@ -473,6 +537,7 @@ mod tests {
             served_before: &served,
             announce: false,
             malicious: &[],
+            signature: None,
         };
         let events = judge(&j, &image('2'));
         assert_eq!(events[0].key, format!("9:tag-moved:5:{}", d('2')));

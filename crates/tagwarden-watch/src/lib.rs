@@ -10,9 +10,11 @@
 //! - [`store`]: the history, with leases for replicas and unique event keys.
 //! - [`poller`], [`limiter`]: polling and pacing per registry.
 //! - [`alert`], [`web`], [`metrics`]: what the outside sees.
+//! - [`audit`]: registry audit-log exports tailed and judged, findings as events.
 //! - [`daemon`]: the loop, signals, reloads and `--once`.
 
 pub mod alert;
+pub mod audit;
 pub mod config;
 pub mod daemon;
 pub mod event;

@@ -14,7 +14,7 @@ use tagwarden_registry::{Client, Poll, Polled};
 use tokio::sync::mpsc;
 
 use crate::alert::{Alerts, print_event};
-use crate::event::{Child, EventKind, MaliciousHit, NewEvent, Observed};
+use crate::event::{Child, EventKind, MaliciousHit, NewEvent, Observed, SignatureIssue};
 use crate::limiter::{Limiter, random_fraction};
 use crate::metrics::Metrics;
 use crate::store::{Claimed, Outcome, PollResult, Store, StoreError, StoredEvent, now_ms};
@@ -66,6 +66,8 @@ pub struct Poller {
     pub alerts: Arc<Alerts>,
     pub limiter: RwLock<Arc<Limiter>>,
     pub advisories: RwLock<Arc<AdvisorySet>>,
+    /// The `[signatures]` policy new digests are checked against, if any.
+    signatures: RwLock<Option<Arc<tagwarden_signature::Policy>>>,
     pub settings: RwLock<PollSettings>,
     /// Set on SIGTERM: no new polls start; those in flight finish and are recorded.
     pub stopping: AtomicBool,
@@ -91,11 +93,17 @@ impl Poller {
             alerts,
             limiter: RwLock::new(Arc::new(limiter)),
             advisories: RwLock::new(Arc::new(advisories)),
+            signatures: RwLock::new(None),
             settings: RwLock::new(settings),
             stopping: AtomicBool::new(false),
             print: true,
             health: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Sets (or, with `None`, drops) the signature policy new digests must satisfy.
+    pub fn set_signatures(&self, policy: Option<tagwarden_signature::Policy>) {
+        *self.signatures.write().unwrap_or_else(|e| e.into_inner()) = policy.map(Arc::new);
     }
 
     fn settings(&self) -> PollSettings {
@@ -244,6 +252,7 @@ impl Poller {
                     observed: Observed::Absent,
                     how: "head",
                     malicious: Vec::new(),
+                    signature: None,
                 }
             }
             Ok(Polled {
@@ -329,9 +338,14 @@ impl Poller {
             }
             None => (Vec::new(), resolved.media_type.clone(), "head"),
         };
-        if new_digest {
-            self.accept_new_digest(tag, &resolved.digest, &children);
-        }
+        let signature = if new_digest {
+            match self.accept_new_digest(tag, &resolved.digest).await {
+                Ok(issue) => issue,
+                Err(error) => return Outcome::Failed { error },
+            }
+        } else {
+            None
+        };
         let advisories = self
             .advisories
             .read()
@@ -346,13 +360,46 @@ impl Poller {
             },
             how,
             malicious,
+            signature,
         }
     }
 
-    /// The one place where a digest the tag did not serve at its last poll is accepted into the
-    /// history. Signature and attestation checks (issue 15) belong here: a digest that fails
-    /// them should become an event beside the advisories' verdicts.
-    fn accept_new_digest(&self, _tag: &Claimed, _digest: &Digest, _children: &[Child]) {}
+    /// The one place where a digest the tag did not serve at its last poll (or at all: the
+    /// first sighting is checked too) is accepted into the history: when a `[signatures]` rule
+    /// covers the tag, the digest the tag points at must be signed as the rule says, else an
+    /// issue becomes an event beside the advisories' verdicts (`enforce`: not accepted, high;
+    /// `warn`: accepted, medium). Signatures that cannot be read make the poll fail, so that
+    /// the next poll checks again rather than accepting what nobody looked at.
+    async fn accept_new_digest(
+        &self,
+        tag: &Claimed,
+        digest: &Digest,
+    ) -> Result<Option<SignatureIssue>, String> {
+        let policy = self
+            .signatures
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let Some(policy) = policy else {
+            return Ok(None);
+        };
+        let image = &tag.target.reference;
+        let decision = tagwarden_signature::check(&self.client, &policy, image, digest, None).await;
+        use tagwarden_signature::{Mode, Verdict};
+        let missing = match &decision.verdict {
+            Verdict::NotRequired | Verdict::Verified(_) => return Ok(None),
+            Verdict::Unavailable(_) => {
+                return Err(format!("{digest}: {}", decision.reason()));
+            }
+            Verdict::Missing { .. } => true,
+            Verdict::Invalid(_) => false,
+        };
+        Ok(Some(SignatureIssue {
+            missing,
+            enforced: decision.mode != Some(Mode::Warn),
+            reason: decision.reason(),
+        }))
+    }
 
     /// Records results as they come, in batches, and returns the new events.
     async fn record_all(
@@ -456,7 +503,7 @@ impl Poller {
         }
     }
 
-    fn announce(&self, event: &StoredEvent) {
+    pub(crate) fn announce(&self, event: &StoredEvent) {
         self.metrics.event(&event.kind, event.severity.as_str());
         if self.print {
             print_event(event);

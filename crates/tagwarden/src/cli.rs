@@ -41,6 +41,9 @@ pub(crate) enum Command {
     Hunt(HuntArgs),
     /// Watch tags: poll registries, keep every digest they served, alert on drift, serve a page.
     Watch(WatchArgs),
+    /// Judge registry audit logs (Docker Hub, Harbor, CloudTrail, GitHub, GitLab): pushes that
+    /// stray from each repository's own history.
+    Audit(AuditArgs),
     /// List, show, check, import (STIX, MISP, OSV, OpenVEX, CSAF) and export advisories.
     #[command(subcommand)]
     Advisory(AdvisoryCommand),
@@ -373,6 +376,56 @@ pub(crate) struct VerifyArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum AuditFormat {
+    /// Compiler-style findings at each record's file and line, then a summary.
+    Human,
+    /// Versioned JSON, as `scan` writes it.
+    Json,
+    /// SARIF 2.1.0.
+    Sarif,
+    /// The `Registry audit logs` section of an incident report.
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AuditArgs {
+    /// Audit-log exports: files or directories, JSON, JSON lines, gzip or zstd (any mix of
+    /// Docker Hub, Harbor, CloudTrail, GitHub and GitLab records).
+    #[arg(required = true, value_name = "LOG")]
+    pub(crate) logs: Vec<PathBuf>,
+
+    /// Start of the baseline period (RFC 3339 or a date, UTC) [default: the oldest record].
+    #[arg(long, value_name = "TIME")]
+    pub(crate) baseline_from: Option<String>,
+
+    /// End of the baseline period: pushes from then on are judged [default: the `recent`
+    /// period of `[audit]` (7 days) before the newest push].
+    #[arg(long, value_name = "TIME")]
+    pub(crate) baseline_to: Option<String>,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = AuditFormat::Human)]
+    pub(crate) format: AuditFormat,
+
+    /// Write the output to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+
+    /// Exit 1 when a finding is at or above this severity [default: high, or the config's].
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    pub(crate) fail_on: Option<Severity>,
+
+    /// When to use colours in human output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub(crate) color: ColorChoice,
+
+    /// Configuration file, for its `[audit]` thresholds [default: tagwarden.toml or
+    /// .tagwarden.toml in the current directory].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum HuntFormat {
     /// One line per hit, in time order, and a summary.
     Human,
@@ -415,6 +468,13 @@ pub(crate) struct HuntArgs {
     /// Docker Hub usage CSV exports and audit-log JSON (repeatable).
     #[arg(long = "dockerhub-export", value_name = "FILE")]
     pub(crate) dockerhub_exports: Vec<PathBuf>,
+
+    /// Registry audit logs: Docker Hub, Harbor, CloudTrail (ECR), GitHub, GitLab; files or
+    /// directories, JSON or JSON lines, plain, gzip or zstd (repeatable). Pushes of malicious
+    /// digests are hits; pushes that stray from their repository's history are reported as
+    /// `tagwarden audit` reports them.
+    #[arg(long = "audit-logs", value_name = "PATH")]
+    pub(crate) audit_logs: Vec<PathBuf>,
 
     /// A registry or mirror to search, `host[:port][/prefix]` (repeatable, read-only).
     #[arg(long = "registry", value_name = "HOST")]

@@ -52,6 +52,9 @@ struct RawConfig {
     /// Read by `crate::signatures::load_policy`, with its own spans.
     #[serde(default, rename = "signatures")]
     _signatures: Option<toml::Table>,
+    /// Read by `tagwarden_audit::config::parse`, with its own spans.
+    #[serde(default, rename = "audit")]
+    _audit: Option<toml::Table>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -82,6 +85,8 @@ pub(crate) struct Config {
     tree_untrusted: bool,
     /// The `[signatures]` policy, when the file has one.
     pub(crate) signatures: Option<tagwarden_signature::Policy>,
+    /// The `[audit]` thresholds, when the file has the section.
+    pub(crate) audit: Option<tagwarden_audit::AuditConfig>,
 }
 
 impl Config {
@@ -188,6 +193,8 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new("."));
         let signatures = crate::signatures::load_policy(text, base)
             .map_err(|e| at(e.span.clone(), &e.message))?;
+        let audit =
+            tagwarden_audit::config::parse(text).map_err(|e| at(e.span.clone(), &e.message))?;
         Ok(Self {
             fail_on,
             advisories: raw.advisories.iter().map(|a| base.join(a)).collect(),
@@ -198,6 +205,7 @@ impl Config {
             guarded: false,
             tree_untrusted: false,
             signatures,
+            audit,
         })
     }
 

@@ -3,11 +3,11 @@
 //! (`repo.tag.push` events: who pushed which digest under which tag, and when).
 //!
 //! Each file is recognised from its content: JSON (an `{"logs": [...]}` API page, an array of
-//! events, or JSON lines) is an audit log, anything else must be a CSV whose header names the
-//! columns. Rows that cannot be read are counted and reported as one problem per file, with the
-//! first line at fault.
+//! events, or JSON lines) is an audit log, read by [`crate::audit`] (each bad record a problem
+//! at its line and column); anything else must be a CSV whose header names the columns, whose
+//! unreadable rows are counted and reported as one problem per file, with the first line at
+//! fault.
 
-mod audit;
 mod usage;
 
 use std::io::BufRead;
@@ -69,11 +69,10 @@ pub(crate) fn read_stream(
     sink: &dyn Sink,
     stats: &mut SourceStats,
 ) {
-    let outcome = if starts_with_json(&mut *reader) {
-        audit::read(&mut *reader, location, sink)
-    } else {
-        usage::read(&mut *reader, location, sink)
-    };
+    if starts_with_json(&mut *reader) {
+        return crate::audit::read_stream(reader, location, sink, stats);
+    }
+    let outcome = usage::read(&mut *reader, location, sink);
     stats.bytes += outcome.bytes;
     stats.records += outcome.records;
     sink.progress(stats.bytes);
@@ -154,7 +153,7 @@ fn starts_with_json(reader: &mut dyn BufRead) -> bool {
 /// A time as exports write it: RFC 3339 (`2026-04-22T12:00:00Z`), a civil date-time taken as
 /// UTC (`2026-04-22 12:00:00`), the usage export's hour bucket (`2026/04/22/12`), or Unix
 /// seconds / milliseconds.
-fn parse_time(s: &str) -> Option<Timestamp> {
+pub(crate) fn parse_time(s: &str) -> Option<Timestamp> {
     let s = s.trim().trim_matches('"');
     if s.is_empty() {
         return None;

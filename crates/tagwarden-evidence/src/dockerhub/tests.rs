@@ -173,9 +173,19 @@ fn audit_array_and_json_lines() {
         image(&e[1]),
         (ImageAction::Pushed, Some("checkmarx/kics:debian"), None)
     );
-    assert_eq!(p.len(), 1);
-    assert!(p[0].message.starts_with("2 unreadable"), "{}", p[0].message);
-    assert!(p[0].message.contains("line 2"), "{}", p[0].message);
+    // Each bad record at its line and column: the broken line, and the malformed digest.
+    assert_eq!(p.len(), 2, "{p:?}");
+    assert!(
+        p[0].location.ends_with("audit.jsonl:2:2"),
+        "{}",
+        p[0].location
+    );
+    assert!(
+        p[1].location.ends_with("audit.jsonl:3:1"),
+        "{}",
+        p[1].location
+    );
+    assert!(p[1].message.contains("invalid digest"), "{}", p[1].message);
 }
 
 #[test]

@@ -25,7 +25,7 @@ use tagwarden_findings::Severity;
 use tagwarden_reference::{Digest, Reference};
 
 use crate::config::Database;
-use crate::event::{Child, EventKind, MaliciousHit, NewEvent, Observed};
+use crate::event::{Child, EventKind, MaliciousHit, NewEvent, Observed, SignatureIssue};
 use crate::target::{TagKind, Target};
 pub use conn::StoreError;
 use conn::{Conn, Row, Value};
@@ -52,6 +52,8 @@ pub enum Outcome {
         /// `head`, or `head+get` when the index was fetched for its children.
         how: &'static str,
         malicious: Vec<MaliciousHit>,
+        /// The signature policy refused the new digest.
+        signature: Option<SignatureIssue>,
     },
     /// The registry could not be asked, or refused.
     Failed { error: String },
@@ -416,7 +418,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let replica: Value = self.replica.as_str().into();
         let id = r.tag.id;
-        let (observed, how, malicious) = match &r.outcome {
+        let (observed, how, malicious, signature) = match &r.outcome {
             Outcome::Deferred { until, .. } => {
                 c.execute(
                     "UPDATE tags SET next_due = $1, lease_owner = NULL, lease_until = 0 WHERE id = $2 AND lease_owner = $3",
@@ -436,7 +438,8 @@ impl Store {
                 observed,
                 how,
                 malicious,
-            } => (observed, *how, malicious),
+                signature,
+            } => (observed, *how, malicious, signature.as_ref()),
         };
         let still_ours = c.execute(
             "UPDATE tags SET last_checked = $1, next_due = $2, failures = 0, last_error = NULL,
@@ -482,6 +485,7 @@ impl Store {
                 served_before: &served,
                 announce: r.tag.announce,
                 malicious,
+                signature,
             };
             crate::event::judge(&judged, observed)
         } else {

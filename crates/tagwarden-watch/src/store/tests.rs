@@ -21,6 +21,7 @@ fn seen(c: char) -> Outcome {
         },
         how: "head",
         malicious: Vec::new(),
+        signature: None,
     }
 }
 

@@ -78,27 +78,48 @@ pub(crate) fn run(args: HuntArgs) -> Result<Status> {
             eprint!("\rread {:.1} MB of evidence", total as f64 / 1e6);
         }
     };
-    let outcome = hunt::run(&sources, &prep.advisories, &progress);
+    let (outcome, audit_records) = hunt::run(&sources, &prep.advisories, &progress);
+    // Registry audit logs among the evidence: pushes judged against each repository's history
+    // (the last `recent` period against what came before), shown in the report and summary.
+    let audited = (!audit_records.is_empty()).then(|| {
+        let thresholds = prep
+            .config
+            .audit
+            .as_ref()
+            .map(|a| a.thresholds.clone())
+            .unwrap_or_default();
+        tagwarden_audit::judge(
+            &audit_records,
+            tagwarden_audit::Period::default(),
+            &thresholds,
+        )
+    });
+    let report = || {
+        let mut text = hunt::report::markdown(&outcome, &prep.advisories);
+        if let Some(j) = &audited {
+            text.push('\n');
+            text.push_str(&tagwarden_audit::report::markdown_section(j));
+        }
+        text
+    };
     if tty && read.load(Ordering::Relaxed) > 0 {
         eprint!("\r\x1b[K");
     }
 
     if let Some(path) = &args.report {
-        tagwarden_fs::write_atomic(
-            path,
-            hunt::report::markdown(&outcome, &prep.advisories).as_bytes(),
-        )
-        .with_context(|| format!("cannot write {}", path.display()))?;
+        tagwarden_fs::write_atomic(path, report().as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     let mut sink = super::OutputSink::open(args.output.as_deref())?;
     match args.format {
-        HuntFormat::Human => write!(sink, "{}", hunt::report::summary(&outcome))?,
+        HuntFormat::Human => {
+            write!(sink, "{}", hunt::report::summary(&outcome))?;
+            if let Some(j) = &audited {
+                write!(sink, "{}", audit_summary(j))?;
+            }
+        }
         HuntFormat::Json => tagwarden_hunt::json::write(&outcome, &mut sink)?,
-        HuntFormat::Markdown => write!(
-            sink,
-            "{}",
-            hunt::report::markdown(&outcome, &prep.advisories)
-        )?,
+        HuntFormat::Markdown => write!(sink, "{}", report())?,
         HuntFormat::Sarif => {
             hunt::sarif::render(scan_report, &outcome, &mut sink, env!("CARGO_PKG_VERSION"))?
         }
@@ -126,6 +147,31 @@ pub(crate) fn run(args: HuntArgs) -> Result<Status> {
         Answer::Clean if !prep.advisory_errors.is_empty() => Status::Error,
         Answer::Clean => Status::Clean,
     })
+}
+
+/// The audit-log findings for the terminal: one line each, escaped, with what it was compared
+/// with (`tagwarden audit` shows them in full).
+fn audit_summary(j: &tagwarden_audit::Judgement) -> String {
+    use tagwarden_findings::output::escape::terminal;
+    let mut s = format!(
+        "\nregistry audit logs: {} push(es) judged against {} in the baseline, {} finding(s)\n",
+        j.judged_pushes,
+        j.baseline_pushes,
+        j.findings.len()
+    );
+    for f in &j.findings {
+        s.push_str(&format!(
+            "  {} [{}] {}\n      baseline: {}\n",
+            f.severity,
+            f.rule.id,
+            terminal(&f.message),
+            terminal(&f.baseline)
+        ));
+    }
+    for n in &j.notes {
+        s.push_str(&format!("  note: {}\n", terminal(n)));
+    }
+    s
 }
 
 /// The advisories' network indicators, plus feed files (one indicator per line).

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use tagwarden_evidence::audit::AuditLogs;
 use tagwarden_evidence::ci::CiLogs;
 use tagwarden_evidence::dockerhub::DockerHubExports;
 use tagwarden_evidence::engine::{DiscoverEnv, Engine, discover};
@@ -53,8 +54,11 @@ pub(crate) fn evidence_sources(
     if !args.dockerhub_exports.is_empty() {
         sources.push(Box::new(DockerHubExports::new(
             args.dockerhub_exports.clone(),
-            readers,
+            readers.clone(),
         )));
+    }
+    if !args.audit_logs.is_empty() {
+        sources.push(Box::new(AuditLogs::new(args.audit_logs.clone(), readers)));
     }
     sources
 }

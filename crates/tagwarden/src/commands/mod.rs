@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub(crate) mod advisory;
+pub(crate) mod audit;
 pub(crate) mod completions;
 pub(crate) mod hunt;
 mod hunt_sources;

@@ -29,6 +29,8 @@ struct Found {
     evidence: u64,
     problems: Vec<Problem>,
     notes: Vec<Problem>,
+    /// Registry audit-log records, judged apart (`tagwarden-audit`).
+    audit: Vec<tagwarden_evidence::audit::AuditRecord>,
 }
 
 impl Judging<'_> {
@@ -54,14 +56,18 @@ impl Sink for Judging<'_> {
     fn progress(&self, bytes: u64) {
         (self.progress)(bytes);
     }
+    fn audit(&self, record: tagwarden_evidence::audit::AuditRecord) {
+        self.found().audit.push(record);
+    }
 }
 
-/// Runs every source, one after the other (each source parallelises its own reading).
+/// Runs every source, one after the other (each source parallelises its own reading); returns
+/// the outcome and the registry audit-log records read (for `tagwarden_audit::judge`).
 pub(crate) fn run(
     sources: &[Box<dyn EvidenceSource>],
     advisories: &tagwarden_advisory::AdvisorySet,
     progress: &(dyn Fn(u64) + Sync),
-) -> Outcome {
+) -> (Outcome, Vec<tagwarden_evidence::audit::AuditRecord>) {
     let sink = Judging {
         advisories,
         found: Mutex::new(Found::default()),
@@ -95,12 +101,13 @@ pub(crate) fn run(
         runs.push(run);
     }
     let found = sink.found.into_inner().unwrap_or_else(|e| e.into_inner());
-    Outcome::new(
+    let outcome = Outcome::new(
         found.hits,
         found.weak,
         runs,
         found.problems,
         found.notes,
         found.evidence,
-    )
+    );
+    (outcome, found.audit)
 }

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)] // Test helpers outside #[test] functions.
 
 mod advisory;
+mod audit;
 mod ci_commands;
 mod common;
 mod dist;
@@ -14,4 +15,6 @@ mod safety;
 mod scan;
 mod signatures;
 mod watch;
+mod watch_audit;
+mod watch_signatures;
 mod watch_support;

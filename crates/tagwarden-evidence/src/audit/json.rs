@@ -1,6 +1,9 @@
-//! The Docker Hub audit log (publisher side), as the API returns it (`{"logs": [...]}` pages),
-//! as an array of events, or as JSON lines. Events are read one at a time, so a large export is
-//! never held in memory; `repo.tag.push` events become evidence.
+//! Audit records in JSON, whatever the export's shape: an API page (`{"logs": [...]}`,
+//! CloudTrail's `{"Records": [...]}`, …), an array of records, one record, several documents one
+//! after the other, or JSON lines (one record or one page per line). Records are read one at a
+//! time, so a large export is never held in memory, and each is handed over with the line it
+//! ends on; a syntax error is reported at its line and column, and a cut document keeps the
+//! records read before the cut.
 
 use std::cell::Cell;
 use std::fmt;
@@ -10,37 +13,90 @@ use std::rc::Rc;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
-use tagwarden_reference::Digest;
 
-use super::{Outcome, parse_time};
-use crate::{Evidence, ImageAction, Observed, Sink, SourceKind, excerpt, input};
+use crate::input;
 
-/// Keys under which a page keeps its events.
-const EVENT_LISTS: [&str; 7] = [
-    "logs", "results", "events", "items", "entries", "records", "data",
+/// Keys under which a page keeps its records.
+const EVENT_LISTS: [&str; 8] = [
+    "logs", "results", "events", "items", "entries", "records", "data", "Records",
 ];
 
-pub(super) fn read(reader: &mut dyn BufRead, location: &str, sink: &dyn Sink) -> Outcome {
-    let mut out = Outcome::new(SourceKind::DockerHubAudit);
+/// Where a record or an error is: 1-based line and column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct At {
+    pub(crate) line: u64,
+    pub(crate) column: u64,
+}
+
+/// What reading a stream gave besides the records.
+#[derive(Debug, Default)]
+pub(crate) struct Reading {
+    pub(crate) bytes: u64,
+    /// A syntax error that ended (a line of) the reading, with where it is.
+    pub(crate) errors: Vec<(At, String)>,
+    /// Set when reading stopped early (a cut or corrupt document or stream).
+    pub(crate) fatal: Option<(At, String)>,
+}
+
+/// Hands every record of the stream to `record`, with the line it ends on.
+pub(crate) fn records(reader: &mut dyn BufRead, record: &mut dyn FnMut(Value, u64)) -> Reading {
+    let mut out = Reading::default();
     if first_line_is_json_object(reader) {
         let result = input::for_each_line(reader, |n, raw| {
             if raw.iter().all(u8::is_ascii_whitespace) {
                 return true;
             }
             match serde_json::from_slice::<Value>(raw) {
-                Ok(v) => events_of(v, &mut |e| event(&e, Some(n), location, sink, &mut out)),
-                Err(_) => out.bad(n),
+                Ok(v) => events_of(v, &mut |e| record(e, n)),
+                Err(e) => out.errors.push((
+                    At {
+                        line: n,
+                        column: e.column() as u64,
+                    },
+                    format!("invalid JSON: {e}"),
+                )),
             }
             true
         });
         match result {
             Ok(lines) => out.bytes = lines.bytes,
-            Err(e) => out.fatal = Some(format!("read stopped (corrupt or truncated?): {e}")),
+            Err(e) => {
+                out.fatal = Some((
+                    At { line: 0, column: 0 },
+                    format!("read stopped (corrupt or truncated?): {e}"),
+                ))
+            }
         }
         return out;
     }
-    document(reader, location, sink, &mut out);
+    document(reader, record, &mut out);
     out
+}
+
+/// The key under which a page's links (`next`, `previous`) are added to each of its records:
+/// the Docker Hub tag API names the repository only there.
+pub(crate) const PAGE_KEY: &str = "_page";
+
+/// A page's `next` and `previous` links seen so far, if any.
+fn links(fields: &Map<String, Value>) -> Option<Value> {
+    let links: Map<String, Value> = ["next", "previous"]
+        .iter()
+        .filter_map(|k| {
+            Some((
+                k.to_string(),
+                fields.get(*k).filter(|v| v.is_string())?.clone(),
+            ))
+        })
+        .collect();
+    (!links.is_empty()).then_some(Value::Object(links))
+}
+
+/// Adds the page's links to a record.
+fn with_links(mut v: Value, links: Option<&Value>) -> Value {
+    if let (Some(l), Value::Object(o)) = (links, &mut v) {
+        o.insert(PAGE_KEY.into(), l.clone());
+    }
+    v
 }
 
 /// The events a value holds: itself, an array's items, or a page's list (a JSON-lines file
@@ -53,8 +109,11 @@ fn events_of(v: Value, f: &mut dyn FnMut(Value)) {
                 .iter()
                 .find(|k| obj.get(**k).is_some_and(Value::is_array))
                 .and_then(|k| obj.remove(*k));
+            let page = links(&obj);
             match list {
-                Some(Value::Array(items)) => items.into_iter().for_each(&mut *f),
+                Some(Value::Array(items)) => items
+                    .into_iter()
+                    .for_each(|v| f(with_links(v, page.as_ref()))),
                 _ => f(Value::Object(obj)),
             }
         }
@@ -76,13 +135,19 @@ fn first_line_is_json_object(reader: &mut dyn BufRead) -> bool {
     matches!(serde_json::from_slice::<Value>(line), Ok(Value::Object(_)))
 }
 
+/// Largest record read from a document (a record is held whole while it is read): past this,
+/// the reading stops with a problem rather than hold an attacker's gigabyte.
+const RECORD_MAX: u64 = 16 << 20;
+
 /// Counts lines and notes whether anything but whitespace was read, for line numbers and to
-/// tell a clean end from a cut document.
+/// tell a clean end from a cut document; refuses a record over [`RECORD_MAX`].
 struct Counting<'r> {
     inner: &'r mut dyn BufRead,
     newlines: Rc<Cell<u64>>,
     bytes: Rc<Cell<u64>>,
     content: Rc<Cell<bool>>,
+    /// Bytes since the last record was handed over.
+    since: Rc<Cell<u64>>,
 }
 
 impl Read for Counting<'_> {
@@ -92,6 +157,13 @@ impl Read for Counting<'_> {
         self.newlines
             .set(self.newlines.get() + memchr::memchr_iter(b'\n', got).count() as u64);
         self.bytes.set(self.bytes.get() + n as u64);
+        self.since.set(self.since.get() + n as u64);
+        if self.since.get() > RECORD_MAX {
+            return Err(io::Error::other(format!(
+                "a record over {} MiB: not read",
+                RECORD_MAX >> 20
+            )));
+        }
         if got.iter().any(|b| !b.is_ascii_whitespace()) {
             self.content.set(true);
         }
@@ -99,25 +171,27 @@ impl Read for Counting<'_> {
     }
 }
 
-fn document(reader: &mut dyn BufRead, location: &str, sink: &dyn Sink, out: &mut Outcome) {
+fn document(reader: &mut dyn BufRead, record: &mut dyn FnMut(Value, u64), out: &mut Reading) {
     let newlines = Rc::new(Cell::new(0u64));
     let bytes = Rc::new(Cell::new(0u64));
     let content = Rc::new(Cell::new(false));
+    let since = Rc::new(Cell::new(0u64));
     let counting = Counting {
         inner: reader,
         newlines: newlines.clone(),
         bytes: bytes.clone(),
         content: content.clone(),
+        since: since.clone(),
     };
     // Unbuffered on purpose: serde_json reads byte by byte from `inner` (itself buffered), so
-    // the line count is exact when an event ends.
+    // the line count is exact when a record ends.
     let mut de = serde_json::Deserializer::from_reader(counting);
     let mut values = 0u64;
     loop {
         content.set(false);
         let mut handler = |v: Value| {
-            let line = newlines.get() + 1;
-            event(&v, Some(line), location, sink, out);
+            since.set(0);
+            record(v, newlines.get() + 1)
         };
         let seed = Top {
             handler: &mut handler,
@@ -126,7 +200,13 @@ fn document(reader: &mut dyn BufRead, location: &str, sink: &dyn Sink, out: &mut
             Ok(()) => values += 1,
             Err(e) if e.is_eof() && !content.get() && values > 0 => break,
             Err(e) => {
-                out.fatal = Some(format!("invalid JSON (cut or not an audit log?): {e}"));
+                out.fatal = Some((
+                    At {
+                        line: e.line() as u64,
+                        column: e.column() as u64,
+                    },
+                    format!("invalid JSON (cut, or not an audit log?): {e}"),
+                ));
                 break;
             }
         }
@@ -167,6 +247,7 @@ impl<'de> Visitor<'de> for Top<'_> {
             let list = EVENT_LISTS.contains(&key.as_str());
             let seed = Field {
                 list,
+                links: links(&fields),
                 handler: &mut *self.handler,
             };
             match map.next_value_seed(seed)? {
@@ -187,6 +268,8 @@ impl<'de> Visitor<'de> for Top<'_> {
 /// else kept as a value (the object may be an event itself).
 struct Field<'h> {
     list: bool,
+    /// The page's links read before the list, added to its records.
+    links: Option<Value>,
     handler: &'h mut dyn FnMut(Value),
 }
 
@@ -210,7 +293,7 @@ impl<'de> Visitor<'de> for Field<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<Value>, A::Error> {
         while let Some(v) = seq.next_element::<Value>()? {
-            (self.handler)(v);
+            (self.handler)(with_links(v, self.links.as_ref()));
         }
         Ok(None)
     }
@@ -243,102 +326,4 @@ impl<'de> Visitor<'de> for Field<'_> {
     fn visit_none<E>(self) -> Result<Option<Value>, E> {
         Ok(Some(Value::Null))
     }
-}
-
-/// The first string among `keys` in `obj` or its `data` object.
-fn field<'v>(obj: &'v Map<String, Value>, keys: &[&str]) -> Option<&'v str> {
-    let data = obj.get("data").and_then(Value::as_object);
-    keys.iter()
-        .find_map(|k| obj.get(*k).and_then(Value::as_str))
-        .or_else(|| data.and_then(|d| keys.iter().find_map(|k| d.get(*k).and_then(Value::as_str))))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-}
-
-/// One audit event: a push becomes evidence; other actions are counted only.
-fn event(v: &Value, line: Option<u64>, location: &str, sink: &dyn Sink, out: &mut Outcome) {
-    out.records += 1;
-    let Some(obj) = v.as_object() else {
-        out.bad(line.unwrap_or(0));
-        return;
-    };
-    let action = field(
-        obj,
-        &["action", "event", "type", "action_name", "event_type"],
-    );
-    let Some(action) = action else {
-        out.bad(line.unwrap_or(0));
-        return;
-    };
-    let a = action.to_ascii_lowercase();
-    // `repo.tag.push` (API), `Tag Pushed` (UI wording).
-    if !a.contains("push") {
-        return;
-    }
-    let Some(name) = field(
-        obj,
-        &[
-            "repository",
-            "repo",
-            "repository_name",
-            "repo_name",
-            "name",
-            "image",
-        ],
-    ) else {
-        out.bad(line.unwrap_or(0));
-        return;
-    };
-    let name = match field(obj, &["namespace", "account"]) {
-        Some(ns) if !name.contains('/') => format!("{ns}/{name}"),
-        _ => name.to_string(),
-    };
-    let tag = field(obj, &["tag", "tag_name"]);
-    let digest = match field(obj, &["digest", "manifest_digest", "image_digest"]) {
-        Some(d) => match Digest::parse(d) {
-            Ok(d) => Some(d),
-            Err(_) => {
-                out.bad(line.unwrap_or(0));
-                None
-            }
-        },
-        None => None,
-    };
-    let timestamp = field(
-        obj,
-        &["timestamp", "created_at", "time", "date", "event_time"],
-    )
-    .and_then(parse_time)
-    .or_else(|| {
-        obj.get("timestamp")
-            .and_then(Value::as_i64)
-            .and_then(|n| parse_time(&n.to_string()))
-    });
-    let actor = field(obj, &["actor", "user", "username", "actor_name"])
-        .map(str::to_string)
-        .or_else(|| {
-            obj.get("actor")
-                .and_then(Value::as_object)
-                .and_then(|a| field(a, &["username", "name", "login"]))
-                .map(str::to_string)
-        });
-    let reference = match tag {
-        Some(t) => format!("{name}:{t}"),
-        None => name,
-    };
-    sink.evidence(Evidence {
-        source: SourceKind::DockerHubAudit,
-        location: location.to_string(),
-        line,
-        timestamp,
-        within: None,
-        host: None,
-        job: actor,
-        observed: Observed::Image {
-            action: ImageAction::Pushed,
-            reference: Some(reference),
-            digest,
-        },
-        excerpt: Some(excerpt(&v.to_string())),
-    });
 }
