@@ -2,6 +2,7 @@
 
 pub(crate) mod advisory;
 pub(crate) mod completions;
+pub(crate) mod exposure;
 pub(crate) mod hunt;
 mod hunt_sources;
 pub(crate) mod man;

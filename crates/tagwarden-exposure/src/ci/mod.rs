@@ -1,0 +1,235 @@
+//! What each job of a CI definition can read: one reader per platform, all built on the
+//! readers of `tagwarden-extract` (YAML with spans, GitHub expressions, shell-style variables)
+//! and dispatched by the file kind `scan` decides.
+
+mod azure;
+mod bitbucket;
+mod circleci;
+mod drone;
+mod github;
+mod gitlab;
+mod jenkins;
+mod yaml;
+
+use tagwarden_extract::FileKind;
+use tagwarden_text::LineIndex;
+
+use crate::job::{CredentialKind, Grant, Job, Note, Place, Platform, Region};
+
+/// A file of a tree, as the caller read it.
+#[derive(Clone, Debug)]
+pub struct TreeFile {
+    /// Relative to the tree, `/`-separated: how definitions name each other
+    /// (`./.github/workflows/scan.yml`, `include: local: ci/build.yml`).
+    pub relative: String,
+    /// As shown to people.
+    pub display: String,
+    /// The kind `scan` decided, if any.
+    pub kind: Option<FileKind>,
+    pub text: String,
+}
+
+/// The files of one tree (a repository) that CI definitions may name.
+#[derive(Clone, Debug, Default)]
+pub struct Tree {
+    /// The tree as given on the command line.
+    pub name: String,
+    pub files: Vec<TreeFile>,
+}
+
+impl Tree {
+    /// A file by its path relative to the tree (`./` and a leading `/` ignored).
+    pub fn file(&self, relative: &str) -> Option<&TreeFile> {
+        let wanted = relative.trim_start_matches("./").trim_start_matches('/');
+        self.files.iter().find(|f| f.relative == wanted)
+    }
+}
+
+/// The platform a file kind belongs to, for the kinds whose jobs can be read.
+pub fn platform(kind: FileKind) -> Option<Platform> {
+    Some(match kind {
+        FileKind::GithubWorkflow => Platform::GithubActions,
+        FileKind::GitlabCi => Platform::GitlabCi,
+        FileKind::Jenkinsfile => Platform::Jenkins,
+        FileKind::CircleCi => Platform::Circleci,
+        FileKind::AzurePipelines => Platform::AzurePipelines,
+        FileKind::BitbucketPipelines => Platform::BitbucketPipelines,
+        FileKind::Drone => Platform::Drone,
+        FileKind::Woodpecker => Platform::Woodpecker,
+        _ => return None,
+    })
+}
+
+/// Every job of every CI definition in the tree, in file order, and what could not be read.
+pub fn jobs(tree: &Tree) -> (Vec<Job>, Vec<Note>) {
+    let mut jobs = Vec::new();
+    let mut notes = Vec::new();
+    for file in &tree.files {
+        let Some(platform) = file.kind.and_then(platform) else {
+            continue;
+        };
+        let ctx = Ctx::new(tree, file, platform);
+        match platform {
+            Platform::GithubActions => github::read(&ctx, &mut jobs, &mut notes),
+            Platform::GitlabCi => gitlab::read(&ctx, &mut jobs, &mut notes),
+            Platform::Jenkins => jenkins::read(&ctx, &mut jobs, &mut notes),
+            Platform::Circleci => circleci::read(&ctx, &mut jobs, &mut notes),
+            Platform::AzurePipelines => azure::read(&ctx, &mut jobs, &mut notes),
+            Platform::BitbucketPipelines => bitbucket::read(&ctx, &mut jobs, &mut notes),
+            Platform::Drone | Platform::Woodpecker => drone::read(&ctx, &mut jobs, &mut notes),
+        }
+    }
+    (jobs, notes)
+}
+
+/// One file being read: places, jobs and grants are made here.
+pub(crate) struct Ctx<'t> {
+    pub(crate) tree: &'t Tree,
+    pub(crate) file: &'t TreeFile,
+    pub(crate) platform: Platform,
+    lines: LineIndex,
+}
+
+impl<'t> Ctx<'t> {
+    pub(crate) fn new(tree: &'t Tree, file: &'t TreeFile, platform: Platform) -> Self {
+        Ctx {
+            tree,
+            file,
+            platform,
+            lines: LineIndex::new(&file.text),
+        }
+    }
+
+    /// The same tree, another file (a called workflow, an included file).
+    pub(crate) fn other(&self, file: &'t TreeFile) -> Ctx<'t> {
+        Ctx::new(self.tree, file, self.platform)
+    }
+
+    pub(crate) fn text(&self) -> &'t str {
+        &self.file.text
+    }
+
+    pub(crate) fn place(&self, offset: usize) -> Place {
+        let offset = offset.min(self.file.text.len());
+        let (line, column) = self.lines.line_col(&self.file.text, offset);
+        Place {
+            path: self.file.display.clone(),
+            line,
+            column,
+        }
+    }
+
+    pub(crate) fn note(&self, offset: usize, message: impl Into<String>) -> Note {
+        Note {
+            at: Some(self.place(offset)),
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn job(
+        &self,
+        id: &str,
+        name: Option<&str>,
+        start: usize,
+        end: usize,
+        workspace: bool,
+    ) -> Job {
+        Job {
+            platform: self.platform,
+            tree: self.tree.name.clone(),
+            file: self.file.display.clone(),
+            id: id.to_string(),
+            name: name.filter(|n| *n != id).map(str::to_string),
+            at: self.place(start),
+            regions: vec![self.region(start, end)],
+            workspace,
+            grants: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    pub(crate) fn region(&self, start: usize, end: usize) -> Region {
+        Region {
+            file: self.file.display.clone(),
+            start,
+            end: end.max(start),
+        }
+    }
+
+    pub(crate) fn grant(
+        &self,
+        kind: CredentialKind,
+        name: &str,
+        scope: &str,
+        why: String,
+        offset: usize,
+        rotation: &'static str,
+    ) -> Grant {
+        Grant {
+            kind,
+            name: name.to_string(),
+            scope: scope.to_string(),
+            why,
+            at: self.place(offset),
+            rotation,
+        }
+    }
+}
+
+/// Adds a grant unless the job already has one for the same credential at the same place.
+pub(crate) fn push_grant(job: &mut Job, grant: Grant) {
+    let dup = job.grants.iter().any(|g| {
+        g.kind == grant.kind && g.name == grant.name && g.at == grant.at && g.why == grant.why
+    });
+    if !dup {
+        job.grants.push(grant);
+    }
+}
+
+/// A shell line that logs in to a registry: the credential it uses is saved in the runner's
+/// config (`~/.docker/config.json`, podman's `auth.json`) for every later command.
+pub(crate) fn registry_login(line: &str) -> bool {
+    let l = line.to_ascii_lowercase();
+    [
+        "docker login",
+        "podman login",
+        "buildah login",
+        "helm registry login",
+        "skopeo login",
+        "crane auth login",
+        "oras login",
+    ]
+    .iter()
+    .any(|c| l.contains(c))
+}
+
+/// The variables a text reads, shell style (`$X`, `${X}`, `${X:-d}`; `$$` escapes when
+/// `dollar_escape`), each with its offset in the text, read by the shared variable reader.
+pub(crate) fn shell_variables(text: &str, dollar_escape: bool) -> Vec<(String, usize)> {
+    use tagwarden_extract::vars::{Syntax, Value, expand};
+    let names = std::cell::RefCell::new(Vec::<String>::new());
+    let lookup = |name: &str| -> Option<Value> {
+        names.borrow_mut().push(name.to_string());
+        Some(Value {
+            value: String::new(),
+            origin: None,
+        })
+    };
+    // Line by line: a script's comment or a stray `$` must not stop the lines after it.
+    for line in text.lines() {
+        let _ = expand(line, 0, Syntax { dollar_escape }, &lookup);
+    }
+    let mut out: Vec<(String, usize)> = Vec::new();
+    for name in names.into_inner() {
+        if out.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        let offset = [format!("${{{name}"), format!("${name}")]
+            .iter()
+            .filter_map(|p| text.find(p.as_str()))
+            .min()
+            .unwrap_or(0);
+        out.push((name, offset));
+    }
+    out
+}
