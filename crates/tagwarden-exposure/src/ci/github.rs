@@ -76,8 +76,9 @@ fn job_reach(
 ) -> Reach {
     let mut reach = Reach::default();
     let shown = format!("job `{id}` of {}", ctx.file.display);
-    // Secrets written in the workflow's env: every job gets them.
-    if let Some(env) = doc.get("env") {
+    // Secrets written in the workflow's env: every job gets them, except a job that calls a
+    // workflow (the caller's `env` is not passed on).
+    if let Some(env) = doc.get("env").filter(|_| node.get("uses").is_none()) {
         for (path, scalar) in scalars(env) {
             secret_reads(ctx, scalar, passed, &mut reach.grants, |_| {
                 format!(
@@ -123,6 +124,9 @@ fn job_reach(
     for (i, step) in steps.iter().enumerate() {
         step_reach(ctx, *step, i, &shown, may_oidc, &mut reach);
     }
+    if let Some(uses) = str_at(node, "uses") {
+        call(ctx, node, uses, &shown, passed, seen, depth, &mut reach);
+    }
     if may_oidc
         && !reach
             .grants
@@ -140,9 +144,6 @@ fn job_reach(
             at,
             "ci-id-token",
         ));
-    }
-    if let Some(uses) = str_at(node, "uses") {
-        call(ctx, node, uses, &shown, passed, seen, depth, &mut reach);
     }
     if node.get("container").is_some() {
         reach.notes.push(
