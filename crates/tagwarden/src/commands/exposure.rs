@@ -42,16 +42,7 @@ pub(crate) fn run(args: ExposureArgs) -> Result<Status> {
         &args.advisory,
     )?;
     let outcome = args.hunt.as_deref().map(read_hunt).transpose()?;
-    let scanner = Scanner::builtin().map_err(|errors| {
-        anyhow::anyhow!(
-            "the built-in secret rules do not load: {}",
-            errors
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join("; ")
-        )
-    })?;
+    let scanner = builtin_scanner()?;
     let read = read_trees(&paths, &prep, &scanner, args.walk.max_file_size);
     let affected = if outcome.is_none() && args.jobs.is_empty() {
         affected_uses(&paths, &prep, &read.trees, args.walk.max_file_size)
@@ -84,6 +75,31 @@ pub(crate) fn run(args: ExposureArgs) -> Result<Status> {
         Status::Findings
     } else {
         Status::Clean
+    })
+}
+
+/// The checklist for `hunt --report`: the hunt's CI hits name the exposed jobs of the trees.
+pub(crate) fn for_hunt(
+    paths: &[PathBuf],
+    prep: &Prepared,
+    outcome: &Outcome,
+    max_file_size: u64,
+) -> Result<Checklist> {
+    let scanner = builtin_scanner()?;
+    let read = read_trees(paths, prep, &scanner, max_file_size);
+    Ok(checklist(&read, Some(outcome), &[], &[], &scanner))
+}
+
+fn builtin_scanner() -> Result<Scanner> {
+    Scanner::builtin().map_err(|errors| {
+        anyhow::anyhow!(
+            "the built-in secret rules do not load: {}",
+            errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        )
     })
 }
 
@@ -226,7 +242,8 @@ fn read_file(
     matches: &Mutex<Vec<(usize, Match)>>,
     note: &(dyn Fn(Option<&str>, String) + Sync),
 ) {
-    if prep.config.ignores_path(&f.relative) {
+    // As in `scan`: a config the tree wrote (hunt, --untrusted-config) cannot hide files.
+    if prep.config.ignores_path(&f.relative) && !prep.config.is_guarded() {
         return;
     }
     let bytes = match tagwarden_fs::read_bounded(&f.path, max_file_size, true) {

@@ -83,22 +83,27 @@ pub(crate) fn run(args: HuntArgs) -> Result<Status> {
         eprint!("\r\x1b[K");
     }
 
+    // Trees given with a report: which credentials the exposed jobs could read.
+    let exposure = (!args.paths.is_empty()
+        && (args.report.is_some() || args.format == HuntFormat::Markdown))
+        .then(|| super::exposure::for_hunt(&paths, &prep, &outcome, args.walk.max_file_size))
+        .transpose()?;
+    let report = || {
+        let mut md = hunt::report::markdown(&outcome, &prep.advisories);
+        if let Some(checklist) = &exposure {
+            md.push_str(&tagwarden_exposure::output::markdown::section(checklist, 2));
+        }
+        md
+    };
     if let Some(path) = &args.report {
-        tagwarden_fs::write_atomic(
-            path,
-            hunt::report::markdown(&outcome, &prep.advisories).as_bytes(),
-        )
-        .with_context(|| format!("cannot write {}", path.display()))?;
+        tagwarden_fs::write_atomic(path, report().as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     let mut sink = super::OutputSink::open(args.output.as_deref())?;
     match args.format {
         HuntFormat::Human => write!(sink, "{}", hunt::report::summary(&outcome))?,
         HuntFormat::Json => tagwarden_hunt::json::write(&outcome, &mut sink)?,
-        HuntFormat::Markdown => write!(
-            sink,
-            "{}",
-            hunt::report::markdown(&outcome, &prep.advisories)
-        )?,
+        HuntFormat::Markdown => write!(sink, "{}", report())?,
         HuntFormat::Sarif => {
             hunt::sarif::render(scan_report, &outcome, &mut sink, env!("CARGO_PKG_VERSION"))?
         }
