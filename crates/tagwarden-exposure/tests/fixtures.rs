@@ -90,6 +90,7 @@ fn every_case_lists_what_a_careful_responder_would_and_nothing_else() {
         files(&dir, &dir, &mut raw);
         let mut tree = Tree {
             name: case.tree.clone(),
+            folder: None,
             files: Vec::new(),
         };
         let mut matches = Vec::new();
@@ -188,6 +189,16 @@ fn every_case_lists_what_a_careful_responder_would_and_nothing_else() {
             output::markdown::render(&checklist),
             String::from_utf8(json).unwrap(),
         ];
+        let doc: serde_json::Value = serde_json::from_str(&rendered[2]).unwrap();
+        let documented = include_str!("../JSON.md");
+        let mut keys = Vec::new();
+        json_keys(&doc, &mut keys);
+        for key in keys {
+            assert!(
+                documented.contains(&format!("`{key}`")),
+                "JSON.md does not document `{key}`"
+            );
+        }
         for value in &expected.planted {
             for out in &rendered {
                 for needle in [value.clone(), base64(value)] {
@@ -198,6 +209,19 @@ fn every_case_lists_what_a_careful_responder_would_and_nothing_else() {
                 }
             }
         }
+    }
+}
+
+fn json_keys(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                out.push(k.clone());
+                json_keys(v, out);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|i| json_keys(i, out)),
+        _ => {}
     }
 }
 

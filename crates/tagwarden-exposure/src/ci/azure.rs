@@ -50,9 +50,23 @@ pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, notes: &mut Vec<Note>) {
     };
     let mut found = Vec::new();
     // (job node, its id, the variables nodes that apply, outer first)
-    collect(doc, &[doc], &mut found, 0);
+    let mut templates = Vec::new();
+    collect(doc, &[doc], &mut found, &mut templates, 0);
+    for (template, at) in templates {
+        notes.push(ctx.note(
+            at,
+            format!("jobs or stages from template `{template}` are not read here"),
+        ));
+    }
     if found.is_empty() && doc.get("steps").is_some() {
         found.push(("job".to_string(), doc, vec![doc]));
+    }
+    if let Some(extends) = doc.get("extends") {
+        let template = str_at(extends, "template").unwrap_or("a template");
+        notes.push(ctx.note(
+            extends.start(),
+            format!("the pipeline extends `{template}`: the jobs it defines are not read here"),
+        ));
     }
     for (id, node, scopes) in found {
         let (start, end) = extent(node);
@@ -88,6 +102,11 @@ pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, notes: &mut Vec<Note>) {
         }
         for (path, s) in scalars(node) {
             let Some(value) = s.as_str() else { continue };
+            if path == "template" || path.ends_with(".template") {
+                job.notes.push(format!(
+                    "uses template `{value}`: the secrets and connections it uses are not read here"
+                ));
+            }
             let input = path.rsplit('.').next().unwrap_or("");
             if CONNECTION_INPUTS.contains(&input) && !value.contains("$(") {
                 let at = s.resolve().map_or(s.start(), |n| n.start());
@@ -158,6 +177,7 @@ fn collect<'y, 'a>(
     node: NodeRef<'y, 'a>,
     scopes: &[NodeRef<'y, 'a>],
     out: &mut Vec<(String, NodeRef<'y, 'a>, Vec<NodeRef<'y, 'a>>)>,
+    templates: &mut Vec<(String, usize)>,
     depth: usize,
 ) {
     if depth > 8 {
@@ -166,9 +186,15 @@ fn collect<'y, 'a>(
     for stage in node.get("stages").map(|s| s.items()).unwrap_or_default() {
         let mut inner = scopes.to_vec();
         inner.push(stage);
-        collect(stage, &inner, out, depth + 1);
+        if let Some(t) = str_at(stage, "template") {
+            templates.push((t.to_string(), stage.start()));
+        }
+        collect(stage, &inner, out, templates, depth + 1);
     }
     for job in node.get("jobs").map(|s| s.items()).unwrap_or_default() {
+        if let Some(t) = str_at(job, "template") {
+            templates.push((t.to_string(), job.start()));
+        }
         let Some(id) = str_at(job, "job").or_else(|| str_at(job, "deployment")) else {
             continue;
         };

@@ -280,6 +280,12 @@ pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, notes: &mut Vec<Note>) {
                     }
                 }
             }
+            if node.get("trigger").is_some() {
+                job.notes.push(
+                    "triggers a downstream or child pipeline: its jobs get their own variables and are not read here"
+                        .to_string(),
+                );
+            }
             if parts.iter().any(|(_, p, _)| {
                 p.get("variables").and_then(|v| str_at(v, "GIT_STRATEGY")) == Some("none")
             }) {
@@ -359,7 +365,17 @@ fn included_files<'t>(ctx: &Ctx<'t>, notes: &mut Vec<Note>) -> Vec<&'t TreeFile>
         let c = ctx.other(file);
         let yaml = Yaml::parse(c.text());
         let includes = yaml.documents().next().and_then(|d| d.get("include"));
-        for (path, at) in local_includes(includes) {
+        for (include, at) in local_includes(includes) {
+            let path = match include {
+                Ok(path) => path,
+                Err(what) => {
+                    notes.push(c.note(
+                        at,
+                        format!("includes {what}, which is not in the tree: the jobs and variables it defines are not read"),
+                    ));
+                    continue;
+                }
+            };
             if path.contains('*') || path.contains('$') {
                 notes.push(c.note(
                     at,
@@ -383,7 +399,8 @@ fn included_files<'t>(ctx: &Ctx<'t>, notes: &mut Vec<Note>) -> Vec<&'t TreeFile>
 
 /// `include: path`, `include: [path, {local: path}]`, `include: {local: path}`; remote,
 /// project and template includes are not in the tree.
-fn local_includes(node: Option<NodeRef<'_, '_>>) -> Vec<(String, usize)> {
+/// Each include: a local path, or (as an error) what it names outside the tree.
+fn local_includes(node: Option<NodeRef<'_, '_>>) -> Vec<(Result<String, String>, usize)> {
     let Some(node) = node else { return Vec::new() };
     let items = if node.is_sequence() {
         node.items()
@@ -394,11 +411,19 @@ fn local_includes(node: Option<NodeRef<'_, '_>>) -> Vec<(String, usize)> {
     for item in items {
         let at = item.resolve().map_or(item.start(), |n| n.start());
         if let Some(s) = item.as_str() {
-            if !s.starts_with("http://") && !s.starts_with("https://") {
-                out.push((s.to_string(), at));
+            if s.starts_with("http://") || s.starts_with("https://") {
+                out.push((Err(format!("the remote file `{s}`")), at));
+            } else {
+                out.push((Ok(s.to_string()), at));
             }
         } else if let Some(local) = str_at(item, "local") {
-            out.push((local.to_string(), at));
+            out.push((Ok(local.to_string()), at));
+        } else {
+            let what = ["remote", "project", "template", "component"]
+                .iter()
+                .find_map(|k| str_at(item, k).map(|v| format!("{k} `{v}`")))
+                .unwrap_or_else(|| "an include".to_string());
+            out.push((Err(what), at));
         }
     }
     out

@@ -112,14 +112,15 @@ fn binding_kind(step: &str) -> &'static str {
 pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, _notes: &mut Vec<Note>) {
     let text = ctx.text();
     let toks = lex(text);
-    let tree_name = ctx
-        .tree
-        .name
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .filter(|n| !n.is_empty() && *n != ".")
-        .map(str::to_string);
+    let tree_name = ctx.tree.folder.clone().or_else(|| {
+        ctx.tree
+            .name
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .filter(|n| !n.is_empty() && *n != "." && *n != "..")
+            .map(str::to_string)
+    });
     let skip_checkout = toks
         .iter()
         .any(|(t, _)| *t == Tok::Ident("skipDefaultCheckout".into()));
@@ -248,6 +249,20 @@ pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, _notes: &mut Vec<Note>) {
                 }
             }
             _ => {}
+        }
+    }
+    for (i, (t, _)) in toks.iter().enumerate() {
+        let library = match t {
+            Tok::Ident(s) if s == "library" => punct(i + 1, b'('),
+            Tok::Punct(b'@') => ident(i + 1) == Some("Library"),
+            _ => false,
+        };
+        if library {
+            job.notes.push(
+                "loads a shared library: credentials its steps bind are not listed here; read the library"
+                    .to_string(),
+            );
+            break;
         }
     }
     for g in &job.grants {

@@ -34,6 +34,9 @@ pub struct TreeFile {
 pub struct Tree {
     /// The tree as given on the command line.
     pub name: String,
+    /// The tree's directory name (`payments` for `.` inside it): Jenkins names a
+    /// repository's jobs after it.
+    pub folder: Option<String>,
     pub files: Vec<TreeFile>,
 }
 

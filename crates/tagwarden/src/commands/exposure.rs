@@ -210,6 +210,9 @@ pub(crate) fn read_trees(
         .iter()
         .map(|p| Tree {
             name: p.display().to_string(),
+            folder: std::fs::canonicalize(p)
+                .ok()
+                .and_then(|c| c.file_name().map(|n| n.to_string_lossy().into_owned())),
             files: Vec::new(),
         })
         .collect();
