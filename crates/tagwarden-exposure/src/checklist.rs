@@ -361,6 +361,13 @@ fn provider_of(
             }
         }
     }
+    // The way the job uses it may say whose it is (a Jenkins AWS binding).
+    if let Some((_, provider, _)) = NAME_HINTS.iter().find(|(_, _, r)| *r == fallback) {
+        return (
+            format!("{provider} (by how the job uses it)"),
+            rules.rotation(fallback).cloned(),
+        );
+    }
     let provider = match kind {
         CredentialKind::JobToken | CredentialKind::IdToken => "the CI platform",
         CredentialKind::CloudRole | CredentialKind::ServiceConnection => "the cloud provider",

@@ -22,6 +22,15 @@ use crate::job::{CredentialKind, Grant, Job, Note};
 
 /// How many calls deep reusable workflows are followed (GitHub allows ten levels).
 const MAX_CALL_DEPTH: usize = 10;
+/// How many called workflows are read for one job: a tree whose workflows each call the next
+/// from many jobs must not cost an exponential number of reads.
+const MAX_CALLS_PER_JOB: usize = 64;
+
+/// The workflows being followed for one job, and how many more may be read.
+struct Calls {
+    stack: Vec<String>,
+    budget: usize,
+}
 
 const SECRET_SCOPE: &str = "GitHub Actions secret (repository, organization or environment)";
 
@@ -35,8 +44,11 @@ pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, notes: &mut Vec<Note>) {
     };
     for (id, node, start, end) in entry_ranges(job_map, ctx.text().len()) {
         let mut job = ctx.job(id, str_at(node, "name"), start, end, false);
-        let mut seen = vec![ctx.file.relative.clone()];
-        let reach = job_reach(ctx, doc, id, node, &Passed::Repository, &mut seen, 0);
+        let mut calls = Calls {
+            stack: vec![ctx.file.relative.clone()],
+            budget: MAX_CALLS_PER_JOB,
+        };
+        let reach = job_reach(ctx, doc, id, node, &Passed::Repository, &mut calls, 0);
         job.workspace = reach.workspace;
         for g in reach.grants {
             push_grant(&mut job, g);
@@ -71,7 +83,7 @@ fn job_reach(
     id: &str,
     node: NodeRef<'_, '_>,
     passed: &Passed,
-    seen: &mut Vec<String>,
+    calls: &mut Calls,
     depth: usize,
 ) -> Reach {
     let mut reach = Reach::default();
@@ -125,7 +137,7 @@ fn job_reach(
         step_reach(ctx, *step, i, &shown, may_oidc, &mut reach);
     }
     if let Some(uses) = str_at(node, "uses") {
-        call(ctx, node, uses, &shown, passed, seen, depth, &mut reach);
+        call(ctx, node, uses, &shown, passed, calls, depth, &mut reach);
     }
     if may_oidc
         && !reach
@@ -491,7 +503,7 @@ fn call(
     uses: &str,
     shown: &str,
     passed: &Passed,
-    seen: &mut Vec<String>,
+    calls: &mut Calls,
     depth: usize,
     reach: &mut Reach,
 ) {
@@ -545,24 +557,31 @@ fn call(
         ));
         return;
     };
-    if depth >= MAX_CALL_DEPTH || seen.contains(&file.relative) {
+    if calls.budget == 0 {
+        reach.notes.push(format!(
+            "calls `{uses}`: not followed, more than {MAX_CALLS_PER_JOB} called workflows were read for this job"
+        ));
+        return;
+    }
+    if depth >= MAX_CALL_DEPTH || calls.stack.contains(&file.relative) {
         reach
             .notes
             .push(format!("calls `{uses}` again or too deep: followed once"));
         return;
     }
-    seen.push(file.relative.clone());
+    calls.budget -= 1;
+    calls.stack.push(file.relative.clone());
     let callee = ctx.other(file);
     let yaml = tagwarden_extract::yaml::Yaml::parse(callee.text());
     if let Some(doc) = yaml.documents().next()
         && let Some(jobs) = doc.get("jobs")
     {
         for (id, job, _, _) in entry_ranges(jobs, callee.text().len()) {
-            let inner = job_reach(&callee, doc, id, job, &callee_passed, seen, depth + 1);
+            let inner = job_reach(&callee, doc, id, job, &callee_passed, calls, depth + 1);
             reach.workspace |= inner.workspace;
             reach.grants.extend(inner.grants);
             reach.notes.extend(inner.notes);
         }
     }
-    seen.pop();
+    calls.stack.pop();
 }

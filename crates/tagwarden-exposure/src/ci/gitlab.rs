@@ -66,19 +66,25 @@ const PREDEFINED: &[&str] = &[
 
 const VARIABLE_SCOPE: &str = "GitLab CI/CD variable (project, group or instance)";
 
-pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, notes: &mut Vec<Note>) {
-    // A file another pipeline includes is read as part of it, not as a pipeline of its own.
-    let included_elsewhere = ctx.tree.files.iter().any(|f| {
-        !std::ptr::eq(f, ctx.file)
-            && f.kind == Some(tagwarden_extract::FileKind::GitlabCi)
-            && included_files(&ctx.other(f), &mut Vec::new())
-                .iter()
-                .skip(1)
-                .any(|g| std::ptr::eq(*g, ctx.file))
-    });
-    if included_elsewhere {
-        return;
+/// The files other GitLab pipelines of the tree include: they are read as part of those, not as
+/// pipelines of their own. One pass over the tree's pipelines.
+pub(crate) fn included_by_others(tree: &super::Tree) -> HashSet<String> {
+    let mut out = HashSet::new();
+    for f in &tree.files {
+        if f.kind != Some(tagwarden_extract::FileKind::GitlabCi) {
+            continue;
+        }
+        let ctx = Ctx::new(tree, f, crate::job::Platform::GitlabCi);
+        for g in included_files(&ctx, &mut Vec::new()).iter().skip(1) {
+            if g.relative != f.relative {
+                out.insert(g.relative.clone());
+            }
+        }
     }
+    out
+}
+
+pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, notes: &mut Vec<Note>) {
     // The main file and every local file it includes, in order.
     let files = included_files(ctx, notes);
     let ctxs: Vec<Ctx<'_>> = files.iter().map(|f| ctx.other(f)).collect();

@@ -109,6 +109,17 @@ fn binding_kind(step: &str) -> &'static str {
     }
 }
 
+/// The rotation a binding's kind calls for, when it says whose the credential is.
+fn rotation(kind: &str) -> &'static str {
+    match kind {
+        "AWS access key" | "AWS credentials" => "aws-access-key",
+        "SSH private key" | "SSH key (ssh-agent)" => "ssh-key",
+        "registry login" => "registry-credential",
+        "kubeconfig" => "kubernetes-token",
+        _ => "jenkins-credential",
+    }
+}
+
 pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, _notes: &mut Vec<Note>) {
     let text = ctx.text();
     let toks = lex(text);
@@ -149,15 +160,8 @@ pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, _notes: &mut Vec<Note>) {
         _ => None,
     };
     let punct = |i: usize, c: u8| matches!(toks.get(i), Some((Tok::Punct(p), _)) if *p == c);
-    let mut add = |id: &str, at: usize, why: String| {
-        let g = ctx.grant(
-            CredentialKind::Secret,
-            id,
-            SCOPE,
-            why,
-            at,
-            "jenkins-credential",
-        );
+    let mut add = |id: &str, at: usize, kind: &str, why: String| {
+        let g = ctx.grant(CredentialKind::Secret, id, SCOPE, why, at, rotation(kind));
         push_grant(&mut job, g);
     };
     for i in 0..toks.len() {
@@ -178,6 +182,7 @@ pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, _notes: &mut Vec<Note>) {
                 add(
                     id,
                     at,
+                    kind,
                     format!(
                         "{shown} binds it ({kind}){vars} with `{step}`{}",
                         stage_of(at)
@@ -197,6 +202,7 @@ pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, _notes: &mut Vec<Note>) {
                 add(
                     id,
                     at,
+                    "credential",
                     format!(
                         "{shown} puts it in its environment{var} with `credentials()`{}: every step there can read it",
                         stage_of(at)
@@ -212,6 +218,7 @@ pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, _notes: &mut Vec<Note>) {
                     add(
                         id,
                         at,
+                        binding_kind("withRegistry"),
                         format!(
                             "{shown} logs in to `{registry}` with it (`docker.withRegistry`){}: the login is saved in the agent's docker config",
                             stage_of(at)
@@ -235,6 +242,7 @@ pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, _notes: &mut Vec<Note>) {
                                 add(
                                     id,
                                     toks[j].1,
+                                    binding_kind(name),
                                     format!(
                                         "{shown} loads it with `{name}` ({}){}",
                                         binding_kind(name),

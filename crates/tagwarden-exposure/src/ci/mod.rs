@@ -67,10 +67,17 @@ pub fn platform(kind: FileKind) -> Option<Platform> {
 pub fn jobs(tree: &Tree) -> (Vec<Job>, Vec<Note>) {
     let mut jobs = Vec::new();
     let mut notes = Vec::new();
+    let included = gitlab::included_by_others(tree);
     for file in &tree.files {
         let Some(platform) = file.kind.and_then(platform) else {
             continue;
         };
+        if platform == Platform::GitlabCi
+            && file.relative != ".gitlab-ci.yml"
+            && included.contains(&file.relative)
+        {
+            continue;
+        }
         let ctx = Ctx::new(tree, file, platform);
         match platform {
             Platform::GithubActions => github::read(&ctx, &mut jobs, &mut notes),
@@ -235,4 +242,112 @@ pub(crate) fn shell_variables(text: &str, dollar_escape: bool) -> Vec<(String, u
         out.push((name, offset));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(files: &[(&str, &str)]) -> Tree {
+        Tree {
+            name: "repo".into(),
+            folder: Some("repo".into()),
+            files: files
+                .iter()
+                .map(|(path, text)| TreeFile {
+                    relative: (*path).to_string(),
+                    display: (*path).to_string(),
+                    kind: tagwarden_extract::detect(std::path::Path::new(path), text),
+                    text: (*text).to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    fn grants(job: &Job) -> Vec<String> {
+        job.grants
+            .iter()
+            .map(|g| format!("{} {}", g.kind.as_str(), g.name))
+            .collect()
+    }
+
+    #[test]
+    fn a_broken_definition_is_read_up_to_the_error_and_said_at_its_place() {
+        let wf = "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: echo ${{ secrets.A }}\n  b: [\n";
+        let (jobs, notes) = jobs(&tree(&[(".github/workflows/w.yml", wf)]));
+        // What came before the error is read; the job cut by it still counts.
+        assert_eq!(jobs[0].id, "a");
+        assert!(grants(&jobs[0]).contains(&"secret A".to_string()));
+        let note = &notes[0];
+        let at = note.at.as_ref().unwrap();
+        assert_eq!((at.path.as_str(), at.line), (".github/workflows/w.yml", 8));
+        assert!(note.message.starts_with("YAML:"), "{note}");
+    }
+
+    #[test]
+    fn the_whole_secrets_context_and_the_default_token() {
+        let wf = "on: push\njobs:\n  a:\n    runs-on: x\n    steps:\n      - run: echo '${{ toJSON(secrets) }}'\n";
+        let (jobs, _) = jobs(&tree(&[(".github/workflows/w.yml", wf)]));
+        let g = grants(&jobs[0]);
+        assert!(
+            g.contains(&"secret-set every repository and organization secret".to_string()),
+            "{g:?}"
+        );
+        let token = jobs[0]
+            .grants
+            .iter()
+            .find(|g| g.name == "GITHUB_TOKEN")
+            .unwrap();
+        assert!(
+            token.why.contains("the repository's default applies"),
+            "{}",
+            token.why
+        );
+        assert!(token.why.contains("restricted") && token.why.contains("permissive"));
+    }
+
+    #[test]
+    fn calls_in_a_cycle_and_includes_in_a_cycle_end() {
+        let a = "on: workflow_call\njobs:\n  j:\n    uses: ./.github/workflows/b.yml\n    secrets: inherit\n";
+        let b = "on: workflow_call\njobs:\n  k:\n    uses: ./.github/workflows/a.yml\n    secrets: inherit\n  l:\n    runs-on: x\n    steps:\n      - run: echo ${{ secrets.B }}\n";
+        let (called, _) = jobs(&tree(&[
+            (".github/workflows/a.yml", a),
+            (".github/workflows/b.yml", b),
+        ]));
+        let j = called.iter().find(|j| j.id == "j").unwrap();
+        assert!(
+            grants(j).contains(&"secret B".to_string()),
+            "{:?}",
+            grants(j)
+        );
+        assert!(
+            j.notes.iter().any(|n| n.contains("again or too deep")),
+            "{:?}",
+            j.notes
+        );
+
+        let main = "include:\n  - local: x.yml\njob:\n  script: echo $TOKEN\n";
+        let x = "include:\n  - local: .gitlab-ci.yml\n  - remote: https://example.com/ci.yml\n";
+        let (found, notes) = jobs(&tree(&[(".gitlab-ci.yml", main), ("x.yml", x)]));
+        assert_eq!(found.len(), 1);
+        assert!(grants(&found[0]).contains(&"secret TOKEN".to_string()));
+        assert!(
+            notes.iter().any(|n| n.message.contains("remote")),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn jenkins_input_that_ends_anywhere() {
+        for text in [
+            "pipeline { environment { X = credentials('",
+            "withCredentials([string(credentialsId: ",
+            "/* never closed",
+            "'''",
+            "sshagent([",
+            "stage('a') {",
+        ] {
+            let _ = jobs(&tree(&[("Jenkinsfile", text)]));
+        }
+    }
 }
