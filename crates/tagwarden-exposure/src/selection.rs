@@ -92,7 +92,7 @@ pub fn select(jobs: &[Job], evidence: Evidence<'_>) -> (Vec<(usize, Status)>, Ve
                 notes.push(unmatched(hit, "exposed"));
             }
         }
-        for hit in &outcome.cleared {
+        for hit in outcome.cleared.iter().filter(|h| is_run(h.source)) {
             let why = format!("the hunt cleared it: {} ({})", hit.detail, hit.place());
             let matched = apply(jobs, hit, &mut status, false, &why);
             if !matched {
@@ -157,15 +157,17 @@ pub fn select(jobs: &[Job], evidence: Evidence<'_>) -> (Vec<(usize, Status)>, Ve
     (selected, notes)
 }
 
-/// Sources whose hits are runs of a job (not a file, a registry or traffic).
+/// Sources whose `job` is a CI job (an engine's or a snapshot's is a container or a pod).
 fn is_run(source: SourceKind) -> bool {
-    !matches!(
+    matches!(
         source,
-        SourceKind::File
-            | SourceKind::Registry
-            | SourceKind::DockerHubUsage
-            | SourceKind::DockerHubAudit
-    ) && !source.is_file()
+        SourceKind::GithubActionsLog
+            | SourceKind::GitlabRunnerLog
+            | SourceKind::JenkinsLog
+            | SourceKind::DockerPullLog
+            | SourceKind::BuildkitLog
+            | SourceKind::PlainText
+    )
 }
 
 /// Marks every job the hit names; false when it names none.

@@ -18,7 +18,7 @@ use tagwarden_extract::yaml::NodeRef;
 
 use super::yaml::{entry_ranges, offset_in_file, parse, scalars, str_at};
 use super::{Ctx, push_grant, registry_login};
-use crate::job::{CredentialKind, Grant, Job, Note};
+use crate::job::{CredentialKind, Grant, Job, Note, Region};
 
 /// How many calls deep reusable workflows are followed (GitHub allows ten levels).
 const MAX_CALL_DEPTH: usize = 10;
@@ -42,6 +42,11 @@ pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, notes: &mut Vec<Note>) {
     let Some(job_map) = doc.get("jobs").filter(|j| j.is_mapping()) else {
         return;
     };
+    // A workflow only ever called runs as part of its callers' jobs, with the secrets they
+    // pass: it is read through them.
+    if only_called(doc) {
+        return;
+    }
     for (id, node, start, end) in entry_ranges(job_map, ctx.text().len()) {
         let mut job = ctx.job(id, str_at(node, "name"), start, end, false);
         let mut calls = Calls {
@@ -50,12 +55,29 @@ pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, notes: &mut Vec<Note>) {
         };
         let reach = job_reach(ctx, doc, id, node, &Passed::Repository, &mut calls, 0);
         job.workspace = reach.workspace;
+        job.regions.extend(reach.regions);
         for g in reach.grants {
             push_grant(&mut job, g);
         }
         job.notes.extend(reach.notes);
         jobs.push(job);
     }
+}
+
+/// `on: workflow_call` and no other trigger.
+fn only_called(doc: NodeRef<'_, '_>) -> bool {
+    // YAML 1.1 readers take a bare `on` for `true`; GitHub's key is the word.
+    let Some(on) = doc.get("on").or_else(|| doc.get("true")) else {
+        return false;
+    };
+    let triggers: Vec<&str> = if let Some(s) = on.as_str() {
+        vec![s]
+    } else if on.is_sequence() {
+        on.items().iter().filter_map(|i| i.as_str()).collect()
+    } else {
+        on.entries().into_iter().map(|(k, _)| k).collect()
+    };
+    triggers == ["workflow_call"]
 }
 
 /// Which secrets a workflow's `secrets.X` reads resolve to.
@@ -75,6 +97,8 @@ struct Reach {
     grants: Vec<Grant>,
     workspace: bool,
     notes: Vec<String>,
+    /// The called workflows' jobs: a reference inside one is the caller's.
+    regions: Vec<Region>,
 }
 
 fn job_reach(
@@ -101,7 +125,7 @@ fn job_reach(
     }
     let steps = node.get("steps").map(|s| s.items()).unwrap_or_default();
     for (path, scalar) in scalars(node) {
-        if path == "uses" || path.starts_with("secrets.") && node.get("uses").is_some() {
+        if path == "uses" {
             continue;
         }
         let why = describe(&path, &steps, &shown);
@@ -576,8 +600,10 @@ fn call(
     if let Some(doc) = yaml.documents().next()
         && let Some(jobs) = doc.get("jobs")
     {
-        for (id, job, _, _) in entry_ranges(jobs, callee.text().len()) {
+        for (id, job, start, end) in entry_ranges(jobs, callee.text().len()) {
             let inner = job_reach(&callee, doc, id, job, &callee_passed, calls, depth + 1);
+            reach.regions.push(callee.region(start, end));
+            reach.regions.extend(inner.regions);
             reach.workspace |= inner.workspace;
             reach.grants.extend(inner.grants);
             reach.notes.extend(inner.notes);

@@ -308,7 +308,7 @@ mod tests {
 
     #[test]
     fn calls_in_a_cycle_and_includes_in_a_cycle_end() {
-        let a = "on: workflow_call\njobs:\n  j:\n    uses: ./.github/workflows/b.yml\n    secrets: inherit\n";
+        let a = "on: [push, workflow_call]\njobs:\n  j:\n    uses: ./.github/workflows/b.yml\n    secrets: inherit\n";
         let b = "on: workflow_call\njobs:\n  k:\n    uses: ./.github/workflows/a.yml\n    secrets: inherit\n  l:\n    runs-on: x\n    steps:\n      - run: echo ${{ secrets.B }}\n";
         let (called, _) = jobs(&tree(&[
             (".github/workflows/a.yml", a),
@@ -334,6 +334,25 @@ mod tests {
         assert!(
             notes.iter().any(|n| n.message.contains("remote")),
             "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn secrets_passed_by_name_to_a_called_workflow() {
+        let caller = "on: push\njobs:\n  call:\n    uses: ./.github/workflows/b.yml\n    secrets:\n      token: ${{ secrets.DEPLOY_TOKEN }}\n";
+        let callee = "on: workflow_call\njobs:\n  d:\n    runs-on: x\n    steps:\n      - run: echo ${{ secrets.token }} ${{ secrets.OTHER }}\n";
+        let (found, _) = jobs(&tree(&[
+            (".github/workflows/a.yml", caller),
+            (".github/workflows/b.yml", callee),
+        ]));
+        let call = found.iter().find(|j| j.id == "call").unwrap();
+        let g = grants(call);
+        assert!(g.contains(&"secret DEPLOY_TOKEN".to_string()), "{g:?}");
+        // Only what the caller passes reaches the called workflow.
+        assert!(
+            !g.iter()
+                .any(|n| n.contains("OTHER") || n.ends_with(" token")),
+            "{g:?}"
         );
     }
 
