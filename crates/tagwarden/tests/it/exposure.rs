@@ -269,7 +269,7 @@ fn without_a_hunt_the_jobs_using_an_affected_image_are_exposed() {
             .unwrap()
             .contains("checkmarx/kics:latest")
     );
-    assert_eq!(doc["summary"]["exposed"], 4);
+    assert_eq!(doc["summary"]["exposed"], 5);
 
     // A job named by hand that does not exist is an error, said so.
     let bad = tagwarden(&["exposure", "--job", "Jenkinsfile:nope"], tree.path());
