@@ -87,15 +87,22 @@ pub fn select(jobs: &[Job], evidence: Evidence<'_>) -> (Vec<(usize, Status)>, Ve
                 hit.place(),
                 hit.timestamp.map(|t| format!(", {t}")).unwrap_or_default()
             );
-            let matched = apply(jobs, hit, &mut status, true, &why);
-            if !matched {
-                notes.push(unmatched(hit, "exposed"));
+            match apply(jobs, hit, &mut status, true, &why) {
+                0 => notes.push(unmatched(hit, "exposed")),
+                1 => {}
+                n => notes.push(Note {
+                    at: None,
+                    message: format!(
+                        "the hunt's job `{}` ({}) answers to {n} jobs of the trees: all are counted as exposed (run again without --hunt, with --job FILE:JOB, to count one)",
+                        hit.job.as_deref().unwrap_or(""),
+                        hit.place()
+                    ),
+                }),
             }
         }
         for hit in outcome.cleared.iter().filter(|h| is_run(h.source)) {
             let why = format!("the hunt cleared it: {} ({})", hit.detail, hit.place());
-            let matched = apply(jobs, hit, &mut status, false, &why);
-            if !matched {
+            if apply(jobs, hit, &mut status, false, &why) == 0 {
                 notes.push(unmatched(hit, "not exposed"));
             }
         }
@@ -170,15 +177,21 @@ fn is_run(source: SourceKind) -> bool {
     )
 }
 
-/// Marks every job the hit names; false when it names none.
-fn apply(jobs: &[Job], hit: &Hit, status: &mut [Option<Status>], exposed: bool, why: &str) -> bool {
+/// Marks every job the hit names; how many.
+fn apply(
+    jobs: &[Job],
+    hit: &Hit,
+    status: &mut [Option<Status>],
+    exposed: bool,
+    why: &str,
+) -> usize {
     let Some(name) = hit.job.as_deref() else {
-        return false;
+        return 0;
     };
-    let mut any = false;
+    let mut count = 0;
     for (i, j) in jobs.iter().enumerate() {
         if platform_fits(j.platform, hit.source) && answers(j, name) {
-            any = true;
+            count += 1;
             status[i].get_or_insert_with(Status::default).add(
                 exposed,
                 why.to_string(),
@@ -187,7 +200,7 @@ fn apply(jobs: &[Job], hit: &Hit, status: &mut [Option<Status>], exposed: bool, 
             );
         }
     }
-    any
+    count
 }
 
 fn unmatched(hit: &Hit, verdict: &str) -> Note {
