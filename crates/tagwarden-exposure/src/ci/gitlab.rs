@@ -151,6 +151,12 @@ pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, notes: &mut Vec<Note>) {
                     parts.push((gi, g, format!(" (the top-level `{key}`)")));
                 }
             }
+            // The pipeline's variables are every job's: a value may read a project variable.
+            for (vi, d) in &docs {
+                if let Some(v) = d.get("variables").filter(|v| v.is_mapping()) {
+                    parts.push((*vi, v, " (the top-level `variables:`)".to_string()));
+                }
+            }
             for (pi, p, from) in &parts {
                 if from.starts_with(" (from `") && !from.starts_with(" (from `default") {
                     let (s, e) = extent(*p);

@@ -326,11 +326,18 @@ mod tests {
             j.notes
         );
 
-        let main = "include:\n  - local: x.yml\njob:\n  script: echo $TOKEN\n";
+        let main = "include:\n  - local: x.yml\nvariables:\n  DB_URL: postgres://app:$DB_PASSWORD@db/app\njob:\n  script: echo $TOKEN $DB_URL\n";
         let x = "include:\n  - local: .gitlab-ci.yml\n  - remote: https://example.com/ci.yml\n";
         let (found, notes) = jobs(&tree(&[(".gitlab-ci.yml", main), ("x.yml", x)]));
         assert_eq!(found.len(), 1);
         assert!(grants(&found[0]).contains(&"secret TOKEN".to_string()));
+        // A pipeline variable that reads a project variable: every job reads it.
+        assert!(
+            grants(&found[0]).contains(&"secret DB_PASSWORD".to_string()),
+            "{:?}",
+            grants(&found[0])
+        );
+        assert!(!grants(&found[0]).contains(&"secret DB_URL".to_string()));
         assert!(
             notes.iter().any(|n| n.message.contains("remote")),
             "{notes:?}"
