@@ -32,8 +32,6 @@ struct Calls {
     budget: usize,
 }
 
-const SECRET_SCOPE: &str = "GitHub Actions secret (repository, organization or environment)";
-
 pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, notes: &mut Vec<Note>) {
     let yaml = parse(ctx, notes);
     let Some(doc) = yaml.documents().next() else {
@@ -112,11 +110,20 @@ fn job_reach(
 ) -> Reach {
     let mut reach = Reach::default();
     let shown = format!("job `{id}` of {}", ctx.file.display);
+    let environment = node
+        .get("environment")
+        .and_then(|e| e.as_str().or_else(|| str_at(e, "name")))
+        .filter(|e| !e.is_empty());
+    // A secret comes from the job's environment when it has one with that name.
+    let scope = match environment {
+        Some(e) => format!("GitHub Actions secret (repository, organization or environment `{e}`)"),
+        None => "GitHub Actions secret (repository or organization)".to_string(),
+    };
     // Secrets written in the workflow's env: every job gets them, except a job that calls a
     // workflow (the caller's `env` is not passed on).
     if let Some(env) = doc.get("env").filter(|_| node.get("uses").is_none()) {
         for (path, scalar) in scalars(env) {
-            secret_reads(ctx, scalar, passed, &mut reach.grants, |_| {
+            secret_reads(ctx, scalar, passed, &scope, &mut reach.grants, |_| {
                 format!(
                     "the workflow's `env:` sets `{path}` from it for every job, {shown} included"
                 )
@@ -129,7 +136,7 @@ fn job_reach(
             continue;
         }
         let why = describe(&path, &steps, &shown);
-        secret_reads(ctx, scalar, passed, &mut reach.grants, |line| {
+        secret_reads(ctx, scalar, passed, &scope, &mut reach.grants, |line| {
             if registry_login(line) {
                 format!(
                     "{why}, to log in to a registry: the login is saved in the runner's docker config, which every later step can read"
@@ -140,21 +147,18 @@ fn job_reach(
         });
     }
     token(ctx, doc, node, &shown, &mut reach);
-    if let Some(env) = node.get("environment") {
-        let name = env.as_str().or_else(|| str_at(env, "name")).unwrap_or("");
-        if !name.is_empty() {
-            let at = env.resolve().map_or(env.start(), |n| n.start());
-            reach.grants.push(ctx.grant(
-                CredentialKind::SecretSet,
-                name,
-                "GitHub environment",
-                format!(
-                    "{shown} runs in environment `{name}`: it receives every secret of that environment (once its protection rules pass)"
-                ),
-                at,
-                "ci-secret-set",
-            ));
-        }
+    if let (Some(name), Some(env)) = (environment, node.get("environment")) {
+        let at = env.resolve().map_or(env.start(), |n| n.start());
+        reach.grants.push(ctx.grant(
+            CredentialKind::SecretSet,
+            name,
+            "GitHub environment",
+            format!(
+                "{shown} runs in environment `{name}`: it receives every secret of that environment (once its protection rules pass)"
+            ),
+            at,
+            "ci-secret-set",
+        ));
     }
     let may_oidc = id_token_write(doc, node);
     for (i, step) in steps.iter().enumerate() {
@@ -195,6 +199,7 @@ fn secret_reads(
     ctx: &Ctx<'_>,
     scalar: NodeRef<'_, '_>,
     passed: &Passed,
+    scope: &str,
     out: &mut Vec<Grant>,
     why: impl Fn(&str) -> String,
 ) {
@@ -211,7 +216,7 @@ fn secret_reads(
             (Some(name), Passed::Repository) => ctx.grant(
                 CredentialKind::Secret,
                 name,
-                SECRET_SCOPE,
+                scope,
                 reason,
                 at,
                 "ci-secret",
@@ -219,7 +224,7 @@ fn secret_reads(
             (Some(name), Passed::Inherited { caller }) => ctx.grant(
                 CredentialKind::Secret,
                 name,
-                SECRET_SCOPE,
+                scope,
                 format!("{reason} (called by {caller} with `secrets: inherit`)"),
                 at,
                 "ci-secret",
