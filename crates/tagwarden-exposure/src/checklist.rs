@@ -23,11 +23,9 @@ pub struct JobEntry {
     pub id: String,
     pub name: Option<String>,
     pub at: Place,
-    pub exposed: bool,
-    pub why: Vec<String>,
-    pub first: Option<Timestamp>,
-    pub last: Option<Timestamp>,
-    pub advisories: Vec<String>,
+    /// Whether it was exposed, why, and when.
+    #[serde(flatten)]
+    pub status: Status,
     /// The job checks the repository out: the tree's files were in its workspace.
     pub workspace: bool,
     pub notes: Vec<String>,
@@ -234,7 +232,12 @@ pub fn build(
             .then_with(|| order(a).cmp(&order(b)))
     });
     checklist.not_exposed.sort_by_key(order);
-    entries.sort_by(|a, b| b.exposed.cmp(&a.exposed).then_with(|| a.key.cmp(&b.key)));
+    entries.sort_by(|a, b| {
+        b.status
+            .exposed
+            .cmp(&a.status.exposed)
+            .then_with(|| a.key.cmp(&b.key))
+    });
     checklist.jobs = entries;
     checklist
 }
@@ -287,11 +290,7 @@ fn entry(job: &Job, status: &Status) -> JobEntry {
         id: job.id.clone(),
         name: job.name.clone(),
         at: job.at.clone(),
-        exposed: status.exposed,
-        why: status.why.clone(),
-        first: status.first,
-        last: status.last,
-        advisories: status.advisories.clone(),
+        status: status.clone(),
         workspace: job.workspace,
         notes: job.notes.clone(),
     }

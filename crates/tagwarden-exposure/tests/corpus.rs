@@ -4,32 +4,18 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 use tagwarden_exposure::{CredentialKind, Tree, TreeFile, ci, jobs};
-
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            files(&p, out);
-        } else {
-            out.push(p);
-        }
-    }
-}
 
 #[test]
 fn corpus_definitions_are_read_without_a_miss() {
     let Some(root) = tagwarden_testbed::corpus() else {
         return;
     };
-    let mut all = Vec::new();
-    files(&root, &mut all);
+    let all = common::files(&root);
     let mut per_platform: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
     let mut misses = Vec::new();
     for path in all {

@@ -3,6 +3,8 @@
 //! format holds a planted value or its base64.
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
@@ -40,26 +42,6 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
 }
 
-fn files(dir: &Path, base: &Path, out: &mut Vec<(String, Vec<u8>)>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            files(&p, base, out);
-        } else {
-            let rel = p
-                .strip_prefix(base)
-                .unwrap()
-                .to_string_lossy()
-                .replace('\\', "/");
-            out.push((rel, std::fs::read(&p).unwrap()));
-        }
-    }
-}
-
 fn hit(run: &Run, verdict: Verdict) -> Hit {
     Hit {
         advisory: "kics-2026-04-22".into(),
@@ -86,8 +68,17 @@ fn every_case_lists_what_a_careful_responder_would_and_nothing_else() {
     let scanner = Scanner::builtin().unwrap();
     for (n, case) in expected.case.iter().enumerate() {
         let dir = root().join(&case.tree);
-        let mut raw = Vec::new();
-        files(&dir, &dir, &mut raw);
+        let raw: Vec<(String, Vec<u8>)> = common::files(&dir)
+            .into_iter()
+            .map(|p| {
+                let rel = p
+                    .strip_prefix(&dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                (rel, std::fs::read(&p).unwrap())
+            })
+            .collect();
         let mut tree = Tree {
             name: case.tree.clone(),
             folder: None,

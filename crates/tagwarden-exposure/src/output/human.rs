@@ -10,7 +10,7 @@ use crate::checklist::Checklist;
 
 pub fn render(checklist: &Checklist) -> String {
     let mut out = String::new();
-    let exposed_jobs = checklist.jobs.iter().filter(|j| j.exposed).count();
+    let exposed_jobs = checklist.jobs.iter().filter(|j| j.status.exposed).count();
     let _ = writeln!(
         out,
         "{} credential(s) to rotate, readable by {} exposed job(s); {} listed apart as not exposed",
@@ -64,9 +64,13 @@ pub fn render(checklist: &Checklist) -> String {
             let _ = writeln!(
                 out,
                 "  {} {}: {}",
-                if j.exposed { "EXPOSED" } else { "not exposed" },
+                if j.status.exposed {
+                    "EXPOSED"
+                } else {
+                    "not exposed"
+                },
                 t(&j.key),
-                t(&j.why.join("; "))
+                t(&j.status.why.join("; "))
             );
             for n in &j.notes {
                 let _ = writeln!(out, "    note: {}", t(n));

@@ -31,7 +31,7 @@ struct Summary {
 
 /// Writes the checklist as one line of JSON followed by a newline.
 pub fn write(checklist: &Checklist, w: &mut dyn Write) -> io::Result<()> {
-    let jobs_exposed = checklist.jobs.iter().filter(|j| j.exposed).count();
+    let jobs_exposed = checklist.jobs.iter().filter(|j| j.status.exposed).count();
     let doc = Document {
         version: VERSION,
         summary: Summary {

@@ -19,7 +19,7 @@ pub fn render(checklist: &Checklist) -> String {
 pub fn section(checklist: &Checklist, level: usize) -> String {
     let h = "#".repeat(level.clamp(1, 5));
     let mut md = String::new();
-    let exposed_jobs = checklist.jobs.iter().filter(|j| j.exposed).count();
+    let exposed_jobs = checklist.jobs.iter().filter(|j| j.status.exposed).count();
     let _ = writeln!(md, "{h} Credentials to rotate\n");
     if checklist.exposed.is_empty() {
         let _ = writeln!(
@@ -63,7 +63,7 @@ pub fn section(checklist: &Checklist, level: usize) -> String {
         let _ = writeln!(md, "| job | platform | exposed | when | why |");
         let _ = writeln!(md, "|---|---|---|---|---|");
         for j in &checklist.jobs {
-            let time = match (j.first, j.last) {
+            let time = match (j.status.first, j.status.last) {
                 (Some(f), Some(l)) if f != l => format!("{f} – {l}"),
                 (Some(f), _) => f.to_string(),
                 _ => "unknown".to_string(),
@@ -73,9 +73,9 @@ pub fn section(checklist: &Checklist, level: usize) -> String {
                 "| {} | {} | {} | {} | {} |",
                 code(&j.key),
                 j.platform.name(),
-                if j.exposed { "**yes**" } else { "no" },
+                if j.status.exposed { "**yes**" } else { "no" },
                 time,
-                cell(&j.why.join("; "))
+                cell(&j.status.why.join("; "))
             );
         }
         let _ = writeln!(md);

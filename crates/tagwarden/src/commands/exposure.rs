@@ -28,11 +28,7 @@ const MAX_HUNT_JSON: u64 = 512 << 20;
 const BINARY_SNIFF: usize = 8 * 1024;
 
 pub(crate) fn run(args: ExposureArgs) -> Result<Status> {
-    let paths: Vec<PathBuf> = if args.paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        args.paths.clone()
-    };
+    let paths = super::roots(&args.paths);
     let prep = super::prepare(
         &paths,
         args.config.as_ref(),

@@ -18,11 +18,7 @@ use crate::hunt::{self, files::FileReferences, mirror::Mirror};
 use crate::scan;
 
 pub(crate) fn run(args: HuntArgs) -> Result<Status> {
-    let paths: Vec<PathBuf> = if args.paths.is_empty() {
-        vec![".".into()]
-    } else {
-        args.paths.clone()
-    };
+    let paths = super::roots(&args.paths);
     let prep = super::prepare(
         &paths,
         args.config.as_ref(),
