@@ -281,8 +281,13 @@ fn describe(path: &str, steps: &[NodeRef<'_, '_>], shown: &str) -> String {
         let step = steps
             .get(n)
             .map_or_else(|| format!("step {}", n + 1), |s| step_name(*s, n));
+        let login = steps.get(n).and_then(|s| registry_login_action(*s));
         return match rest.split_once('.') {
             Some(("env", var)) => format!("{step} of {shown} sets `{var}` from it in its `env:`"),
+            Some(("with", input @ ("password" | "username"))) if login.is_some() => format!(
+                "{step} of {shown} logs in to {} with it (input `{input}`): the login is saved in the runner's docker config, which every later step can read",
+                login.unwrap_or_default()
+            ),
             Some(("with", input)) => format!("{step} of {shown} gets it as input `{input}`"),
             _ if rest == "run" => format!("{step} of {shown} writes it into its script (`run:`)"),
             _ => format!("{step} of {shown} reads it in `{rest}`"),
@@ -302,6 +307,25 @@ fn describe(path: &str, steps: &[NodeRef<'_, '_>], shown: &str) -> String {
         }
         _ => format!("{shown} reads it in `{path}`"),
     }
+}
+
+/// The registry a `docker/login-action` step logs in to, with the user when written:
+/// `` `ghcr.io` as `bot` ``; Docker Hub when the step names none.
+fn registry_login_action(step: NodeRef<'_, '_>) -> Option<String> {
+    let uses = str_at(step, "uses")?;
+    if !uses
+        .to_ascii_lowercase()
+        .starts_with("docker/login-action@")
+    {
+        return None;
+    }
+    let with = step.get("with");
+    let input = |k: &str| with.and_then(|w| str_at(w, k));
+    let registry = input("registry").map_or_else(|| "Docker Hub".to_string(), |r| format!("`{r}`"));
+    Some(match input("username").filter(|u| !u.contains("${{")) {
+        Some(user) => format!("{registry} as `{user}`"),
+        None => registry,
+    })
 }
 
 /// `step 3 (`docker/login-action@v3`)`, or its `name:`.
