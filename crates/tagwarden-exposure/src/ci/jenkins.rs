@@ -23,6 +23,20 @@ enum Tok {
     Punct(u8),
 }
 
+fn memchr_from(b: &[u8], from: usize, byte: u8) -> usize {
+    b[from..]
+        .iter()
+        .position(|&c| c == byte)
+        .map_or(b.len(), |n| from + n)
+}
+
+fn find_from(b: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    b.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|n| from + n)
+}
+
 /// Tokens with their byte offsets; comments and white space dropped.
 fn lex(text: &str) -> Vec<(Tok, usize)> {
     let b = text.as_bytes();
@@ -32,22 +46,22 @@ fn lex(text: &str) -> Vec<(Tok, usize)> {
         let c = b[i];
         if c.is_ascii_whitespace() {
             i += 1;
-        } else if text[i..].starts_with("//") {
-            i = text[i..].find('\n').map_or(b.len(), |n| i + n);
-        } else if text[i..].starts_with("/*") {
-            i = text[i + 2..].find("*/").map_or(b.len(), |n| i + 2 + n + 2);
+        } else if b[i..].starts_with(b"//") {
+            i = memchr_from(b, i, b'\n');
+        } else if b[i..].starts_with(b"/*") {
+            i = find_from(b, i + 2, b"*/").map_or(b.len(), |n| n + 2);
         } else if c == b'\'' || c == b'"' {
-            let triple = &text[i..i + 3.min(b.len() - i)];
-            let (open_len, close): (usize, &str) = if triple == "'''" {
-                (3, "'''")
-            } else if triple == "\"\"\"" {
-                (3, "\"\"\"")
+            // Bytes, not chars: a backslash may be followed by a multi-byte character.
+            let close: &[u8] = if b[i..].starts_with(b"'''") {
+                b"'''"
+            } else if b[i..].starts_with(b"\"\"\"") {
+                b"\"\"\""
             } else if c == b'\'' {
-                (1, "'")
+                b"'"
             } else {
-                (1, "\"")
+                b"\""
             };
-            let start = i + open_len;
+            let start = i + close.len();
             let mut j = start;
             let mut end = b.len();
             while j < b.len() {
@@ -55,17 +69,19 @@ fn lex(text: &str) -> Vec<(Tok, usize)> {
                     j += 2;
                     continue;
                 }
-                if text[j..].starts_with(close) {
+                if b[j..].starts_with(close) {
                     end = j;
                     break;
                 }
-                if open_len == 1 && b[j] == b'\n' {
+                if close.len() == 1 && b[j] == b'\n' {
                     end = j;
                     break;
                 }
                 j += 1;
             }
-            out.push((Tok::Str(text[start..end.min(b.len())].to_string()), start));
+            let end = end.min(b.len());
+            let value = String::from_utf8_lossy(&b[start.min(end)..end]).into_owned();
+            out.push((Tok::Str(value), start));
             i = (end + close.len()).min(b.len()).max(i + 1);
         } else if c.is_ascii_alphabetic() || c == b'_' || c == b'$' {
             let s = i;
@@ -396,5 +412,15 @@ mod tests {
             })
             .collect();
         assert_eq!(strs, ["x", "y\\\"z", "m\nl"]);
+    }
+
+    #[test]
+    fn multi_byte_characters_anywhere() {
+        for text in [
+            "'aé'", "\"\\é\"", "'''é", "'é", "é'", "/*é", "//é\né", "'\\",
+        ] {
+            let _ = lex(text);
+        }
+        assert_eq!(lex("credentials('clé')")[2].0, Tok::Str("clé".into()));
     }
 }
