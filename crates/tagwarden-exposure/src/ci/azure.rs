@@ -73,6 +73,12 @@ pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, notes: &mut Vec<Note>) {
         let mut job = ctx.job(&id, str_at(node, "displayName"), start, end, true);
         let shown = format!("job `{id}` of {}", ctx.file.display);
         let mut defined: HashSet<String> = HashSet::new();
+        // A matrix defines a variable per key of each leg.
+        if let Some(matrix) = node.get("strategy").and_then(|s| s.get("matrix")) {
+            for (_, leg) in matrix.entries() {
+                defined.extend(leg.entries().into_iter().map(|(k, _)| k.to_string()));
+            }
+        }
         for scope in &scopes {
             let Some(vars) = scope.get("variables") else {
                 continue;

@@ -7,9 +7,8 @@ use std::collections::HashSet;
 use tagwarden_extract::Span;
 use tagwarden_extract::yaml::NodeRef;
 
-use super::circleci::is_shell_builtin;
 use super::yaml::{extent, offset_in_file, parse, scalars, str_at};
-use super::{Ctx, push_grant, shell_variables};
+use super::{Ctx, is_shell_own, push_grant, script_names, shell_variables};
 use crate::job::{CredentialKind, Job, Note};
 
 pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, notes: &mut Vec<Note>) {
@@ -34,10 +33,15 @@ pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, notes: &mut Vec<Note>) {
         let (start, end) = extent(step.resolve().unwrap_or(step));
         let mut job = ctx.job(&id, None, start, end, true);
         let shown = format!("step `{id}` of {}", ctx.file.display);
+        let scripts: Vec<&str> = scalars(step)
+            .iter()
+            .filter_map(|(_, s)| s.as_str())
+            .collect();
+        let set_here = script_names(&scripts.join("\n"));
         for (p, s) in scalars(step) {
             let Some(value) = s.as_str() else { continue };
-            for (var, offset) in shell_variables(value, false) {
-                if var.starts_with("BITBUCKET_") || is_shell_builtin(&var) || var == "CI" {
+            for (var, offset) in shell_variables(value) {
+                if var.starts_with("BITBUCKET_") || is_shell_own(&var) || set_here.contains(&var) {
                     continue;
                 }
                 let at = offset_in_file(s, Span::new(offset, offset + 1));

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use tagwarden_extract::Span;
 
 use super::yaml::{entry_ranges, offset_in_file, parse, scalars, str_at, strings};
-use super::{Ctx, push_grant, shell_variables};
+use super::{Ctx, is_shell_own, push_grant, script_names, shell_variables};
 use crate::job::{CredentialKind, Job, Note};
 
 pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, notes: &mut Vec<Note>) {
@@ -27,7 +27,7 @@ pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, notes: &mut Vec<Note>) {
             .any(|s| s.as_str() == Some("checkout") || s.get("checkout").is_some());
         let mut job = ctx.job(id, None, start, end, checkout);
         let shown = format!("job `{id}` of {}", ctx.file.display);
-        let defined: HashSet<String> = node
+        let mut defined: HashSet<String> = node
             .get("environment")
             .map(|e| {
                 e.entries()
@@ -36,10 +36,19 @@ pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, notes: &mut Vec<Note>) {
                     .collect()
             })
             .unwrap_or_default();
+        let scripts: Vec<&str> = scalars(node)
+            .iter()
+            .filter_map(|(_, s)| s.as_str())
+            .collect();
+        defined.extend(script_names(&scripts.join("\n")));
         for (path, s) in scalars(node) {
             let Some(value) = s.as_str() else { continue };
-            for (name, offset) in shell_variables(value, false) {
-                if defined.contains(&name) || name.starts_with("CIRCLE") || is_shell_builtin(&name)
+            for (name, offset) in shell_variables(value) {
+                // CircleCI's own: `CIRCLE_*`, `CI_PULL_REQUEST(S)`.
+                if defined.contains(&name)
+                    || name.starts_with("CIRCLE")
+                    || name.starts_with("CI_PULL_REQUEST")
+                    || is_shell_own(&name)
                 {
                     continue;
                 }
@@ -72,26 +81,4 @@ pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, notes: &mut Vec<Note>) {
         }
         jobs.push(job);
     }
-}
-
-/// Variables a shell has on its own: never a project's secrets.
-pub(crate) fn is_shell_builtin(name: &str) -> bool {
-    matches!(
-        name,
-        "HOME"
-            | "PATH"
-            | "PWD"
-            | "OLDPWD"
-            | "USER"
-            | "SHELL"
-            | "HOSTNAME"
-            | "LANG"
-            | "TERM"
-            | "IFS"
-            | "UID"
-            | "RANDOM"
-            | "SECONDS"
-            | "BASH_SOURCE"
-            | "LINENO"
-    )
 }

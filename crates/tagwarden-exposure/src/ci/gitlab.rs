@@ -9,11 +9,12 @@
 
 use std::collections::HashSet;
 
-use tagwarden_extract::read::shell::assigned_names;
 use tagwarden_extract::yaml::{NodeRef, Yaml};
 
 use super::yaml::{entry_ranges, extent, offset_in_file, parse, scalars, str_at, strings};
-use super::{Ctx, TreeFile, push_grant, registry_login, shell_variables};
+use super::{
+    Ctx, TreeFile, is_shell_own, push_grant, registry_login, script_names, shell_variables,
+};
 use crate::job::{CredentialKind, Job, Note};
 
 /// Top-level keys that are not jobs.
@@ -174,7 +175,7 @@ pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, notes: &mut Vec<Note>) {
                     scripts.push('\n');
                 }
             }
-            let assigned: HashSet<&str> = assigned_names(&scripts);
+            let assigned = script_names(&scripts);
             for (pi, p, from) in &parts {
                 let pc = &ctxs[*pi];
                 // A default or top-level script applies only where the job sets none.
@@ -203,9 +204,10 @@ pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, notes: &mut Vec<Note>) {
                         continue;
                     }
                     let Some(value) = s.as_str() else { continue };
-                    for (name, offset) in shell_variables(value, true) {
+                    for (name, offset) in shell_variables(value) {
                         if job_defined.contains(&name)
-                            || assigned.contains(name.as_str())
+                            || assigned.contains(&name)
+                            || is_shell_own(&name)
                             || is_predefined(&name)
                         {
                             continue;

@@ -213,33 +213,108 @@ pub(crate) fn registry_login(line: &str) -> bool {
     .any(|c| l.contains(c))
 }
 
-/// The variables a text reads, shell style (`$X`, `${X}`, `${X:-d}`; `$$` escapes when
-/// `dollar_escape`), each with its offset in the text, read by the shared variable reader.
-pub(crate) fn shell_variables(text: &str, dollar_escape: bool) -> Vec<(String, usize)> {
-    use tagwarden_extract::vars::{Syntax, Value, expand};
-    let names = std::cell::RefCell::new(Vec::<String>::new());
-    let lookup = |name: &str| -> Option<Value> {
-        names.borrow_mut().push(name.to_string());
-        Some(Value {
-            value: String::new(),
-            origin: None,
-        })
-    };
-    // Line by line: a script's comment or a stray `$` must not stop the lines after it.
-    for line in text.lines() {
-        let _ = expand(line, 0, Syntax { dollar_escape }, &lookup);
+/// Variables a shell (sh or PowerShell) has on its own: never a project's secrets.
+pub(crate) fn is_shell_own(name: &str) -> bool {
+    // Windows spells the environment's names in any case (`$env:Path`).
+    [
+        "HOME",
+        "PATH",
+        "PWD",
+        "OLDPWD",
+        "USER",
+        "SHELL",
+        "HOSTNAME",
+        "LANG",
+        "TERM",
+        "IFS",
+        "UID",
+        "RANDOM",
+        "SECONDS",
+        "BASH_SOURCE",
+        "LINENO",
+        "CI",
+        "TEMP",
+        "TMP",
+        "USERPROFILE",
+    ]
+    .iter()
+    .any(|p| p.eq_ignore_ascii_case(name))
+        || [
+            "null",
+            "true",
+            "false",
+            "LASTEXITCODE",
+            "ErrorActionPreference",
+            "ProgressPreference",
+            "PSScriptRoot",
+            "PSVersionTable",
+            "args",
+            "input",
+            "this",
+            "_",
+            "Error",
+            "Matches",
+            "IsWindows",
+            "IsLinux",
+            "IsMacOS",
+        ]
+        .iter()
+        .any(|p| p.eq_ignore_ascii_case(name))
+}
+
+/// The names a job's scripts set themselves (`X=…`, `export X=…`, `read X`, `for X in …`): a
+/// variable read under one of them is the script's, not the project's.
+pub(crate) fn script_names(scripts: &str) -> std::collections::HashSet<String> {
+    use tagwarden_extract::read::shell::{assigned_names, assignments};
+    let mut names: std::collections::HashSet<String> = assigned_names(scripts)
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    for line in scripts.lines() {
+        names.extend(assignments(line, 0).into_iter().map(|a| a.name));
+        // PowerShell: `$name = …`.
+        if let Some(rest) = line.trim_start().strip_prefix('$') {
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            let after = rest[end..].trim_start();
+            if end > 0 && after.starts_with('=') && !after.starts_with("==") {
+                names.insert(rest[..end].to_string());
+            }
+        }
     }
+    names
+}
+
+/// The variables a text reads, shell style (`$X`, `${X}`, `${X:-d}`, and `$$X`, which the CI
+/// platform passes to the shell as `$X`), each once with the offset of its first read, by the
+/// shell reader's reference scan (an expansion it cannot evaluate does not hide the rest).
+pub(crate) fn shell_variables(text: &str) -> Vec<(String, usize)> {
     let mut out: Vec<(String, usize)> = Vec::new();
-    for name in names.into_inner() {
-        if out.iter().any(|(n, _)| *n == name) {
+    for name in tagwarden_extract::read::shell::referenced_names(text) {
+        // `$1`, `$0`: positional parameters, not variables.
+        if name.starts_with(|c: char| c.is_ascii_digit()) || out.iter().any(|(n, _)| n == name) {
             continue;
         }
-        let offset = [format!("${{{name}"), format!("${name}")]
-            .iter()
-            .filter_map(|p| text.find(p.as_str()))
-            .min()
-            .unwrap_or(0);
-        out.push((name, offset));
+        // The name is a slice of `text`: its offset is the distance between them.
+        let offset = (name.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+        // PowerShell reads the environment as `$env:NAME`.
+        let name = if name.eq_ignore_ascii_case("env")
+            && let Some(rest) = text
+                .get(offset + name.len()..)
+                .and_then(|r| r.strip_prefix(':'))
+        {
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            &rest[..end]
+        } else {
+            name
+        };
+        if name.is_empty() || out.iter().any(|(n, _)| n == name) {
+            continue;
+        }
+        out.push((name.to_string(), offset.saturating_sub(1)));
     }
     out
 }
@@ -375,5 +450,32 @@ mod tests {
         ] {
             let _ = jobs(&tree(&[("Jenkinsfile", text)]));
         }
+    }
+
+    #[test]
+    fn shell_variables_are_names_only() {
+        let found: Vec<String> = shell_variables(
+            "echo $1 $? $@ $$ ${#ARR[@]} $(date) $((1 + 2)) $TOKEN ${USER_KEY:-x} '$NOT_IN_QUOTES'",
+        )
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+        assert!(found.contains(&"TOKEN".to_string()), "{found:?}");
+        assert!(found.contains(&"USER_KEY".to_string()), "{found:?}");
+        assert!(
+            found
+                .iter()
+                .all(|n| n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')),
+            "{found:?}"
+        );
+        assert!(!found.iter().any(|n| n == "1" || n == "date"), "{found:?}");
+        // PowerShell: the environment as `$env:NAME`, its own variables, its assignments.
+        let ps: Vec<String> =
+            shell_variables("$out = docker load; $env:API_KEY; $null; $LASTEXITCODE")
+                .into_iter()
+                .map(|(n, _)| n)
+                .filter(|n| !is_shell_own(n) && !script_names("$out = docker load").contains(n))
+                .collect();
+        assert_eq!(ps, ["API_KEY"]);
     }
 }
