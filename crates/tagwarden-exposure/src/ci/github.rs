@@ -417,6 +417,16 @@ fn token(
         at,
         "github-actions-token",
     ));
+    reach.grants.push(ctx.grant(
+        CredentialKind::JobToken,
+        "ACTIONS_RUNTIME_TOKEN",
+        "GitHub Actions runtime token (artifacts and cache)",
+        format!(
+            "{shown} runs with the runner's ACTIONS_RUNTIME_TOKEN, which actions and container steps get in their environment: it writes the run's artifacts and the repository's Actions cache that later workflows restore"
+        ),
+        job.start(),
+        "github-actions-runtime-token",
+    ));
 }
 
 /// What one step adds: a checkout, a cloud role, a registry login.
