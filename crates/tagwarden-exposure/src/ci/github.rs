@@ -30,6 +30,8 @@ const MAX_CALLS_PER_JOB: usize = 64;
 struct Calls {
     stack: Vec<String>,
     budget: usize,
+    /// Whether the calling job may request an OIDC token: a called workflow can only lower it.
+    caller_oidc: bool,
 }
 
 pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, notes: &mut Vec<Note>) {
@@ -50,6 +52,7 @@ pub(crate) fn read(ctx: &Ctx<'_>, jobs: &mut Vec<Job>, notes: &mut Vec<Note>) {
         let mut calls = Calls {
             stack: vec![ctx.file.relative.clone()],
             budget: MAX_CALLS_PER_JOB,
+            caller_oidc: false,
         };
         let reach = job_reach(ctx, doc, id, node, &Passed::Repository, &mut calls, 0);
         job.workspace = reach.workspace;
@@ -146,7 +149,7 @@ fn job_reach(
             }
         });
     }
-    token(ctx, doc, node, &shown, &mut reach);
+    token(ctx, doc, node, &shown, depth > 0, &mut reach);
     if let (Some(name), Some(env)) = (environment, node.get("environment")) {
         let at = env.resolve().map_or(env.start(), |n| n.start());
         reach.grants.push(ctx.grant(
@@ -160,13 +163,19 @@ fn job_reach(
             "ci-secret-set",
         ));
     }
-    let may_oidc = id_token_write(doc, node);
+    let may_oidc = if depth == 0 {
+        id_token_write(doc, node)
+    } else {
+        calls.caller_oidc && (permissions(doc, node).is_none() || id_token_write(doc, node))
+    };
+    let outer_oidc = std::mem::replace(&mut calls.caller_oidc, may_oidc);
     for (i, step) in steps.iter().enumerate() {
         step_reach(ctx, *step, i, &shown, may_oidc, &mut reach);
     }
     if let Some(uses) = str_at(node, "uses") {
         call(ctx, node, uses, &shown, passed, calls, depth, &mut reach);
     }
+    calls.caller_oidc = outer_oidc;
     if may_oidc
         && !reach
             .grants
@@ -366,9 +375,17 @@ fn token(
     doc: NodeRef<'_, '_>,
     job: NodeRef<'_, '_>,
     shown: &str,
+    called: bool,
     reach: &mut Reach,
 ) {
     let (why, at) = match permissions(doc, job) {
+        // A called workflow that sets none runs with its caller's.
+        None if called => (
+            format!(
+                "{shown} always gets a GITHUB_TOKEN; the called workflow sets no `permissions:`, so it has its caller's (listed with the caller)"
+            ),
+            job.start(),
+        ),
         None => (
             format!(
                 "{shown} always gets a GITHUB_TOKEN; neither the workflow nor the job sets `permissions:`, so the repository's default applies, which this file cannot tell: \"restricted\" (the default for repositories and organizations created since February 2023) grants `contents: read` and `packages: read`, \"permissive\" grants read and write on every scope but `id-token`; the repository or organization setting decides (Settings > Actions > General > Workflow permissions)"
@@ -403,8 +420,15 @@ fn token(
                     }
                 }
             };
+            let limit = if called {
+                ", at most what the caller's allow (a called workflow can only lower them)"
+            } else {
+                ""
+            };
             (
-                format!("{shown} always gets a GITHUB_TOKEN; {whose} `permissions:` grant {what}"),
+                format!(
+                    "{shown} always gets a GITHUB_TOKEN; {whose} `permissions:` grant {what}{limit}"
+                ),
                 at,
             )
         }

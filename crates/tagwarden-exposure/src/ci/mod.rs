@@ -478,4 +478,36 @@ mod tests {
                 .collect();
         assert_eq!(ps, ["API_KEY"]);
     }
+
+    #[test]
+    fn a_called_workflow_has_its_callers_token_and_oidc() {
+        let caller = "on: push\njobs:\n  call:\n    permissions:\n      id-token: write\n    uses: ./.github/workflows/b.yml\n";
+        let callee = "on: workflow_call\njobs:\n  d:\n    runs-on: x\n    steps:\n      - uses: aws-actions/configure-aws-credentials@v4\n        with:\n          role-to-assume: arn:aws:iam::1:role/r\n";
+        let (found, _) = jobs(&tree(&[
+            (".github/workflows/a.yml", caller),
+            (".github/workflows/b.yml", callee),
+        ]));
+        let call = found.iter().find(|j| j.id == "call").unwrap();
+        assert!(
+            grants(call).contains(&"cloud-role arn:aws:iam::1:role/r".to_string()),
+            "{:?}",
+            grants(call)
+        );
+        assert!(
+            call.grants
+                .iter()
+                .any(|g| g.why.contains("has its caller's"))
+        );
+        // Without the caller's `id-token: write`, the role cannot be assumed.
+        let caller = caller.replace("id-token: write", "contents: read");
+        let (found, _) = jobs(&tree(&[
+            (".github/workflows/a.yml", &caller),
+            (".github/workflows/b.yml", callee),
+        ]));
+        assert!(
+            !grants(&found[0])
+                .iter()
+                .any(|g| g.starts_with("cloud-role"))
+        );
+    }
 }
