@@ -100,6 +100,18 @@ pub fn select(jobs: &[Job], evidence: Evidence<'_>) -> (Vec<(usize, Status)>, Ve
                 }),
             }
         }
+        let runs = outcome
+            .hits
+            .iter()
+            .chain(&outcome.cleared)
+            .filter(|h| is_run(h.source) && h.job.is_some())
+            .count();
+        if runs == 0 {
+            notes.push(Note {
+                at: None,
+                message: "the hunt names no CI job (no CI log hit): name the jobs that ran the image with --job FILE:JOB, or run without --hunt to count every job that uses an affected image".to_string(),
+            });
+        }
         for hit in outcome.cleared.iter().filter(|h| is_run(h.source)) {
             let why = format!("the hunt cleared it: {} ({})", hit.detail, hit.place());
             if apply(jobs, hit, &mut status, false, &why) == 0 {

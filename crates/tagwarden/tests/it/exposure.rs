@@ -280,6 +280,28 @@ fn without_a_hunt_the_jobs_using_an_affected_image_are_exposed() {
         bad.stdout
     );
 
+    // A hunt that names no CI job says so, rather than listing nothing silently.
+    let clean = tagwarden(
+        &[
+            "hunt",
+            "--no-files",
+            "--no-engine",
+            "--format",
+            "json",
+            "--output",
+            "clean.json",
+        ],
+        tree.path(),
+    );
+    assert_eq!(clean.status, 0, "{}", clean.stderr);
+    let none = tagwarden(&["exposure", "--hunt", "clean.json"], tree.path());
+    assert_eq!(none.status, 0, "{}", none.stderr);
+    assert!(
+        none.stdout.contains("the hunt names no CI job"),
+        "{}",
+        none.stdout
+    );
+
     // A hunt document that is not one is refused with its reason.
     std::fs::write(tree.join("hunt.json"), "{\"version\": 9}").unwrap();
     let refused = tagwarden(&["exposure", "--hunt", "hunt.json"], tree.path());
