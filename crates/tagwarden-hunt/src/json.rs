@@ -35,6 +35,7 @@ pub fn write(outcome: &Outcome, w: &mut dyn Write) -> io::Result<()> {
         sources: outcome.sources.iter().map(WireSource::from).collect(),
         problems: outcome.problems.iter().map(WireProblem::from).collect(),
         notes: outcome.notes.iter().map(WireProblem::from).collect(),
+        cleared: outcome.cleared.iter().map(WireHit::from).collect(),
     };
     serde_json::to_writer(&mut *w, &doc)?;
     writeln!(w)
@@ -60,6 +61,7 @@ pub fn read(json: &str) -> Result<Outcome, ReadError> {
         problems: problems(doc.problems),
         notes: problems(doc.notes),
         evidence: doc.summary.map_or(0, |s| s.evidence),
+        cleared: doc.cleared.into_iter().map(Hit::from).collect(),
     })
 }
 
@@ -78,6 +80,8 @@ struct Document<'a> {
     problems: Vec<WireProblem<'a>>,
     #[serde(borrow, default)]
     notes: Vec<WireProblem<'a>>,
+    #[serde(borrow, default)]
+    cleared: Vec<WireHit<'a>>,
 }
 
 /// Counts, for people and dashboards; recomputed from the lists when read.

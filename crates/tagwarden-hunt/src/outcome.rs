@@ -21,6 +21,11 @@ pub struct Outcome {
     pub notes: Vec<Problem>,
     /// Pieces of evidence judged.
     pub evidence: u64,
+    /// Runs of an affected tag judged not exposed, in timeline order: pulled at a known time
+    /// outside every window, or at a digest no advisory lists as malicious. Never hits: they
+    /// tell `exposure` which jobs ran the image when it was clean. `verdict` is the one the run
+    /// would have had inside the window; `detail` says why it is not a hit.
+    pub cleared: Vec<Hit>,
 }
 
 /// The answer to "were we hit?".
@@ -56,7 +61,18 @@ impl Outcome {
             problems,
             notes,
             evidence,
+            cleared: Vec::new(),
         }
+    }
+
+    /// The same outcome with these cleared runs (see [`Outcome::cleared`]), in timeline order,
+    /// each once; a run that also hits (another advisory's window) is not cleared.
+    pub fn with_cleared(mut self, mut cleared: Vec<Hit>) -> Self {
+        dedup(&mut cleared);
+        let hit_events: HashSet<_> = self.hits.iter().map(Hit::event).collect();
+        cleared.retain(|c| !hit_events.contains(&c.event()));
+        self.cleared = cleared;
+        self
     }
 
     /// Hits with this verdict.

@@ -44,6 +44,8 @@ pub(crate) enum Command {
     /// Judge registry audit logs (Docker Hub, Harbor, CloudTrail, GitHub, GitLab): pushes that
     /// stray from each repository's own history.
     Audit(AuditArgs),
+    /// Which credentials exposed CI jobs could read, as a rotation checklist.
+    Exposure(ExposureArgs),
     /// List, show, check, import (STIX, MISP, OSV, OpenVEX, CSAF) and export advisories.
     #[command(subcommand)]
     Advisory(AdvisoryCommand),
@@ -423,6 +425,50 @@ pub(crate) struct AuditArgs {
     /// .tagwarden.toml in the current directory].
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ExposureFormat {
+    /// Each credential with its reasons and the first rotation step.
+    Human,
+    /// Versioned JSON (crates/tagwarden-exposure/JSON.md).
+    Json,
+    /// The checklist for an incident ticket, every rotation step a task.
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExposureArgs {
+    /// The repositories whose CI ran the compromised image [default: the current directory].
+    pub(crate) paths: Vec<PathBuf>,
+
+    /// A `tagwarden hunt --format json` document: its CI hits name the exposed jobs, its
+    /// cleared runs the jobs that ran the image when it was clean.
+    #[arg(long, value_name = "HUNT.json")]
+    pub(crate) hunt: Option<PathBuf>,
+
+    /// A job to count as exposed, `FILE:JOB` (the file as shown, the job's key), repeatable.
+    /// Without --hunt or --job, every job that uses an affected image or action is exposed.
+    #[arg(long = "job", value_name = "FILE:JOB")]
+    pub(crate) jobs: Vec<String>,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = ExposureFormat::Human)]
+    pub(crate) format: ExposureFormat,
+
+    /// Write the output to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+
+    /// Configuration file [default: tagwarden.toml or .tagwarden.toml in the first path].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub(crate) walk: WalkArgs,
+
+    #[command(flatten)]
+    pub(crate) advisory: AdvisoryArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

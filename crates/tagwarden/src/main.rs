@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         cli::Command::Hunt(args) => commands::hunt::run(args),
         cli::Command::Watch(args) => commands::watch::run(args),
         cli::Command::Audit(args) => commands::audit::run(args),
+        cli::Command::Exposure(args) => commands::exposure::run(args),
         cli::Command::Advisory(command) => commands::advisory::run(command),
         cli::Command::Completions(args) => commands::completions::run(args),
         cli::Command::Man(args) => commands::man::run(args),

@@ -421,3 +421,144 @@ impl ExprParser {
         }
     }
 }
+
+/// A read of a context inside `${{ … }}`: `secrets.NPM_TOKEN`, `secrets['NPM_TOKEN']`, or the
+/// whole context (`toJSON(secrets)`, a computed member such as `secrets[matrix.key]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContextRead {
+    /// The member read; `None` when the whole context (or a computed member) is.
+    pub name: Option<String>,
+    /// The `${{ … }}` it is read in, in the file (`base` added).
+    pub span: Span,
+}
+
+/// Every read of `context` (compared case-insensitively, as GitHub does) in the expressions of
+/// `text`, written at offset `base` of the file. An expression that does not parse is searched
+/// for `context.NAME` as text, so that a typo cannot hide a read.
+pub fn context_reads(text: &str, base: usize, context: &str) -> Vec<ContextRead> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(open) = text.get(from..).and_then(|t| t.find("${{")) {
+        let inner_start = from + open + 3;
+        let Some(close) = text.get(inner_start..).and_then(find_close) else {
+            break;
+        };
+        let inner = &text[inner_start..inner_start + close];
+        let span = Span::new(base + from + open, base + inner_start + close + 2);
+        let before = out.len();
+        match parse_expr(inner, None) {
+            Ok(e) => reads_in(&e, context, span, &mut out, 0),
+            Err(_) => textual_reads(inner, context, span, &mut out),
+        }
+        // The same member twice in one expression is one read.
+        let mut seen = Vec::new();
+        let mut i = before;
+        while i < out.len() {
+            if seen.contains(&out[i].name) {
+                out.remove(i);
+            } else {
+                seen.push(out[i].name.clone());
+                i += 1;
+            }
+        }
+        from = inner_start + close + 2;
+    }
+    out
+}
+
+fn reads_in(e: &Expr, context: &str, span: Span, out: &mut Vec<ContextRead>, depth: usize) {
+    if depth > MAX_EXPR_DEPTH {
+        return;
+    }
+    let is_context = |e: &Expr| matches!(e, Expr::Context(c) if c.eq_ignore_ascii_case(context));
+    let next = |e: &Expr, out: &mut Vec<ContextRead>| reads_in(e, context, span, out, depth + 1);
+    match e {
+        Expr::Member(base, seg) if is_context(base) => {
+            let name = match seg {
+                Seg::Name(n) => Some(n.clone()),
+                Seg::Index(i) => match &**i {
+                    Expr::Str { value, .. } => Some(value.clone()),
+                    other => {
+                        next(other, out);
+                        None
+                    }
+                },
+                Seg::Star => None,
+            };
+            out.push(ContextRead { name, span });
+        }
+        Expr::Context(_) if is_context(e) => out.push(ContextRead { name: None, span }),
+        Expr::Member(base, seg) => {
+            next(base, out);
+            if let Seg::Index(i) = seg {
+                next(i, out);
+            }
+        }
+        Expr::Not(a) => next(a, out),
+        Expr::And(a, b) | Expr::Or(a, b) | Expr::Cmp(_, a, b) => {
+            next(a, out);
+            next(b, out);
+        }
+        Expr::Call(_, args) => args.iter().for_each(|a| next(a, out)),
+        _ => {}
+    }
+}
+
+fn textual_reads(inner: &str, context: &str, span: Span, out: &mut Vec<ContextRead>) {
+    let lower = inner.to_ascii_lowercase();
+    let needle = format!("{}.", context.to_ascii_lowercase());
+    let mut from = 0;
+    while let Some(at) = lower.get(from..).and_then(|t| t.find(&needle)) {
+        let start = from + at;
+        let name_start = start + needle.len();
+        let boundary = start == 0
+            || !inner.as_bytes()[start - 1].is_ascii_alphanumeric()
+                && inner.as_bytes()[start - 1] != b'_'
+                && inner.as_bytes()[start - 1] != b'.';
+        let name: String = inner[name_start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+            .collect();
+        if boundary {
+            out.push(ContextRead {
+                name: (!name.is_empty()).then_some(name),
+                span,
+            });
+        }
+        from = name_start;
+    }
+}
+
+#[cfg(test)]
+mod context_tests {
+    use super::*;
+
+    fn names(text: &str) -> Vec<Option<String>> {
+        context_reads(text, 0, "secrets")
+            .into_iter()
+            .map(|r| r.name)
+            .collect()
+    }
+
+    #[test]
+    fn members_indexes_and_the_whole_context() {
+        assert_eq!(
+            names("${{ secrets.NPM_TOKEN }} ${{ SECRETS['PyPI'] || secrets.B }}"),
+            [
+                Some("NPM_TOKEN".into()),
+                Some("PyPI".into()),
+                Some("B".into())
+            ]
+        );
+        assert_eq!(names("${{ toJSON(secrets) }}"), [None]);
+        assert_eq!(names("${{ secrets[matrix.k] }}"), [None]);
+        assert_eq!(
+            names("${{ github.token }} ${{ env.secrets }}"),
+            Vec::<Option<String>>::new()
+        );
+        // Unparsable: still read as text.
+        assert_eq!(names("${{ secrets.X && ( }}"), [Some("X".into())]);
+        let r = &context_reads("a: ${{ secrets.X }}", 10, "secrets")[0];
+        assert_eq!((r.span.start, r.span.end), (13, 29));
+    }
+}

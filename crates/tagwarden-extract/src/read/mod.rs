@@ -3,7 +3,7 @@
 //! [`crate::kind`] are built on them.
 
 pub(crate) mod ci_script;
-pub(crate) mod github_expr;
+pub mod github_expr;
 pub mod hcl;
 pub mod json;
 pub(crate) mod placeholder;

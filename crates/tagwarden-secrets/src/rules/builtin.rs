@@ -30,4 +30,5 @@ builtin!(
     "urls.toml",
     "config-files.toml",
     "generic.toml",
+    "ci.toml",
 );

@@ -147,8 +147,12 @@ impl Ctx<'_> {
     }
 }
 
+/// The rules in file order, and every rotation by id (rules share them; a file may define
+/// rotations that no rule uses, for credentials found by other means than a rule).
+pub(crate) type Loaded = (Vec<Arc<Rule>>, HashMap<String, Arc<Rotation>>);
+
 /// Loads every file; the rules come out in file order. Any error anywhere fails the whole set.
-pub(crate) fn load(files: &[(&str, &str)]) -> Result<Vec<Arc<Rule>>, Vec<RuleError>> {
+pub(crate) fn load(files: &[(&str, &str)]) -> Result<Loaded, Vec<RuleError>> {
     let mut errors = Vec::new();
     let mut rotations: HashMap<String, Arc<Rotation>> = HashMap::new();
     let mut parsed = Vec::new();
@@ -216,7 +220,7 @@ pub(crate) fn load(files: &[(&str, &str)]) -> Result<Vec<Arc<Rule>>, Vec<RuleErr
         }
     }
     if errors.is_empty() {
-        Ok(rules)
+        Ok((rules, rotations))
     } else {
         Err(errors)
     }

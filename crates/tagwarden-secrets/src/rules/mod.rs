@@ -240,6 +240,7 @@ pub(crate) struct Example {
 pub struct RuleSet {
     pub(crate) rules: Vec<Arc<Rule>>,
     by_id: HashMap<String, usize>,
+    rotations: HashMap<String, Arc<Rotation>>,
 }
 
 impl fmt::Debug for RuleSet {
@@ -268,13 +269,23 @@ impl RuleSet {
     /// Loads rule files given as `(path, text)`; `path` is used in messages only. Every error
     /// of every file is returned, each at its line and column.
     pub fn from_toml(files: &[(&str, &str)]) -> Result<RuleSet, Vec<RuleError>> {
-        let rules = load::load(files)?;
+        let (rules, rotations) = load::load(files)?;
         let by_id = rules
             .iter()
             .enumerate()
             .map(|(i, r)| (r.id.clone(), i))
             .collect();
-        Ok(RuleSet { rules, by_id })
+        Ok(RuleSet {
+            rules,
+            by_id,
+            rotations,
+        })
+    }
+
+    /// A rotation procedure by id, whether or not a rule uses it (`ci.toml` holds those of
+    /// credentials a CI platform hands to jobs, which no rule finds in a file).
+    pub fn rotation(&self, id: &str) -> Option<&Arc<Rotation>> {
+        self.rotations.get(id)
     }
 
     pub fn rules(&self) -> impl Iterator<Item = &Arc<Rule>> {

@@ -18,11 +18,7 @@ use crate::hunt::{self, files::FileReferences, mirror::Mirror};
 use crate::scan;
 
 pub(crate) fn run(args: HuntArgs) -> Result<Status> {
-    let paths: Vec<PathBuf> = if args.paths.is_empty() {
-        vec![".".into()]
-    } else {
-        args.paths.clone()
-    };
+    let paths = super::roots(&args.paths);
     let prep = super::prepare(
         &paths,
         args.config.as_ref(),
@@ -94,18 +90,26 @@ pub(crate) fn run(args: HuntArgs) -> Result<Status> {
             &thresholds,
         )
     });
-    let report = || {
-        let mut text = hunt::report::markdown(&outcome, &prep.advisories);
-        if let Some(j) = &audited {
-            text.push('\n');
-            text.push_str(&tagwarden_audit::report::markdown_section(j));
-        }
-        text
-    };
     if tty && read.load(Ordering::Relaxed) > 0 {
         eprint!("\r\x1b[K");
     }
 
+    // Trees given with a report: which credentials the exposed jobs could read.
+    let exposure = (!args.paths.is_empty()
+        && (args.report.is_some() || args.format == HuntFormat::Markdown))
+        .then(|| super::exposure::for_hunt(&paths, &prep, &outcome, args.walk.max_file_size))
+        .transpose()?;
+    let report = || {
+        let mut md = hunt::report::markdown(&outcome, &prep.advisories);
+        if let Some(j) = &audited {
+            md.push('\n');
+            md.push_str(&tagwarden_audit::report::markdown_section(j));
+        }
+        if let Some(checklist) = &exposure {
+            md.push_str(&tagwarden_exposure::output::markdown::section(checklist, 2));
+        }
+        md
+    };
     if let Some(path) = &args.report {
         tagwarden_fs::write_atomic(path, report().as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;

@@ -3,6 +3,7 @@
 pub(crate) mod advisory;
 pub(crate) mod audit;
 pub(crate) mod completions;
+pub(crate) mod exposure;
 pub(crate) mod hunt;
 mod hunt_sources;
 pub(crate) mod man;
@@ -23,6 +24,15 @@ use tagwarden_findings::output::escape;
 use crate::cli::{AdvisoryArgs, WalkArgs};
 use crate::config::Config;
 use crate::scan::WalkOptions;
+
+/// The trees a command walks: those given, or the current directory.
+pub(crate) fn roots(paths: &[PathBuf]) -> Vec<PathBuf> {
+    if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    }
+}
 
 /// What every tree-walking command sets up first: configuration, advisories, walk options.
 pub(crate) struct Prepared {

@@ -11,10 +11,23 @@ use tagwarden_evidence::{Evidence, ImageAction, Observed, SourceKind};
 use tagwarden_hunt::{Hit, Matched, Verdict};
 use tagwarden_reference::Reference;
 
-/// Hits, and matches of weak indicators (reported apart, never as hits).
-pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> (Vec<Hit>, Vec<Hit>) {
+/// What one piece of evidence comes to.
+#[derive(Default)]
+pub(crate) struct Judged {
+    pub(crate) hits: Vec<Hit>,
+    /// Matches of weak indicators (reported apart, never as hits).
+    pub(crate) weak: Vec<Hit>,
+    /// Runs of an affected tag that were not exposed (outside the window, or a clean digest):
+    /// `exposure` lists their jobs' credentials apart.
+    pub(crate) cleared: Vec<Hit>,
+}
+
+pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> Judged {
     let mut hits = Vec::new();
     let mut weak = Vec::new();
+    let mut cleared = Vec::new();
+    // Files are not runs: a reference pinned to a clean digest tells nothing about a job.
+    let is_run = ev.source != SourceKind::File;
     let hit = |advisory: &str, verdict, matched: Matched, detail: String| Hit {
         advisory: advisory.to_string(),
         verdict,
@@ -55,10 +68,27 @@ pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> (Vec<Hit>, Vec<H
                     }
                 }
                 // A known digest that is not malicious settles it: the tag is not evidence.
-                return (hits, weak);
+                if hits.is_empty()
+                    && is_run
+                    && let Some(r) = reference.as_deref().and_then(|s| Reference::parse(s).ok())
+                {
+                    for (advisory, matched) in affected_tags(advisories, &r) {
+                        let detail = format!(
+                            "{what} {} at {}, a digest no advisory lists as malicious: not exposed",
+                            matched.display(),
+                            d.short()
+                        );
+                        cleared.push(hit(&advisory, Verdict::Exposed, matched, detail));
+                    }
+                }
+                return Judged {
+                    hits,
+                    weak,
+                    cleared,
+                };
             }
             let Some(r) = reference.as_deref().and_then(|s| Reference::parse(s).ok()) else {
-                return (hits, weak);
+                return Judged::default();
             };
             for m in advisories.match_image(&r) {
                 let ImageVerdict::AffectedTag {
@@ -105,6 +135,23 @@ pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> (Vec<Hit>, Vec<H
                         format!("{what} {indicator} inside the disputed window only{period}"),
                     ))
                 } else if span.is_some() {
+                    if is_run {
+                        let detail = format!(
+                            "{what} {indicator}{}, outside the exposure window ({}): not exposed",
+                            match (span, ev.within) {
+                                (Some((s, e)), Some(_)) => format!(" between {s} and {e}"),
+                                (Some((s, _)), None) => format!(" at {s}"),
+                                _ => String::new(),
+                            },
+                            window.describe()
+                        );
+                        cleared.push(hit(
+                            &m.advisory_id,
+                            Verdict::Exposed,
+                            matched.clone(),
+                            detail,
+                        ));
+                    }
                     None
                 } else if ev.source == SourceKind::File {
                     Some((
@@ -168,7 +215,11 @@ pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> (Vec<Hit>, Vec<H
                 }
             }
             if malicious || known_good {
-                return (hits, weak);
+                return Judged {
+                    hits,
+                    weak,
+                    cleared,
+                };
             }
             for m in advisories.match_action(repository, git_ref) {
                 let ActionVerdict::AffectedTag { tag, window } = &m.verdict else {
@@ -177,6 +228,20 @@ pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> (Vec<Hit>, Vec<H
                 let inside = ev
                     .timestamp
                     .is_none_or(|t| window.start <= t && t <= window.end);
+                if !inside && is_run {
+                    cleared.push(hit(
+                        &m.advisory_id,
+                        Verdict::Exposed,
+                        Matched::ActionTag {
+                            repository: repository.clone(),
+                            git_ref: git_ref.clone(),
+                        },
+                        format!(
+                            "{what} {shown} outside the time tag {tag} was force-pushed ({}): not exposed",
+                            window.describe()
+                        ),
+                    ));
+                }
                 if inside {
                     hits.push(hit(
                         &m.advisory_id,
@@ -228,7 +293,31 @@ pub(crate) fn judge(ev: &Evidence, advisories: &AdvisorySet) -> (Vec<Hit>, Vec<H
             }
         }
     }
-    (hits, weak)
+    Judged {
+        hits,
+        weak,
+        cleared,
+    }
+}
+
+/// Every affected tag the advisories list for this reference, with the advisory's id.
+fn affected_tags(advisories: &AdvisorySet, r: &Reference) -> Vec<(String, Matched)> {
+    advisories
+        .match_image(r)
+        .into_iter()
+        .filter_map(|m| match &m.verdict {
+            ImageVerdict::AffectedTag {
+                repository, tag, ..
+            } => Some((
+                m.advisory_id.clone(),
+                Matched::ImageTag {
+                    repository: repository.clone(),
+                    tag: tag.clone(),
+                },
+            )),
+            _ => None,
+        })
+        .collect()
 }
 
 /// A network indicator's kind in a sentence.
@@ -288,7 +377,7 @@ mod tests {
 
     fn verdicts(e: &Evidence) -> Vec<Verdict> {
         judge(e, &AdvisorySet::builtin())
-            .0
+            .hits
             .iter()
             .map(|h| h.verdict)
             .collect()
@@ -310,6 +399,28 @@ mod tests {
             Some("2026-04-22T12:40:00Z"),
         );
         assert!(verdicts(&e).is_empty());
+        let judged = judge(&e, &AdvisorySet::builtin());
+        assert_eq!(judged.cleared.len(), 1, "a clean digest clears the run");
+        assert!(
+            judged.cleared[0]
+                .detail
+                .contains("no advisory lists as malicious")
+        );
+    }
+
+    #[test]
+    fn runs_outside_the_window_are_cleared() {
+        let after = pull("checkmarx/kics:alpine", None, Some("2026-04-23T09:00:00Z"));
+        let judged = judge(&after, &AdvisorySet::builtin());
+        assert!(judged.hits.is_empty());
+        assert_eq!(judged.cleared.len(), 1);
+        assert!(
+            judged.cleared[0]
+                .detail
+                .contains("outside the exposure window")
+        );
+        let inside = pull("checkmarx/kics:latest", None, Some("2026-04-22T12:40:00Z"));
+        assert!(judge(&inside, &AdvisorySet::builtin()).cleared.is_empty());
     }
 
     #[test]
@@ -382,10 +493,11 @@ mod tests {
                 Some("2026-04-22T12:36:01Z"),
             )
         };
-        let (hits, weak) = judge(&net(ind("91.195.240.123", true)), &AdvisorySet::builtin());
+        let Judged { hits, weak, .. } =
+            judge(&net(ind("91.195.240.123", true)), &AdvisorySet::builtin());
         assert!(hits.is_empty());
         assert_eq!(weak.len(), 1);
-        let (hits, _) = judge(&net(ind("94.154.172.43", false)), &AdvisorySet::builtin());
+        let hits = judge(&net(ind("94.154.172.43", false)), &AdvisorySet::builtin()).hits;
         assert_eq!(hits[0].verdict, Verdict::Contacted);
     }
 }

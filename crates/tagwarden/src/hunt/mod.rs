@@ -26,6 +26,7 @@ struct Judging<'a> {
 struct Found {
     hits: Vec<Hit>,
     weak: Vec<Hit>,
+    cleared: Vec<Hit>,
     evidence: u64,
     problems: Vec<Problem>,
     notes: Vec<Problem>,
@@ -41,10 +42,11 @@ impl Judging<'_> {
 
 impl Sink for Judging<'_> {
     fn evidence(&self, evidence: Evidence) {
-        let (hits, weak) = judge::judge(&evidence, self.advisories);
+        let judged = judge::judge(&evidence, self.advisories);
         let mut found = self.found();
-        found.hits.extend(hits);
-        found.weak.extend(weak);
+        found.hits.extend(judged.hits);
+        found.weak.extend(judged.weak);
+        found.cleared.extend(judged.cleared);
         found.evidence += 1;
     }
     fn problem(&self, problem: Problem) {
@@ -108,6 +110,7 @@ pub(crate) fn run(
         found.problems,
         found.notes,
         found.evidence,
-    );
+    )
+    .with_cleared(found.cleared);
     (outcome, found.audit)
 }

@@ -15,7 +15,7 @@ use tagwarden_findings::{ActionRecord, Finding, Note, ReferenceRecord, ScanRepor
 
 use crate::config::Config;
 pub(crate) use anchor::WriteTarget;
-pub(crate) use walk::WalkOptions;
+pub(crate) use walk::{Entry, FileEntry, WalkOptions, walk};
 
 /// What a scan needs besides the paths.
 pub(crate) struct Context<'a> {

@@ -7,6 +7,7 @@ mod ci_commands;
 mod common;
 mod dist;
 mod env;
+mod exposure;
 mod hunt;
 mod hunt_export;
 mod pin;

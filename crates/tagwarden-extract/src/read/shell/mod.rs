@@ -17,7 +17,8 @@ mod script;
 pub use assign::{Assignment, assigned_names, assignments, variable_name};
 pub use lex::Heredoc;
 pub use script::{
-    Definitions, Dialect, Inherited, ScriptImage, ToFile, Variables, lexing_text, script_images,
+    Definitions, Dialect, Inherited, ScriptImage, ToFile, Variables, lexing_text, referenced_names,
+    script_images,
 };
 
 use crate::read::value_map::ValueMap;

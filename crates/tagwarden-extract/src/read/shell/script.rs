@@ -157,8 +157,9 @@ impl<'a> Variables<'a> {
     }
 }
 
-/// The names of `$NAME` and `${NAME…}` references in shell text.
-pub(crate) fn referenced_names(raw: &str) -> impl Iterator<Item = &str> {
+/// The names of `$NAME` and `${NAME…}` references in shell text (a name may start with a
+/// digit: `$1`).
+pub fn referenced_names(raw: &str) -> impl Iterator<Item = &str> {
     raw.match_indices('$').filter_map(move |(i, _)| {
         let rest = raw.get(i + 1..)?;
         let rest = rest.strip_prefix('{').unwrap_or(rest);
