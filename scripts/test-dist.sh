@@ -288,9 +288,9 @@ test_image() {
     "docker://127.0.0.1:$port/test/runtime:1"
   local runtime="127.0.0.1:$port/test/runtime@$(cat "$work/runtime.digest")"
 
-  # BUILDER: gcc and a shell from this machine's packages, its Rust toolchain, its crate cache.
+  # BUILDER: gcc, a shell and find from this machine's packages, its Rust toolchain, its crate cache.
   local b=$work/builder sysroot
-  python3 "$repo/scripts/dist/host-rootfs.py" "$b" dash coreutils gcc libc6-dev
+  python3 "$repo/scripts/dist/host-rootfs.py" "$b" dash coreutils findutils gcc libc6-dev
   ln -sf gcc "$b/usr/bin/cc"
   sysroot=$(rustc --print sysroot)
   mkdir -p "$b/usr/local/rust/lib" "$b/usr/local/cargo/registry"
