@@ -19,8 +19,10 @@ use crate::{ImageIndex, Platform, RegistryError};
 
 mod blobs;
 mod referrers;
+mod write;
 
 pub use referrers::{Descriptor, Referrers, ReferrersSource};
+pub use write::{DeleteSupport, Deletion};
 
 /// Largest manifest accepted; the OCI spec asks registries to accept at least 4 MiB.
 const MANIFEST_MAX: usize = 4 * 1024 * 1024;

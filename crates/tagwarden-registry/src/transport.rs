@@ -55,6 +55,11 @@ pub(crate) struct Request<'a> {
     /// Hand a 429 back to the caller instead of waiting and retrying (a poller that paces
     /// itself by the registry's rate-limit headers).
     pub(crate) return_rate_limited: bool,
+    /// The repository actions the request needs (`pull`, `pull,push`, `delete`): a token is
+    /// asked and kept per scope, so a delete token never stands in for a pull token.
+    pub(crate) actions: &'static str,
+    /// A body and its content type (a manifest being put).
+    pub(crate) body: Option<(&'a str, &'a [u8])>,
 }
 
 impl<'a> Request<'a> {
@@ -65,6 +70,8 @@ impl<'a> Request<'a> {
             accept,
             form: None,
             return_rate_limited: false,
+            actions: "pull",
+            body: None,
         }
     }
 }
@@ -117,7 +124,7 @@ impl Client {
         repository: &Reference,
     ) -> Result<Response, RegistryError> {
         let repository = repository.path();
-        let scope = pull_scope(repository);
+        let scope = repository_scope(repository, request.actions);
         let held = self.held_auth(endpoint, repository, &scope);
         let response = self.send_with_retries(endpoint, request, &held).await?;
         if response.status() != StatusCode::UNAUTHORIZED {
@@ -337,6 +344,11 @@ impl Client {
                 .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .body(form.expose().to_string());
         }
+        if let Some((content_type, body)) = request.body {
+            builder = builder
+                .header(CONTENT_TYPE, content_type)
+                .body(body.to_vec());
+        }
         match auth {
             Auth::None => builder,
             Auth::Bearer(token) => builder.bearer_auth(token.expose()),
@@ -455,9 +467,10 @@ impl Client {
     }
 }
 
-/// The scope a pull of `repository` (a path: `library/nginx`) needs.
-fn pull_scope(repository: &str) -> String {
-    format!("repository:{repository}:pull")
+/// The scope `actions` (`pull`, `pull,push`, `delete`) on `repository` (a path:
+/// `library/nginx`) need.
+fn repository_scope(repository: &str, actions: &str) -> String {
+    format!("repository:{repository}:{actions}")
 }
 
 pub(crate) fn manifest_url(
