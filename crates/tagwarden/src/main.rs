@@ -34,6 +34,7 @@ fn main() -> ExitCode {
         cli::Command::Verify(args) => commands::verify::run(args),
         cli::Command::Hunt(args) => commands::hunt::run(args),
         cli::Command::Watch(args) => commands::watch::run(args),
+        cli::Command::Purge(args) => commands::purge::run(args),
         cli::Command::Advisory(command) => commands::advisory::run(command),
         cli::Command::Completions(args) => commands::completions::run(args),
         cli::Command::Man(args) => commands::man::run(args),

@@ -83,22 +83,20 @@ pub(crate) fn run(args: HuntArgs) -> Result<Status> {
         eprint!("\r\x1b[K");
     }
 
+    let mut report = hunt::report::markdown(&outcome, &prep.advisories);
+    if let Some(path) = &args.purge {
+        report.push('\n');
+        report.push_str(&purge_section(path)?);
+    }
     if let Some(path) = &args.report {
-        tagwarden_fs::write_atomic(
-            path,
-            hunt::report::markdown(&outcome, &prep.advisories).as_bytes(),
-        )
-        .with_context(|| format!("cannot write {}", path.display()))?;
+        tagwarden_fs::write_atomic(path, report.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     let mut sink = super::OutputSink::open(args.output.as_deref())?;
     match args.format {
         HuntFormat::Human => write!(sink, "{}", hunt::report::summary(&outcome))?,
         HuntFormat::Json => tagwarden_hunt::json::write(&outcome, &mut sink)?,
-        HuntFormat::Markdown => write!(
-            sink,
-            "{}",
-            hunt::report::markdown(&outcome, &prep.advisories)
-        )?,
+        HuntFormat::Markdown => write!(sink, "{report}")?,
         HuntFormat::Sarif => {
             hunt::sarif::render(scan_report, &outcome, &mut sink, env!("CARGO_PKG_VERSION"))?
         }
@@ -126,6 +124,15 @@ pub(crate) fn run(args: HuntArgs) -> Result<Status> {
         Answer::Clean if !prep.advisory_errors.is_empty() => Status::Error,
         Answer::Clean => Status::Clean,
     })
+}
+
+/// The report section of a `purge --format json` result.
+fn purge_section(path: &std::path::Path) -> Result<String> {
+    let bytes = tagwarden_fs::read_bounded(path, 64 * 1024 * 1024, false)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let run = tagwarden_purge::output::json::read(&String::from_utf8_lossy(&bytes))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(tagwarden_purge::output::markdown::section(&run))
 }
 
 /// The advisories' network indicators, plus feed files (one indicator per line).

@@ -9,6 +9,7 @@ mod env;
 mod hunt;
 mod hunt_export;
 mod pin;
+mod purge;
 mod registry_attacks;
 mod safety;
 mod scan;
