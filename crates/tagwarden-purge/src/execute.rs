@@ -200,7 +200,10 @@ async fn take(step: &Step, inputs: &Inputs<'_>, engines: &mut Engines) -> State 
         }
         (
             Target::Manifest {
-                repository, digest, ..
+                repository,
+                digest,
+                harbor,
+                ..
             },
             _,
         ) => {
@@ -208,7 +211,12 @@ async fn take(step: &Step, inputs: &Inputs<'_>, engines: &mut Engines) -> State 
                 Ok(r) => r,
                 Err(e) => return failed(format!("{repository}@{digest}: {e}")),
             };
-            match inputs.client.delete_manifest(&reference).await {
+            let deleted = if harbor.is_some() {
+                inputs.client.harbor_delete_artifact(&reference).await
+            } else {
+                inputs.client.delete_manifest(&reference).await
+            };
+            match deleted {
                 Ok(Deletion::Deleted) => State::Done,
                 Ok(Deletion::AlreadyGone) => State::AlreadyGone,
                 Err(e @ RegistryError::WriteRefused { .. }) => State::Refused {

@@ -27,4 +27,4 @@ pub mod targets;
 
 pub use execute::{Executed, execute};
 pub use plan::{Inputs, Malicious, Plan, Registry, plan};
-pub use targets::{Action, Owner, Role, State, Step, Target};
+pub use targets::{Action, HarborPlace, Owner, Role, State, Step, Target};

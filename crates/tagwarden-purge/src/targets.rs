@@ -35,6 +35,10 @@ pub enum Target {
         tags: Vec<String>,
         /// For signatures and referrers: the malicious manifest they are attached to.
         subject: Option<String>,
+        /// Where the registry is Harbor: the artifact's project and repository, deleted
+        /// through Harbor's API.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        harbor: Option<HarborPlace>,
     },
     /// A tag to point back at a known-good digest.
     Tag {
@@ -61,6 +65,13 @@ pub enum Target {
         reference: Option<String>,
         digest: String,
     },
+}
+
+/// An artifact's place in Harbor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HarborPlace {
+    pub project: String,
+    pub repository: String,
 }
 
 /// The workload that owns a pod, to roll once the images are gone.
@@ -227,6 +238,7 @@ impl Step {
                 digest,
                 role,
                 tags,
+                harbor,
                 ..
             } => {
                 let tags = if tags.is_empty() {
@@ -234,7 +246,16 @@ impl Step {
                 } else {
                     format!(" (tags: {})", tags.join(", "))
                 };
-                format!("{repository}@{digest}: {}{tags}", role.as_str())
+                let harbor = harbor
+                    .as_ref()
+                    .map(|h| {
+                        format!(
+                            " [Harbor project {}, repository {}]",
+                            h.project, h.repository
+                        )
+                    })
+                    .unwrap_or_default();
+                format!("{repository}@{digest}: {}{tags}{harbor}", role.as_str())
             }
             Target::Tag {
                 repository,

@@ -18,9 +18,11 @@ use crate::transport::{self, Endpoint, Request};
 use crate::{ImageIndex, Platform, RegistryError};
 
 mod blobs;
+mod harbor;
 mod referrers;
 mod write;
 
+pub use harbor::{Harbor, HarborArtifact};
 pub use referrers::{Descriptor, Referrers, ReferrersSource};
 pub use write::{DeleteSupport, Deletion};
 

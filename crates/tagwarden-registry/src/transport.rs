@@ -60,6 +60,9 @@ pub(crate) struct Request<'a> {
     pub(crate) actions: &'static str,
     /// A body and its content type (a manifest being put).
     pub(crate) body: Option<(&'a str, &'a [u8])>,
+    /// Send Basic credentials at once, without waiting for a challenge: Harbor's REST API
+    /// answers 401 without one. Only the registry's own host is ever asked this way.
+    pub(crate) basic_first: bool,
 }
 
 impl<'a> Request<'a> {
@@ -72,6 +75,7 @@ impl<'a> Request<'a> {
             return_rate_limited: false,
             actions: "pull",
             body: None,
+            basic_first: false,
         }
     }
 }
@@ -125,7 +129,14 @@ impl Client {
     ) -> Result<Response, RegistryError> {
         let repository = repository.path();
         let scope = repository_scope(repository, request.actions);
-        let held = self.held_auth(endpoint, repository, &scope);
+        let mut held = self.held_auth(endpoint, repository, &scope);
+        if request.basic_first
+            && matches!(held, Auth::None)
+            && let (Some(Credential::Basic { username, password }), _) =
+                self.credential(endpoint, repository)
+        {
+            held = Auth::Basic { username, password };
+        }
         let response = self.send_with_retries(endpoint, request, &held).await?;
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);

@@ -109,12 +109,14 @@ impl Proxy {
                     count();
                     gate.wait();
                 }
-                Fault::Stall { method, skip, gate } if req.method == *method && !gate.is_open() => {
-                    if stalled.fetch_add(1, Ordering::SeqCst) >= *skip {
-                        count();
-                        gate.wait();
-                        return HttpResponse::new(503).with_body(&b"stalled"[..]);
-                    }
+                Fault::Stall { method, skip, gate }
+                    if req.method == *method
+                        && !gate.is_open()
+                        && stalled.fetch_add(1, Ordering::SeqCst) >= *skip =>
+                {
+                    count();
+                    gate.wait();
+                    return HttpResponse::new(503).with_body(&b"stalled"[..]);
                 }
                 _ => {}
             }

@@ -44,3 +44,41 @@ pub fn read(text: &str) -> Result<Executed, String> {
     }
     Ok(doc.run)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::targets::{Action, Role, State, Step, Target};
+
+    #[test]
+    fn a_run_reads_back_as_written_and_other_documents_are_refused() {
+        let run = Executed {
+            dry_run: true,
+            steps: vec![Step {
+                key: "registry:r/x@sha256:a".into(),
+                target: Target::Manifest {
+                    repository: "r/x".into(),
+                    digest: "sha256:a".into(),
+                    role: Role::Image,
+                    tags: vec!["latest".into()],
+                    subject: None,
+                    harbor: None,
+                },
+                action: Action::DeleteManifest,
+                why: "sha256:a is malicious (t)".into(),
+                state: State::Planned,
+                instead: Vec::new(),
+            }],
+            ..Executed::default()
+        };
+        let mut out = Vec::new();
+        write(&run, &mut out).unwrap_or_default();
+        let text = String::from_utf8_lossy(&out);
+        let back = read(&text).unwrap_or_default();
+        assert_eq!(back.steps, run.steps);
+        assert!(back.dry_run);
+        assert!(read(r#"{"format":"other","dry_run":true}"#).is_err());
+        let e = read("{\n  \"format\": 3").err().unwrap_or_default();
+        assert!(e.starts_with("2:"), "{e}");
+    }
+}

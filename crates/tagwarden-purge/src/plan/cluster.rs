@@ -119,3 +119,13 @@ fn deployment_of(replica_set: &str) -> &str {
         _ => replica_set,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_replica_set_names_its_deployment() {
+        assert_eq!(super::deployment_of("kics-7d9f8c6b5"), "kics");
+        assert_eq!(super::deployment_of("web-api-5c9b"), "web-api");
+        assert_eq!(super::deployment_of("lonely"), "lonely");
+    }
+}

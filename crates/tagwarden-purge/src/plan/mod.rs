@@ -202,3 +202,37 @@ pub async fn plan(inputs: &Inputs<'_>) -> Plan {
     }
     plan
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registries_are_host_and_prefix() {
+        let r = Registry::parse("https://Harbor.Example.com/dockerhub-proxy/").ok();
+        assert_eq!(
+            r,
+            Some(Registry {
+                host: "harbor.example.com".into(),
+                prefix: Some("dockerhub-proxy".into())
+            })
+        );
+        assert_eq!(
+            r.map(|r| r.path("checkmarx/kics")).as_deref(),
+            Some("dockerhub-proxy/checkmarx/kics")
+        );
+        assert!(Registry::parse("127.0.0.1:5000").is_ok());
+        for bad in ["", "/x", "a b/c", "host?x"] {
+            assert!(Registry::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn repositories_lose_their_registry() {
+        assert_eq!(
+            repository_path("docker.io/checkmarx/kics").as_deref(),
+            Some("checkmarx/kics")
+        );
+        assert_eq!(repository_path("nohost"), None);
+    }
+}

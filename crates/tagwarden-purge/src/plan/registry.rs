@@ -8,10 +8,10 @@
 use std::collections::BTreeMap;
 
 use tagwarden_reference::{Digest, Reference};
-use tagwarden_registry::{DeleteSupport, RegistryError};
+use tagwarden_registry::{DeleteSupport, HarborArtifact, RegistryError};
 
 use super::{Inputs, Plan, Registry};
-use crate::targets::{Action, Role, State, Step, Target};
+use crate::targets::{Action, HarborPlace, Role, State, Step, Target};
 
 /// A manifest found to purge.
 struct Found {
@@ -20,10 +20,17 @@ struct Found {
 }
 
 pub(super) async fn plan(registry: &Registry, inputs: &Inputs<'_>, plan: &mut Plan) {
+    let harbor = match inputs.client.harbor(&registry.host).await {
+        Ok(h) => h.is_some(),
+        Err(e) => {
+            plan.problems.push(e.to_string());
+            return;
+        }
+    };
     for repo in inputs.malicious.repositories() {
         let path = registry.path(repo);
         match Reference::from_parts(&registry.host, &path, None, None) {
-            Ok(base) => repository(&base, repo, inputs, plan).await,
+            Ok(base) => repository(&base, repo, harbor, inputs, plan).await,
             Err(e) => plan.problems.push(format!(
                 "{}/{path}: not a repository name: {e}",
                 registry.host
@@ -32,16 +39,34 @@ pub(super) async fn plan(registry: &Registry, inputs: &Inputs<'_>, plan: &mut Pl
     }
 }
 
-async fn repository(base: &Reference, repo: &str, inputs: &Inputs<'_>, plan: &mut Plan) {
+async fn repository(
+    base: &Reference,
+    repo: &str,
+    harbor: bool,
+    inputs: &Inputs<'_>,
+    plan: &mut Plan,
+) {
     let client = inputs.client;
     let name = base.repository();
-    let support = match client.delete_support(base, inputs.probe_uploads).await {
-        Ok(s) => s,
-        Err(e) => {
-            plan.problems.push(e.to_string());
-            return;
+    // Harbor deletes through its own API, proxy-cache projects included.
+    let support = if harbor {
+        DeleteSupport::Accepted
+    } else {
+        match client.delete_support(base, inputs.probe_uploads).await {
+            Ok(s) => s,
+            Err(e) => {
+                plan.problems.push(e.to_string());
+                return;
+            }
         }
     };
+    let place = harbor
+        .then(|| HarborArtifact::of(base))
+        .flatten()
+        .map(|a| HarborPlace {
+            project: a.project,
+            repository: a.repository,
+        });
     let writable = support == DeleteSupport::Accepted;
 
     // What each tag points at (the registry's word; every digest acted on is checked later).
@@ -174,6 +199,13 @@ async fn repository(base: &Reference, repo: &str, inputs: &Inputs<'_>, plan: &mu
     }
 
     let (state, instead) = match support {
+        DeleteSupport::Accepted if harbor => (
+            State::Planned,
+            vec![
+                "afterwards run Harbor's garbage collection (`POST /api/v2.0/system/gc/schedule`, or Administration → Clean Up) so the layers go too".to_string(),
+                "in a proxy-cache project, flush the Redis keys `cache:manifestlist:<repository>:*` (index lists are cached for 7 days)".to_string(),
+            ],
+        ),
         DeleteSupport::Accepted => (State::Planned, Vec::new()),
         DeleteSupport::Refused { read_only } => refused(base, read_only),
     };
@@ -210,6 +242,7 @@ async fn repository(base: &Reference, repo: &str, inputs: &Inputs<'_>, plan: &mu
                     .map(|(t, _)| t.clone())
                     .collect(),
                 subject: f.subject.as_ref().map(Digest::to_string),
+                harbor: place.clone(),
             },
             action: Action::DeleteManifest,
             why,

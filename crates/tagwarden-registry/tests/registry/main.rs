@@ -28,7 +28,7 @@ pub(crate) fn client_for(hosts: &[&str]) -> Client {
     Client::new(test_config(hosts)).unwrap()
 }
 
-fn test_config(hosts: &[&str]) -> ClientConfig {
+pub(crate) fn test_config(hosts: &[&str]) -> ClientConfig {
     ClientConfig {
         insecure_registries: hosts.iter().map(|h| h.to_string()).collect(),
         timeout: Duration::from_secs(10),

@@ -153,3 +153,89 @@ async fn a_registry_that_names_a_digest_it_does_not_serve_cannot_steer_a_delete(
     );
     assert_eq!(deletes.load(std::sync::atomic::Ordering::SeqCst), 0);
 }
+
+#[tokio::test]
+async fn harbor_is_recognised_and_its_api_deletes_a_checked_artifact() {
+    // A fake Harbor: the real one cannot run here. It serves one manifest through the
+    // distribution API, its version in systeminfo, and deletes artifacts through its REST API
+    // only with Basic credentials, sent without a challenge (as Harbor's API expects).
+    let manifest =
+        br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json"}"#;
+    let digest = tagwarden_testbed::digest_of(manifest);
+    let deleted = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = deleted.clone();
+    let expected_auth = tagwarden_testbed::basic_auth_header("robot", "harbor-pw");
+    let served = digest.clone();
+    let server = Server::start(handler(move |r| {
+        let path = r.path().to_string();
+        if path == "/api/v2.0/systeminfo" {
+            return HttpResponse::new(200)
+                .with_header("Content-Type", "application/json")
+                .with_body(r#"{"harbor_version":"v2.11.0-test","auth_mode":"db_auth"}"#);
+        }
+        if r.method == "DELETE" {
+            let authorised = r
+                .headers
+                .iter()
+                .any(|(k, v)| k.eq_ignore_ascii_case("authorization") && *v == expected_auth);
+            if !authorised {
+                return HttpResponse::new(401);
+            }
+            seen.lock().unwrap().push(r.target.clone());
+            return HttpResponse::new(200);
+        }
+        if path == format!("/v2/proxy-cache/team/tool/manifests/{served}") {
+            return HttpResponse::new(200)
+                .with_header("Content-Type", OCI_MANIFEST)
+                .with_body(&manifest[..]);
+        }
+        HttpResponse::new(404)
+    }));
+    let host = server.host();
+    let credentials = tagwarden_registry::StaticCredentials::new().with(
+        &host,
+        tagwarden_registry::Credential::Basic {
+            username: "robot".into(),
+            password: tagwarden_registry::Secret::new("harbor-pw"),
+        },
+    );
+    let client = tagwarden_registry::Client::with_credentials(
+        crate::test_config(&[&host]),
+        std::sync::Arc::new(credentials),
+    )
+    .unwrap();
+    let harbor = client.harbor(&host).await.unwrap();
+    assert_eq!(harbor.map(|h| h.version).as_deref(), Some("v2.11.0-test"));
+    let target = at(&host, &format!("proxy-cache/team/tool@{digest}"));
+    assert_eq!(
+        client.harbor_delete_artifact(&target).await.unwrap(),
+        Deletion::Deleted
+    );
+    assert_eq!(
+        *deleted.lock().unwrap(),
+        [format!(
+            "/api/v2.0/projects/proxy-cache/repositories/team%252Ftool/artifacts/{}",
+            digest.replace(':', "%3A")
+        )]
+    );
+    // An artifact the registry does not serve is gone already: nothing is sent.
+    let other = at(
+        &host,
+        &format!("proxy-cache/team/tool@sha256:{}", "e".repeat(64)),
+    );
+    assert_eq!(
+        client.harbor_delete_artifact(&other).await.unwrap(),
+        Deletion::AlreadyGone
+    );
+    assert_eq!(deleted.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_cncf_registry_is_not_harbor() {
+    if !real_registry_available() {
+        return;
+    }
+    let registry = Registry::start(RegistryOptions::default());
+    let client = client_for(&[&registry.host()]);
+    assert_eq!(client.harbor(&registry.host()).await.unwrap(), None);
+}
