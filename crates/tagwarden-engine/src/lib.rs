@@ -31,7 +31,7 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(60);
 const STOP_GRACE: u32 = 10;
 /// Largest response read: a store with tens of thousands of images stays well below it.
 const MAX_BODY: usize = 256 * 1024 * 1024;
-/// Longest engine error message kept.
+/// Most characters of an engine's error message kept.
 const MESSAGE_MAX: usize = 300;
 
 /// A docker or podman engine answering the Docker Engine API on a unix socket.
@@ -290,17 +290,15 @@ fn error_message(body: &[u8]) -> String {
     excerpt(&message)
 }
 
-/// At most [`MESSAGE_MAX`] bytes of a line, cut on a character boundary.
-fn excerpt(line: &str) -> String {
-    let line = line.trim_end_matches(['\r', '\n']);
-    if line.len() <= MESSAGE_MAX {
-        return line.to_string();
+/// The message on one line, at most [`MESSAGE_MAX`] characters: an engine's error is quoted,
+/// not its whole body.
+fn excerpt(message: &str) -> String {
+    let line = message.lines().next().unwrap_or_default();
+    let mut cut: String = line.chars().take(MESSAGE_MAX).collect();
+    if cut.len() < line.len() {
+        cut.push('…');
     }
-    let mut end = MESSAGE_MAX;
-    while !line.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &line[..end])
+    cut
 }
 
 #[cfg(test)]

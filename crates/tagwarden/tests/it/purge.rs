@@ -2,7 +2,7 @@
 //! enabled, and another in proxy mode), podman's Docker-compatible API with its own storage, a
 //! kubectl snapshot; a killed run resumed from its journal; credentials that never show.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use tagwarden_testbed::{
@@ -10,7 +10,7 @@ use tagwarden_testbed::{
     digest_of, real_registry_available,
 };
 
-use crate::common::{Run, Tree, tagwarden};
+use crate::common::{Run, Tree, command, run, tagwarden};
 
 const REPO: &str = "checkmarx/kics";
 
@@ -315,16 +315,15 @@ fn purge_plans_then_removes_exactly_the_malicious_targets_and_resumes_after_a_ki
     assert!(!journal.exists(), "a dry run writes no journal");
 
     // 2. The real run, killed while the registry stalls on its first delete.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tagwarden"))
-        .args(&a)
-        .arg("--yes")
-        .current_dir(tree.path())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = command(
+        &a.iter().map(String::as_str).collect::<Vec<_>>(),
+        tree.path(),
+    )
+    .arg("--yes")
+    .stdout(Stdio::null())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let text = std::fs::read_to_string(&journal).unwrap_or_default();
@@ -521,6 +520,34 @@ fn a_pull_through_cache_is_reported_with_what_to_do_instead() {
         );
         if yes {
             assert!(reason.contains("pull-through cache"), "{reason}");
+            // The incident report includes the purge: what is left to do by hand, and why.
+            std::fs::write(tree.join("purge.json"), &run.stdout).unwrap();
+            let hunt = tagwarden(
+                &[
+                    "hunt",
+                    "--no-files",
+                    "--no-engine",
+                    "--no-builtin-advisories",
+                    "--advisories",
+                    "adv.toml",
+                    "--report",
+                    "report.md",
+                    "--purge",
+                    "purge.json",
+                ],
+                tree.path(),
+            );
+            assert_ne!(hunt.status, 2, "{}", hunt.stderr);
+            let report = std::fs::read_to_string(tree.join("report.md")).unwrap();
+            assert!(report.contains("## Purge"), "{report}");
+            let left = report
+                .split("### Left to do by hand")
+                .nth(1)
+                .unwrap_or_default();
+            assert!(
+                left.contains("refused") && left.contains("garbage-collect"),
+                "{report}"
+            );
         }
     }
     assert!(cache.head_digest(REPO, &evil.digest).is_some());
@@ -549,8 +576,8 @@ fn credentials_are_used_and_never_shown() {
         format!(r#"{{"auths":{{"{h}":{{"auth":"{auth}"}}}}}}"#),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_tagwarden"))
-        .args([
+    let out = run(command(
+        &[
             "purge",
             "--no-builtin-advisories",
             "--advisories",
@@ -560,18 +587,14 @@ fn credentials_are_used_and_never_shown() {
             "--insecure-registry",
             &h,
             "--yes",
-        ])
-        .current_dir(tree.path())
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("DOCKER_CONFIG", &config)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+        ],
+        tree.path(),
+    )
+    .env("DOCKER_CONFIG", &config));
+    let (stdout, stderr) = (&out.stdout, &out.stderr);
+    assert_eq!(out.status, 0, "{stdout}\n{stderr}");
     let journal = std::fs::read_to_string(tree.join("tagwarden-purge.jsonl")).unwrap();
-    for text in [&*stdout, &*stderr, &journal] {
+    for text in [stdout, stderr, &journal] {
         assert!(
             !text.contains(password) && !text.contains(&auth),
             "secret shown:\n{text}"
