@@ -34,6 +34,16 @@ pub struct Container {
     pub state: String,
 }
 
+impl Image {
+    /// True when `id` names this image: engines write IDs with or without `sha256:`, whole or
+    /// cut to 12 digits (podman's containers list does both).
+    pub fn is(&self, id: &str) -> bool {
+        let bare = |s: &str| s.strip_prefix("sha256:").unwrap_or(s).to_ascii_lowercase();
+        let (mine, theirs) = (bare(&self.id), bare(id));
+        !mine.is_empty() && theirs.len() >= 12 && mine.starts_with(&theirs)
+    }
+}
+
 impl Container {
     /// True when the container runs (or is paused or restarting: stopping is still needed).
     pub fn is_running(&self) -> bool {
@@ -71,6 +81,14 @@ mod tests {
         )
         .unwrap_or_default();
         assert!(containers[0].is_running());
+        let image = Image {
+            id: format!("sha256:{}", "ab".repeat(32)),
+            ..Image::default()
+        };
+        assert!(image.is(&"ab".repeat(32)));
+        assert!(image.is(&format!("sha256:{}", "ab".repeat(6))));
+        assert!(!image.is("abab"));
+        assert!(!image.is(&"cd".repeat(32)));
         assert_eq!(containers[0].display_name(), "0123456789ab");
     }
 }

@@ -35,6 +35,18 @@ pub struct Record {
     pub message: Option<String>,
 }
 
+impl Record {
+    /// The result in words: `done`, `already gone`, `refused`…; a step a stopped run started
+    /// and whose target is gone since reads as such.
+    pub fn result_words(&self) -> &str {
+        match self.result.as_str() {
+            "already_gone" => "already gone",
+            "started" => "started by a run that was stopped, gone since",
+            other => other,
+        }
+    }
+}
+
 /// A journal open for appending.
 pub struct Writer {
     journal: tagwarden_fs::Journal,

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use tagwarden_findings::output::escape::terminal;
 
 use crate::execute::Executed;
-use crate::targets::{State, Step};
+use crate::targets::{State, Step, Target};
 
 fn line(out: &mut String, step: &Step) {
     let _ = writeln!(
@@ -48,7 +48,7 @@ pub fn render(run: &Executed) -> String {
                 out,
                 "  {}: {} at {}",
                 terminal(&r.before),
-                r.result.replace('_', " "),
+                r.result_words(),
                 r.time
             );
         }
@@ -75,12 +75,19 @@ pub fn render(run: &Executed) -> String {
             let _ = writeln!(out, "  {}", terminal(p));
         }
     }
+    // An offer to point a tag back is advice, not something left.
+    let offers = run
+        .steps
+        .iter()
+        .filter(|s| s.state == State::ByHand && matches!(s.target, Target::Tag { .. }))
+        .count();
     let by_hand = run
         .steps
         .iter()
         .filter(|s| matches!(s.state, State::ByHand | State::Refused { .. }))
-        .count();
-    let _ = writeln!(
+        .count()
+        - offers;
+    let _ = write!(
         out,
         "\n{} step(s): {} done, {} already gone, {} planned, {} blocked, {} failed, {} left to do by hand",
         run.steps.len(),
@@ -91,5 +98,9 @@ pub fn render(run: &Executed) -> String {
         run.count("failed"),
         by_hand
     );
+    if offers > 0 {
+        let _ = write!(out, ", {offers} offered");
+    }
+    let _ = writeln!(out);
     out
 }

@@ -41,7 +41,7 @@ pub fn section(run: &Executed) -> String {
             md,
             "- {} (an earlier run: {} at {})",
             markdown_code(&r.before),
-            r.result.replace('_', " "),
+            r.result_words(),
             markdown(&r.time)
         );
     }

@@ -32,7 +32,7 @@ pub(super) fn plan(engine: &Engine, inputs: &Inputs<'_>, plan: &mut Plan) {
         let why = inputs.malicious.why(first);
         let users: Vec<_> = containers
             .iter()
-            .filter(|c| c.image_id == image.id || c.image == image.id)
+            .filter(|c| image.is(&c.image_id) || image.is(&c.image))
             .collect();
         for c in &users {
             let (action, state) = match (c.is_running(), inputs.force) {

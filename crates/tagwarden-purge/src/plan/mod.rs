@@ -228,6 +228,33 @@ mod tests {
     }
 
     #[test]
+    fn a_hunt_adds_the_digests_it_found_compromised_and_nothing_else() {
+        let bad = format!("sha256:{}", "b".repeat(64));
+        let seen = format!("sha256:{}", "c".repeat(64));
+        let hit = |verdict: &str, digest: &str| {
+            format!(
+                r#"{{"advisory":"feed:x","verdict":"{verdict}","source":"engine","location":"/run/docker.sock","timestamp":null,"indicator":"{digest}","host":null,"job":null,"detail":"d","excerpt":null,"line":null,"matched":{{"kind":"digest","digest":"{digest}"}}}}"#
+            )
+        };
+        let doc = format!(
+            r#"{{"version":1,"summary":{{"hit":true,"compromised":1,"exposed":1,"disputed":0,"contacted":0,"weak":0,"evidence":2,"problems":0,"notes":0,"answer":"hit"}},"hits":[{},{}],"weak":[],"sources":[],"problems":[],"notes":[]}}"#,
+            hit("compromised", &bad),
+            hit("exposed", &seen)
+        );
+        let outcome = tagwarden_hunt::json::read(&doc);
+        let Ok(outcome) = outcome else {
+            panic!("{outcome:?}");
+        };
+        let mut malicious = Malicious::default();
+        malicious.add_hunt(&outcome);
+        let parse = |d: &str| Digest::parse(d).ok();
+        assert!(parse(&bad).is_some_and(|d| malicious.contains(&d)));
+        assert!(parse(&seen).is_some_and(|d| !malicious.contains(&d)));
+        assert_eq!(malicious.len(), 1);
+        assert!(parse(&bad).is_some_and(|d| malicious.why(&d).ends_with("(hunt: feed:x)")));
+    }
+
+    #[test]
     fn repositories_lose_their_registry() {
         assert_eq!(
             repository_path("docker.io/checkmarx/kics").as_deref(),
