@@ -9,9 +9,13 @@ use std::collections::BTreeMap;
 
 use tagwarden_reference::{Digest, Reference};
 use tagwarden_registry::{DeleteSupport, HarborArtifact, RegistryError};
+use tokio::task::JoinSet;
 
 use super::{Inputs, Plan, Registry};
 use crate::targets::{Action, HarborPlace, Role, State, Step, Target};
+
+/// Tag lookups in flight at most (the client limits requests per registry below this).
+const TAG_BATCH: usize = 256;
 
 /// A manifest found to purge.
 struct Found {
@@ -73,21 +77,7 @@ async fn repository(
     let mut tags: BTreeMap<String, Digest> = BTreeMap::new();
     if writable {
         match client.list_tags(base).await {
-            Ok(list) => {
-                for tag in list {
-                    let Ok(r) = Reference::from_parts(base.domain(), base.path(), Some(&tag), None)
-                    else {
-                        continue;
-                    };
-                    match client.resolve(&r).await {
-                        Ok(resolved) => {
-                            tags.insert(tag, resolved.digest);
-                        }
-                        Err(RegistryError::NotFound { .. }) => {}
-                        Err(e) => plan.problems.push(format!("{r}: {e}")),
-                    }
-                }
-            }
+            Ok(list) => resolve_tags(base, list, inputs, &mut tags, plan).await,
             // No such repository here: nothing to purge in it.
             Err(RegistryError::NotFound { .. }) => return,
             Err(e) => {
@@ -253,6 +243,45 @@ async fn repository(
 
     if writable {
         restore(base, repo, inputs, &tags, &found, plan).await;
+    }
+}
+
+/// Resolves `list` (tags of `base`) concurrently, within the client's per-registry limit, a
+/// batch at a time so that a repository of a million tags does not hold a million requests.
+async fn resolve_tags(
+    base: &Reference,
+    list: Vec<String>,
+    inputs: &Inputs<'_>,
+    tags: &mut BTreeMap<String, Digest>,
+    plan: &mut Plan,
+) {
+    for batch in list.chunks(TAG_BATCH) {
+        let mut set = JoinSet::new();
+        for tag in batch {
+            let Ok(r) = Reference::from_parts(base.domain(), base.path(), Some(tag), None) else {
+                continue;
+            };
+            let client = inputs.client.clone();
+            let tag = tag.clone();
+            set.spawn(async move {
+                let resolved = client.resolve(&r).await;
+                (tag, r, resolved)
+            });
+        }
+        while let Some(joined) = set.join_next().await {
+            let Ok((tag, r, resolved)) = joined else {
+                plan.problems.push(format!("{base}: a tag lookup failed"));
+                continue;
+            };
+            match resolved {
+                Ok(resolved) => {
+                    tags.insert(tag, resolved.digest);
+                }
+                // Deleted between the listing and the lookup.
+                Err(RegistryError::NotFound { .. }) => {}
+                Err(e) => plan.problems.push(format!("{r}: {e}")),
+            }
+        }
     }
 }
 
