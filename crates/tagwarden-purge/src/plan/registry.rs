@@ -52,12 +52,18 @@ async fn repository(
 ) {
     let client = inputs.client;
     let name = base.repository();
-    // Harbor deletes through its own API, proxy-cache projects included.
+    // Harbor deletes through its own API, proxy-cache projects included. Credentials that may
+    // pull but not delete still let the plan be made (by HEAD), each delete shown refused.
+    let mut denied = None;
     let support = if harbor {
         DeleteSupport::Accepted
     } else {
         match client.delete_support(base, inputs.probe_uploads).await {
             Ok(s) => s,
+            Err(e) if e.is_access_denied() => {
+                denied = Some(e.to_string());
+                DeleteSupport::Refused { read_only: None }
+            }
             Err(e) => {
                 plan.problems.push(e.to_string());
                 return;
@@ -189,6 +195,19 @@ async fn repository(
     }
 
     let (state, instead) = match support {
+        _ if denied.is_some() => (
+            State::Refused {
+                reason: format!(
+                    "deletes are not allowed with the credentials found ({})",
+                    denied.as_deref().unwrap_or_default()
+                ),
+            },
+            vec![format!(
+                "log in to {} with an account that may delete in {} (`docker login` or `podman login`), then run again",
+                base.domain(),
+                base.path()
+            )],
+        ),
         DeleteSupport::Accepted if harbor => (
             State::Planned,
             vec![

@@ -576,6 +576,26 @@ fn credentials_are_used_and_never_shown() {
         format!(r#"{{"auths":{{"{h}":{{"auth":"{auth}"}}}}}}"#),
     )
     .unwrap();
+    // Without credentials the registry answers nothing: the plan is incomplete there (exit 2).
+    let refused = tagwarden(
+        &[
+            "purge",
+            "--no-builtin-advisories",
+            "--advisories",
+            "adv.toml",
+            "--registry",
+            &h,
+            "--insecure-registry",
+            &h,
+        ],
+        tree.path(),
+    );
+    assert_eq!(refused.status, 2, "{}\n{}", refused.stdout, refused.stderr);
+    assert!(
+        refused.stdout.contains("access denied"),
+        "{}",
+        refused.stdout
+    );
     let out = run(command(
         &[
             "purge",
