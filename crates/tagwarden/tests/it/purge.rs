@@ -194,14 +194,15 @@ fn purge_plans_then_removes_exactly_the_malicious_targets_and_resumes_after_a_ki
     let socket = podman.serve().join("podman.sock");
     let socket = socket.to_str().unwrap().to_string();
 
-    // Deletes go through a proxy that stalls the first real one (after the two probes), so the
-    // run can be killed in the middle.
+    // Deletes go through a proxy that stalls the first real one, so the run can be killed in the
+    // middle: each of the three runs before it (two dry runs, then the one killed) sends one
+    // harmless delete probe first.
     let gate = Gate::new();
     let proxy = Proxy::start(
         &h,
         Fault::Stall {
             method: "DELETE",
-            skip: 2,
+            skip: 3,
             gate: gate.clone(),
         },
     );
@@ -313,6 +314,19 @@ fn purge_plans_then_removes_exactly_the_malicious_targets_and_resumes_after_a_ki
     assert_eq!(registry_state(&registry, &digests), registry_before);
     assert_eq!(engine_state(&podman), engine_before);
     assert!(!journal.exists(), "a dry run writes no journal");
+    // Without --force a container blocks its image; nothing is restored without being asked.
+    let unforced = args(&[]);
+    let blocked = tagwarden(
+        &unforced.iter().map(String::as_str).collect::<Vec<_>>(),
+        tree.path(),
+    );
+    for (key, state) in states(&blocked) {
+        if key.starts_with("engine:") {
+            assert_eq!(state, "blocked", "{key}");
+        } else if key.starts_with("tag:") {
+            assert_eq!(state, "by_hand", "{key}");
+        }
+    }
 
     // 2. The real run, killed while the registry stalls on its first delete.
     let mut child = command(
@@ -607,6 +621,7 @@ fn credentials_are_used_and_never_shown() {
             "--insecure-registry",
             &h,
             "--yes",
+            "--restore-known-good",
         ],
         tree.path(),
     )
@@ -621,5 +636,11 @@ fn credentials_are_used_and_never_shown() {
         );
     }
     assert!(stdout.contains("nothing malicious is left"), "{stdout}");
+    // The known-good digest was never pushed here: it is not restored, the user is told how.
+    assert!(
+        stdout.contains("is not in") && stdout.contains("copy it in first"),
+        "{stdout}"
+    );
+    assert!(registry.head_digest(REPO, "latest").is_none());
     assert!(registry.head_digest(REPO, &evil.digest).is_none());
 }
