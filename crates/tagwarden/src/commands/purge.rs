@@ -15,6 +15,12 @@ use crate::cli::{PurgeArgs, PurgeFormat};
 const FILE_MAX: u64 = 256 * 1024 * 1024;
 
 pub(crate) fn run(args: PurgeArgs) -> Result<Status> {
+    // Nothing is searched that was not named: an empty plan must not read as a clean purge.
+    if args.engines.is_empty() && args.registries.is_empty() && args.snapshots.is_empty() {
+        anyhow::bail!(
+            "name the places to purge: --engine SOCKET, --registry HOST[/PREFIX] or --snapshot FILE"
+        );
+    }
     let mut errors = Vec::new();
     let advisories = super::load_advisories(&args.advisory, &[], &mut errors);
     for e in &errors {

@@ -605,6 +605,13 @@ fn credentials_are_used_and_never_shown() {
         tree.path(),
     );
     assert_eq!(refused.status, 2, "{}\n{}", refused.stdout, refused.stderr);
+    let nowhere = tagwarden(&["purge", "--advisories", "adv.toml"], tree.path());
+    assert_eq!(nowhere.status, 2);
+    assert!(
+        nowhere.stderr.contains("name the places to purge"),
+        "{}",
+        nowhere.stderr
+    );
     assert!(
         refused.stdout.contains("access denied"),
         "{}",
