@@ -34,9 +34,11 @@ pub(super) fn plan(name: &str, text: &str, malicious: &Malicious, plan: &mut Pla
         else {
             continue;
         };
-        if !malicious.contains(digest) || *action == ImageAction::Referenced {
+        if !malicious.contains(digest) {
             continue;
         }
+        // A container not started yet whose spec pins the digest runs it once it is scheduled.
+        let pending = *action == ImageAction::Referenced;
         let why = malicious.why(digest);
         if parsed.kind == SourceKind::KubectlSnapshot {
             let container = e.job.clone().unwrap_or_default();
@@ -53,6 +55,11 @@ pub(super) fn plan(name: &str, text: &str, malicious: &Malicious, plan: &mut Pla
                     name: name.clone(),
                 });
             let mut instead = Vec::new();
+            if pending {
+                instead.push(
+                    "the pod has not started it yet: its spec pins the malicious digest; change the image in the owner's spec".to_string(),
+                );
+            }
             match &owner {
                 Some(o) if o.kind == "ReplicaSet" => instead.push(format!(
                     "roll the Deployment that owns ReplicaSet {} (`kubectl rollout restart deployment/{}`) once the image is purged and its tag points at a clean digest",
@@ -122,6 +129,63 @@ fn deployment_of(replica_set: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn malicious(digest: &str) -> Malicious {
+        let mut m = Malicious::default();
+        if let Ok(d) = tagwarden_reference::Digest::parse(digest) {
+            m.add(d, "test");
+        }
+        m
+    }
+
+    #[test]
+    fn pods_running_or_pinned_to_the_digest_and_node_stores_are_left_by_hand() {
+        let bad = format!("sha256:{}", "b".repeat(64));
+        let pods = format!(
+            r#"{{"apiVersion":"v1","kind":"List","items":[
+  {{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"agent-x1","namespace":"ops",
+    "ownerReferences":[{{"kind":"DaemonSet","name":"agent","controller":true}}]}},
+   "spec":{{"nodeName":"n1","containers":[{{"name":"a","image":"x/agent:1"}}]}},
+   "status":{{"containerStatuses":[{{"name":"a","image":"x/agent:1","imageID":"docker-pullable://x/agent@{bad}"}}]}}}},
+  {{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"job-1","namespace":"ci"}},
+   "spec":{{"containers":[{{"name":"scan","image":"x/scan@{bad}"}}]}},"status":{{}}}},
+  {{"apiVersion":"v1","kind":"Pod","metadata":{{"name":"clean","namespace":"ci"}},
+   "spec":{{"containers":[{{"name":"c","image":"x/clean:1"}}]}},"status":{{}}}}]}}"#
+        );
+        let mut plan = Plan::default();
+        super::plan("pods.json", &pods, &malicious(&bad), &mut plan);
+        assert!(plan.problems.is_empty(), "{:?}", plan.problems);
+        let keys: Vec<&str> = plan.steps.iter().map(|s| s.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "pod:pods.json:ops/agent-x1/a",
+                "pod:pods.json:ci/job-1/scan"
+            ]
+        );
+        assert!(plan.steps.iter().all(|s| s.state == State::ByHand));
+        assert!(plan.steps[0].instead[0].starts_with("roll DaemonSet agent"));
+        assert!(plan.steps[1].instead[0].contains("has not started it yet"));
+        assert!(plan.steps[1].instead[1].contains("no owner"));
+
+        let crictl = format!(
+            r#"{{"images":[{{"id":"sha256:{}","repoTags":["x/agent:1"],"repoDigests":["x/agent@{bad}"]}}]}}"#,
+            "1".repeat(64)
+        );
+        let mut plan = Plan::default();
+        super::plan("node.json", &crictl, &malicious(&bad), &mut plan);
+        assert_eq!(plan.steps.len(), 1, "{:?} {:?}", plan.steps, plan.problems);
+        assert!(matches!(plan.steps[0].target, Target::Snapshot { .. }));
+        let mut plan = Plan::default();
+        super::plan("bad.json", "{not json", &malicious(&bad), &mut plan);
+        assert!(
+            plan.problems[0].starts_with("bad.json: "),
+            "{:?}",
+            plan.problems
+        );
+    }
+
     #[test]
     fn a_replica_set_names_its_deployment() {
         assert_eq!(super::deployment_of("kics-7d9f8c6b5"), "kics");
