@@ -57,7 +57,9 @@ pub(super) fn plan(engine: &Engine, inputs: &Inputs<'_>, plan: &mut Plan) {
                     engine: socket.clone(),
                     id: c.id.clone(),
                     name: c.display_name(),
-                    image_id: c.image_id.clone(),
+                    // The image's own ID, as the image step names it (engines write it
+                    // differently in container lists).
+                    image_id: image.id.clone(),
                     running: c.is_running(),
                 },
                 action,
