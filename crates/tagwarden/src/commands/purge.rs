@@ -27,11 +27,13 @@ pub(crate) fn run(args: PurgeArgs) -> Result<Status> {
         eprintln!("error: {}", tagwarden_findings::output::escape::terminal(e));
     }
     let mut malicious = Malicious::from_advisories(&advisories);
+    let mut unnamed = Vec::new();
     if let Some(path) = &args.hunt {
         let text = read_text(path)?;
         let outcome = tagwarden_hunt::json::read(&text)
             .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         malicious.add_hunt(&outcome);
+        unnamed = places_not_named(&outcome, &args);
     }
     for r in &args.repositories {
         malicious.add_repository(r.trim_matches('/'));
@@ -64,7 +66,8 @@ pub(crate) fn run(args: PurgeArgs) -> Result<Status> {
         let plan = tagwarden_purge::plan(&inputs).await;
         tagwarden_purge::execute(plan, &inputs, Some(&args.journal), args.yes).await
     });
-    let run = run.map_err(anyhow::Error::msg)?;
+    let mut run = run.map_err(anyhow::Error::msg)?;
+    run.problems.extend(unnamed);
 
     let mut sink = super::OutputSink::open(args.output.as_deref())?;
     match args.format {
@@ -89,6 +92,51 @@ pub(crate) fn run(args: PurgeArgs) -> Result<Status> {
     } else {
         Status::Clean
     })
+}
+
+/// Engines, registries and snapshots where the hunt saw a malicious digest that this purge was
+/// not told to look at: the purge is incomplete there, and says so.
+fn places_not_named(outcome: &tagwarden_hunt::Outcome, args: &PurgeArgs) -> Vec<String> {
+    use tagwarden_hunt::{Matched, SourceKind, Verdict};
+    let mut out: Vec<String> = Vec::new();
+    for h in &outcome.hits {
+        let (Matched::Digest(digest), Verdict::Compromised) = (&h.matched, h.verdict) else {
+            continue;
+        };
+        let (named, flag) = match h.source {
+            SourceKind::Engine => (
+                args.engines
+                    .iter()
+                    .any(|e| e.display().to_string() == h.location),
+                "--engine",
+            ),
+            SourceKind::Registry => (
+                args.registries.iter().any(|r| {
+                    let r = r.trim_end_matches('/');
+                    h.location.starts_with(r) || h.location.contains(&format!("://{r}"))
+                }),
+                "--registry",
+            ),
+            SourceKind::KubectlSnapshot
+            | SourceKind::DockerSnapshot
+            | SourceKind::CrictlSnapshot => (
+                args.snapshots
+                    .iter()
+                    .any(|p| p.display().to_string() == h.location),
+                "--snapshot",
+            ),
+            // Logs and files record that something happened; there is nothing in them to purge.
+            _ => continue,
+        };
+        let message = format!(
+            "{}: the hunt found {digest} there, which this purge was not told to look at (name it with {flag})",
+            h.location
+        );
+        if !named && !out.contains(&message) {
+            out.push(message);
+        }
+    }
+    out
 }
 
 fn read_text(path: &std::path::Path) -> Result<String> {

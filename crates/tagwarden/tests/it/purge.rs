@@ -651,3 +651,60 @@ fn credentials_are_used_and_never_shown() {
     assert!(registry.head_digest(REPO, "latest").is_none());
     assert!(registry.head_digest(REPO, &evil.digest).is_none());
 }
+
+#[test]
+fn a_hunt_names_digests_and_the_places_this_purge_was_not_told_about() {
+    let bad = format!("sha256:{}", "b".repeat(64));
+    let good = format!("sha256:{}", "c".repeat(64));
+    let hit = |source: &str, location: &str| {
+        format!(
+            r#"{{"advisory":"feed:x","verdict":"compromised","source":"{source}","location":"{location}","timestamp":null,"indicator":"{bad}","host":null,"job":null,"detail":"d","excerpt":null,"line":null,"matched":{{"kind":"digest","digest":"{bad}"}}}}"#
+        )
+    };
+    let hunt = format!(
+        r#"{{"version":1,"summary":{{"hit":true,"compromised":2,"exposed":0,"disputed":0,"contacted":0,"weak":0,"evidence":2,"problems":0,"notes":0,"answer":"hit"}},"hits":[{},{}],"weak":[],"sources":[],"problems":[],"notes":[]}}"#,
+        hit("engine", "/run/elsewhere/docker.sock"),
+        hit("kubectl-snapshot", "pods.json")
+    );
+    let pods = kubectl_snapshot(&format!("example.com/{REPO}:latest"), &bad);
+    let tree = Tree::new()
+        .file("hunt.json", hunt)
+        .file("pods.json", pods)
+        // An advisory with nothing malicious of its own: the digest comes from the hunt.
+        .file(
+            "adv.toml",
+            advisory(&[&good], &format!("sha256:{}", "d".repeat(64))),
+        );
+    let run = tagwarden(
+        &[
+            "purge",
+            "--no-builtin-advisories",
+            "--advisories",
+            "adv.toml",
+            "--hunt",
+            "hunt.json",
+            "--snapshot",
+            "pods.json",
+            "--format",
+            "json",
+        ],
+        tree.path(),
+    );
+    assert_eq!(run.status, 2, "{}\n{}", run.stdout, run.stderr);
+    let json = run.json();
+    let pod = &json["steps"][0];
+    assert_eq!(pod["target"]["digest"], bad.as_str(), "{json:#}");
+    assert!(
+        pod["why"].as_str().unwrap().contains("hunt: feed:x"),
+        "{json:#}"
+    );
+    let problems = json["problems"].to_string();
+    assert!(
+        problems.contains("/run/elsewhere/docker.sock: the hunt found"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("--engine") && !problems.contains("pods.json:"),
+        "{problems}"
+    );
+}
