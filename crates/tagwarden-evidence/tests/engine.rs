@@ -10,7 +10,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -18,6 +18,7 @@ use tagwarden_evidence::engine::Engine;
 use tagwarden_evidence::snapshot;
 use tagwarden_evidence::{Collect, EvidenceSource, ImageAction, Observed};
 use tagwarden_reference::Digest;
+use tagwarden_testbed::Podman;
 
 const TOOLS: [&str; 4] = ["podman", "docker-registry", "umoci", "skopeo"];
 
@@ -63,27 +64,6 @@ fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-/// `podman` with this test's own storage and sandbox-friendly settings.
-fn podman(dir: &Path) -> Command {
-    let mut cmd = Command::new("podman");
-    cmd.arg("--root")
-        .arg(dir.join("root"))
-        .arg("--runroot")
-        .arg(dir.join("runroot"))
-        .args([
-            "--storage-driver",
-            "vfs",
-            "--cgroup-manager",
-            "cgroupfs",
-            "--events-backend",
-            "file",
-        ])
-        // Keep podman's own temporary files inside the test directory.
-        .env("TMPDIR", dir)
-        .stdin(Stdio::null());
-    cmd
 }
 
 #[test]
@@ -149,25 +129,19 @@ fn podman_reports_the_pushed_digest_and_the_created_container() {
     let pushed = Digest::parse(std::fs::read_to_string(&digest_file).unwrap().trim()).unwrap();
 
     // podman pulls it and creates (does not run) a container.
-    run(podman(dir).args(["pull", "--quiet", "--tls-verify=false", &remote]));
+    let mut podman = Podman::new();
+    run(podman
+        .command()
+        .args(["pull", "--quiet", "--tls-verify=false", &remote]));
     let before = jiff::Timestamp::now();
     let container_id =
-        run(podman(dir).args(["create", "--name", "tw-scanner", &remote, "/marker"]));
+        run(podman
+            .command()
+            .args(["create", "--name", "tw-scanner", &remote, "/marker"]));
     let after = jiff::Timestamp::now();
 
-    let socket: PathBuf = dir.join("podman.sock");
-    let _service = Guard(
-        podman(dir)
-            .args(["system", "service", "--time=0"])
-            .arg(format!("unix://{}", socket.display()))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    wait_for("podman system service", || {
-        std::os::unix::net::UnixStream::connect(&socket).is_ok()
-    });
+    podman.serve();
+    let socket: PathBuf = podman.socket();
 
     let engine = Engine::new(&socket);
     assert_eq!(engine.name(), "podman");
@@ -239,7 +213,9 @@ fn podman_reports_the_pushed_digest_and_the_created_container() {
     );
 
     // Nothing was changed: the store still has one image and one container.
-    let listed = run(podman(dir).args(["ps", "-a", "--format", "{{.Names}}"]));
+    let listed = run(podman
+        .command()
+        .args(["ps", "-a", "--format", "{{.Names}}"]));
     assert_eq!(listed.trim(), "tw-scanner");
 
     // The same store as the snapshots people paste: each must give the pushed digest, except
@@ -253,7 +229,7 @@ fn podman_reports_the_pushed_digest_and_the_created_container() {
         cmd
     };
     let podman_cmd = |args: &[&str]| {
-        let mut cmd = podman(dir);
+        let mut cmd = podman.command();
         cmd.args(args);
         cmd
     };

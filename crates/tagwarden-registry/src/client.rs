@@ -18,9 +18,13 @@ use crate::transport::{self, Endpoint, Request};
 use crate::{ImageIndex, Platform, RegistryError};
 
 mod blobs;
+mod harbor;
 mod referrers;
+mod write;
 
+pub use harbor::{Harbor, HarborArtifact};
 pub use referrers::{Descriptor, Referrers, ReferrersSource};
+pub use write::{DeleteSupport, Deletion};
 
 /// Largest manifest accepted; the OCI spec asks registries to accept at least 4 MiB.
 const MANIFEST_MAX: usize = 4 * 1024 * 1024;

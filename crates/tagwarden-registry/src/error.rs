@@ -131,6 +131,20 @@ pub enum RegistryError {
         /// What the TLS layer said.
         cause: String,
     },
+    /// The registry refused a write (a delete, a manifest put) as unsupported: HTTP 405 or 400
+    /// with the distribution error code, as registries with deletes disabled and pull-through
+    /// caches (read-only) answer.
+    #[error("{reference}: the registry refuses to {operation} (HTTP {status}{})", code.as_deref().map(|c| format!(", {c}")).unwrap_or_default())]
+    WriteRefused {
+        /// The reference or repository written to.
+        reference: String,
+        /// `delete it`, `accept a manifest`…
+        operation: &'static str,
+        /// The HTTP status.
+        status: u16,
+        /// The first distribution error code of the body (`UNSUPPORTED`, `DENIED`).
+        code: Option<String>,
+    },
     /// The registry answered something this client cannot make sense of.
     #[error("registry protocol error: {0}")]
     Protocol(String),

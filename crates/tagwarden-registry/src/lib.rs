@@ -57,7 +57,8 @@ mod tags;
 mod transport;
 
 pub use client::{
-    Client, ClientConfig, Descriptor, Manifest, Referrers, ReferrersSource, Resolved,
+    Client, ClientConfig, DeleteSupport, Deletion, Descriptor, Harbor, HarborArtifact, Manifest,
+    Referrers, ReferrersSource, Resolved,
 };
 pub use error::RegistryError;
 pub use index::{ImageIndex, IndexEntry, IndexError};

@@ -55,6 +55,14 @@ pub(crate) struct Request<'a> {
     /// Hand a 429 back to the caller instead of waiting and retrying (a poller that paces
     /// itself by the registry's rate-limit headers).
     pub(crate) return_rate_limited: bool,
+    /// The repository actions the request needs (`pull`, `pull,push`, `delete`): a token is
+    /// asked and kept per scope, so a delete token never stands in for a pull token.
+    pub(crate) actions: &'static str,
+    /// A body and its content type (a manifest being put).
+    pub(crate) body: Option<(&'a str, &'a [u8])>,
+    /// Send Basic credentials at once, without waiting for a challenge: Harbor's REST API
+    /// answers 401 without one. Only the registry's own host is ever asked this way.
+    pub(crate) basic_first: bool,
 }
 
 impl<'a> Request<'a> {
@@ -65,6 +73,9 @@ impl<'a> Request<'a> {
             accept,
             form: None,
             return_rate_limited: false,
+            actions: "pull",
+            body: None,
+            basic_first: false,
         }
     }
 }
@@ -117,8 +128,15 @@ impl Client {
         repository: &Reference,
     ) -> Result<Response, RegistryError> {
         let repository = repository.path();
-        let scope = pull_scope(repository);
-        let held = self.held_auth(endpoint, repository, &scope);
+        let scope = repository_scope(repository, request.actions);
+        let mut held = self.held_auth(endpoint, repository, &scope);
+        if request.basic_first
+            && matches!(held, Auth::None)
+            && let (Some(Credential::Basic { username, password }), _) =
+                self.credential(endpoint, repository)
+        {
+            held = Auth::Basic { username, password };
+        }
         let response = self.send_with_retries(endpoint, request, &held).await?;
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);
@@ -337,6 +355,11 @@ impl Client {
                 .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .body(form.expose().to_string());
         }
+        if let Some((content_type, body)) = request.body {
+            builder = builder
+                .header(CONTENT_TYPE, content_type)
+                .body(body.to_vec());
+        }
         match auth {
             Auth::None => builder,
             Auth::Bearer(token) => builder.bearer_auth(token.expose()),
@@ -455,9 +478,10 @@ impl Client {
     }
 }
 
-/// The scope a pull of `repository` (a path: `library/nginx`) needs.
-fn pull_scope(repository: &str) -> String {
-    format!("repository:{repository}:pull")
+/// The scope `actions` (`pull`, `pull,push`, `delete`) on `repository` (a path:
+/// `library/nginx`) need.
+fn repository_scope(repository: &str, actions: &str) -> String {
+    format!("repository:{repository}:{actions}")
 }
 
 pub(crate) fn manifest_url(

@@ -17,6 +17,7 @@ mod data;
 mod http;
 mod layout;
 mod pki;
+mod podman;
 mod proxy;
 mod receiver;
 mod registry;
@@ -30,6 +31,7 @@ pub use data::{CORPUS_ENV, INCIDENTS_ENV, corpus, incidents, testdata, testdata_
 pub use http::{HttpRequest, HttpResponse, base64, base64_url, basic_auth_header, request};
 pub use layout::{OciLayout, Platform};
 pub use pki::TestPki;
+pub use podman::Podman;
 pub use proxy::{Fault, Gate, Proxy, forward};
 pub use receiver::{Received, Receiver};
 pub use registry::{Registry, RegistryOptions, push, push_docker_v2s2};

@@ -32,6 +32,14 @@ pub enum Fault {
     /// Hold every request until the gate opens, then forward: the slow registry that gives an
     /// attacker time to change files while a command waits on it.
     Hold(Gate),
+    /// Let the first `skip` requests of `method` through, then hold the others at the gate and
+    /// answer 503 when it opens, never forwarding them (a registry that hangs on a delete while
+    /// the client is killed); once the gate is open, later requests are forwarded.
+    Stall {
+        method: &'static str,
+        skip: usize,
+        gate: Gate,
+    },
 }
 
 /// A gate requests wait at ([`Fault::Hold`]); closed until [`Gate::open`], and never longer
@@ -50,6 +58,11 @@ impl Gate {
         let (open, cv) = &*self.0;
         *open.lock().unwrap_or_else(|e| e.into_inner()) = true;
         cv.notify_all();
+    }
+
+    /// True once [`Gate::open`] was called.
+    pub fn is_open(&self) -> bool {
+        *self.0.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn wait(&self) {
@@ -72,6 +85,7 @@ impl Proxy {
         let faults = Arc::new(AtomicUsize::new(0));
         let faulted = faults.clone();
         let seen = AtomicUsize::new(0);
+        let stalled = AtomicUsize::new(0);
         let server = Server::start(handler(move |req| {
             let n = seen.fetch_add(1, Ordering::SeqCst);
             let count = || {
@@ -94,6 +108,15 @@ impl Proxy {
                 Fault::Hold(gate) => {
                     count();
                     gate.wait();
+                }
+                Fault::Stall { method, skip, gate }
+                    if req.method == *method
+                        && !gate.is_open()
+                        && stalled.fetch_add(1, Ordering::SeqCst) >= *skip =>
+                {
+                    count();
+                    gate.wait();
+                    return HttpResponse::new(503).with_body(&b"stalled"[..]);
                 }
                 _ => {}
             }

@@ -20,6 +20,9 @@ pub struct RegistryOptions {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Demand bearer tokens from this token service ([`crate::TokenService::auth`]).
     pub token: Option<TokenAuth>,
+    /// Run as a pull-through cache of this registry URL (`proxy: {remoteurl: …}`): read-only,
+    /// deletes and pushes refused, as distribution's proxy mode is.
+    pub proxy_of: Option<String>,
 }
 
 /// A CNCF Distribution registry on `127.0.0.1:port`, storing into a temporary directory, with
@@ -66,6 +69,9 @@ impl Registry {
                 token.issuer,
                 token.root_cert.display()
             ));
+        }
+        if let Some(remote) = &options.proxy_of {
+            config.push_str(&format!("proxy:\n  remoteurl: {remote:?}\n"));
         }
         let config_path = dir.path().join("config.yml");
         std::fs::write(&config_path, config).expect("write registry config");

@@ -46,6 +46,8 @@ pub(crate) enum Command {
     Audit(AuditArgs),
     /// Which credentials exposed CI jobs could read, as a rotation checklist.
     Exposure(ExposureArgs),
+    /// Remove malicious images from engines and registries (a dry run unless --yes), journalled.
+    Purge(PurgeArgs),
     /// List, show, check, import (STIX, MISP, OSV, OpenVEX, CSAF) and export advisories.
     #[command(subcommand)]
     Advisory(AdvisoryCommand),
@@ -551,12 +553,83 @@ pub(crate) struct HuntArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) report: Option<PathBuf>,
 
+    /// A `tagwarden purge --format json` result: its "Purged" and "Left to do by hand" section
+    /// goes into the Markdown report.
+    #[arg(long, value_name = "PURGE.json")]
+    pub(crate) purge: Option<PathBuf>,
+
     /// Configuration file [default: tagwarden.toml or .tagwarden.toml in the first path].
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
 
     #[command(flatten)]
     pub(crate) walk: WalkArgs,
+
+    #[command(flatten)]
+    pub(crate) advisory: AdvisoryArgs,
+
+    #[command(flatten)]
+    pub(crate) registry: RegistryArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PurgeFormat {
+    /// What was planned, done, refused and left, in words.
+    Human,
+    /// Versioned JSON (`tagwarden-purge/v1`, see the README).
+    Json,
+    /// The Markdown section of the incident report ("Purged", "Left to do by hand").
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PurgeArgs {
+    /// A Docker Engine API socket to purge (docker or podman; repeatable).
+    #[arg(long = "engine", value_name = "SOCKET")]
+    pub(crate) engines: Vec<PathBuf>,
+
+    /// A registry or pull-through cache you own or mirror into, `host[:port][/prefix]`
+    /// (repeatable): the advisories' repositories are searched under it.
+    #[arg(long = "registry", value_name = "HOST")]
+    pub(crate) registries: Vec<String>,
+
+    /// Also search this repository (its path, `team/tool`) in every registry (repeatable).
+    #[arg(long = "repository", value_name = "PATH")]
+    pub(crate) repositories: Vec<String>,
+
+    /// `kubectl get pods -A -o json`, `crictl images -o json` or `docker inspect` output: pods
+    /// and hosts running a malicious digest, left to do by hand (repeatable).
+    #[arg(long = "snapshot", value_name = "FILE")]
+    pub(crate) snapshots: Vec<PathBuf>,
+
+    /// A hunt's JSON output: the digests it found compromised are purged too.
+    #[arg(long, value_name = "HUNT.json")]
+    pub(crate) hunt: Option<PathBuf>,
+
+    /// Carry the plan out. Without it nothing is changed.
+    #[arg(long)]
+    pub(crate) yes: bool,
+
+    /// Stop and remove containers created from malicious images (otherwise they block).
+    #[arg(long)]
+    pub(crate) force: bool,
+
+    /// Point tags back at the known-good digest an advisory names, when that digest is in the
+    /// repository and no advisory calls it malicious.
+    #[arg(long)]
+    pub(crate) restore_known_good: bool,
+
+    /// The journal (JSON lines, appended and synced): a run with the same journal resumes.
+    #[arg(long, value_name = "FILE", default_value = "tagwarden-purge.jsonl")]
+    pub(crate) journal: PathBuf,
+
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value_t = PurgeFormat::Human)]
+    pub(crate) format: PurgeFormat,
+
+    /// Write the output to this file instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
 
     #[command(flatten)]
     pub(crate) advisory: AdvisoryArgs,

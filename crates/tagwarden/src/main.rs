@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         cli::Command::Watch(args) => commands::watch::run(args),
         cli::Command::Audit(args) => commands::audit::run(args),
         cli::Command::Exposure(args) => commands::exposure::run(args),
+        cli::Command::Purge(args) => commands::purge::run(args),
         cli::Command::Advisory(command) => commands::advisory::run(command),
         cli::Command::Completions(args) => commands::completions::run(args),
         cli::Command::Man(args) => commands::man::run(args),

@@ -163,6 +163,44 @@ fn read_pod(pod: &Value, out: &mut Builder<'_>) {
     }
 }
 
+/// Who owns each pod of a `kubectl get pods -o json` document, keyed `namespace/pod` (or `pod`
+/// without a namespace): the controller among its `ownerReferences` (else the first), as
+/// `(kind, name)`. What `purge` tells the user to roll.
+pub(super) fn owners(doc: &Value) -> Vec<(String, String, String)> {
+    if !is_kubectl(doc) {
+        return Vec::new();
+    }
+    let items: Vec<&Value> = if string(doc, "kind") == "Pod" {
+        vec![doc]
+    } else {
+        let items = doc.get("items").and_then(Value::as_array);
+        items.map(|a| a.iter().collect()).unwrap_or_default()
+    };
+    let mut out = Vec::new();
+    for pod in items {
+        let meta = pod.get("metadata").unwrap_or(&Value::Null);
+        let refs = meta.get("ownerReferences").and_then(Value::as_array);
+        let refs: &[Value] = refs.map(Vec::as_slice).unwrap_or_default();
+        let owner = refs
+            .iter()
+            .find(|r| r.get("controller").and_then(Value::as_bool) == Some(true))
+            .or_else(|| refs.first());
+        let Some(owner) = owner else { continue };
+        let (namespace, name) = (string(meta, "namespace"), string(meta, "name"));
+        let key = if namespace.is_empty() {
+            name.to_string()
+        } else {
+            format!("{namespace}/{name}")
+        };
+        out.push((
+            key,
+            string(owner, "kind").to_string(),
+            string(owner, "name").to_string(),
+        ));
+    }
+    out
+}
+
 /// The manifest digest of a container: from `imageID` when it is `name@digest` (with or without
 /// a `docker-pullable://` scheme), else from a pinned `image`. A bare `sha256:…` imageID is an
 /// image (config) ID, never reported as a digest.

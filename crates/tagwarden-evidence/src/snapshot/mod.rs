@@ -55,6 +55,15 @@ pub struct Parsed {
     pub records: u64,
 }
 
+/// The owner of each pod in a `kubectl get pods -o json` snapshot, as `(namespace/pod, kind,
+/// name)`: the Deployment's ReplicaSet, a DaemonSet, a Job… Empty for other snapshots and for
+/// text that is not JSON (which [`parse`] reports).
+pub fn kubectl_owners(text: &str) -> Vec<(String, String, String)> {
+    serde_json::from_str::<Value>(text)
+        .map(|doc| kubectl::owners(&doc))
+        .unwrap_or_default()
+}
+
 /// The formats recognised, in the order they are tried.
 const EXPECTED: &str = "expected the output of `kubectl get pods -o json`, `docker inspect`, \
                         `docker images --digests` or `crictl images -o json`";

@@ -7,6 +7,7 @@
 mod attacks;
 mod poll;
 mod referrers;
+mod write;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,11 +24,11 @@ use tagwarden_testbed::{
 };
 
 /// A client for loopback tests: plain HTTP to `hosts`, quick retries.
-fn client_for(hosts: &[&str]) -> Client {
+pub(crate) fn client_for(hosts: &[&str]) -> Client {
     Client::new(test_config(hosts)).unwrap()
 }
 
-fn test_config(hosts: &[&str]) -> ClientConfig {
+pub(crate) fn test_config(hosts: &[&str]) -> ClientConfig {
     ClientConfig {
         insecure_registries: hosts.iter().map(|h| h.to_string()).collect(),
         timeout: Duration::from_secs(10),

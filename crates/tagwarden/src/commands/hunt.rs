@@ -99,6 +99,7 @@ pub(crate) fn run(args: HuntArgs) -> Result<Status> {
         && (args.report.is_some() || args.format == HuntFormat::Markdown))
         .then(|| super::exposure::for_hunt(&paths, &prep, &outcome, args.walk.max_file_size))
         .transpose()?;
+    let purged = args.purge.as_deref().map(purge_section).transpose()?;
     let report = || {
         let mut md = hunt::report::markdown(&outcome, &prep.advisories);
         if let Some(j) = &audited {
@@ -107,6 +108,10 @@ pub(crate) fn run(args: HuntArgs) -> Result<Status> {
         }
         if let Some(checklist) = &exposure {
             md.push_str(&tagwarden_exposure::output::markdown::section(checklist, 2));
+        }
+        if let Some(section) = &purged {
+            md.push('\n');
+            md.push_str(section);
         }
         md
     };
@@ -176,6 +181,15 @@ fn audit_summary(j: &tagwarden_audit::Judgement) -> String {
         s.push_str(&format!("  note: {}\n", terminal(n)));
     }
     s
+}
+
+/// The report section of a `purge --format json` result.
+fn purge_section(path: &std::path::Path) -> Result<String> {
+    let bytes = tagwarden_fs::read_bounded(path, 64 * 1024 * 1024, false)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let run = tagwarden_purge::output::json::read(&String::from_utf8_lossy(&bytes))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(tagwarden_purge::output::markdown::section(&run))
 }
 
 /// The advisories' network indicators, plus feed files (one indicator per line).

@@ -8,6 +8,7 @@ pub(crate) mod hunt;
 mod hunt_sources;
 pub(crate) mod man;
 pub(crate) mod pin;
+pub(crate) mod purge;
 pub(crate) mod resolve;
 pub(crate) mod scan;
 pub(crate) mod verify;

@@ -266,7 +266,7 @@ fn next_steps(md: &mut String, outcome: &Outcome) {
     if !digests.is_empty() || !pulled_tags.is_empty() {
         let _ = writeln!(
             md,
-            "{}. **Purge** the malicious images from engines, CI runners, pull-through caches and registries:",
+            "{}. **Purge** the malicious images from engines, CI runners, pull-through caches and registries (`tagwarden purge --engine SOCKET --registry HOST --snapshot PODS.json`, a dry run unless `--yes`):",
             next()
         );
         for d in &digests {

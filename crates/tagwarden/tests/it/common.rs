@@ -48,14 +48,23 @@ impl Run {
 }
 
 pub(crate) fn tagwarden(args: &[&str], cwd: &Path) -> Run {
-    let out: Output = Command::new(env!("CARGO_BIN_EXE_tagwarden"))
-        .args(args)
+    run(&mut command(args, cwd))
+}
+
+/// The binary in `cwd` with a clean environment (`PATH` and `NO_COLOR` only), to add to.
+pub(crate) fn command(args: &[&str], cwd: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tagwarden"));
+    cmd.args(args)
         .current_dir(cwd)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run tagwarden");
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// Runs `cmd` to the end.
+pub(crate) fn run(cmd: &mut Command) -> Run {
+    let out: Output = cmd.output().expect("run tagwarden");
     Run {
         status: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

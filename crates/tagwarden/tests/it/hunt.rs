@@ -220,48 +220,12 @@ fn a_named_engine_that_does_not_answer_is_an_error() {
     );
 }
 
-/// `podman` with the test's own storage and settings that work in a container-less sandbox.
-fn podman(dir: &std::path::Path) -> std::process::Command {
-    let mut cmd = std::process::Command::new("podman");
-    cmd.arg("--root")
-        .arg(dir.join("root"))
-        .arg("--runroot")
-        .arg(dir.join("runroot"))
-        .args([
-            "--storage-driver",
-            "vfs",
-            "--cgroup-manager",
-            "cgroupfs",
-            "--events-backend",
-            "file",
-        ])
-        .env("TMPDIR", dir)
-        .stdin(std::process::Stdio::null());
-    cmd
-}
-
-/// Kills the podman service when the test ends, whatever happens.
-struct Service(std::process::Child);
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn engine_mirror_ci_and_network_logs_in_one_hunt() {
-    use tagwarden_testbed::{OciLayout, Registry, RegistryOptions, real_registry_available, which};
-    if !real_registry_available() {
-        return;
-    }
-    if which("podman").is_none() {
-        assert!(
-            std::env::var_os("TAGWARDEN_REQUIRE_ENGINE").is_none(),
-            "TAGWARDEN_REQUIRE_ENGINE is set but podman is not installed"
-        );
-        eprintln!("SKIPPED: podman is not installed");
+    use tagwarden_testbed::{
+        OciLayout, Podman, Registry, RegistryOptions, real_registry_available,
+    };
+    if !real_registry_available() || !Podman::available() {
         return;
     }
     let registry = Registry::start(RegistryOptions::default());
@@ -337,33 +301,12 @@ images_must_not_match = ["{h}/acme/scanner:2.0"]
         );
 
     // The local engine: podman's Docker-compatible API holding the pulled image and a container.
-    let dir = tree.join("podman");
-    std::fs::create_dir_all(&dir).unwrap();
     let remote = format!("{h}/acme/scanner:1.0");
-    let ok = |c: &mut std::process::Command| {
-        let out = c.output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    ok(podman(&dir).args(["pull", "--quiet", "--tls-verify=false", &remote]));
-    ok(podman(&dir).args(["create", "--name", "scanner", &remote, "/x"]));
-    let socket = dir.join("podman.sock");
-    let _service = Service(
-        podman(&dir)
-            .args(["system", "service", "--time=0"])
-            .arg(format!("unix://{}", socket.display()))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let start = std::time::Instant::now();
-    while !socket.exists() && start.elapsed() < std::time::Duration::from_secs(30) {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    let mut podman = Podman::new();
+    podman.run(&["pull", "--quiet", "--tls-verify=false", &remote]);
+    podman.run(&["create", "--name", "scanner", &remote, "/x"]);
+    podman.serve();
+    let socket = podman.socket();
 
     let args = [
         "hunt",

@@ -11,6 +11,7 @@ mod exposure;
 mod hunt;
 mod hunt_export;
 mod pin;
+mod purge;
 mod registry_attacks;
 mod safety;
 mod scan;

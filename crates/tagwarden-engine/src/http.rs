@@ -1,5 +1,6 @@
-//! A minimal HTTP/1.1 client for a unix socket: GET only, `Content-Length`, chunked or
-//! read-to-close bodies, one deadline for the whole exchange and a cap on the body size.
+//! A minimal HTTP/1.1 client for a unix socket: GET, POST and DELETE without a request body,
+//! `Content-Length`, chunked or read-to-close response bodies, one deadline for the whole
+//! exchange and a cap on the body size.
 //!
 //! Engines answer on a local socket, so there is no TLS, no redirects and no keep-alive: each
 //! request opens a connection and sends `Connection: close`.
@@ -82,16 +83,21 @@ pub(crate) struct Limits {
     pub(crate) max_body: usize,
 }
 
-/// Sends `GET path` over the unix socket and reads the whole response.
-pub(crate) fn get(socket: &Path, path: &str, limits: Limits) -> Result<Response, HttpError> {
+/// Sends `method path` (no body) over the unix socket and reads the whole response.
+pub(crate) fn request(
+    socket: &Path,
+    method: &str,
+    path: &str,
+    limits: Limits,
+) -> Result<Response, HttpError> {
     let deadline = Instant::now() + limits.timeout;
     let mut stream = UnixStream::connect(socket).map_err(HttpError::Connect)?;
     stream
         .set_write_timeout(Some(limits.timeout))
         .map_err(HttpError::Io)?;
     let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: tagwarden/{}\r\n\
-         Accept: application/json\r\nConnection: close\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: tagwarden/{}\r\n\
+         Accept: application/json\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         env!("CARGO_PKG_VERSION")
     );
     stream
@@ -354,6 +360,10 @@ mod tests {
     use super::*;
     use std::os::unix::net::UnixListener;
     use std::thread;
+
+    fn get(socket: &Path, path: &str, limits: Limits) -> Result<Response, HttpError> {
+        request(socket, "GET", path, limits)
+    }
 
     /// Serves one connection with `reply` (after reading the request), then closes.
     fn serve(
