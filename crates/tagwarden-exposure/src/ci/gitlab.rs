@@ -35,21 +35,9 @@ const RESERVED: &[&str] = &[
 /// Local includes followed at most this deep (GitLab allows 100 includes in all).
 const MAX_INCLUDES: usize = 100;
 
-/// Variables every job has that are not secrets a project defines.
+/// Variables the runner sets for every job that are not secrets a project defines (the shell's
+/// own are `super::is_shell_own`).
 const PREDEFINED: &[&str] = &[
-    "HOME",
-    "PATH",
-    "PWD",
-    "OLDPWD",
-    "USER",
-    "SHELL",
-    "HOSTNAME",
-    "LANG",
-    "TERM",
-    "IFS",
-    "UID",
-    "RANDOM",
-    "SECONDS",
     "DOCKER_HOST",
     "DOCKER_TLS_CERTDIR",
     "DOCKER_DRIVER",
@@ -343,6 +331,7 @@ fn is_predefined(name: &str) -> bool {
         || matches!(name, "GITLAB_CI" | "GITLAB_FEATURES")
         || name.starts_with("FF_")
         || PREDEFINED.contains(&name)
+        || super::is_shell_own(name)
 }
 
 /// The templates a job extends, depth first, each with where it came from.
