@@ -294,6 +294,7 @@ read -r REPOS PAIRS < <(python3 "$WORK/reg.py" "$HOST" refs <"$WORK/pairs.txt")
 # names is routed to a closed loopback port (those references end as registry problems).
 FENCE=()
 while read -r other; do
+  [ -n "$other" ] || continue
   FENCE+=(--registry-mirror "$other=127.0.0.1:9")
 done < <(python3 - "$WORK/scan2.json" "$HOST" <<'PY'
 import json, sys
@@ -301,10 +302,10 @@ host = sys.argv[2]
 names = set()
 for r in json.load(open(sys.argv[1]))["references"]:
     img = r.get("image") or ""
-    first = img.split("/", 1)[0]
-    if not img or first == host:
-        continue
-    names.add(first if ("." in first or ":" in first or first == "localhost") and "/" in img else "docker.io")
+    # Scan output names images in full (`docker.io/library/ubuntu:24.04`): the registry is first.
+    registry = img.split("/", 1)[0]
+    if img and registry != host:
+        names.add(registry)
 print("\n".join(sorted(names)))
 PY
 )
